@@ -1,0 +1,155 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface ServerConfig {
+  listen: { host: string; port: number };
+  dataDir: string;
+  logLevel: LogLevel;
+  uploadTtlMs: number;
+  idleTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** A configuration value that cannot be used; names the key so the user can find it. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`invalid configuration ${key}: ${message}`);
+  }
+}
+
+export function defaultDataDir(): string {
+  const base = process.env.XDG_DATA_HOME || join(homedir(), ".local", "share");
+  return join(base, "wharf");
+}
+
+interface Setting<K extends keyof ServerConfig> {
+  /** Dotted path in the YAML file. */
+  key: string;
+  env: string;
+  parse: (value: unknown, key: string) => ServerConfig[K];
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+const settings: { [K in keyof ServerConfig]: Setting<K> } = {
+  listen: { key: "listen", env: "WHARF_LISTEN", parse: parseListen },
+  dataDir: { key: "dataDir", env: "WHARF_DATA_DIR", parse: (v, k) => resolve(requireString(v, k)) },
+  logLevel: {
+    key: "log.level",
+    env: "WHARF_LOG_LEVEL",
+    parse: (v, k) => {
+      const level = requireString(v, k);
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw new ConfigError(k, `must be one of ${LOG_LEVELS.join(", ")}`);
+      }
+      return level as LogLevel;
+    },
+  },
+  uploadTtlMs: { key: "uploads.ttl", env: "WHARF_UPLOAD_TTL", parse: parseDuration },
+  idleTimeoutMs: { key: "http.idleTimeout", env: "WHARF_IDLE_TIMEOUT", parse: parseDuration },
+  shutdownTimeoutMs: { key: "http.shutdownTimeout", env: "WHARF_SHUTDOWN_TIMEOUT", parse: parseDuration },
+};
+
+const defaults = (): ServerConfig => ({
+  listen: { host: "127.0.0.1", port: 5000 },
+  dataDir: defaultDataDir(),
+  logLevel: "info",
+  uploadTtlMs: 24 * 3600_000,
+  idleTimeoutMs: 60_000,
+  shutdownTimeoutMs: 30_000,
+});
+
+export interface ConfigSources {
+  file?: string;
+  env: NodeJS.ProcessEnv;
+  flags: Partial<Record<keyof ServerConfig, string>>;
+}
+
+/** Flags over environment over file over defaults. */
+export async function loadServerConfig(sources: ConfigSources): Promise<ServerConfig> {
+  const config = defaults();
+  const filePath = sources.file ?? sources.env.WHARF_CONFIG;
+  const fileValues = filePath ? await readConfigFile(filePath) : new Map<string, unknown>();
+  const keys = Object.keys(settings) as (keyof ServerConfig)[];
+  for (const name of keys) {
+    const setting = settings[name] as Setting<typeof name>;
+    const flag = sources.flags[name];
+    const env = sources.env[setting.env];
+    if (flag !== undefined) assign(config, name, setting.parse(flag, `--${kebab(name)}`));
+    else if (env !== undefined && env !== "") assign(config, name, setting.parse(env, setting.env));
+    else if (fileValues.has(setting.key)) assign(config, name, setting.parse(fileValues.get(setting.key), setting.key));
+  }
+  return config;
+}
+
+function assign<K extends keyof ServerConfig>(config: ServerConfig, name: K, value: ServerConfig[K]): void {
+  config[name] = value;
+}
+
+async function readConfigFile(path: string): Promise<Map<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError("--config", `cannot read ${path}: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError("--config", `${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const values = new Map<string, unknown>();
+  if (doc === null || doc === undefined) return values;
+  flatten(doc, "", values);
+  const known = new Set(Object.values(settings).map((s) => s.key));
+  for (const key of values.keys()) {
+    if (!known.has(key)) throw new ConfigError(key, "unknown key");
+  }
+  return values;
+}
+
+function flatten(value: unknown, prefix: string, into: Map<string, unknown>): void {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, into);
+    return;
+  }
+  if (!prefix) throw new ConfigError("--config", "the file must hold a mapping of keys");
+  into.set(prefix, value);
+}
+
+function parseListen(value: unknown, key: string): ServerConfig["listen"] {
+  const text = requireString(value, key);
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) throw new ConfigError(key, `expected HOST:PORT, got ${JSON.stringify(text)}`);
+  return { host: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+/** Durations: "500ms", "30s", "10m", "24h", "7d", or a bare number of milliseconds. */
+export function parseDuration(value: unknown, key: string): number {
+  if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
+  const text = requireString(value, key);
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new ConfigError(key, `expected a duration such as 30s, 10m or 24h, got ${JSON.stringify(text)}`);
+  return Math.round(Number(match[1]) * (UNITS[match[2] ?? "ms"] ?? 1));
+}
+
+function requireString(value: unknown, key: string): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value !== "string" || value === "") throw new ConfigError(key, "must be a non-empty string");
+  return value;
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

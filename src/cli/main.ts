@@ -1,0 +1,48 @@
+import { Command, InvalidArgumentError } from "commander";
+import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
+import { serve } from "./serve.js";
+
+const EXIT_USAGE = 2;
+
+const program = new Command()
+  .name("wharf")
+  .description("Wharf: an OCI artifact registry and its client")
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 1 ? EXIT_USAGE : err.exitCode));
+
+program
+  .command("serve")
+  .description("Run the registry server")
+  .option("-c, --config <file>", "YAML configuration file (also WHARF_CONFIG)")
+  .option("-l, --listen <host:port>", "address to listen on (also WHARF_LISTEN; default 127.0.0.1:5000)")
+  .option("-d, --data-dir <dir>", "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)")
+  .addHelpText(
+    "after",
+    `
+Examples:
+  wharf serve                                  # 127.0.0.1:5000, data in ~/.local/share/wharf
+  wharf serve --listen 0.0.0.0:5000 --data-dir /var/lib/wharf
+  WHARF_LOG_LEVEL=debug wharf serve --config wharf.yaml`,
+  )
+  .action(async (options: { config?: string; listen?: string; dataDir?: string }) => {
+    let config: ServerConfig;
+    try {
+      config = await loadServerConfig({
+        file: options.config,
+        env: process.env,
+        flags: { listen: options.listen, dataDir: options.dataDir },
+      });
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
+        process.stderr.write(`wharf: ${err.message}\n`);
+        process.exit(EXIT_USAGE);
+      }
+      throw err;
+    }
+    await serve(config);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import type { ApiRoute, RouteContext } from "./types.js";
+import { parseRange } from "../range.js";
+import { RegistryError } from "../../oci/errors.js";
+
+async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
+  const { reply, registry, name, reference } = ctx;
+  const info = await registry.blobs.stat(name, reference);
+  const etag = `"${info.digest}"`;
+  reply
+    .header("Docker-Content-Digest", info.digest)
+    .header("ETag", etag)
+    .header("Accept-Ranges", "bytes")
+    .header("Cache-Control", "max-age=31536000")
+    .type("application/octet-stream");
+  if (ctx.request.headers["if-none-match"] === etag) return reply.code(304).send();
+
+  const range = parseRange(ctx.request.headers.range, info.size);
+  if (range.kind === "unsatisfiable") {
+    reply.header("Content-Range", `bytes */${info.size}`);
+    throw new RegistryError("RANGE_INVALID", "requested range not satisfiable", { size: info.size });
+  }
+  const served = range.kind === "range" ? range.range : { start: 0, end: info.size - 1 };
+  const length = info.size === 0 ? 0 : served.end - served.start + 1;
+  reply.header("Content-Length", length);
+  if (range.kind === "range") reply.code(206).header("Content-Range", `bytes ${served.start}-${served.end}/${info.size}`);
+  if (!withBody) return reply.send();
+  if (info.manifest) return reply.send(info.manifest.content.subarray(served.start, served.end + 1));
+  return reply.send(await registry.blobs.open(info, range.kind === "range" ? range.range : undefined));
+}
+
+export const blobRoutes: ApiRoute = {
+  pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
+  methods: {
+    GET: (ctx) => getBlob(ctx, true),
+    HEAD: (ctx) => getBlob(ctx, false),
+    DELETE: async ({ reply, registry, name, reference }) => {
+      await registry.blobs.delete(name, reference);
+      return reply.code(202).header("Content-Length", 0).send();
+    },
+  },
+};

@@ -1,0 +1,59 @@
+import type { ApiRoute } from "./types.js";
+import { nextLink, queryValue } from "./types.js";
+import { pageRequest } from "../../registry/pagination.js";
+import { MediaType } from "../../oci/media-types.js";
+
+export const pingRoute: ApiRoute = {
+  pattern: /^\/v2\/?$/,
+  methods: {
+    GET: async ({ reply }) => reply.type("application/json").send({}),
+    HEAD: async ({ reply }) => reply.type("application/json").header("Content-Length", 2).send(),
+  },
+};
+
+export const catalogRoute: ApiRoute = {
+  pattern: /^\/v2\/_catalog$/,
+  methods: {
+    GET: async ({ reply, registry, query }) => {
+      const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
+      const page = await registry.listings.catalog(request);
+      if (page.next) reply.header("Link", nextLink("/v2/_catalog", { n: String(request.limit), last: page.next }));
+      return reply.send({ repositories: page.items });
+    },
+  },
+};
+
+export const tagsRoute: ApiRoute = {
+  pattern: /^\/v2\/(.+)\/tags\/list$/,
+  methods: {
+    GET: async ({ reply, registry, name, query }) => {
+      const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
+      const page = await registry.listings.tags(name, request);
+      if (page.next) {
+        reply.header("Link", nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }));
+      }
+      return reply.send({ name, tags: page.items });
+    },
+  },
+};
+
+export const referrersRoute: ApiRoute = {
+  pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/,
+  methods: {
+    GET: async ({ reply, registry, name, reference, query }) => {
+      const artifactType = queryValue(query, "artifactType") || undefined;
+      const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
+      const page = await registry.listings.referrers(name, reference, artifactType, request);
+      if (artifactType) reply.header("OCI-Filters-Applied", "artifactType");
+      if (page.next) {
+        reply.header(
+          "Link",
+          nextLink(`/v2/${name}/referrers/${reference}`, { artifactType, n: String(request.limit), last: page.next }),
+        );
+      }
+      return reply
+        .type(MediaType.OciIndex)
+        .send({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: page.items });
+    },
+  },
+};

@@ -1,0 +1,42 @@
+import type { ApiRoute, RouteContext } from "./types.js";
+import { queryValues } from "./types.js";
+import { readLimitedBody } from "../request-body.js";
+import { MAX_MANIFEST_BYTES } from "../../oci/manifest.js";
+
+async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknown> {
+  const { reply, registry, name, reference } = ctx;
+  const manifest = await registry.manifests.get(name, reference);
+  const etag = `"${manifest.digest}"`;
+  reply
+    .header("Docker-Content-Digest", manifest.digest)
+    .header("ETag", etag)
+    .header("Content-Length", manifest.size)
+    .type(manifest.mediaType);
+  if (ctx.request.headers["if-none-match"] === etag) return reply.code(304).send();
+  return reply.send(withBody ? manifest.content : undefined);
+}
+
+export const manifestRoutes: ApiRoute = {
+  pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+  methods: {
+    GET: (ctx) => getManifest(ctx, true),
+    HEAD: (ctx) => getManifest(ctx, false),
+    PUT: async (ctx) => {
+      const { request, reply, registry, name, reference } = ctx;
+      const body = await readLimitedBody(request.raw, MAX_MANIFEST_BYTES);
+      const tags = queryValues(ctx.query, "tag");
+      const result = await registry.manifests.put(name, reference, request.headers["content-type"], body, tags);
+      if (result.subject) reply.header("OCI-Subject", result.subject);
+      return reply
+        .code(201)
+        .header("Location", `/v2/${name}/manifests/${result.digest}`)
+        .header("Docker-Content-Digest", result.digest)
+        .header("Content-Length", 0)
+        .send();
+    },
+    DELETE: async ({ reply, registry, name, reference }) => {
+      await registry.manifests.delete(name, reference);
+      return reply.code(202).header("Content-Length", 0).send();
+    },
+  },
+};

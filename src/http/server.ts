@@ -1,0 +1,95 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { Registry } from "../registry/registry.js";
+import { RegistryError } from "../oci/errors.js";
+import { errorBody, handleError } from "./errors.js";
+import type { ApiRoute, RouteContext } from "./routes/types.js";
+import { blobRoutes } from "./routes/blobs.js";
+import { uploadRoutes, uploadStartRoute } from "./routes/uploads.js";
+import { manifestRoutes } from "./routes/manifests.js";
+import { catalogRoute, pingRoute, referrersRoute, tagsRoute } from "./routes/listings.js";
+
+export interface HttpOptions {
+  /** A connection with no traffic for this long is closed (stalled clients). */
+  idleTimeoutMs: number;
+}
+
+/** Order matters: upload paths must be tried before the blob path they would also match. */
+const API_ROUTES: ApiRoute[] = [
+  pingRoute,
+  catalogRoute,
+  uploadStartRoute,
+  uploadRoutes,
+  blobRoutes,
+  manifestRoutes,
+  tagsRoute,
+  referrersRoute,
+];
+
+export function buildHttpServer(registry: Registry, log: Logger, options: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    // Our own pino logs one line per response (below) instead of Fastify's two.
+    logger: false,
+    exposeHeadRoutes: false,
+    connectionTimeout: options.idleTimeoutMs,
+    keepAliveTimeout: 65_000,
+    // Uploads may take long; the idle timeout above is what catches stalled clients.
+    requestTimeout: 0,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+
+  // Bodies are streamed by the handlers themselves: never buffered or parsed by the framework.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_request, _payload, done) => done(null));
+
+  app.addHook("onRequest", async (_request, reply) => {
+    reply.header("Docker-Distribution-API-Version", "registry/2.0");
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "request",
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => handleError(error, request, reply, log));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).type("application/json").send(errorBody("NAME_UNKNOWN", `no route for ${request.url}`));
+  });
+
+  app.route({
+    method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+    url: "/v2/*",
+    handler: (request, reply) => dispatch(registry, request, reply),
+  });
+  app.route({
+    method: ["GET", "HEAD"],
+    url: "/v2",
+    handler: (request, reply) => dispatch(registry, request, reply),
+  });
+  return app;
+}
+
+async function dispatch(registry: Registry, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const path = request.url.split("?", 1)[0] ?? "";
+  for (const route of API_ROUTES) {
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    const handler = route.methods[request.method as keyof ApiRoute["methods"]];
+    if (!handler) {
+      reply.header("Allow", Object.keys(route.methods).join(", "));
+      throw new RegistryError("UNSUPPORTED", `method ${request.method} not allowed on ${path}`);
+    }
+    const context: RouteContext = {
+      request,
+      reply,
+      registry,
+      name: match[1] ?? "",
+      reference: match[2] ?? "",
+      query: request.query as RouteContext["query"],
+    };
+    return handler(context);
+  }
+  throw new RegistryError("NAME_UNKNOWN", `no route for ${path}`, undefined, 404);
+}

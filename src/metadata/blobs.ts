@@ -1,0 +1,57 @@
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+import { now } from "./time.js";
+import { ensureRepository } from "./repositories.js";
+
+type Conn = Kysely<Database>;
+
+/** Records that the store holds `digest` and that `repository` may serve it. */
+export async function linkBlob(db: Conn, repository: string, digest: string, size: number): Promise<void> {
+  const at = now();
+  await ensureRepository(db, repository);
+  await db
+    .insertInto("blobs")
+    .values({ digest, size, created_at: at })
+    .onConflict((oc) => oc.column("digest").doNothing())
+    .execute();
+  await db
+    .insertInto("repository_blobs")
+    .values({ repository, digest, created_at: at })
+    .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
+    .execute();
+}
+
+/** Size of a blob linked to the repository, or null when the repository may not serve it. */
+export async function linkedBlobSize(db: Conn, repository: string, digest: string): Promise<number | null> {
+  const row = await db
+    .selectFrom("repository_blobs")
+    .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
+    .select("blobs.size")
+    .where("repository_blobs.repository", "=", repository)
+    .where("repository_blobs.digest", "=", digest)
+    .executeTakeFirst();
+  return row ? Number(row.size) : null;
+}
+
+/** Sizes of those of `digests` linked to the repository. */
+export async function linkedBlobSizes(db: Conn, repository: string, digests: string[]): Promise<Map<string, number>> {
+  if (digests.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("repository_blobs")
+    .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
+    .select(["blobs.digest", "blobs.size"])
+    .where("repository_blobs.repository", "=", repository)
+    .where("repository_blobs.digest", "in", digests)
+    .execute();
+  return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+}
+
+/** Returns whether a link was removed. */
+export async function unlinkBlob(db: Conn, repository: string, digest: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom("repository_blobs")
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

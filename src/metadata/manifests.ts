@@ -1,0 +1,122 @@
+import type { Kysely, Selectable } from "kysely";
+import type { Database, ManifestsTable } from "./schema.js";
+import { now } from "./time.js";
+import { ensureRepository } from "./repositories.js";
+
+type Conn = Kysely<Database>;
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  content: Buffer;
+  subjectDigest: string | null;
+}
+
+export interface NewManifest {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  subjectDigest: string | null;
+  annotations: Record<string, string> | null;
+  content: Buffer;
+  references: { digest: string; kind: "blob" | "manifest" }[];
+}
+
+/** Stores a manifest (idempotent: the same digest is the same content) with what it references. */
+export async function insertManifest(db: Conn, manifest: NewManifest): Promise<void> {
+  await ensureRepository(db, manifest.repository);
+  await db
+    .insertInto("manifests")
+    .values({
+      repository: manifest.repository,
+      digest: manifest.digest,
+      media_type: manifest.mediaType,
+      artifact_type: manifest.artifactType,
+      subject_digest: manifest.subjectDigest,
+      annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+      size: manifest.content.length,
+      content: manifest.content,
+      created_at: now(),
+    })
+    .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
+    .execute();
+  const unique = new Map(manifest.references.map((r) => [r.digest, r.kind]));
+  if (unique.size === 0) return;
+  await db
+    .insertInto("manifest_references")
+    .values(
+      [...unique].map(([childDigest, kind]) => ({
+        repository: manifest.repository,
+        manifest_digest: manifest.digest,
+        child_digest: childDigest,
+        kind,
+      })),
+    )
+    .onConflict((oc) => oc.columns(["repository", "manifest_digest", "child_digest"]).doNothing())
+    .execute();
+}
+
+const storedColumns = ["digest", "media_type", "size", "content", "subject_digest"] as const;
+
+function toStored(row: Pick<Selectable<ManifestsTable>, (typeof storedColumns)[number]>): StoredManifest {
+  return {
+    digest: row.digest,
+    mediaType: row.media_type,
+    size: Number(row.size),
+    content: row.content,
+    subjectDigest: row.subject_digest,
+  };
+}
+
+export async function findManifest(db: Conn, repository: string, digest: string): Promise<StoredManifest | null> {
+  const row = await db
+    .selectFrom("manifests")
+    .select(storedColumns)
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
+    .executeTakeFirst();
+  return row ? toStored(row) : null;
+}
+
+export async function findManifestByTag(db: Conn, repository: string, tag: string): Promise<StoredManifest | null> {
+  const row = await db
+    .selectFrom("tags")
+    .innerJoin("manifests", (join) =>
+      join.onRef("manifests.repository", "=", "tags.repository").onRef("manifests.digest", "=", "tags.digest"),
+    )
+    .select(storedColumns.map((c) => `manifests.${c}` as const))
+    .where("tags.repository", "=", repository)
+    .where("tags.name", "=", tag)
+    .executeTakeFirst();
+  return row ? toStored(row) : null;
+}
+
+/** Sizes of those of `digests` stored as manifests in the repository. */
+export async function manifestSizes(db: Conn, repository: string, digests: string[]): Promise<Map<string, number>> {
+  if (digests.length === 0) return new Map();
+  const rows = await db
+    .selectFrom("manifests")
+    .select(["digest", "size"])
+    .where("repository", "=", repository)
+    .where("digest", "in", digests)
+    .execute();
+  return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+}
+
+/** Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. */
+export async function deleteManifest(db: Conn, repository: string, digest: string): Promise<boolean> {
+  await db.deleteFrom("tags").where("repository", "=", repository).where("digest", "=", digest).execute();
+  await db
+    .deleteFrom("manifest_references")
+    .where("repository", "=", repository)
+    .where("manifest_digest", "=", digest)
+    .execute();
+  const result = await db
+    .deleteFrom("manifests")
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}

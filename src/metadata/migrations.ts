@@ -1,0 +1,86 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+
+export type SqlDialect = "sqlite" | "postgres";
+
+/** Migrations live in code so the built package needs no migration files on disk. Never edit one; add one. */
+const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
+  "0001_initial": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("repositories")
+        .addColumn("name", "varchar(255)", (c) => c.primaryKey())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("blobs")
+        .addColumn("digest", "varchar(160)", (c) => c.primaryKey())
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("repository_blobs")
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("repository_blobs_pk", ["repository", "digest"])
+        .execute();
+      await db.schema.createIndex("repository_blobs_digest").on("repository_blobs").column("digest").execute();
+      await db.schema
+        .createTable("manifests")
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("media_type", "varchar(255)", (c) => c.notNull())
+        .addColumn("artifact_type", "varchar(255)")
+        .addColumn("subject_digest", "varchar(160)")
+        .addColumn("annotations", "text")
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("content", dialect === "postgres" ? "bytea" : "blob", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("manifests_pk", ["repository", "digest"])
+        .execute();
+      await db.schema
+        .createIndex("manifests_subject")
+        .on("manifests")
+        .columns(["repository", "subject_digest"])
+        .execute();
+      await db.schema
+        .createTable("manifest_references")
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("manifest_digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("child_digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("kind", "varchar(16)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("manifest_references_pk", ["repository", "manifest_digest", "child_digest"])
+        .execute();
+      await db.schema
+        .createIndex("manifest_references_child")
+        .on("manifest_references")
+        .columns(["repository", "child_digest"])
+        .execute();
+      await db.schema
+        .createTable("tags")
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("name", "varchar(128)", (c) => c.notNull())
+        .addColumn("digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(32)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("tags_pk", ["repository", "name"])
+        .execute();
+      await db.schema.createIndex("tags_digest").on("tags").columns(["repository", "digest"]).execute();
+      await db.schema
+        .createTable("uploads")
+        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+    },
+  },
+});
+
+export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(dialect) };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results?.find((r) => r.status === "Error");
+  if (error || failed) {
+    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ""}: ${String(error)}`);
+  }
+}

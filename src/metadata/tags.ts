@@ -1,0 +1,41 @@
+import type { Kysely } from "kysely";
+import type { Database } from "./schema.js";
+import { now } from "./time.js";
+
+type Conn = Kysely<Database>;
+
+/** Points a tag at a manifest; the last write wins. */
+export async function setTag(db: Conn, repository: string, name: string, digest: string): Promise<void> {
+  const updatedAt = now();
+  await db
+    .insertInto("tags")
+    .values({ repository, name, digest, updated_at: updatedAt })
+    .onConflict((oc) => oc.columns(["repository", "name"]).doUpdateSet({ digest, updated_at: updatedAt }))
+    .execute();
+}
+
+export async function deleteTag(db: Conn, repository: string, name: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom("tags")
+    .where("repository", "=", repository)
+    .where("name", "=", name)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Tag names in order, after `last`, at most `limit`. */
+export async function listTags(
+  db: Conn,
+  repository: string,
+  last: string | undefined,
+  limit: number,
+): Promise<string[]> {
+  let query = db
+    .selectFrom("tags")
+    .select("name")
+    .where("repository", "=", repository)
+    .orderBy("name")
+    .limit(limit);
+  if (last !== undefined) query = query.where("name", ">", last);
+  return (await query.execute()).map((r) => r.name);
+}

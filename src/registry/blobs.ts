@@ -1,0 +1,61 @@
+import type { Readable } from "node:stream";
+import { RegistryError } from "../oci/errors.js";
+import { BlobNotFoundError, type BlobStore, type ByteRange } from "../storage/blob-store.js";
+import type { Db } from "../metadata/database.js";
+import { linkedBlobSize, unlinkBlob } from "../metadata/blobs.js";
+import { findManifest } from "../metadata/manifests.js";
+import { requireDigest, requireRepositoryName } from "./validation.js";
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+  /** Set when the digest names a manifest, which is served from the database rather than the store. */
+  manifest?: { content: Buffer; mediaType: string };
+}
+
+export interface BlobContent {
+  stream: Readable;
+  /** The range actually served, when one was asked for. */
+  range?: ByteRange;
+}
+
+export class BlobService {
+  constructor(
+    private readonly db: Db,
+    private readonly store: BlobStore,
+  ) {}
+
+  /** The blob's size if the repository may serve it; manifests count too, as Distribution serves them. */
+  async stat(repository: string, digest: string): Promise<BlobInfo> {
+    requireRepositoryName(repository);
+    const parsed = requireDigest(digest);
+    const size = await linkedBlobSize(this.db, repository, parsed.digest);
+    if (size !== null) return { digest: parsed.digest, size };
+    const manifest = await findManifest(this.db, repository, parsed.digest);
+    if (manifest) {
+      return { digest: parsed.digest, size: manifest.size, manifest: manifest };
+    }
+    throw blobUnknown(parsed.digest);
+  }
+
+  async open(info: BlobInfo, range?: ByteRange): Promise<Readable> {
+    try {
+      return await this.store.read(info.digest, range);
+    } catch (err) {
+      // Linked in the database but gone from storage: report it as missing rather than failing.
+      if (err instanceof BlobNotFoundError) throw blobUnknown(info.digest);
+      throw err;
+    }
+  }
+
+  /** Unlinks the blob from the repository; its bytes go when no repository links it (garbage collection). */
+  async delete(repository: string, digest: string): Promise<void> {
+    requireRepositoryName(repository);
+    const parsed = requireDigest(digest);
+    if (!(await unlinkBlob(this.db, repository, parsed.digest))) throw blobUnknown(parsed.digest);
+  }
+}
+
+function blobUnknown(digest: string): RegistryError {
+  return new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { digest });
+}

@@ -1,0 +1,17 @@
+import { Transform, type TransformCallback } from "node:stream";
+import type { Hash } from "node:crypto";
+
+/** Passes bytes through while feeding a hash and counting them: one pass, no copies. */
+export class DigestingStream extends Transform {
+  bytes = 0;
+
+  constructor(private readonly hash: Hash | undefined) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash?.update(chunk);
+    callback(null, chunk);
+  }
+}

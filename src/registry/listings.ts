@@ -1,0 +1,48 @@
+import { RegistryError } from "../oci/errors.js";
+import type { Descriptor } from "../oci/manifest.js";
+import type { Db } from "../metadata/database.js";
+import { listRepositories, repositoryExists } from "../metadata/repositories.js";
+import { listTags } from "../metadata/tags.js";
+import { listReferrers } from "../metadata/referrers.js";
+import { fetchPage, type Page, type PageRequest } from "./pagination.js";
+import { requireDigest, requireRepositoryName } from "./validation.js";
+
+/** Read-only listings: tags, the catalog and referrers, each paginated. */
+export class ListingService {
+  constructor(private readonly db: Db) {}
+
+  async tags(repository: string, page: PageRequest): Promise<Page<string>> {
+    requireRepositoryName(repository);
+    if (!(await repositoryExists(this.db, repository))) {
+      throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
+    }
+    return fetchPage(page, (last, limit) => listTags(this.db, repository, last, limit), (tag) => tag);
+  }
+
+  async catalog(page: PageRequest): Promise<Page<string>> {
+    return fetchPage(page, (last, limit) => listRepositories(this.db, last, limit), (name) => name);
+  }
+
+  async referrers(
+    repository: string,
+    subject: string,
+    artifactType: string | undefined,
+    page: PageRequest,
+  ): Promise<Page<Descriptor>> {
+    requireRepositoryName(repository);
+    const parsed = requireDigest(subject);
+    return fetchPage(
+      page,
+      async (last, limit) => {
+        const rows = await listReferrers(this.db, repository, parsed.digest, { artifactType, last, limit });
+        return rows.map((r) => {
+          const descriptor: Descriptor = { mediaType: r.mediaType, digest: r.digest, size: r.size };
+          if (r.artifactType) descriptor.artifactType = r.artifactType;
+          if (r.annotations) descriptor.annotations = r.annotations;
+          return descriptor;
+        });
+      },
+      (d) => d.digest,
+    );
+  }
+}

@@ -1,0 +1,114 @@
+import { RegistryError } from "../oci/errors.js";
+import { digestOf } from "../oci/digest.js";
+import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from "../oci/manifest.js";
+import type { Db } from "../metadata/database.js";
+import { linkedBlobSizes } from "../metadata/blobs.js";
+import * as manifests from "../metadata/manifests.js";
+import { repositoryExists } from "../metadata/repositories.js";
+import { deleteTag, setTag } from "../metadata/tags.js";
+import { parseReference, requireRepositoryName, requireTag } from "./validation.js";
+
+export type StoredManifest = manifests.StoredManifest;
+
+export interface PutManifestResult {
+  digest: string;
+  subject: string | null;
+}
+
+export class ManifestService {
+  constructor(private readonly db: Db) {}
+
+  async get(repository: string, reference: string): Promise<StoredManifest> {
+    requireRepositoryName(repository);
+    const ref = parseReference(reference);
+    const found =
+      ref.kind === "tag"
+        ? await manifests.findManifestByTag(this.db, repository, ref.tag)
+        : await manifests.findManifest(this.db, repository, ref.digest.digest);
+    if (found) return found;
+    if (!(await repositoryExists(this.db, repository))) {
+      throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
+    }
+    throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown", { reference });
+  }
+
+  /**
+   * Stores a manifest after checking it parses as its media type, matches a digest reference, and that
+   * everything it references (but its subject) is in the repository. Tags it with the reference and `tags`.
+   */
+  async put(
+    repository: string,
+    reference: string,
+    contentType: string | undefined,
+    body: Buffer,
+    extraTags: string[] = [],
+  ): Promise<PutManifestResult> {
+    requireRepositoryName(repository);
+    const ref = parseReference(reference);
+    const tags = [...(ref.kind === "tag" ? [ref.tag] : []), ...extraTags.map(requireTag)];
+    if (body.length > MAX_MANIFEST_BYTES) {
+      throw new RegistryError("SIZE_INVALID", `manifest exceeds ${MAX_MANIFEST_BYTES} bytes`, undefined, 413);
+    }
+    const digest = digestOf(body, ref.kind === "digest" ? ref.digest.algorithm : "sha256");
+    if (ref.kind === "digest" && ref.digest.digest !== digest) {
+      throw new RegistryError("DIGEST_INVALID", "manifest digest does not match the reference", {
+        expected: ref.digest.digest,
+        actual: digest,
+      });
+    }
+    const info = parseManifest(body, contentType);
+    await this.requirePresent(repository, info.blobs, "blob");
+    await this.requirePresent(repository, info.manifests, "manifest");
+
+    await this.db.transaction().execute(async (trx) => {
+      await manifests.insertManifest(trx, {
+        repository,
+        digest,
+        mediaType: info.mediaType,
+        artifactType: info.artifactType,
+        subjectDigest: info.subject?.digest ?? null,
+        annotations: info.annotations,
+        content: body,
+        references: [
+          ...info.blobs.map((d) => ({ digest: d.digest, kind: "blob" as const })),
+          ...info.manifests.map((d) => ({ digest: d.digest, kind: "manifest" as const })),
+        ],
+      });
+      for (const tag of tags) await setTag(trx, repository, tag, digest);
+    });
+    return { digest, subject: info.subject?.digest ?? null };
+  }
+
+  /** A tag reference untags; a digest reference deletes the manifest and every tag on it. */
+  async delete(repository: string, reference: string): Promise<void> {
+    requireRepositoryName(repository);
+    const ref = parseReference(reference);
+    const deleted =
+      ref.kind === "tag"
+        ? await deleteTag(this.db, repository, ref.tag)
+        : await this.db
+            .transaction()
+            .execute((trx) => manifests.deleteManifest(trx, repository, ref.digest.digest));
+    if (!deleted) throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown", { reference });
+  }
+
+  private async requirePresent(repository: string, descriptors: Descriptor[], kind: "blob" | "manifest") {
+    if (descriptors.length === 0) return;
+    const digests = [...new Set(descriptors.map((d) => d.digest))];
+    const sizes =
+      kind === "blob"
+        ? await linkedBlobSizes(this.db, repository, digests)
+        : await manifests.manifestSizes(this.db, repository, digests);
+    for (const descriptor of descriptors) {
+      const size = sizes.get(descriptor.digest);
+      if (size === undefined) {
+        throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `${kind} unknown to registry: ${descriptor.digest}`, {
+          digest: descriptor.digest,
+        });
+      }
+      if (size !== descriptor.size) {
+        throw new RegistryError("MANIFEST_INVALID", `size of ${descriptor.digest} is ${size}, not ${descriptor.size}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import type { Logger } from "pino";
+import type { Db } from "../metadata/database.js";
+import type { BlobStore } from "../storage/blob-store.js";
+import { BlobService } from "./blobs.js";
+import { ListingService } from "./listings.js";
+import { ManifestService } from "./manifests.js";
+import { UploadService } from "./uploads.js";
+
+export interface RegistryOptions {
+  /** Upload sessions idle this long are removed with their data. */
+  uploadTtlMs: number;
+}
+
+/** The registry's domain: everything the HTTP API does, without HTTP. */
+export class Registry {
+  readonly blobs: BlobService;
+  readonly uploads: UploadService;
+  readonly manifests: ManifestService;
+  readonly listings: ListingService;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly db: Db,
+    readonly store: BlobStore,
+    private readonly options: RegistryOptions,
+    private readonly log: Logger,
+  ) {
+    this.blobs = new BlobService(db, store);
+    this.uploads = new UploadService(db, store);
+    this.manifests = new ManifestService(db);
+    this.listings = new ListingService(db);
+  }
+
+  /** Cleans what a crash may have left, then expires stale uploads periodically. */
+  async start(): Promise<void> {
+    await this.uploads.reconcile();
+    await this.expireUploads();
+    const interval = Math.min(Math.max(this.options.uploadTtlMs / 4, 1000), 10 * 60_000);
+    this.sweeper = setInterval(() => void this.expireUploads(), interval);
+    this.sweeper.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.db.destroy();
+  }
+
+  private async expireUploads(): Promise<void> {
+    try {
+      const removed = await this.uploads.expire(new Date(Date.now() - this.options.uploadTtlMs));
+      if (removed > 0) this.log.info({ removed }, "expired stale upload sessions");
+    } catch (err) {
+      this.log.error({ err }, "expiring upload sessions failed");
+    }
+  }
+}

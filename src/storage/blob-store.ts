@@ -1,0 +1,48 @@
+import type { Readable } from "node:stream";
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+/**
+ * Content-addressed blob storage. Blobs are immutable once committed; uploads are append-only scratch
+ * files that become a blob only through commitUpload, atomically, so a crash never exposes half a blob.
+ * Callers verify digests (they hash the bytes as they stream through); the store only moves them.
+ */
+export interface BlobStore {
+  /** Size of a committed blob, or null when absent. */
+  stat(digest: string): Promise<{ size: number } | null>;
+  /** Stream a committed blob, or a byte range of it. Throws BlobNotFoundError when absent. */
+  read(digest: string, range?: ByteRange): Promise<Readable>;
+  delete(digest: string): Promise<void>;
+
+  createUpload(id: string): Promise<void>;
+  /** Size of an upload's data so far, or null when the upload does not exist. */
+  uploadSize(id: string): Promise<number | null>;
+  /**
+   * Appends the stream to the upload, which must currently be `offset` bytes long. All or nothing: if the
+   * stream fails, the upload is cut back to `offset`. Returns the new size.
+   */
+  appendUpload(id: string, offset: number, source: Readable): Promise<number>;
+  readUpload(id: string): Promise<Readable>;
+  /** Makes the upload's data the blob `digest` (already verified by the caller) and removes the upload. */
+  commitUpload(id: string, digest: string): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+  /** Upload ids present in storage, for cleaning up uploads whose session is gone. */
+  listUploads(): Promise<string[]>;
+}
+
+export class BlobNotFoundError extends Error {
+  constructor(readonly digest: string) {
+    super(`blob not found: ${digest}`);
+  }
+}
+
+export class UploadNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`upload not found: ${id}`);
+  }
+}

@@ -1,0 +1,150 @@
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from "node:fs/promises";
+import { join, dirname } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { BlobNotFoundError, UploadNotFoundError, type BlobStore, type ByteRange } from "./blob-store.js";
+
+const STREAM_BUFFER = 1024 * 1024;
+
+/**
+ * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>` and uploads under `uploads/<id>`.
+ * Both live on one filesystem, so committing an upload is an atomic rename.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly uploadsDir: string;
+
+  constructor(root: string) {
+    this.blobsDir = join(root, "blobs");
+    this.uploadsDir = join(root, "uploads");
+  }
+
+  async init(): Promise<void> {
+    await Promise.all([this.blobsDir, this.uploadsDir].map((d) => mkdir(d, { recursive: true })));
+  }
+
+  private blobPath(digest: string): string {
+    const [algorithm, hex] = digest.split(":") as [string, string];
+    return join(this.blobsDir, algorithm, hex.slice(0, 2), hex);
+  }
+
+  private uploadPath(id: string): string {
+    if (!/^[A-Za-z0-9-]+$/.test(id)) throw new UploadNotFoundError(id);
+    return join(this.uploadsDir, id);
+  }
+
+  async stat(digest: string): Promise<{ size: number } | null> {
+    try {
+      const info = await stat(this.blobPath(digest));
+      return { size: info.size };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(digest: string, range?: ByteRange): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.blobPath(digest), "r");
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(digest);
+      throw err;
+    }
+    return createReadStream("", {
+      fd: handle,
+      start: range?.start,
+      end: range?.end,
+      highWaterMark: STREAM_BUFFER,
+    });
+  }
+
+  async delete(digest: string): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async createUpload(id: string): Promise<void> {
+    const handle = await open(this.uploadPath(id), "wx");
+    await handle.close();
+  }
+
+  async uploadSize(id: string): Promise<number | null> {
+    try {
+      return (await stat(this.uploadPath(id))).size;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async appendUpload(id: string, offset: number, source: Readable): Promise<number> {
+    const path = this.uploadPath(id);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r+");
+    } catch (err) {
+      if (isNotFound(err)) throw new UploadNotFoundError(id);
+      throw err;
+    }
+    const sink = createWriteStream("", { fd: handle, start: offset, highWaterMark: STREAM_BUFFER });
+    try {
+      await pipeline(source, sink);
+    } catch (err) {
+      await truncate(path, offset).catch(() => undefined);
+      throw err;
+    }
+    return (await stat(path)).size;
+  }
+
+  async readUpload(id: string): Promise<Readable> {
+    try {
+      const handle = await open(this.uploadPath(id), "r");
+      return createReadStream("", { fd: handle, highWaterMark: STREAM_BUFFER });
+    } catch (err) {
+      if (isNotFound(err)) throw new UploadNotFoundError(id);
+      throw err;
+    }
+  }
+
+  async commitUpload(id: string, digest: string): Promise<void> {
+    const source = this.uploadPath(id);
+    const target = this.blobPath(digest);
+    await fsyncFile(source);
+    await mkdir(dirname(target), { recursive: true });
+    // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
+    await rename(source, target);
+    await fsyncDir(dirname(target));
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
+  }
+
+  async listUploads(): Promise<string[]> {
+    return readdir(this.uploadsDir);
+  }
+
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+}

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { once } from "node:events";
+
+const repoRoot = resolve(import.meta.dirname, "..", "..");
+
+export interface TestServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  /** host:port, e.g. 127.0.0.1:41234, for clients that take a registry host */
+  host: string;
+  dataDir: string;
+  process: ChildProcess;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM and wait for exit; removes the data directory unless keepData. */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Reuse an existing data directory (for restart tests). */
+  dataDir?: string;
+  /** Extra CLI arguments after `serve`. */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** Starts the built `bin/wharf serve` on a free loopback port and waits until it accepts requests. */
+export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "wharf-test-")));
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, "bin", "wharf"), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, ...(opts.args ?? [])],
+    { env: { ...process.env, WHARF_LOG_LEVEL: "warn", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => (out += d));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`wharf did not start in 20s:\n${out}`)), 20_000);
+    child.stdout.on("data", (d: string) => {
+      out += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`wharf exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    url,
+    host: new URL(url).host,
+    dataDir,
+    process: child,
+    output: () => out,
+    async stop(stopOpts = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+      if (!stopOpts.keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -84,7 +84,8 @@ export async function loadServerConfig(sources: ConfigSources): Promise<ServerCo
     const env = sources.env[setting.env];
     if (flag !== undefined) assign(config, name, setting.parse(flag, `--${kebab(name)}`));
     else if (env !== undefined && env !== "") assign(config, name, setting.parse(env, setting.env));
-    else if (fileValues.has(setting.key)) assign(config, name, setting.parse(fileValues.get(setting.key), setting.key));
+    else if (fileValues.has(setting.key))
+      assign(config, name, setting.parse(fileValues.get(setting.key), setting.key));
   }
   return config;
 }
@@ -140,7 +141,8 @@ export function parseDuration(value: unknown, key: string): number {
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
   const text = requireString(value, key);
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match) throw new ConfigError(key, `expected a duration such as 30s, 10m or 24h, got ${JSON.stringify(text)}`);
+  if (!match)
+    throw new ConfigError(key, `expected a duration such as 30s, 10m or 24h, got ${JSON.stringify(text)}`);
   return Math.round(Number(match[1]) * (UNITS[match[2] ?? "ms"] ?? 1));
 }
 

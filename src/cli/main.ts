@@ -15,7 +15,10 @@ program
   .description("Run the registry server")
   .option("-c, --config <file>", "YAML configuration file (also WHARF_CONFIG)")
   .option("-l, --listen <host:port>", "address to listen on (also WHARF_LISTEN; default 127.0.0.1:5000)")
-  .option("-d, --data-dir <dir>", "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)")
+  .option(
+    "-d, --data-dir <dir>",
+    "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)",
+  )
   .addHelpText(
     "after",
     `

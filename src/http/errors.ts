@@ -11,15 +11,13 @@ export function errorBody(code: ErrorCode | "UNKNOWN", message: string, detail?:
 }
 
 /** Every failure leaves as the spec's JSON error; unexpected ones are logged and reported as 500 UNKNOWN. */
-export function handleError(
-  error: unknown,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  log: Logger,
-): void {
+export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply, log: Logger): void {
   if (error instanceof RegistryError) {
     if (error.status >= 500) log.error({ err: error, url: request.url }, "registry error");
-    void reply.code(error.status).type("application/json").send(errorBody(error.code, error.message, error.detail));
+    void reply
+      .code(error.status)
+      .type("application/json")
+      .send(errorBody(error.code, error.message, error.detail));
     return;
   }
   // Framework errors (malformed requests) carry a 4xx statusCode of their own.

@@ -48,14 +48,22 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
   });
   app.addHook("onResponse", async (request, reply) => {
     log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       "request",
     );
   });
 
   app.setErrorHandler((error, request, reply) => handleError(error, request, reply, log));
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).type("application/json").send(errorBody("NAME_UNKNOWN", `no route for ${request.url}`));
+    void reply
+      .code(404)
+      .type("application/json")
+      .send(errorBody("NAME_UNKNOWN", `no route for ${request.url}`));
   });
 
   app.route({

@@ -34,7 +34,11 @@ export async function linkedBlobSize(db: Conn, repository: string, digest: strin
 }
 
 /** Sizes of those of `digests` linked to the repository. */
-export async function linkedBlobSizes(db: Conn, repository: string, digests: string[]): Promise<Map<string, number>> {
+export async function linkedBlobSizes(
+  db: Conn,
+  repository: string,
+  digests: string[],
+): Promise<Map<string, number>> {
   if (digests.length === 0) return new Map();
   const rows = await db
     .selectFrom("repository_blobs")

@@ -70,7 +70,11 @@ function toStored(row: Pick<Selectable<ManifestsTable>, (typeof storedColumns)[n
   };
 }
 
-export async function findManifest(db: Conn, repository: string, digest: string): Promise<StoredManifest | null> {
+export async function findManifest(
+  db: Conn,
+  repository: string,
+  digest: string,
+): Promise<StoredManifest | null> {
   const row = await db
     .selectFrom("manifests")
     .select(storedColumns)
@@ -80,11 +84,17 @@ export async function findManifest(db: Conn, repository: string, digest: string)
   return row ? toStored(row) : null;
 }
 
-export async function findManifestByTag(db: Conn, repository: string, tag: string): Promise<StoredManifest | null> {
+export async function findManifestByTag(
+  db: Conn,
+  repository: string,
+  tag: string,
+): Promise<StoredManifest | null> {
   const row = await db
     .selectFrom("tags")
     .innerJoin("manifests", (join) =>
-      join.onRef("manifests.repository", "=", "tags.repository").onRef("manifests.digest", "=", "tags.digest"),
+      join
+        .onRef("manifests.repository", "=", "tags.repository")
+        .onRef("manifests.digest", "=", "tags.digest"),
     )
     .select(storedColumns.map((c) => `manifests.${c}` as const))
     .where("tags.repository", "=", repository)
@@ -94,7 +104,11 @@ export async function findManifestByTag(db: Conn, repository: string, tag: strin
 }
 
 /** Sizes of those of `digests` stored as manifests in the repository. */
-export async function manifestSizes(db: Conn, repository: string, digests: string[]): Promise<Map<string, number>> {
+export async function manifestSizes(
+  db: Conn,
+  repository: string,
+  digests: string[],
+): Promise<Map<string, number>> {
   if (digests.length === 0) return new Map();
   const rows = await db
     .selectFrom("manifests")

@@ -24,7 +24,11 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn("created_at", "varchar(32)", (c) => c.notNull())
         .addPrimaryKeyConstraint("repository_blobs_pk", ["repository", "digest"])
         .execute();
-      await db.schema.createIndex("repository_blobs_digest").on("repository_blobs").column("digest").execute();
+      await db.schema
+        .createIndex("repository_blobs_digest")
+        .on("repository_blobs")
+        .column("digest")
+        .execute();
       await db.schema
         .createTable("manifests")
         .addColumn("repository", "varchar(255)", (c) => c.notNull())
@@ -81,6 +85,8 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect):
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {
-    throw new Error(`database migration failed${failed ? ` at ${failed.migrationName}` : ""}: ${String(error)}`);
+    throw new Error(
+      `database migration failed${failed ? ` at ${failed.migrationName}` : ""}: ${String(error)}`,
+    );
   }
 }

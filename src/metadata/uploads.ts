@@ -15,7 +15,11 @@ export async function insertUpload(db: Conn, id: string, repository: string): Pr
 }
 
 export async function findUpload(db: Conn, id: string): Promise<UploadSession | null> {
-  const row = await db.selectFrom("uploads").select(["id", "repository"]).where("id", "=", id).executeTakeFirst();
+  const row = await db
+    .selectFrom("uploads")
+    .select(["id", "repository"])
+    .where("id", "=", id)
+    .executeTakeFirst();
   return row ?? null;
 }
 

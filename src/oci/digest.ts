@@ -21,9 +21,12 @@ export function parseDigest(value: string): ParsedDigest {
   const colon = value.indexOf(":");
   const algorithm = value.slice(0, colon);
   const hex = value.slice(colon + 1);
-  if (!isDigestAlgorithm(algorithm)) throw new InvalidDigestError(`unsupported digest algorithm: ${algorithm}`);
+  if (!isDigestAlgorithm(algorithm))
+    throw new InvalidDigestError(`unsupported digest algorithm: ${algorithm}`);
   if (hex.length !== ALGORITHMS[algorithm] || !/^[a-f0-9]+$/.test(hex)) {
-    throw new InvalidDigestError(`invalid ${algorithm} digest: expected ${ALGORITHMS[algorithm]} lowercase hex characters`);
+    throw new InvalidDigestError(
+      `invalid ${algorithm} digest: expected ${ALGORITHMS[algorithm]} lowercase hex characters`,
+    );
   }
   return { algorithm, hex, digest: value };
 }

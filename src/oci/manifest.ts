@@ -1,6 +1,12 @@
 import { RegistryError } from "./errors.js";
 import { isValidDigest } from "./digest.js";
-import { IMAGE_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, essenceOf, isValidMediaType } from "./media-types.js";
+import {
+  IMAGE_MEDIA_TYPES,
+  INDEX_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES,
+  essenceOf,
+  isValidMediaType,
+} from "./media-types.js";
 
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -98,7 +104,8 @@ function descriptor(value: unknown, field: string): Descriptor {
     throw invalid(`${field}.mediaType must be a valid media type`);
   }
   const digest = value.digest;
-  if (typeof digest !== "string" || !isValidDigest(digest)) throw invalid(`${field}.digest is not a valid digest`);
+  if (typeof digest !== "string" || !isValidDigest(digest))
+    throw invalid(`${field}.digest is not a valid digest`);
   const size = value.size;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
     throw invalid(`${field}.size must be a non-negative integer`);

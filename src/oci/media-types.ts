@@ -9,12 +9,21 @@ export const MediaType = {
 } as const;
 
 /** Manifest media types whose children are manifests rather than blobs. */
-export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.OciIndex, MediaType.DockerManifestList]);
+export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  MediaType.OciIndex,
+  MediaType.DockerManifestList,
+]);
 
 /** Manifest media types whose children are a config and layers. */
-export const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set([MediaType.OciManifest, MediaType.DockerManifest]);
+export const IMAGE_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  MediaType.OciManifest,
+  MediaType.DockerManifest,
+]);
 
-export const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([...INDEX_MEDIA_TYPES, ...IMAGE_MEDIA_TYPES]);
+export const MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  ...INDEX_MEDIA_TYPES,
+  ...IMAGE_MEDIA_TYPES,
+]);
 
 const MEDIA_TYPE_GRAMMAR = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 

@@ -16,11 +16,19 @@ export class ListingService {
     if (!(await repositoryExists(this.db, repository))) {
       throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
     }
-    return fetchPage(page, (last, limit) => listTags(this.db, repository, last, limit), (tag) => tag);
+    return fetchPage(
+      page,
+      (last, limit) => listTags(this.db, repository, last, limit),
+      (tag) => tag,
+    );
   }
 
   async catalog(page: PageRequest): Promise<Page<string>> {
-    return fetchPage(page, (last, limit) => listRepositories(this.db, last, limit), (name) => name);
+    return fetchPage(
+      page,
+      (last, limit) => listRepositories(this.db, last, limit),
+      (name) => name,
+    );
   }
 
   async referrers(

@@ -102,12 +102,19 @@ export class ManifestService {
     for (const descriptor of descriptors) {
       const size = sizes.get(descriptor.digest);
       if (size === undefined) {
-        throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `${kind} unknown to registry: ${descriptor.digest}`, {
-          digest: descriptor.digest,
-        });
+        throw new RegistryError(
+          "MANIFEST_BLOB_UNKNOWN",
+          `${kind} unknown to registry: ${descriptor.digest}`,
+          {
+            digest: descriptor.digest,
+          },
+        );
       }
       if (size !== descriptor.size) {
-        throw new RegistryError("MANIFEST_INVALID", `size of ${descriptor.digest} is ${size}, not ${descriptor.size}`);
+        throw new RegistryError(
+          "MANIFEST_INVALID",
+          `size of ${descriptor.digest} is ${size}, not ${descriptor.size}`,
+        );
       }
     }
   }

@@ -13,7 +13,9 @@ export interface PageRequest {
 export function pageRequest(n: string | undefined, last: string | undefined): PageRequest {
   if (n === undefined || n === "") return { limit: DEFAULT_PAGE_SIZE, last: last || undefined };
   if (!/^\d+$/.test(n)) {
-    throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer", { n: n.slice(0, 40) });
+    throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer", {
+      n: n.slice(0, 40),
+    });
   }
   return { limit: Math.min(Number(n), MAX_PAGE_SIZE), last: last || undefined };
 }

@@ -140,7 +140,12 @@ export class UploadService {
       }
       const length = (chunk.rangeEnd ?? -1) - chunk.rangeStart + 1;
       if (chunk.contentLength !== undefined && length !== chunk.contentLength) {
-        throw new RegistryError("BLOB_UPLOAD_INVALID", "Content-Range does not match Content-Length", undefined, 416);
+        throw new RegistryError(
+          "BLOB_UPLOAD_INVALID",
+          "Content-Range does not match Content-Length",
+          undefined,
+          416,
+        );
       }
     }
     const running = this.runningHashAt(id, offset);
@@ -154,7 +159,10 @@ export class UploadService {
       this.running.delete(id);
       if (err instanceof UploadNotFoundError) throw unknownUpload();
       if (body.readableAborted) {
-        throw new RegistryError("BLOB_UPLOAD_INVALID", `upload body was not received completely: ${describe(err)}`);
+        throw new RegistryError(
+          "BLOB_UPLOAD_INVALID",
+          `upload body was not received completely: ${describe(err)}`,
+        );
       }
       throw err;
     }
@@ -204,7 +212,12 @@ export class UploadService {
 
   private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
     if (this.busy.has(id)) {
-      throw new RegistryError("BLOB_UPLOAD_INVALID", "another request is writing to this upload", undefined, 416);
+      throw new RegistryError(
+        "BLOB_UPLOAD_INVALID",
+        "another request is writing to this upload",
+        undefined,
+        416,
+      );
     }
     this.busy.add(id);
     try {

@@ -19,7 +19,8 @@ export function requireDigest(value: string): ParsedDigest {
 }
 
 export function requireTag(tag: string): string {
-  if (!isValidTag(tag)) throw new RegistryError("MANIFEST_INVALID", "invalid tag", { tag: tag.slice(0, 200) });
+  if (!isValidTag(tag))
+    throw new RegistryError("MANIFEST_INVALID", "invalid tag", { tag: tag.slice(0, 200) });
   return tag;
 }
 

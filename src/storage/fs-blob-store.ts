@@ -124,7 +124,6 @@ export class FsBlobStore implements BlobStore {
   async listUploads(): Promise<string[]> {
     return readdir(this.uploadsDir);
   }
-
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -32,7 +32,15 @@ export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "wharf-test-")));
   const child = spawn(
     process.execPath,
-    [join(repoRoot, "bin", "wharf"), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir, ...(opts.args ?? [])],
+    [
+      join(repoRoot, "bin", "wharf"),
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--data-dir",
+      dataDir,
+      ...(opts.args ?? []),
+    ],
     { env: { ...process.env, WHARF_LOG_LEVEL: "warn", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";

@@ -22,7 +22,8 @@ async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const served = range.kind === "range" ? range.range : { start: 0, end: info.size - 1 };
   const length = info.size === 0 ? 0 : served.end - served.start + 1;
   reply.header("Content-Length", length);
-  if (range.kind === "range") reply.code(206).header("Content-Range", `bytes ${served.start}-${served.end}/${info.size}`);
+  if (range.kind === "range")
+    reply.code(206).header("Content-Range", `bytes ${served.start}-${served.end}/${info.size}`);
   if (!withBody) return reply.send();
   if (info.manifest) return reply.send(info.manifest.content.subarray(served.start, served.end + 1));
   return reply.send(await registry.blobs.open(info, range.kind === "range" ? range.range : undefined));

@@ -17,7 +17,8 @@ export const catalogRoute: ApiRoute = {
     GET: async ({ reply, registry, query }) => {
       const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
       const page = await registry.listings.catalog(request);
-      if (page.next) reply.header("Link", nextLink("/v2/_catalog", { n: String(request.limit), last: page.next }));
+      if (page.next)
+        reply.header("Link", nextLink("/v2/_catalog", { n: String(request.limit), last: page.next }));
       return reply.send({ repositories: page.items });
     },
   },
@@ -30,7 +31,10 @@ export const tagsRoute: ApiRoute = {
       const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
       const page = await registry.listings.tags(name, request);
       if (page.next) {
-        reply.header("Link", nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }));
+        reply.header(
+          "Link",
+          nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }),
+        );
       }
       return reply.send({ name, tags: page.items });
     },
@@ -48,7 +52,11 @@ export const referrersRoute: ApiRoute = {
       if (page.next) {
         reply.header(
           "Link",
-          nextLink(`/v2/${name}/referrers/${reference}`, { artifactType, n: String(request.limit), last: page.next }),
+          nextLink(`/v2/${name}/referrers/${reference}`, {
+            artifactType,
+            n: String(request.limit),
+            last: page.next,
+          }),
         );
       }
       return reply

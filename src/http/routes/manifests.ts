@@ -25,7 +25,13 @@ export const manifestRoutes: ApiRoute = {
       const { request, reply, registry, name, reference } = ctx;
       const body = await readLimitedBody(request.raw, MAX_MANIFEST_BYTES);
       const tags = queryValues(ctx.query, "tag");
-      const result = await registry.manifests.put(name, reference, request.headers["content-type"], body, tags);
+      const result = await registry.manifests.put(
+        name,
+        reference,
+        request.headers["content-type"],
+        body,
+        tags,
+      );
       if (result.subject) reply.header("OCI-Subject", result.subject);
       return reply
         .code(201)

@@ -77,7 +77,8 @@ export const uploadRoutes: ApiRoute = {
     PUT: async (ctx) => {
       const { reply, registry, name, reference, query } = ctx;
       const digest = queryValue(query, "digest");
-      if (digest === undefined) throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required");
+      if (digest === undefined)
+        throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required");
       const body = hasBody(ctx.request.raw) ? ctx.request.raw : undefined;
       const blob = await registry.uploads.complete(name, reference, digest, body, chunkOptions(ctx));
       return replyBlobCreated(reply, name, blob.digest);

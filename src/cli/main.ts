@@ -1,6 +1,16 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
 import { serve } from "./serve.js";
+import { registerPush } from "./commands/push.js";
+import { registerPull } from "./commands/pull.js";
+import { registerInfo } from "./commands/info.js";
+import { registerLs } from "./commands/ls.js";
+import { registerTags } from "./commands/tags.js";
+import { registerTag } from "./commands/tag.js";
+import { registerRm } from "./commands/rm.js";
+import { registerLogin, registerLogout } from "./commands/login.js";
+import { registerCache } from "./commands/cache.js";
+import { registerCp } from "./commands/cp.js";
 
 const EXIT_USAGE = 2;
 
@@ -44,6 +54,18 @@ Examples:
     }
     await serve(config);
   });
+
+registerPush(program);
+registerPull(program);
+registerInfo(program);
+registerLs(program);
+registerTags(program);
+registerTag(program);
+registerRm(program);
+registerLogin(program);
+registerLogout(program);
+registerCache(program);
+registerCp(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);

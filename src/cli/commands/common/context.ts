@@ -1,0 +1,145 @@
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { Cache } from "../../../client/cache.js";
+import { Client } from "../../../client/client.js";
+import { ExitCode, UsageError, WharfError, errorMessage } from "../../../client/errors.js";
+import { parseSize } from "./format.js";
+import { ProgressBars } from "./progress.js";
+
+/** Options every client command accepts. */
+export interface CommonOptions {
+  json?: boolean;
+  plainHttp?: boolean;
+  caFile?: string[];
+  concurrency?: string;
+  chunkSize?: string;
+  verbose?: boolean;
+}
+
+/** Adds --json, --plain-http, --ca-file, --concurrency and --verbose to a command. */
+export function withCommonOptions(command: Command, options: { transfers?: boolean } = {}): Command {
+  command
+    .option("--json", "print machine-readable JSON on stdout")
+    .option("--plain-http", "use plain HTTP for the registries named (automatic for localhost and 127.0.0.1)")
+    .option(
+      "--ca-file <file>",
+      "trust this CA certificate (PEM) as well as the system ones; repeatable",
+      collect,
+      [],
+    )
+    .option("-v, --verbose", "report retries and other details on stderr");
+  if (options.transfers) {
+    command.addOption(new Option("--concurrency <n>", "blobs transferred in parallel").default("4"));
+    command.option("--chunk-size <size>", "upload in chunks of this size (e.g. 8M) instead of one request");
+  }
+  return command;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Everything a command needs at run time: client, cache, output helpers. */
+export class Context {
+  readonly client: Client;
+  readonly progress: ProgressBars | undefined;
+  readonly json: boolean;
+
+  constructor(
+    readonly options: CommonOptions,
+    readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.json = options.json === true;
+    const concurrency = options.concurrency === undefined ? 4 : Number(options.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new UsageError("--concurrency must be a positive integer");
+    const chunkSize = options.chunkSize === undefined ? undefined : parseSize(options.chunkSize);
+    if (chunkSize === 0 || (options.chunkSize !== undefined && chunkSize === undefined)) {
+      throw new UsageError(`--chunk-size ${options.chunkSize}: expected a size such as 8M`);
+    }
+    const ca = (options.caFile ?? []).map((file) => {
+      try {
+        return readFileSync(file);
+      } catch {
+        throw new UsageError(`cannot read CA file ${file}`);
+      }
+    });
+    this.client = new Client({
+      env,
+      plainHttp: options.plainHttp,
+      ca,
+      concurrency,
+      chunkSize,
+      retry: retryFromEnv(env),
+      onRetry: options.verbose ? (message) => this.note(message) : undefined,
+    });
+    this.progress = this.json ? undefined : ProgressBars.create(true);
+  }
+
+  cache(): Cache {
+    return new Cache(Cache.location(this.env));
+  }
+
+  /** A human message on stderr (status, not data). */
+  note(message: string): void {
+    process.stderr.write(`${message}\n`);
+  }
+
+  /** Data on stdout. */
+  print(text: string): void {
+    if (text !== "") process.stdout.write(`${text}\n`);
+  }
+
+  printJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  close(): void {
+    this.progress?.stop();
+    this.client.close();
+  }
+}
+
+/** WHARF_RETRIES / WHARF_RETRY_DELAY_MS, mainly so tests against a dead registry need not wait. */
+function retryFromEnv(env: NodeJS.ProcessEnv): { retries?: number; baseDelayMs?: number } {
+  const retry: { retries?: number; baseDelayMs?: number } = {};
+  if (env.WHARF_RETRIES && /^\d+$/.test(env.WHARF_RETRIES)) retry.retries = Number(env.WHARF_RETRIES);
+  if (env.WHARF_RETRY_DELAY_MS && /^\d+$/.test(env.WHARF_RETRY_DELAY_MS))
+    retry.baseDelayMs = Number(env.WHARF_RETRY_DELAY_MS);
+  return retry;
+}
+
+/**
+ * Runs a command body with a Context, and turns failures into a message on stderr (and a JSON error on
+ * stdout with --json) plus the exit code of their kind.
+ */
+export async function runCommand(
+  options: CommonOptions,
+  body: (ctx: Context) => Promise<number | void>,
+): Promise<void> {
+  let ctx: Context | undefined;
+  try {
+    ctx = new Context(options);
+    const code = await body(ctx);
+    process.exitCode = code ?? ExitCode.Ok;
+  } catch (err) {
+    ctx?.progress?.stop();
+    const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
+    const message = errorMessage(err);
+    process.stderr.write(`wharf: ${message}\n`);
+    if (options.verbose && err instanceof Error && !(err instanceof WharfError))
+      process.stderr.write(`${err.stack}\n`);
+    if (options.json) {
+      const kind = err instanceof WharfError ? err.name : "Error";
+      process.stdout.write(`${JSON.stringify({ error: { kind, message, exitCode } }, null, 2)}\n`);
+    }
+    process.exitCode = exitCode;
+  } finally {
+    ctx?.close();
+  }
+}
+
+/** The `Examples:` block every command's --help ends with. */
+export function examples(command: Command, lines: string[]): Command {
+  return command.addHelpText("after", `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`);
+}

@@ -1,0 +1,106 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import semver from "semver";
+import {
+  ExitCode,
+  NotFoundError,
+  UnreachableError,
+  UsageError,
+  WharfError,
+  errorMessage,
+} from "../../client/errors.js";
+import { formatReference, type RegistryReference } from "../../client/reference.js";
+import { findReferences, type FoundReference } from "../../client/refs-file.js";
+import type { Context } from "./common/context.js";
+import { pullOne } from "./pull.js";
+
+interface Outcome {
+  reference: string;
+  path: string;
+  output?: string;
+  digest?: string;
+  files?: string[];
+  offline?: boolean;
+  error?: { message: string; exitCode: number };
+}
+
+/**
+ * `wharf pull -f FILE`: pulls every OCI reference the file declares, each into DIR/<repository>/<tag>,
+ * going on after a failure and exiting with the first failure's code.
+ */
+export async function pullFromFile(
+  ctx: Context,
+  file: string,
+  options: { output: string; refresh?: boolean; platform?: string },
+): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new UsageError(`cannot read ${file}`);
+  }
+  const found = findReferences(text, file);
+  if (found.length === 0) {
+    if (ctx.json) ctx.printJson({ file, results: [] });
+    else ctx.note(`${file} declares no OCI references`);
+    return ExitCode.Ok;
+  }
+  const outcomes: Outcome[] = [];
+  for (const item of found) {
+    const outcome: Outcome = { reference: item.reference, path: item.path };
+    try {
+      const ref = await resolveFound(ctx, item);
+      outcome.reference = formatReference(ref);
+      outcome.output = join(
+        options.output,
+        ref.repository,
+        (ref.tag ?? ref.digest ?? "latest").replace(":", "-"),
+      );
+      const result = await pullOne(ctx, outcome.reference, { ...options, output: outcome.output });
+      Object.assign(outcome, { digest: result.digest, files: result.files, offline: result.offline });
+    } catch (err) {
+      const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
+      outcome.error = { message: errorMessage(err), exitCode };
+      if (!ctx.json) ctx.note(`wharf: ${item.path}: ${errorMessage(err)}`);
+    }
+    outcomes.push(outcome);
+  }
+  const failed = outcomes.filter((o) => o.error);
+  if (ctx.json) ctx.printJson({ file, results: outcomes });
+  else {
+    for (const o of outcomes) if (o.digest) ctx.print(`${o.digest}  ${o.reference}`);
+    ctx.note(`${outcomes.length - failed.length} of ${outcomes.length} reference(s) from ${file} pulled`);
+  }
+  return failed[0]?.error?.exitCode ?? ExitCode.Ok;
+}
+
+/** Turns a found reference into one to pull; a semver range picks the highest matching tag. */
+async function resolveFound(ctx: Context, item: FoundReference): Promise<RegistryReference> {
+  const ref = ctx.client.parse(item.reference);
+  if (ref.kind !== "registry") throw new UsageError(`${item.reference} is not a registry reference`);
+  if (!item.range) return ref;
+  if (!semver.validRange(item.range))
+    throw new UsageError(`${item.path}: ${item.range} is not a semver range`);
+  let tags: string[];
+  try {
+    tags = [];
+    for await (const tag of ctx.client.registry(ref.registry).tags(ref.repository)) tags.push(tag);
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    // Offline: choose among the tags pulled before.
+    const prefix = `${ref.registry}/${ref.repository}:`;
+    tags = (await ctx.cache().references())
+      .filter((r) => r.reference.startsWith(prefix))
+      .map((r) => r.reference.slice(prefix.length));
+  }
+  const versions = new Map<string, string>();
+  for (const tag of tags) {
+    const version = semver.valid(tag.replaceAll("_", "+"), { loose: true });
+    if (version) versions.set(version, tag);
+  }
+  const best = semver.maxSatisfying([...versions.keys()], item.range);
+  if (!best) {
+    throw new NotFoundError(`${formatReference(ref)} has no tag matching ${item.range}`);
+  }
+  return { ...ref, tag: versions.get(best) as string };
+}

@@ -1,0 +1,72 @@
+import type { Command } from "commander";
+import { UsageError } from "../../client/errors.js";
+import { pushArtifact } from "../../client/push.js";
+import { formatReference } from "../../client/reference.js";
+import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
+import { formatBytes } from "./common/format.js";
+import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
+
+interface PushOptions extends CommonOptions {
+  artifactType?: string;
+  annotation: string[];
+  config?: string;
+  helm: boolean;
+}
+
+export function registerPush(program: Command): void {
+  const command = program
+    .command("push")
+    .description("Push files and directories as one artifact; prints its digest")
+    .argument("<ref>", "where to push: host[:port]/repo[:tag], or oci:DIR[:tag] for an OCI layout")
+    .argument(
+      "<paths...>",
+      "files (each one layer; FILE:MEDIATYPE sets its type) and directories (one tar+gzip layer each)",
+    )
+    .option("--artifact-type <type>", "the artifact's type (default application/vnd.unknown.artifact.v1)")
+    .option(
+      "-a, --annotation <key=value>",
+      "manifest annotation; repeatable",
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .option("--config <file[:mediatype]>", "use this file as the config blob")
+    .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart");
+  withCommonOptions(command, { transfers: true });
+  examples(command, [
+    "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/             # a directory: one reproducible layer",
+    "wharf push 127.0.0.1:5000/charts/mychart mychart-0.1.0.tgz  # a Helm chart, tagged 0.1.0",
+    "wharf push registry.example.com/team/sbom:v1 sbom.json:application/spdx+json --artifact-type application/spdx+json",
+    "wharf push reg.example.com/ml/model:v3 model.onnx -a org.opencontainers.image.source=https://git.example.com/ml",
+    "DIGEST=$(wharf push 127.0.0.1:5000/team/app:v1 app.tar.gz)  # stdout is the digest alone",
+  ]);
+  command.action(async (reference: string, paths: string[], options: PushOptions) => {
+    await runCommand(options, async (ctx) => {
+      const ref = ctx.client.parse(reference);
+      if (ref.digest)
+        throw new UsageError("push names a tag, not a digest: the digest is what push computes");
+      let config: { path: string; mediaType?: string } | undefined;
+      if (options.config) config = splitMediaType(options.config);
+      const target = openTarget(ctx, ref);
+      const result = await pushArtifact(target, ref.tag, paths.map(splitMediaType), {
+        artifactType: options.artifactType,
+        annotations: parseAnnotations(options.annotation),
+        config,
+        detectHelm: options.helm,
+        progress: ctx.progress,
+        concurrency: ctx.client.concurrency,
+      });
+      ctx.progress?.stop();
+      const pushed = formatReference({ ...ref, tag: result.tag });
+      if (ctx.json) {
+        ctx.printJson({ reference: pushed, ...result });
+        return;
+      }
+      const total = result.layers.reduce((sum, l) => sum + l.size, 0);
+      const what = result.helm
+        ? `Helm chart ${result.helm.name} ${result.helm.version}`
+        : `${result.layers.length} layer(s)`;
+      ctx.note(`Pushed ${pushed}: ${what}, ${formatBytes(total)}`);
+      ctx.print(result.digest);
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import type { Command } from "commander";
+import { UsageError } from "../../client/errors.js";
+import { formatReference } from "../../client/reference.js";
+import { isValidTag } from "../../oci/names.js";
+import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
+import { openTarget, targetReference } from "./common/targets.js";
+
+export function registerTag(program: Command): void {
+  const command = program
+    .command("tag")
+    .description("Give an existing artifact more tags (no content is transferred)")
+    .argument("<ref>", "host[:port]/repo:tag or …@digest")
+    .argument("<tags...>", "new tags in the same repository");
+  withCommonOptions(command);
+  examples(command, [
+    "wharf tag 127.0.0.1:5000/team/deploy:v1.2.0 v1.2 v1 stable",
+    "wharf tag 127.0.0.1:5000/team/deploy@sha256:… prod",
+  ]);
+  command.action(async (reference: string, tags: string[], options: CommonOptions) => {
+    await runCommand(options, async (ctx) => {
+      for (const tag of tags)
+        if (!isValidTag(tag)) throw new UsageError(`invalid tag ${JSON.stringify(tag)}`);
+      const ref = ctx.client.parse(reference);
+      const target = openTarget(ctx, ref);
+      const descriptor = await target.resolve(targetReference(ref));
+      const data = await target.fetchManifest(descriptor);
+      for (const tag of tags) await target.pushManifest(data, tag);
+      const tagged = tags.map((tag) => formatReference({ ...ref, tag, digest: undefined }));
+      if (ctx.json) return ctx.printJson({ digest: descriptor.digest, tagged });
+      for (const t of tagged) ctx.note(`Tagged ${t}`);
+      ctx.print(descriptor.digest);
+    });
+  });
+}

@@ -1,0 +1,143 @@
+import type { Credentials } from "./docker-config.js";
+import type { Challenge } from "./auth-challenge.js";
+
+/** A bearer token and when to stop using it. */
+interface CachedToken {
+  header: string;
+  expiresAt: number;
+}
+
+/** Fetches a token from the realm of a Bearer challenge; returns undefined when the realm refuses. */
+export type TokenFetcher = (request: TokenRequest) => Promise<TokenResponse>;
+
+export interface TokenRequest {
+  realm: URL;
+  service: string | undefined;
+  scopes: string[];
+  credentials: Credentials | undefined;
+}
+
+export type TokenResponse = { ok: true; token: string; expiresIn: number } | { ok: false; status: number };
+
+/**
+ * Per-registry authorization state. Registries answer 401 with a challenge; Basic ones then take the
+ * credentials on every request, Bearer ones want a token per set of scopes (Docker token spec), which we
+ * cache until shortly before it expires.
+ */
+export class Authenticator {
+  private scheme: "none" | "basic" | "bearer" = "none";
+  private readonly tokens = new Map<string, CachedToken>();
+  private credentials: Promise<Credentials | undefined> | undefined;
+
+  constructor(
+    readonly host: string,
+    private readonly loadCredentials: () => Promise<Credentials | undefined>,
+    private readonly fetchToken: TokenFetcher,
+  ) {}
+
+  /** The Authorization header we already know works for these scopes, if any. */
+  async cachedHeader(scopes: string[]): Promise<string | undefined> {
+    if (this.scheme === "basic") return basicHeader(await this.creds());
+    if (this.scheme !== "bearer") return undefined;
+    const cached = this.tokens.get(scopeKey(scopes));
+    if (cached && cached.expiresAt > Date.now()) return cached.header;
+    return undefined;
+  }
+
+  /**
+   * Answers a 401 challenge. Returns the header to retry with, or throws an AuthFailure saying why not
+   * (no credentials, credentials refused).
+   */
+  async authorize(challenges: Challenge[], scopes: string[]): Promise<string> {
+    const bearer = challenges.find((c) => c.scheme === "bearer");
+    const credentials = await this.creds();
+    if (bearer?.params.realm) {
+      let realm: URL;
+      try {
+        realm = new URL(bearer.params.realm);
+      } catch {
+        throw new AuthFailure(`${this.host} sent a token realm that is not a URL: ${bearer.params.realm}`);
+      }
+      // The registry may name scopes we did not think of: ask for both.
+      const wanted = mergeScopes([...scopes, ...(bearer.params.scope ? bearer.params.scope.split(" ") : [])]);
+      const response = await this.fetchToken({
+        realm,
+        service: bearer.params.service,
+        scopes: wanted,
+        credentials,
+      });
+      if (!response.ok)
+        throw new AuthFailure(this.refusal(credentials, response.status), credentials !== undefined);
+      this.scheme = "bearer";
+      const header = `Bearer ${response.token}`;
+      const expiresAt = Date.now() + Math.max(response.expiresIn - 10, 5) * 1000;
+      this.tokens.set(scopeKey(scopes), { header, expiresAt });
+      this.tokens.set(scopeKey(wanted), { header, expiresAt });
+      return header;
+    }
+    if (challenges.some((c) => c.scheme === "basic")) {
+      const header = basicHeader(credentials);
+      if (!header)
+        throw new AuthFailure(`${this.host} requires authentication: run \`wharf login ${this.host}\``);
+      this.scheme = "basic";
+      return header;
+    }
+    throw new AuthFailure(
+      `${this.host} requires authentication with a scheme wharf does not support (${challenges.map((c) => c.scheme).join(", ") || "no challenge"})`,
+    );
+  }
+
+  /** Forgets cached authorization after it was refused, so that the next request starts over. */
+  reset(): void {
+    this.tokens.clear();
+    this.scheme = "none";
+  }
+
+  hasCredentials(): Promise<boolean> {
+    return this.creds().then((c) => c !== undefined);
+  }
+
+  private creds(): Promise<Credentials | undefined> {
+    this.credentials ??= this.loadCredentials();
+    return this.credentials;
+  }
+
+  private refusal(credentials: Credentials | undefined, status: number): string {
+    if (!credentials) return `${this.host} requires authentication: run \`wharf login ${this.host}\``;
+    const who = credentials.username ? ` for user ${credentials.username}` : "";
+    return `${this.host} rejected the credentials${who} (token service answered ${status})`;
+  }
+}
+
+/** Thrown by the Authenticator; the transport turns it into an AuthError with context. */
+export class AuthFailure extends Error {
+  constructor(
+    message: string,
+    readonly hadCredentials = false,
+  ) {
+    super(message);
+  }
+}
+
+export function basicHeader(credentials: Credentials | undefined): string | undefined {
+  if (!credentials?.username || credentials.password === undefined) return undefined;
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`, "utf8").toString("base64")}`;
+}
+
+/** `repository:a:pull` + `repository:a:push` → `repository:a:pull,push`; sorted so equal sets share a key. */
+export function mergeScopes(scopes: string[]): string[] {
+  const actions = new Map<string, Set<string>>();
+  for (const scope of scopes) {
+    const colon = scope.lastIndexOf(":");
+    if (colon < 0) continue;
+    const resource = scope.slice(0, colon);
+    const set = actions.get(resource) ?? new Set<string>();
+    for (const action of scope.slice(colon + 1).split(",")) if (action) set.add(action);
+    actions.set(resource, set);
+  }
+  return [...actions.entries()].map(([resource, set]) => `${resource}:${[...set].sort().join(",")}`).sort();
+}
+
+function scopeKey(scopes: string[]): string {
+  return mergeScopes(scopes).join(" ");
+}

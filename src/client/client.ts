@@ -1,0 +1,100 @@
+import { DockerConfig, type Credentials } from "./docker-config.js";
+import { HttpAgents } from "./http.js";
+import { parseReference, type Reference } from "./reference.js";
+import { RegistryClient } from "./registry.js";
+import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
+import { Transport } from "./transport.js";
+import type { UploadOptions } from "./upload.js";
+
+export interface ClientOptions {
+  /** Environment for WHARF_REGISTRY, DOCKER_CONFIG and HOME (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Speak plain HTTP to every registry of this client (loopback registries always get it). */
+  plainHttp?: boolean;
+  /** Extra trusted CA certificates (PEM contents). */
+  ca?: Buffer[];
+  /** Credentials per registry host instead of the Docker config (e.g. while logging in). */
+  credentials?: (host: string) => Promise<Credentials | undefined>;
+  retry?: Partial<RetryOptions>;
+  /** Transfers in flight at once (default 4). */
+  concurrency?: number;
+  /** Upload chunking: see UploadOptions. */
+  chunkSize?: number;
+  chunkThreshold?: number;
+  /** Hears about retries (verbose output). */
+  onRetry?: (message: string) => void;
+  /** Idle time after which a connection is considered stalled. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Entry point of the client library: one per command or program. Holds the connection pools, the
+ * per-registry auth state and the Docker config, and hands out a RegistryClient per host.
+ */
+export class Client {
+  readonly env: NodeJS.ProcessEnv;
+  readonly concurrency: number;
+  readonly retry: RetryOptions;
+  private readonly agents: HttpAgents;
+  private readonly registries = new Map<string, RegistryClient>();
+  private dockerConfig: Promise<DockerConfig> | undefined;
+
+  constructor(readonly options: ClientOptions = {}) {
+    this.env = options.env ?? process.env;
+    this.concurrency = options.concurrency ?? 4;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.agents = new HttpAgents({
+      ca: options.ca,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxSockets: Math.max(this.concurrency * 2, 8),
+    });
+  }
+
+  get defaultRegistry(): string | undefined {
+    return this.env.WHARF_REGISTRY || undefined;
+  }
+
+  parse(reference: string): Reference {
+    return parseReference(reference, { defaultRegistry: this.defaultRegistry });
+  }
+
+  registry(host: string): RegistryClient {
+    let client = this.registries.get(host);
+    if (!client) {
+      const transport = new Transport(host, {
+        agents: this.agents,
+        plainHttp: this.options.plainHttp,
+        credentials: () =>
+          this.options.credentials ? this.options.credentials(host) : this.credentialsFor(host),
+        retry: this.retry,
+        onRetry: this.options.onRetry,
+      });
+      client = new RegistryClient(transport);
+      this.registries.set(host, client);
+    }
+    return client;
+  }
+
+  uploadOptions(onProgress?: (sent: number) => void): UploadOptions {
+    return {
+      chunkSize: this.options.chunkSize,
+      chunkThreshold: this.options.chunkThreshold,
+      retry: this.retry,
+      onProgress,
+    };
+  }
+
+  config(): Promise<DockerConfig> {
+    this.dockerConfig ??= DockerConfig.load(this.env);
+    return this.dockerConfig;
+  }
+
+  /** Frees connections so the process can exit. */
+  close(): void {
+    this.agents.destroy();
+  }
+
+  private async credentialsFor(host: string): Promise<Credentials | undefined> {
+    return (await this.config()).get(host);
+  }
+}

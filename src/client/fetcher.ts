@@ -1,0 +1,148 @@
+import type { Readable } from "node:stream";
+import { Cache, CorruptCacheError } from "./cache.js";
+import type { Client } from "./client.js";
+import { RegistryResponseError, UnreachableError, WharfError } from "./errors.js";
+import type { Descriptor, ManifestData } from "./manifest.js";
+import { formatReference, type RegistryReference } from "./reference.js";
+import { backoffDelay, isTransientNetworkError, sleep } from "./retry.js";
+import { counted } from "./streams.js";
+import { TruncatedError } from "./verify.js";
+
+export interface Resolved {
+  descriptor: Descriptor;
+  /** True when the registry could not be asked and the cached resolution was used. */
+  fromCache: boolean;
+  /** When the cached resolution was made (fromCache only). */
+  resolvedAt?: string;
+}
+
+export interface FetcherOptions {
+  /** Ignore cached content and resolutions: ask the registry and download again. */
+  refresh?: boolean;
+}
+
+/**
+ * Reads an artifact of one registry through the local cache. Digests are immutable, so cached content is
+ * used whenever present (and verified); tags are asked of the registry each time, and their cached
+ * resolution is used only when the registry cannot be reached.
+ */
+export class CachingFetcher {
+  /** Digests downloaded by this fetcher (so a refresh downloads each only once). */
+  private readonly fresh = new Set<string>();
+  private readonly hits = new Set<string>();
+  /** Cached blobs found corrupt, dropped and fetched again. */
+  repaired = 0;
+
+  constructor(
+    private readonly client: Client,
+    readonly cache: Cache,
+    private readonly options: FetcherOptions = {},
+  ) {}
+
+  /** Manifests and blobs served from the cache rather than the network. */
+  get cacheHits(): number {
+    return [...this.hits].filter((d) => !this.fresh.has(d)).length;
+  }
+
+  get downloads(): number {
+    return this.fresh.size;
+  }
+
+  async resolve(ref: RegistryReference): Promise<Resolved> {
+    const key = formatReference(ref);
+    const registry = this.client.registry(ref.registry);
+    if (ref.digest && !this.options.refresh) {
+      const entry = await this.cache.getReference(key);
+      if (entry && (await this.cache.read(entry))) {
+        return {
+          descriptor: { mediaType: entry.mediaType, digest: entry.digest, size: entry.size },
+          fromCache: false,
+        };
+      }
+    }
+    try {
+      const descriptor = await registry.resolve(ref.repository, ref.digest ?? ref.tag ?? "latest");
+      await this.cache.setReference(key, descriptor);
+      return { descriptor, fromCache: false };
+    } catch (err) {
+      if (!isOffline(err) || this.options.refresh) throw err;
+      const entry = await this.cache.getReference(key);
+      if (!entry) {
+        throw new UnreachableError(`${(err as Error).message}; ${key} is not in the cache either`, {
+          cause: err,
+        });
+      }
+      return {
+        descriptor: { mediaType: entry.mediaType, digest: entry.digest, size: entry.size },
+        fromCache: true,
+        resolvedAt: entry.resolvedAt,
+      };
+    }
+  }
+
+  async manifest(ref: RegistryReference, descriptor: Descriptor): Promise<ManifestData> {
+    if (!this.options.refresh || this.fresh.has(descriptor.digest)) {
+      const bytes = await this.cache.read(descriptor);
+      if (bytes) {
+        this.hits.add(descriptor.digest);
+        return { bytes, mediaType: descriptor.mediaType, digest: descriptor.digest };
+      }
+    }
+    const data = await this.client.registry(ref.registry).getManifest(ref.repository, descriptor.digest);
+    await this.cache.writeBytes(data.digest, data.bytes);
+    this.fresh.add(descriptor.digest);
+    return { ...data, mediaType: descriptor.mediaType || data.mediaType };
+  }
+
+  /**
+   * Makes sure the blob is in the cache (downloading and verifying it if needed) and opens it. The stream
+   * may still fail with CorruptCacheError if the file was damaged since: call again to fetch it anew.
+   */
+  async blob(
+    ref: RegistryReference,
+    descriptor: Descriptor,
+    onProgress?: (bytes: number) => void,
+  ): Promise<Readable> {
+    const cached = !this.options.refresh || this.fresh.has(descriptor.digest);
+    if (cached && (await this.cache.has(descriptor))) {
+      const stream = await this.cache.open(descriptor);
+      if (stream) {
+        this.hits.add(descriptor.digest);
+        onProgress?.(descriptor.size);
+        return stream;
+      }
+    }
+    await this.download(ref, descriptor, onProgress);
+    const stream = await this.cache.open(descriptor);
+    if (!stream)
+      throw new CorruptCacheError(`blob ${descriptor.digest} vanished from the cache after download`);
+    return stream;
+  }
+
+  private async download(
+    ref: RegistryReference,
+    descriptor: Descriptor,
+    onProgress?: (bytes: number) => void,
+  ) {
+    const registry = this.client.registry(ref.registry);
+    const retry = this.client.retry;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const body = await registry.getBlob(ref.repository, descriptor);
+        await this.cache.write(descriptor, counted(body, 0, onProgress));
+        this.fresh.add(descriptor.digest);
+        return;
+      } catch (err) {
+        const again =
+          err instanceof TruncatedError || (!(err instanceof WharfError) && isTransientNetworkError(err));
+        if (!again || attempt >= retry.retries) throw err;
+        await sleep(backoffDelay(retry, attempt));
+      }
+    }
+  }
+}
+
+/** The registry is gone (or broken): what makes a cached tag resolution worth using. */
+function isOffline(err: unknown): boolean {
+  return err instanceof UnreachableError || (err instanceof RegistryResponseError && err.status >= 500);
+}

@@ -1,0 +1,208 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { MediaType, isValidMediaType } from "../oci/media-types.js";
+import { UsageError } from "./errors.js";
+import { helmTag, HelmMediaType, readHelmChart } from "./helm.js";
+import { mapLimit } from "./limit.js";
+import { EMPTY_CONFIG, type Descriptor, type ManifestData } from "./manifest.js";
+import { silentProgress, type ProgressSink } from "./progress.js";
+import { bufferSource, fileSource } from "./sources.js";
+import { packDirectory } from "./tar-dir.js";
+import type { Target } from "./target.js";
+import type { BlobSource } from "./upload.js";
+import { digestLike } from "./verify.js";
+
+/** Annotation keys shared with ORAS, so that each tool pulls what the other pushed. */
+export const Annotation = {
+  Title: "org.opencontainers.image.title",
+  OrasContentDigest: "io.deis.oras.content.digest",
+  OrasUnpack: "io.deis.oras.content.unpack",
+} as const;
+
+export const DEFAULT_ARTIFACT_TYPE = "application/vnd.unknown.artifact.v1";
+export const DEFAULT_FILE_MEDIA_TYPE = "application/vnd.oci.image.layer.v1.tar";
+export const DEFAULT_CONFIG_MEDIA_TYPE = "application/vnd.unknown.config.v1+json";
+
+export interface PushInput {
+  path: string;
+  /** Layer media type for a file (directories are always tar+gzip). */
+  mediaType?: string;
+}
+
+export interface PushOptions {
+  artifactType?: string;
+  /** Manifest annotations. */
+  annotations?: Record<string, string>;
+  config?: { path: string; mediaType?: string };
+  /** Set false to push a .tgz chart as a plain file. */
+  detectHelm?: boolean;
+  progress?: ProgressSink;
+  concurrency?: number;
+}
+
+export interface PushResult {
+  digest: string;
+  mediaType: string;
+  size: number;
+  tag: string;
+  artifactType?: string;
+  layers: Descriptor[];
+  helm?: { name: string; version: string };
+}
+
+interface PreparedBlob {
+  descriptor: Descriptor;
+  source: BlobSource;
+}
+
+/**
+ * Pushes files and directories as one artifact: each file a layer named by its title annotation, each
+ * directory one reproducible tar+gzip layer (ORAS's conventions). A packaged Helm chart pushed alone
+ * becomes a chart Helm can install. Nothing in the manifest depends on time, so pushing the same content
+ * twice gives the same digest.
+ */
+export async function pushArtifact(
+  target: Target,
+  tag: string | undefined,
+  inputs: PushInput[],
+  options: PushOptions = {},
+): Promise<PushResult> {
+  if (inputs.length === 0 && !options.config) throw new UsageError("nothing to push: name at least one file");
+  const work = await mkdtemp(join(tmpdir(), "wharf-push-"));
+  try {
+    const helm =
+      options.detectHelm !== false &&
+      inputs.length === 1 &&
+      !options.config &&
+      !options.artifactType &&
+      !inputs[0]?.mediaType
+        ? await readHelmChart((inputs[0] as PushInput).path)
+        : undefined;
+
+    const layers: PreparedBlob[] = [];
+    const titles = new Set<string>();
+    for (const input of inputs) {
+      const layer = await prepareLayer(input, work, layers.length);
+      const title = layer.descriptor.annotations?.[Annotation.Title] ?? "";
+      if (titles.has(title)) throw new UsageError(`two inputs would both be named ${JSON.stringify(title)}`);
+      titles.add(title);
+      if (helm) layer.descriptor.mediaType = HelmMediaType.Chart;
+      layers.push(layer);
+    }
+
+    let config: PreparedBlob;
+    if (helm) config = bytesBlob(helm.config, HelmMediaType.Config);
+    else if (options.config) {
+      const mediaType = options.config.mediaType ?? DEFAULT_CONFIG_MEDIA_TYPE;
+      checkMediaType(mediaType);
+      const { digest, size } = await hashFile(options.config.path);
+      config = { descriptor: { mediaType, digest, size }, source: fileSource(options.config.path) };
+    } else config = bytesBlob(EMPTY_CONFIG.bytes, EMPTY_CONFIG.mediaType);
+
+    const artifactType = helm
+      ? undefined
+      : (options.artifactType ?? (options.config ? undefined : DEFAULT_ARTIFACT_TYPE));
+    if (artifactType) checkMediaType(artifactType);
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      ...(artifactType ? { artifactType } : {}),
+      config: config.descriptor,
+      layers: layers.map((l) => l.descriptor),
+      ...(options.annotations && Object.keys(options.annotations).length > 0
+        ? { annotations: sortedObject(options.annotations) }
+        : {}),
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const data: ManifestData = { bytes, mediaType: MediaType.OciManifest, digest: digestLike(bytes) };
+
+    const progress = options.progress ?? silentProgress;
+    await mapLimit([config, ...layers], options.concurrency ?? 4, async (blob) => {
+      const label = blob.descriptor.annotations?.[Annotation.Title] ?? blob.descriptor.mediaType;
+      const task = progress.task(label, blob.descriptor.size);
+      if (await target.hasBlob(blob.descriptor)) return task.done("exists");
+      await target.pushBlob(blob.descriptor, blob.source, (sent) => task.update(sent));
+      task.done();
+    });
+    const finalTag = tag ?? (helm ? helmTag(helm.version) : "latest");
+    await target.pushManifest(data, finalTag);
+    return {
+      digest: data.digest,
+      mediaType: data.mediaType,
+      size: bytes.length,
+      tag: finalTag,
+      ...(artifactType ? { artifactType } : {}),
+      layers: layers.map((l) => l.descriptor),
+      ...(helm ? { helm: { name: helm.name, version: helm.version } } : {}),
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function prepareLayer(input: PushInput, work: string, index: number): Promise<PreparedBlob> {
+  let info;
+  try {
+    info = await stat(input.path);
+  } catch {
+    throw new UsageError(`cannot read ${input.path}: no such file or directory`);
+  }
+  const title = basename(resolve(input.path));
+  if (info.isDirectory()) {
+    const out = join(work, `layer-${index}.tar.gz`);
+    const packed = await packDirectory(resolve(input.path), out);
+    return {
+      descriptor: {
+        mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+        digest: packed.digest,
+        size: packed.size,
+        annotations: {
+          [Annotation.OrasContentDigest]: packed.tarDigest,
+          [Annotation.OrasUnpack]: "true",
+          [Annotation.Title]: title,
+        },
+      },
+      source: fileSource(out),
+    };
+  }
+  if (!info.isFile()) throw new UsageError(`cannot push ${input.path}: not a file or directory`);
+  const mediaType = input.mediaType ?? DEFAULT_FILE_MEDIA_TYPE;
+  checkMediaType(mediaType);
+  const { digest, size } = await hashFile(input.path);
+  return {
+    descriptor: { mediaType, digest, size, annotations: { [Annotation.Title]: title } },
+    source: fileSource(input.path),
+  };
+}
+
+function bytesBlob(bytes: Buffer, mediaType: string): PreparedBlob {
+  return {
+    descriptor: { mediaType, digest: digestLike(bytes), size: bytes.length },
+    source: bufferSource(bytes),
+  };
+}
+
+export async function hashFile(path: string): Promise<{ digest: string; size: number }> {
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const chunk of createReadStream(path)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+  } catch {
+    throw new UsageError(`cannot read ${path}`);
+  }
+  return { digest: `sha256:${hash.digest("hex")}`, size };
+}
+
+function checkMediaType(mediaType: string): void {
+  if (!isValidMediaType(mediaType)) throw new UsageError(`invalid media type ${JSON.stringify(mediaType)}`);
+}
+
+function sortedObject(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the interop tests drive: real registries and real clients.
+# Idempotent: does nothing when every package is already installed.
+set -euo pipefail
+
+packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "ci-deps: missing Debian packages: ${missing[*]} (run as root, or install them with apt-get)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}" \
+  containernetworking-plugins iptables uidmap slirp4netns catatonit conmon

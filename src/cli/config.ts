@@ -12,6 +12,18 @@ export interface ServerConfig {
   uploadTtlMs: number;
   idleTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Require authentication (it is also required whenever a user exists). */
+  authEnabled: boolean;
+  /** Serve without authentication on a non-loopback address (never the default). */
+  allowOpen: boolean;
+  /** Public URL of the token endpoint, when the Host clients use differs (behind a proxy). */
+  authRealm: string | undefined;
+  authService: string;
+  tokenTtlMs: number;
+  refreshTtlMs: number;
+  /** Failed logins per user name (and ten times that per client address) within `lockoutMs`. */
+  maxFailedLogins: number;
+  lockoutMs: number;
 }
 
 /** A configuration value that cannot be used; names the key so the user can find it. */
@@ -55,6 +67,18 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
   uploadTtlMs: { key: "uploads.ttl", env: "WHARF_UPLOAD_TTL", parse: parseDuration },
   idleTimeoutMs: { key: "http.idleTimeout", env: "WHARF_IDLE_TIMEOUT", parse: parseDuration },
   shutdownTimeoutMs: { key: "http.shutdownTimeout", env: "WHARF_SHUTDOWN_TIMEOUT", parse: parseDuration },
+  authEnabled: { key: "auth.enabled", env: "WHARF_AUTH_ENABLED", parse: parseBoolean },
+  allowOpen: { key: "auth.allowOpen", env: "WHARF_AUTH_ALLOW_OPEN", parse: parseBoolean },
+  authRealm: { key: "auth.realm", env: "WHARF_AUTH_REALM", parse: parseUrl },
+  authService: { key: "auth.service", env: "WHARF_AUTH_SERVICE", parse: requireString },
+  tokenTtlMs: { key: "auth.tokenTtl", env: "WHARF_TOKEN_TTL", parse: parseDuration },
+  refreshTtlMs: { key: "auth.refreshTtl", env: "WHARF_REFRESH_TTL", parse: parseDuration },
+  maxFailedLogins: {
+    key: "auth.maxFailedLogins",
+    env: "WHARF_MAX_FAILED_LOGINS",
+    parse: parsePositiveInteger,
+  },
+  lockoutMs: { key: "auth.lockout", env: "WHARF_LOCKOUT", parse: parseDuration },
 };
 
 const defaults = (): ServerConfig => ({
@@ -64,6 +88,14 @@ const defaults = (): ServerConfig => ({
   uploadTtlMs: 24 * 3600_000,
   idleTimeoutMs: 60_000,
   shutdownTimeoutMs: 30_000,
+  authEnabled: false,
+  allowOpen: false,
+  authRealm: undefined,
+  authService: "wharf",
+  tokenTtlMs: 5 * 60_000,
+  refreshTtlMs: 30 * 86_400_000,
+  maxFailedLogins: 10,
+  lockoutMs: 15 * 60_000,
 });
 
 export interface ConfigSources {
@@ -144,6 +176,36 @@ export function parseDuration(value: unknown, key: string): number {
   if (!match)
     throw new ConfigError(key, `expected a duration such as 30s, 10m or 24h, got ${JSON.stringify(text)}`);
   return Math.round(Number(match[1]) * (UNITS[match[2] ?? "ms"] ?? 1));
+}
+
+function parseBoolean(value: unknown, key: string): boolean {
+  if (typeof value === "boolean") return value;
+  const text = requireString(value, key).toLowerCase();
+  if (["true", "1", "yes", "on"].includes(text)) return true;
+  if (["false", "0", "no", "off"].includes(text)) return false;
+  throw new ConfigError(key, `expected true or false, got ${JSON.stringify(text)}`);
+}
+
+function parsePositiveInteger(value: unknown, key: string): number {
+  const number = Number(typeof value === "number" ? value : requireString(value, key));
+  if (!Number.isInteger(number) || number < 1) throw new ConfigError(key, "must be a positive integer");
+  return number;
+}
+
+function parseUrl(value: unknown, key: string): string {
+  const text = requireString(value, key);
+  try {
+    const url = new URL(text);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http");
+  } catch {
+    throw new ConfigError(key, `expected an http(s) URL, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+/** Loopback addresses: the only ones a registry without authentication may listen on by default. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function requireString(value: unknown, key: string): string {

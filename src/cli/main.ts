@@ -11,6 +11,10 @@ import { registerRm } from "./commands/rm.js";
 import { registerLogin, registerLogout } from "./commands/login.js";
 import { registerCache } from "./commands/cache.js";
 import { registerCp } from "./commands/cp.js";
+import { registerUser } from "./commands/admin/user.js";
+import { registerToken } from "./commands/admin/token.js";
+import { registerAccess } from "./commands/admin/access.js";
+import { registerAudit } from "./commands/admin/audit.js";
 
 const EXIT_USAGE = 2;
 
@@ -66,8 +70,12 @@ registerLogin(program);
 registerLogout(program);
 registerCache(program);
 registerCp(program);
+registerUser(program);
+registerToken(program);
+registerAccess(program);
+registerAudit(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  process.exit(err instanceof ConfigError ? EXIT_USAGE : 1);
 });

@@ -5,7 +5,17 @@ import { openSqlite } from "../metadata/database.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
 import { Registry } from "../registry/registry.js";
 import { buildHttpServer } from "../http/server.js";
-import type { ServerConfig } from "./config.js";
+import { ConfigError, isLoopback, type ServerConfig } from "./config.js";
+import type { Db } from "../metadata/database.js";
+import type { Logger } from "pino";
+import { Authenticator } from "../auth/authenticator.js";
+import { Accounts } from "../auth/accounts.js";
+import { loadOrCreateSigningKey } from "../auth/keys.js";
+import { TokenIssuer } from "../auth/tokens.js";
+import { TokenService } from "../auth/token-service.js";
+import { AccessGuard } from "../http/access.js";
+import { AuditLog } from "../registry/audit.js";
+import type { Services } from "../http/server.js";
 
 export interface RunningServer {
   url: string;
@@ -20,9 +30,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));
   const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs }, log);
+  let services: Services;
+  try {
+    services = await buildServices(config, db, registry, log);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   await registry.start();
 
-  const app = buildHttpServer(registry, log, { idleTimeoutMs: config.idleTimeoutMs });
+  const app = buildHttpServer(services, log, { idleTimeoutMs: config.idleTimeoutMs });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
@@ -33,6 +50,47 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       await app.close();
       await registry.stop();
     },
+  };
+}
+
+/** Authentication, accounts and audit around the registry; refuses to run open where that is unsafe. */
+async function buildServices(
+  config: ServerConfig,
+  db: Db,
+  registry: Registry,
+  log: Logger,
+): Promise<Services> {
+  const authenticator = new Authenticator(db, {
+    configured: config.authEnabled,
+    maxFailuresPerUser: config.maxFailedLogins,
+    maxFailuresPerClient: config.maxFailedLogins * 10,
+    lockoutWindowMs: config.lockoutMs,
+  });
+  if (config.authEnabled) await authenticator.markEnabled();
+  const enabled = await authenticator.isEnabled();
+  if (!enabled && !isLoopback(config.listen.host) && !config.allowOpen) {
+    throw new ConfigError(
+      "auth.enabled",
+      `refusing to serve ${config.listen.host} without authentication: set auth.enabled: true ` +
+        "(and add an administrator with `wharf user add NAME --admin`), or auth.allowOpen: true to serve " +
+        "an open registry on purpose",
+    );
+  }
+  if (!enabled) log.warn("authentication is off: anyone who can reach this address may push and delete");
+  const key = await loadOrCreateSigningKey(join(config.dataDir, "auth", "token-signing-key.json"));
+  const issuer = new TokenIssuer(key, {
+    issuer: "wharf",
+    service: config.authService,
+    accessTtlSeconds: Math.max(Math.round(config.tokenTtlMs / 1000), 1),
+    refreshTtlSeconds: Math.max(Math.round(config.refreshTtlMs / 1000), 1),
+  });
+  return {
+    registry,
+    authenticator,
+    guard: new AccessGuard(authenticator, issuer, { realm: config.authRealm, service: config.authService }),
+    tokens: new TokenService(authenticator, issuer),
+    audit: new AuditLog(db, log),
+    accounts: new Accounts(db, () => authenticator.invalidate()),
   };
 }
 

@@ -3,11 +3,28 @@ import type { Logger } from "pino";
 import type { Registry } from "../registry/registry.js";
 import { RegistryError } from "../oci/errors.js";
 import { errorBody, handleError } from "./errors.js";
-import type { ApiRoute, RouteContext } from "./routes/types.js";
+import type { ApiRoute, Method, RouteContext } from "./routes/types.js";
 import { blobRoutes } from "./routes/blobs.js";
 import { uploadRoutes, uploadStartRoute } from "./routes/uploads.js";
 import { manifestRoutes } from "./routes/manifests.js";
 import { catalogRoute, pingRoute, referrersRoute, tagsRoute } from "./routes/listings.js";
+import { registerTokenRoutes } from "./routes/token.js";
+import { registerAdminRoutes } from "./routes/admin.js";
+import type { AccessGuard } from "./access.js";
+import type { AuditLog } from "../registry/audit.js";
+import type { TokenService } from "../auth/token-service.js";
+import type { Accounts } from "../auth/accounts.js";
+import type { Authenticator } from "../auth/authenticator.js";
+
+/** Everything the HTTP layer serves, built by the caller. */
+export interface Services {
+  registry: Registry;
+  guard: AccessGuard;
+  tokens: TokenService;
+  audit: AuditLog;
+  accounts: Accounts;
+  authenticator: Authenticator;
+}
 
 export interface HttpOptions {
   /** A connection with no traffic for this long is closed (stalled clients). */
@@ -26,7 +43,7 @@ const API_ROUTES: ApiRoute[] = [
   referrersRoute,
 ];
 
-export function buildHttpServer(registry: Registry, log: Logger, options: HttpOptions): FastifyInstance {
+export function buildHttpServer(services: Services, log: Logger, options: HttpOptions): FastifyInstance {
   const app = Fastify({
     // Our own pino logs one line per response (below) instead of Fastify's two.
     logger: false,
@@ -69,33 +86,41 @@ export function buildHttpServer(registry: Registry, log: Logger, options: HttpOp
   app.route({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     url: "/v2/*",
-    handler: (request, reply) => dispatch(registry, request, reply),
+    handler: (request, reply) => dispatch(services, request, reply),
   });
   app.route({
     method: ["GET", "HEAD"],
     url: "/v2",
-    handler: (request, reply) => dispatch(registry, request, reply),
+    handler: (request, reply) => dispatch(services, request, reply),
   });
+  registerTokenRoutes(app, services.tokens, services.audit);
+  registerAdminRoutes(app, services);
   return app;
 }
 
-async function dispatch(registry: Registry, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+async function dispatch(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   const path = request.url.split("?", 1)[0] ?? "";
   for (const route of API_ROUTES) {
     const match = route.pattern.exec(path);
     if (!match) continue;
-    const handler = route.methods[request.method as keyof ApiRoute["methods"]];
-    if (!handler) {
+    const method = request.method as Method;
+    const handler = route.methods[method];
+    const requirement = route.requires[method];
+    if (!handler || !requirement) {
       reply.header("Allow", Object.keys(route.methods).join(", "));
       throw new RegistryError("UNSUPPORTED", `method ${request.method} not allowed on ${path}`);
     }
+    const name = match[1] ?? "";
+    const access = await services.guard.check(request, reply, requirement, name);
     const context: RouteContext = {
       request,
       reply,
-      registry,
-      name: match[1] ?? "",
+      registry: services.registry,
+      name,
       reference: match[2] ?? "",
       query: request.query as RouteContext["query"],
+      access,
+      audit: (event) => services.audit.record({ ...event, actor: access.actor, client: access.client }),
     };
     return handler(context);
   }

@@ -78,6 +78,60 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  "0002_auth": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("users")
+        .addColumn("name", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("password_hash", "varchar(255)", (c) => c.notNull())
+        .addColumn("admin", "integer", (c) => c.notNull())
+        .addColumn("version", "integer", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .addColumn("updated_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("robots")
+        .addColumn("name", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("secret_hash", "varchar(255)", (c) => c.notNull())
+        .addColumn("repositories", "text", (c) => c.notNull())
+        .addColumn("actions", "text", (c) => c.notNull())
+        .addColumn("expires_at", "varchar(32)")
+        .addColumn("last_used_at", "varchar(32)")
+        .addColumn("revoked_at", "varchar(32)")
+        .addColumn("created_by", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("access_rules")
+        .addColumn("id", "varchar(32)", (c) => c.primaryKey())
+        .addColumn("subject", "varchar(80)", (c) => c.notNull())
+        .addColumn("pattern", "varchar(255)", (c) => c.notNull())
+        .addColumn("actions", "text", (c) => c.notNull())
+        .addColumn("created_by", "varchar(64)", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("audit_events")
+        .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) =>
+          dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn("at", "varchar(32)", (c) => c.notNull())
+        .addColumn("actor", "varchar(80)", (c) => c.notNull())
+        .addColumn("client", "varchar(64)", (c) => c.notNull())
+        .addColumn("action", "varchar(64)", (c) => c.notNull())
+        .addColumn("repository", "varchar(255)")
+        .addColumn("target", "varchar(255)")
+        .addColumn("outcome", "varchar(16)", (c) => c.notNull())
+        .addColumn("detail", "text")
+        .execute();
+      await db.schema.createIndex("audit_events_at").on("audit_events").column("at").execute();
+      await db.schema
+        .createTable("settings")
+        .addColumn("key", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("value", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ColumnType } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 /** Sizes are BIGINT: PostgreSQL returns them as strings, so reads go through Number(). */
 type BigIntColumn = ColumnType<number | string | bigint, number, number>;
@@ -57,6 +57,61 @@ export interface UploadsTable {
   updated_at: string;
 }
 
+export interface UsersTable {
+  name: string;
+  password_hash: string;
+  /** 1 for registry administrators (integers: booleans differ across SQL dialects). */
+  admin: number;
+  /** Bumped on every password change: refresh tokens carry it, so old ones stop working. */
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** CI identities: a hashed secret limited to repository patterns and actions, until expiry or revocation. */
+export interface RobotsTable {
+  name: string;
+  secret_hash: string;
+  /** JSON arrays of glob patterns and of actions. */
+  repositories: string;
+  actions: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+/** Grants: subject (`anonymous`, `authenticated`, `user:NAME`, `robot:NAME`) may do actions on a pattern. */
+export interface AccessRulesTable {
+  id: string;
+  subject: string;
+  pattern: string;
+  /** JSON array of actions. */
+  actions: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  at: string;
+  actor: string;
+  client: string;
+  action: string;
+  repository: string | null;
+  target: string | null;
+  outcome: string;
+  /** JSON object with whatever else matters for this action. */
+  detail: string | null;
+}
+
+/** Facts about the data directory that must survive restarts (for example: auth has been enabled). */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -65,4 +120,9 @@ export interface Database {
   manifest_references: ManifestReferencesTable;
   tags: TagsTable;
   uploads: UploadsTable;
+  users: UsersTable;
+  robots: RobotsTable;
+  access_rules: AccessRulesTable;
+  audit_events: AuditEventsTable;
+  settings: SettingsTable;
 }

@@ -23,10 +23,29 @@ export class ListingService {
     );
   }
 
-  async catalog(page: PageRequest): Promise<Page<string>> {
+  /** Repositories in order; with `visible`, only those it accepts (pages stay full where possible). */
+  async catalog(page: PageRequest, visible?: (name: string) => Promise<boolean>): Promise<Page<string>> {
+    if (!visible) {
+      return fetchPage(
+        page,
+        (last, limit) => listRepositories(this.db, last, limit),
+        (name) => name,
+      );
+    }
     return fetchPage(
       page,
-      (last, limit) => listRepositories(this.db, last, limit),
+      async (last, limit) => {
+        const shown: string[] = [];
+        let cursor = last;
+        for (;;) {
+          const batch = await listRepositories(this.db, cursor, Math.max(limit, 100));
+          for (const name of batch) {
+            if (shown.length < limit && (await visible(name))) shown.push(name);
+          }
+          cursor = batch.at(-1);
+          if (shown.length >= limit || batch.length < Math.max(limit, 100)) return shown;
+        }
+      },
       (name) => name,
     );
   }

@@ -34,9 +34,11 @@ export const blobRoutes: ApiRoute = {
   methods: {
     GET: (ctx) => getBlob(ctx, true),
     HEAD: (ctx) => getBlob(ctx, false),
-    DELETE: async ({ reply, registry, name, reference }) => {
+    DELETE: async ({ reply, registry, name, reference, audit }) => {
       await registry.blobs.delete(name, reference);
+      await audit({ action: "blob.delete", repository: name, target: reference });
       return reply.code(202).header("Content-Length", 0).send();
     },
   },
+  requires: { GET: "pull", HEAD: "pull", DELETE: "delete" },
 };

@@ -9,19 +9,24 @@ export const pingRoute: ApiRoute = {
     GET: async ({ reply }) => reply.type("application/json").send({}),
     HEAD: async ({ reply }) => reply.type("application/json").header("Content-Length", 2).send(),
   },
+  requires: { GET: "login", HEAD: "login" },
 };
 
 export const catalogRoute: ApiRoute = {
   pattern: /^\/v2\/_catalog$/,
   methods: {
-    GET: async ({ reply, registry, query }) => {
+    GET: async ({ reply, registry, query, access }) => {
       const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
-      const page = await registry.listings.catalog(request);
+      const page = await registry.listings.catalog(
+        request,
+        access.restricted ? async (name) => access.mayList(name) : undefined,
+      );
       if (page.next)
         reply.header("Link", nextLink("/v2/_catalog", { n: String(request.limit), last: page.next }));
       return reply.send({ repositories: page.items });
     },
   },
+  requires: { GET: "catalog" },
 };
 
 export const tagsRoute: ApiRoute = {
@@ -39,6 +44,7 @@ export const tagsRoute: ApiRoute = {
       return reply.send({ name, tags: page.items });
     },
   },
+  requires: { GET: "pull" },
 };
 
 export const referrersRoute: ApiRoute = {
@@ -64,4 +70,5 @@ export const referrersRoute: ApiRoute = {
         .send({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: page.items });
     },
   },
+  requires: { GET: "pull" },
 };

@@ -33,6 +33,12 @@ export const manifestRoutes: ApiRoute = {
         tags,
       );
       if (result.subject) reply.header("OCI-Subject", result.subject);
+      await ctx.audit({
+        action: "manifest.push",
+        repository: name,
+        target: result.digest,
+        detail: { reference, tags: reference.includes(":") ? tags : [reference, ...tags] },
+      });
       return reply
         .code(201)
         .header("Location", `/v2/${name}/manifests/${result.digest}`)
@@ -40,9 +46,12 @@ export const manifestRoutes: ApiRoute = {
         .header("Content-Length", 0)
         .send();
     },
-    DELETE: async ({ reply, registry, name, reference }) => {
+    DELETE: async ({ reply, registry, name, reference, audit }) => {
       await registry.manifests.delete(name, reference);
+      const action = reference.includes(":") ? "manifest.delete" : "tag.delete";
+      await audit({ action, repository: name, target: reference });
       return reply.code(202).header("Content-Length", 0).send();
     },
   },
+  requires: { GET: "pull", HEAD: "pull", PUT: "push", DELETE: "delete" },
 };

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "../../registry/registry.js";
+import type { AuditEvent } from "../../registry/audit.js";
+import type { RequestAccess, Requirement } from "../access.js";
 
 export interface RouteContext {
   request: FastifyRequest;
@@ -9,13 +11,21 @@ export interface RouteContext {
   name: string;
   reference: string;
   query: Record<string, string | string[] | undefined>;
+  /** Who is calling, as established by the access check before the handler runs. */
+  access: RequestAccess;
+  /** Records an event in the audit log with the caller as actor. */
+  audit(event: Omit<AuditEvent, "actor" | "client">): Promise<void>;
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<unknown>;
 
+export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+
 export interface ApiRoute {
   pattern: RegExp;
-  methods: Partial<Record<"GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE", RouteHandler>>;
+  methods: Partial<Record<Method, RouteHandler>>;
+  /** What each method requires of the caller (checked before the handler runs). */
+  requires: Partial<Record<Method, Requirement>>;
 }
 
 /** The first value of a query parameter that may be repeated. */

@@ -44,7 +44,8 @@ async function startUpload(ctx: RouteContext): Promise<unknown> {
   const { reply, registry, name, query } = ctx;
   const mount = queryValue(query, "mount");
   const from = queryValue(query, "from");
-  if (mount !== undefined && from !== undefined) {
+  // Without pull on the source, a mount is an ordinary upload: the caller learns nothing about it.
+  if (mount !== undefined && from !== undefined && (await ctx.access.mayPull(from))) {
     const result = await registry.uploads.mount(name, mount, from);
     if (result.mounted) return replyBlobCreated(reply, name, result.digest);
     return replyUploadState(reply, name, result.id, 0, 202);
@@ -60,6 +61,7 @@ async function startUpload(ctx: RouteContext): Promise<unknown> {
 export const uploadStartRoute: ApiRoute = {
   pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,
   methods: { POST: startUpload },
+  requires: { POST: "push" },
 };
 
 export const uploadRoutes: ApiRoute = {
@@ -88,4 +90,5 @@ export const uploadRoutes: ApiRoute = {
       return reply.code(204).send();
     },
   },
+  requires: { GET: "push", PATCH: "push", PUT: "push", DELETE: "push" },
 };

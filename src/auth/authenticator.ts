@@ -1,0 +1,220 @@
+import { createHash } from "node:crypto";
+import type { Db } from "../metadata/database.js";
+import { anyUserExists, findRobot, findUser } from "../metadata/identities.js";
+import { listAccessRules } from "../metadata/access-rules.js";
+import { getSetting, putSetting } from "../metadata/settings.js";
+import { now } from "../metadata/time.js";
+import { touchRobot } from "../metadata/identities.js";
+import { LoginError } from "./errors.js";
+import { ANONYMOUS, type Identity } from "./identity.js";
+import { burnVerification, verifySecret } from "./passwords.js";
+import { Policy } from "./policy.js";
+import { FailureLimiter } from "./rate-limit.js";
+import { actionsCover, type AccessEntry } from "./scopes.js";
+import type { TokenSubject } from "./tokens.js";
+
+export interface AuthenticatorOptions {
+  /** Auth was switched on in the configuration (it is also on whenever a user exists). */
+  configured: boolean;
+  /** Failed logins allowed per user name, and per client address, in `lockoutWindowMs`. */
+  maxFailuresPerUser: number;
+  maxFailuresPerClient: number;
+  lockoutWindowMs: number;
+}
+
+/** How long answers about accounts and rules are reused; changes made here clear them at once. */
+const CACHE_MS = 1000;
+const BASIC_CACHE_MS = 30_000;
+const AUTH_REQUIRED = "auth.required";
+
+interface Cached<T> {
+  value: T;
+  until: number;
+}
+
+/**
+ * Logins, token subjects and permission checks. Reads go through short caches so that a request
+ * costs no database round trip; any change to accounts or rules made through this process clears
+ * them immediately (revocation takes effect at once), and changes made by another process (the
+ * bootstrap `wharf user add --data-dir`) are seen within a second.
+ */
+export class Authenticator {
+  private enabled: boolean;
+  private enabledCheckedAt = 0;
+  private policyCache: Cached<Policy> | undefined;
+  private readonly subjects = new Map<string, Cached<Identity | undefined>>();
+  private readonly basicLogins = new Map<string, Cached<Identity>>();
+  private readonly robotTouched = new Map<string, number>();
+  private readonly userFailures: FailureLimiter;
+  private readonly clientFailures: FailureLimiter;
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: AuthenticatorOptions,
+  ) {
+    this.enabled = options.configured;
+    this.userFailures = new FailureLimiter(options.maxFailuresPerUser, options.lockoutWindowMs);
+    this.clientFailures = new FailureLimiter(options.maxFailuresPerClient, options.lockoutWindowMs);
+  }
+
+  /** On when configured, once any user has existed, and from then on for good (kept in the database). */
+  async isEnabled(): Promise<boolean> {
+    if (this.enabled) return true;
+    const at = Date.now();
+    if (at - this.enabledCheckedAt < CACHE_MS) return false;
+    this.enabledCheckedAt = at;
+    if ((await getSetting(this.db, AUTH_REQUIRED)) === "true" || (await anyUserExists(this.db))) {
+      await this.markEnabled();
+    }
+    return this.enabled;
+  }
+
+  async markEnabled(): Promise<void> {
+    this.enabled = true;
+    await putSetting(this.db, AUTH_REQUIRED, "true");
+  }
+
+  /** Checks a name and secret (a user's password or a robot's secret) with limits on failures. */
+  async login(name: string, secret: string, client: string): Promise<Identity> {
+    if (this.userFailures.blocked(name) || this.clientFailures.blocked(client)) {
+      throw new LoginError("rate_limited", "too many failed logins; try again later");
+    }
+    const identity = await this.checkCredentials(name, secret);
+    if (!identity) {
+      this.userFailures.fail(name);
+      this.clientFailures.fail(client);
+      throw new LoginError("invalid", "invalid username or password");
+    }
+    this.userFailures.succeed(name);
+    return identity;
+  }
+
+  /**
+   * Basic credentials on every request would cost a password hash each: a verified pair is
+   * remembered briefly, under a hash of both, never in clear.
+   */
+  async loginCached(name: string, secret: string, client: string): Promise<Identity> {
+    const key = createHash("sha256").update(name).update("\0").update(secret).digest("base64");
+    const cached = this.basicLogins.get(key);
+    if (cached && cached.until > Date.now()) {
+      const current = await this.identityFor(subjectOf(cached.value));
+      if (current) return current;
+    }
+    const identity = await this.login(name, secret, client);
+    if (this.basicLogins.size > 10_000) this.basicLogins.clear();
+    this.basicLogins.set(key, { value: identity, until: Date.now() + BASIC_CACHE_MS });
+    return identity;
+  }
+
+  /** The account a token names, if it still exists and may still be used (not revoked, not expired). */
+  async identityFor(subject: TokenSubject): Promise<Identity | undefined> {
+    if (subject.kind === "anonymous") return ANONYMOUS;
+    const key = `${subject.kind}:${subject.name}`;
+    const cached = this.subjects.get(key);
+    let identity: Identity | undefined;
+    if (cached && cached.until > Date.now()) identity = cached.value;
+    else {
+      identity = await this.loadIdentity(subject.kind, subject.name);
+      if (this.subjects.size > 10_000) this.subjects.clear();
+      this.subjects.set(key, { value: identity, until: Date.now() + CACHE_MS });
+    }
+    if (identity?.kind === "robot" && robotExpired(identity)) return undefined;
+    return identity;
+  }
+
+  /** For refresh tokens: the account must still exist and, for users, the password be unchanged. */
+  async identityForRefresh(subject: TokenSubject): Promise<Identity | undefined> {
+    const identity = await this.identityFor(subject);
+    if (identity?.kind === "user" && identity.version !== subject.version) return undefined;
+    return identity;
+  }
+
+  async policy(): Promise<Policy> {
+    if (this.policyCache && this.policyCache.until > Date.now()) return this.policyCache.value;
+    const rules = (await listAccessRules(this.db)).map((r) => ({
+      subject: r.subject,
+      pattern: r.pattern,
+      actions: JSON.parse(r.actions) as string[],
+    }));
+    const policy = new Policy(rules);
+    this.policyCache = { value: policy, until: Date.now() + CACHE_MS };
+    return policy;
+  }
+
+  /** What of the requested access the identity gets (Docker token spec: grant the allowed subset). */
+  async grant(identity: Identity, requested: AccessEntry[]): Promise<AccessEntry[]> {
+    const policy = await this.policy();
+    const granted: AccessEntry[] = [];
+    for (const entry of requested) {
+      if (entry.type === "repository") {
+        const actions = policy.permitted(identity, entry.name, entry.actions);
+        if (actions.length > 0) granted.push({ type: entry.type, name: entry.name, actions });
+      } else if (entry.type === "registry" && entry.name === "catalog") {
+        // Everyone may list; the listing shows only what the caller may pull.
+        if (entry.actions.some((a) => actionsCover(["*"], a))) {
+          granted.push({ type: "registry", name: "catalog", actions: ["*"] });
+        }
+      }
+    }
+    return granted;
+  }
+
+  /** Records robot use, at most once a minute per robot. */
+  async noteUse(identity: Identity): Promise<void> {
+    if (identity.kind !== "robot") return;
+    const last = this.robotTouched.get(identity.name) ?? 0;
+    if (Date.now() - last < 60_000) return;
+    this.robotTouched.set(identity.name, Date.now());
+    await touchRobot(this.db, identity.name, now());
+  }
+
+  /** After any change to accounts or rules: forget every cached answer. */
+  invalidate(): void {
+    this.policyCache = undefined;
+    this.subjects.clear();
+    this.basicLogins.clear();
+  }
+
+  private async checkCredentials(name: string, secret: string): Promise<Identity | undefined> {
+    const user = await findUser(this.db, name);
+    if (user) {
+      if (!(await verifySecret(secret, user.password_hash))) return undefined;
+      return { kind: "user", name: user.name, admin: user.admin === 1, version: Number(user.version) };
+    }
+    const robot = await findRobot(this.db, name);
+    if (robot) {
+      const ok = await verifySecret(secret, robot.secret_hash);
+      const identity = await this.loadIdentity("robot", name);
+      return ok ? identity : undefined;
+    }
+    return burnVerification(secret).then(() => undefined);
+  }
+
+  private async loadIdentity(kind: "user" | "robot", name: string): Promise<Identity | undefined> {
+    if (kind === "user") {
+      const user = await findUser(this.db, name);
+      if (!user) return undefined;
+      return { kind: "user", name: user.name, admin: user.admin === 1, version: Number(user.version) };
+    }
+    const robot = await findRobot(this.db, name);
+    if (!robot || robot.revoked_at !== null) return undefined;
+    const identity: Identity = {
+      kind: "robot",
+      name: robot.name,
+      repositories: JSON.parse(robot.repositories) as string[],
+      actions: JSON.parse(robot.actions) as string[],
+      expiresAt: robot.expires_at,
+    };
+    return robotExpired(identity) ? undefined : identity;
+  }
+}
+
+function robotExpired(identity: Extract<Identity, { kind: "robot" }>): boolean {
+  return identity.expiresAt !== null && identity.expiresAt <= new Date().toISOString();
+}
+
+export function subjectOf(identity: Identity): TokenSubject {
+  if (identity.kind === "anonymous") return { kind: "anonymous", name: "" };
+  if (identity.kind === "user") return { kind: "user", name: identity.name, version: identity.version };
+  return { kind: "robot", name: identity.name };
+}

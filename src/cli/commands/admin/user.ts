@@ -1,0 +1,152 @@
+import { join } from "node:path";
+import type { Command } from "commander";
+import { UsageError } from "../../../client/errors.js";
+import { Accounts, type UserInfo } from "../../../auth/accounts.js";
+import { AccountError } from "../../../auth/errors.js";
+import { openSqlite } from "../../../metadata/database.js";
+import { putSetting } from "../../../metadata/settings.js";
+import { AuditLog } from "../../../registry/audit.js";
+import { pino } from "pino";
+import { examples, runCommand, withCommonOptions, type CommonOptions } from "../common/context.js";
+import { table } from "../common/format.js";
+import { prompt, readStdin } from "../common/prompt.js";
+import { AdminApi, type RegistryOption } from "./api.js";
+
+interface UserOptions extends CommonOptions, RegistryOption {
+  admin?: boolean;
+  passwordStdin?: boolean;
+  dataDir?: string;
+}
+
+export function registerUser(program: Command): void {
+  const user = program.command("user").description("Manage a Wharf registry's users (administrators only)");
+
+  const add = user
+    .command("add")
+    .description("Add a user; with --data-dir, directly in a data directory (to create the first admin)")
+    .argument("<name>", "user name: lower-case letters, digits, '.', '_', '-'")
+    .option("--admin", "make the user an administrator")
+    .option("--password-stdin", "read the password from stdin instead of prompting")
+    .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
+    .option("--data-dir <dir>", "work on this data directory instead of a running registry (bootstrap)");
+  withCommonOptions(add);
+  examples(add, [
+    "wharf user add alice --admin --data-dir /var/lib/wharf   # the first administrator",
+    "wharf user add bob --registry registry.example.com       # later, as a logged-in admin",
+    "printf '%s' \"$PASSWORD\" | wharf user add ci-reader --password-stdin --registry 127.0.0.1:5000",
+  ]);
+  add.action(async (name: string, options: UserOptions) => {
+    await runCommand(options, async (ctx) => {
+      const password = await newPassword(options.passwordStdin === true);
+      let created: UserInfo;
+      if (options.dataDir !== undefined) {
+        created = await addUserInDataDir(options.dataDir, name, password, options.admin === true);
+      } else {
+        created = await AdminApi.for(ctx, options).call<UserInfo>("POST", "/users", {
+          name,
+          password,
+          admin: options.admin === true,
+        });
+      }
+      if (ctx.json) return ctx.printJson(created);
+      ctx.note(`Added ${created.admin ? "administrator" : "user"} ${created.name}`);
+    });
+  });
+
+  const rm = user
+    .command("rm")
+    .description("Remove a user and the access rules naming them")
+    .argument("<name>");
+  rm.option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");
+  withCommonOptions(rm);
+  examples(rm, ["wharf user rm bob --registry registry.example.com"]);
+  rm.action(async (name: string, options: UserOptions) => {
+    await runCommand(options, async (ctx) => {
+      await AdminApi.for(ctx, options).call("DELETE", `/users/${encodeURIComponent(name)}`);
+      if (ctx.json) return ctx.printJson({ removed: name });
+      ctx.note(`Removed user ${name}`);
+    });
+  });
+
+  const passwd = user
+    .command("passwd")
+    .description("Set a user's password (your own, or anyone's as an administrator)")
+    .argument("<name>")
+    .option("--password-stdin", "read the new password from stdin instead of prompting")
+    .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");
+  withCommonOptions(passwd);
+  examples(passwd, ["wharf user passwd alice --registry registry.example.com"]);
+  passwd.action(async (name: string, options: UserOptions) => {
+    await runCommand(options, async (ctx) => {
+      const password = await newPassword(options.passwordStdin === true);
+      await AdminApi.for(ctx, options).call("PUT", `/users/${encodeURIComponent(name)}/password`, {
+        password,
+      });
+      if (ctx.json) return ctx.printJson({ updated: name });
+      ctx.note(`Password of ${name} changed`);
+    });
+  });
+
+  const ls = user
+    .command("ls")
+    .description("List users")
+    .option("--registry <host>", "default WHARF_REGISTRY");
+  withCommonOptions(ls);
+  examples(ls, ["wharf user ls --registry registry.example.com --json"]);
+  ls.action(async (options: UserOptions) => {
+    await runCommand(options, async (ctx) => {
+      const { users } = await AdminApi.for(ctx, options).call<{ users: UserInfo[] }>("GET", "/users");
+      if (ctx.json) return ctx.printJson(users);
+      ctx.print(
+        table([
+          ["NAME", "ROLE", "CREATED"],
+          ...users.map((u) => [u.name, u.admin ? "admin" : "user", u.createdAt]),
+        ]),
+      );
+    });
+  });
+}
+
+/** A new password: from stdin, or typed twice at a prompt. Never a default. */
+async function newPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin) {
+    const password = await readStdin();
+    if (!password) throw new UsageError("no password on stdin");
+    return password;
+  }
+  const first = await prompt("New password: ", true);
+  const second = await prompt("Repeat it: ", true);
+  if (first !== second) throw new UsageError("the passwords differ");
+  return first;
+}
+
+/** The bootstrap path: straight into the database, so the first admin needs no running server. */
+async function addUserInDataDir(
+  dataDir: string,
+  name: string,
+  password: string,
+  admin: boolean,
+): Promise<UserInfo> {
+  const db = await openSqlite(join(dataDir, "metadata.db"));
+  try {
+    const accounts = new Accounts(db, () => undefined);
+    let created: UserInfo;
+    try {
+      created = await accounts.addUser(name, password, admin);
+    } catch (err) {
+      if (err instanceof AccountError) throw new UsageError(err.message);
+      throw err;
+    }
+    await putSetting(db, "auth.required", "true");
+    await new AuditLog(db, pino({ level: "silent" })).record({
+      actor: "local",
+      client: "cli",
+      action: "user.add",
+      target: name,
+      detail: { admin, via: "data-dir" },
+    });
+    return created;
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,186 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { RegistryError } from "../oci/errors.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import { LoginError } from "../auth/errors.js";
+import { actorName, ANONYMOUS, type Identity } from "../auth/identity.js";
+import type { RepositoryAction } from "../auth/scopes.js";
+import { actionsCover, formatScope, type AccessEntry } from "../auth/scopes.js";
+import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
+
+/** What a route needs: any valid credentials (`/v2/`), the catalog, or an action on its repository. */
+export type Requirement = "login" | "catalog" | RepositoryAction;
+
+export interface AuthSettings {
+  /** The token endpoint's public URL; by default derived from the request's Host. */
+  realm: string | undefined;
+  service: string;
+}
+
+/** Who made a request and what they may do: used by routes for mounts and catalog filtering. */
+export interface RequestAccess {
+  identity: Identity;
+  /** For the audit log: the account name, or `anonymous`. */
+  actor: string;
+  client: string;
+  /** False in open (developer) mode, where everyone may do everything. */
+  restricted: boolean;
+  /** Whether this request may pull from another repository (a mount's source): token and rules agree. */
+  mayPull(repository: string): Promise<boolean>;
+  /** Whether the account may pull a repository at all (catalog listings, whatever the token's scopes). */
+  mayList(repository: string): boolean;
+}
+
+const OPEN_ACCESS = (client: string): RequestAccess => ({
+  identity: ANONYMOUS,
+  actor: "anonymous",
+  client,
+  restricted: false,
+  mayPull: async () => true,
+  mayList: () => true,
+});
+
+/** Credentials from an Authorization header. */
+type Presented =
+  | { scheme: "none" }
+  | { scheme: "basic"; username: string; password: string }
+  | { scheme: "bearer"; token: string };
+
+export function presentedCredentials(header: string | undefined): Presented {
+  if (!header) return { scheme: "none" };
+  const space = header.indexOf(" ");
+  const scheme = header.slice(0, space).toLowerCase();
+  const value = header.slice(space + 1).trim();
+  if (scheme === "bearer" && value) return { scheme: "bearer", token: value };
+  if (scheme === "basic") {
+    const decoded = Buffer.from(value, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0)
+      return { scheme: "basic", username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  throw new RegistryError("UNAUTHORIZED", "malformed Authorization header");
+}
+
+/**
+ * Checks every API request against the Docker token flow: no credentials get a `Bearer` challenge
+ * naming the scope needed; tokens must carry that scope and belong to a live account; Basic
+ * credentials are accepted directly too. Current rules are applied on top of a token's grants, so
+ * a removed rule or revoked robot stops working at once.
+ */
+export class AccessGuard {
+  constructor(
+    private readonly authenticator: Authenticator,
+    readonly tokens: TokenIssuer,
+    private readonly settings: AuthSettings,
+  ) {}
+
+  realm(request: FastifyRequest): string {
+    return this.settings.realm ?? `${request.protocol}://${request.headers.host ?? "localhost"}/auth/token`;
+  }
+
+  async check(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    requirement: Requirement,
+    repository: string,
+  ): Promise<RequestAccess> {
+    const client = request.ip;
+    if (!(await this.authenticator.isEnabled())) return OPEN_ACCESS(client);
+    const scope = this.scopeFor(requirement, repository);
+    let presented: Presented;
+    try {
+      presented = presentedCredentials(request.headers.authorization);
+    } catch (err) {
+      throw this.challenge(request, reply, scope, "invalid_token", (err as Error).message);
+    }
+    if (presented.scheme === "none") {
+      throw this.challenge(request, reply, scope, undefined, "authentication required");
+    }
+
+    let identity: Identity;
+    let tokenAccess: AccessEntry[] | undefined;
+    if (presented.scheme === "bearer") {
+      try {
+        const verified = await this.tokens.verifyAccess(presented.token);
+        const current = await this.authenticator.identityFor(verified.subject);
+        if (!current) throw new InvalidTokenError("the token's account was removed, revoked or has expired");
+        identity = current;
+        tokenAccess = verified.access;
+      } catch (err) {
+        if (!(err instanceof InvalidTokenError)) throw err;
+        throw this.challenge(request, reply, scope, "invalid_token", err.message);
+      }
+    } else {
+      try {
+        identity = await this.authenticator.loginCached(presented.username, presented.password, client);
+      } catch (err) {
+        if (err instanceof LoginError && err.reason === "rate_limited") {
+          throw new RegistryError("TOOMANYREQUESTS", err.message);
+        }
+        if (err instanceof LoginError) throw this.challenge(request, reply, scope, undefined, err.message);
+        throw err;
+      }
+    }
+    await this.authenticator.noteUse(identity);
+
+    const policy = await this.authenticator.policy();
+    const access: RequestAccess = {
+      identity,
+      actor: actorName(identity),
+      client,
+      restricted: !(identity.kind === "user" && identity.admin),
+      mayPull: async (other) =>
+        (tokenAccess === undefined || tokenCovers(tokenAccess, "repository", other, "pull")) &&
+        policy.can(identity, other, "pull"),
+      mayList: (other) => policy.can(identity, other, "pull"),
+    };
+    if (requirement === "login") return access;
+    if (requirement === "catalog") {
+      if (tokenAccess === undefined || tokenCovers(tokenAccess, "registry", "catalog", "*")) return access;
+      throw this.challenge(
+        request,
+        reply,
+        scope,
+        "insufficient_scope",
+        "the token does not grant the catalog",
+      );
+    }
+    const allowed =
+      (tokenAccess === undefined || tokenCovers(tokenAccess, "repository", repository, requirement)) &&
+      policy.can(identity, repository, requirement);
+    if (allowed) return access;
+    if (presented.scheme === "bearer") {
+      throw this.challenge(request, reply, scope, "insufficient_scope", "access to the resource is denied");
+    }
+    throw new RegistryError("DENIED", "requested access to the resource is denied", {
+      repository,
+      action: requirement,
+    });
+  }
+
+  private scopeFor(requirement: Requirement, repository: string): string | undefined {
+    if (requirement === "login") return undefined;
+    if (requirement === "catalog") return "registry:catalog:*";
+    // A push needs pull too (clients check for existing blobs), as Distribution asks.
+    const actions = requirement === "push" ? ["pull", "push"] : [requirement];
+    return formatScope({ type: "repository", name: repository, actions });
+  }
+
+  /** Sets the challenge header and returns the 401 error to throw. */
+  private challenge(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    scope: string | undefined,
+    error: "invalid_token" | "insufficient_scope" | undefined,
+    message: string,
+  ): RegistryError {
+    const params = [`realm="${this.realm(request)}"`, `service="${this.settings.service}"`];
+    if (scope) params.push(`scope="${scope}"`);
+    if (error) params.push(`error="${error}"`);
+    reply.header("WWW-Authenticate", `Bearer ${params.join(",")}`);
+    return new RegistryError("UNAUTHORIZED", message);
+  }
+}
+
+function tokenCovers(access: AccessEntry[], type: string, name: string, action: string): boolean {
+  return access.some((e) => e.type === type && e.name === name && actionsCover(e.actions, action));
+}

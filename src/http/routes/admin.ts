@@ -1,0 +1,207 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { RegistryError } from "../../oci/errors.js";
+import { AccountError } from "../../auth/errors.js";
+import { adminCaller, requireAdmin, type Account } from "../admin-access.js";
+import { readLimitedBody } from "../request-body.js";
+import type { Services } from "../server.js";
+
+const MAX_JSON_BYTES = 64 * 1024;
+const MAX_AUDIT_PAGE = 1000;
+
+type Handler = (call: AdminCall) => Promise<unknown>;
+
+interface AdminCall {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  caller: Account;
+  params: Record<string, string>;
+  /** Records an audit event with the caller as actor. */
+  audit(action: string, target: string, detail?: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * The JSON admin API under /api/v1/ (for the CLI and the web UI): users, robot tokens, access rules
+ * and the audit log. Every route but `whoami` and a user's own password change needs an administrator.
+ */
+export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
+  const { accounts, audit } = services;
+
+  const route = (
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    url: string,
+    adminOnly: boolean,
+    handler: Handler,
+  ) =>
+    app.route({
+      method,
+      url: `/api/v1${url}`,
+      handler: async (request, reply) => {
+        const caller = await adminCaller(services.authenticator, services.guard.tokens, request, reply);
+        if (adminOnly) requireAdmin(caller);
+        const params = request.params as Record<string, string>;
+        try {
+          return await handler({
+            request,
+            reply,
+            caller,
+            params,
+            audit: (action, target, detail) =>
+              audit.record({ actor: caller.name, client: request.ip, action, target, detail }),
+          });
+        } catch (err) {
+          throw err instanceof AccountError ? accountError(err) : err;
+        }
+      },
+    });
+
+  route("GET", "/whoami", false, async ({ caller }) => ({
+    name: caller.name,
+    kind: caller.kind,
+    admin: caller.kind === "user" && caller.admin,
+  }));
+
+  route("GET", "/users", true, async () => ({ users: await accounts.users() }));
+  route("POST", "/users", true, async ({ request, reply, audit: log }) => {
+    const body = await jsonBody(request);
+    const user = await accounts.addUser(
+      requireString(body, "name"),
+      requireString(body, "password"),
+      body.admin === true,
+    );
+    await log("user.add", user.name, { admin: user.admin });
+    return reply.code(201).send(user);
+  });
+  route("DELETE", "/users/:name", true, async ({ reply, params, audit: log }) => {
+    const name = params.name ?? "";
+    if (await accounts.isLastAdmin(name)) {
+      throw new RegistryError("CONFLICT", `${name} is the last administrator; add another one first`);
+    }
+    await accounts.removeUser(name);
+    await log("user.remove", name);
+    return reply.code(204).send();
+  });
+  // Administrators set anyone's password; a user may change their own.
+  route("PUT", "/users/:name/password", false, async ({ request, reply, caller, params, audit: log }) => {
+    const name = params.name ?? "";
+    if (caller.name !== name) requireAdmin(caller);
+    if (caller.kind !== "user") requireAdmin(caller);
+    await accounts.setPassword(name, requireString(await jsonBody(request), "password"));
+    await log("user.password", name);
+    return reply.code(204).send();
+  });
+
+  route("GET", "/tokens", true, async () => ({ tokens: await accounts.robots() }));
+  route("POST", "/tokens", true, async ({ request, reply, caller, audit: log }) => {
+    const body = await jsonBody(request);
+    const expiresAt = body.expiresAt;
+    if (expiresAt !== null && (typeof expiresAt !== "string" || Number.isNaN(Date.parse(expiresAt)))) {
+      throw new RegistryError(
+        "INVALID_REQUEST",
+        "expiresAt must be an ISO-8601 time, or null for a token that never expires",
+      );
+    }
+    const created = await accounts.createRobot(
+      {
+        name: requireString(body, "name"),
+        repositories: requireStrings(body, "repositories"),
+        actions: requireStrings(body, "actions"),
+        expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString(),
+      },
+      caller.name,
+    );
+    const { robot } = created;
+    await log("token.create", robot.name, {
+      repositories: robot.repositories,
+      actions: robot.actions,
+      expiresAt: robot.expiresAt,
+    });
+    return reply.code(201).send({ ...robot, secret: created.secret });
+  });
+  route("DELETE", "/tokens/:name", true, async ({ reply, params, audit: log }) => {
+    await accounts.revokeRobot(params.name ?? "");
+    await log("token.revoke", params.name ?? "");
+    return reply.code(204).send();
+  });
+
+  route("GET", "/access", true, async () => ({ rules: await accounts.rules() }));
+  route("POST", "/access", true, async ({ request, reply, caller, audit: log }) => {
+    const body = await jsonBody(request);
+    const rule = await accounts.addRule(
+      requireString(body, "subject"),
+      requireString(body, "pattern"),
+      requireStrings(body, "actions"),
+      caller.name,
+    );
+    await log("access.add", rule.id, { subject: rule.subject, pattern: rule.pattern, actions: rule.actions });
+    return reply.code(201).send(rule);
+  });
+  route("DELETE", "/access/:id", true, async ({ reply, params, audit: log }) => {
+    const rule = (await accounts.rules()).find((r) => r.id === params.id);
+    await accounts.removeRule(params.id ?? "");
+    await log("access.remove", params.id ?? "", rule ? { subject: rule.subject, pattern: rule.pattern } : {});
+    return reply.code(204).send();
+  });
+
+  route("GET", "/audit", true, async ({ request }) => {
+    const query = request.query as Record<string, string | undefined>;
+    const limit = query.limit === undefined ? 100 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) {
+      throw new RegistryError("INVALID_REQUEST", `limit must be an integer from 1 to ${MAX_AUDIT_PAGE}`);
+    }
+    const before = query.before === undefined ? undefined : Number(query.before);
+    if (before !== undefined && !Number.isInteger(before)) {
+      throw new RegistryError("INVALID_REQUEST", "before must be an event sequence number");
+    }
+    let since: string | undefined;
+    if (query.since !== undefined) {
+      const time = Date.parse(query.since);
+      if (Number.isNaN(time)) throw new RegistryError("INVALID_REQUEST", "since must be an ISO-8601 time");
+      since = new Date(time).toISOString();
+    }
+    const events = await audit.query({
+      actor: query.actor || undefined,
+      action: query.action || undefined,
+      repository: query.repository || undefined,
+      since,
+      before,
+      limit,
+    });
+    return { events };
+  });
+}
+
+function accountError(err: AccountError): RegistryError {
+  const code =
+    err.kind === "invalid" ? "INVALID_REQUEST" : err.kind === "not_found" ? "NOT_FOUND" : "CONFLICT";
+  return new RegistryError(code, err.message);
+}
+
+async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown>> {
+  const text = (await readLimitedBody(request.raw, MAX_JSON_BYTES)).toString("utf8");
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new RegistryError("INVALID_REQUEST", "the body must be a JSON object");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new RegistryError("INVALID_REQUEST", "the body must be a JSON object");
+  }
+  return body as Record<string, unknown>;
+}
+
+function requireString(body: Record<string, unknown>, key: string): string {
+  const value = body[key];
+  if (typeof value !== "string" || value === "") {
+    throw new RegistryError("INVALID_REQUEST", `${key} must be a non-empty string`);
+  }
+  return value;
+}
+
+function requireStrings(body: Record<string, unknown>, key: string): string[] {
+  const value = body[key];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new RegistryError("INVALID_REQUEST", `${key} must be an array of strings`);
+  }
+  return value as string[];
+}

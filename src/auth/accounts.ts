@@ -59,7 +59,7 @@ export interface NewRobot {
 
 const NAME = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
 const RESERVED = new Set(["anonymous", "authenticated", "admin-api"]);
-const PATTERN = /^[a-z0-9._\-/*?{},![\]]]{1,255}$/;
+const PATTERN = /^[a-z0-9._\-/*?{},![\]]{1,255}$/;
 export const MIN_PASSWORD_LENGTH = 8;
 
 function requireName(name: string): void {

@@ -127,6 +127,13 @@ export class Transport {
     res = await this.follow(request, url, authorization);
     if (res.status === 401) {
       discard(res);
+      const retried = parseChallenges(res.headers["www-authenticate"]);
+      if (retried.some((c) => c.params.error === "insufficient_scope")) {
+        // The credentials were accepted, but they do not allow this.
+        throw new AuthError(
+          `${this.host} denied access (${request.scopes.join(" ") || "this request"}): the account lacks permission`,
+        );
+      }
       this.auth.reset();
       const anonymous = !(await this.auth.hasCredentials());
       throw new AuthError(

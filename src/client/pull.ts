@@ -165,8 +165,11 @@ async function layerName(
     layer.mediaType === HelmMediaType.Chart &&
     config.mediaType === HelmMediaType.Config
   ) {
-    // Helm does not name its layer: the chart file is <name>-<version>.tgz.
-    const chart = JSON.parse((await fetcher.manifest(ref, config)).bytes.toString("utf8")) as {
+    // Helm does not name its layer: the chart file is <name>-<version>.tgz. The config is a blob (read
+    // through the cache and verified), not a manifest.
+    const chunks: Buffer[] = [];
+    for await (const chunk of await fetcher.blob(ref, config)) chunks.push(chunk as Buffer);
+    const chart = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
       name?: unknown;
       version?: unknown;
     };

@@ -119,6 +119,10 @@ export class Authenticator {
       this.subjects.set(key, { value: identity, until: Date.now() + CACHE_MS });
     }
     if (identity?.kind === "robot" && robotExpired(identity)) return undefined;
+    // A token for an earlier account of the same name (deleted, then created again) is someone else's.
+    if (identity && identity.kind !== "anonymous" && subject.accountCreatedAt !== identity.createdAt) {
+      return undefined;
+    }
     return identity;
   }
 
@@ -179,7 +183,7 @@ export class Authenticator {
     const user = await findUser(this.db, name);
     if (user) {
       if (!(await verifySecret(secret, user.password_hash))) return undefined;
-      return { kind: "user", name: user.name, admin: user.admin === 1, version: Number(user.version) };
+      return userIdentity(user);
     }
     const robot = await findRobot(this.db, name);
     if (robot) {
@@ -194,7 +198,7 @@ export class Authenticator {
     if (kind === "user") {
       const user = await findUser(this.db, name);
       if (!user) return undefined;
-      return { kind: "user", name: user.name, admin: user.admin === 1, version: Number(user.version) };
+      return userIdentity(user);
     }
     const robot = await findRobot(this.db, name);
     if (!robot || robot.revoked_at !== null) return undefined;
@@ -204,9 +208,25 @@ export class Authenticator {
       repositories: JSON.parse(robot.repositories) as string[],
       actions: JSON.parse(robot.actions) as string[],
       expiresAt: robot.expires_at,
+      createdAt: robot.created_at,
     };
     return robotExpired(identity) ? undefined : identity;
   }
+}
+
+function userIdentity(user: {
+  name: string;
+  admin: number;
+  version: number | bigint;
+  created_at: string;
+}): Identity {
+  return {
+    kind: "user",
+    name: user.name,
+    admin: user.admin === 1,
+    version: Number(user.version),
+    createdAt: user.created_at,
+  };
 }
 
 function robotExpired(identity: Extract<Identity, { kind: "robot" }>): boolean {
@@ -215,6 +235,9 @@ function robotExpired(identity: Extract<Identity, { kind: "robot" }>): boolean {
 
 export function subjectOf(identity: Identity): TokenSubject {
   if (identity.kind === "anonymous") return { kind: "anonymous", name: "" };
-  if (identity.kind === "user") return { kind: "user", name: identity.name, version: identity.version };
-  return { kind: "robot", name: identity.name };
+  const accountCreatedAt = identity.createdAt;
+  if (identity.kind === "user") {
+    return { kind: "user", name: identity.name, version: identity.version, accountCreatedAt };
+  }
+  return { kind: "robot", name: identity.name, accountCreatedAt };
 }

@@ -1,8 +1,15 @@
 /** Who is calling. Users and robots share one namespace of names. */
 export type Identity =
   | { kind: "anonymous" }
-  | { kind: "user"; name: string; admin: boolean; version: number }
-  | { kind: "robot"; name: string; repositories: string[]; actions: string[]; expiresAt: string | null };
+  | { kind: "user"; name: string; admin: boolean; version: number; createdAt: string }
+  | {
+      kind: "robot";
+      name: string;
+      repositories: string[];
+      actions: string[];
+      expiresAt: string | null;
+      createdAt: string;
+    };
 
 export const ANONYMOUS: Identity = { kind: "anonymous" };
 

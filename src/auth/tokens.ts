@@ -19,6 +19,8 @@ export interface TokenSubject {
   name: string;
   /** The user's password version (refresh tokens die with a password change). */
   version?: number;
+  /** When the account was created: a token for an earlier account of the same name is someone else's. */
+  accountCreatedAt?: string;
 }
 
 export interface VerifiedAccessToken {
@@ -31,6 +33,7 @@ interface WharfClaims extends JWTPayload {
   kind?: unknown;
   ver?: unknown;
   use?: unknown;
+  acc?: unknown;
 }
 
 /** A token that cannot be used: forged, expired, for another audience, or of the wrong kind. */
@@ -51,13 +54,16 @@ export class TokenIssuer {
     access: AccessEntry[],
   ): Promise<{ token: string; expiresIn: number }> {
     const expiresIn = this.settings.accessTtlSeconds;
-    const token = await this.sign({ access, kind: subject.kind, use: "access" }, subject, expiresIn);
+    const claims: WharfClaims = { access, kind: subject.kind, use: "access" };
+    if (subject.accountCreatedAt !== undefined) claims.acc = subject.accountCreatedAt;
+    const token = await this.sign(claims, subject, expiresIn);
     return { token, expiresIn };
   }
 
   async issueRefresh(subject: TokenSubject): Promise<string> {
     const claims: WharfClaims = { kind: subject.kind, use: "refresh" };
     if (subject.version !== undefined) claims.ver = subject.version;
+    if (subject.accountCreatedAt !== undefined) claims.acc = subject.accountCreatedAt;
     return this.sign(claims, subject, this.settings.refreshTtlSeconds);
   }
 
@@ -109,6 +115,7 @@ function subjectOf(claims: WharfClaims): TokenSubject {
   }
   const subject: TokenSubject = { kind, name: claims.sub ?? "" };
   if (typeof claims.ver === "number") subject.version = claims.ver;
+  if (typeof claims.acc === "string") subject.accountCreatedAt = claims.acc;
   return subject;
 }
 

@@ -30,7 +30,9 @@ export class BlobService {
     requireRepositoryName(repository);
     const parsed = requireDigest(digest);
     const size = await linkedBlobSize(this.db, repository, parsed.digest);
-    if (size !== null) return { digest: parsed.digest, size };
+    // Linked but lost from storage counts as unknown, so that HEAD agrees with GET and clients push it again.
+    if (size !== null && (await this.store.stat(parsed.digest)) !== null)
+      return { digest: parsed.digest, size };
     const manifest = await findManifest(this.db, repository, parsed.digest);
     if (manifest) {
       return { digest: parsed.digest, size: manifest.size, manifest: manifest };

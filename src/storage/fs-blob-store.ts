@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { BlobNotFoundError, UploadNotFoundError, type BlobStore, type ByteRange } from "./blob-store.js";
 
 const STREAM_BUFFER = 1024 * 1024;
+const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
 
 /**
  * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>` and uploads under `uploads/<id>`.
@@ -30,7 +31,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   private uploadPath(id: string): string {
-    if (!/^[A-Za-z0-9-]+$/.test(id)) throw new UploadNotFoundError(id);
+    if (!UPLOAD_ID.test(id)) throw new UploadNotFoundError(id);
     return join(this.uploadsDir, id);
   }
 
@@ -122,7 +123,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async listUploads(): Promise<string[]> {
-    return readdir(this.uploadsDir);
+    // Only files named like an upload: anything else in the directory (lost+found, a stray copy) is not ours.
+    const entries = await readdir(this.uploadsDir, { withFileTypes: true });
+    return entries.filter((e) => e.isFile() && UPLOAD_ID.test(e.name)).map((e) => e.name);
   }
 }
 

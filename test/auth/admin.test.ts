@@ -100,7 +100,7 @@ function serveOnce(
   });
 }
 
-describe("secure defaults", { timeout: 60_000 }, () => {
+describe("secure defaults", { timeout: 600_000 }, () => {
   let home: CliHome;
   const dirs: string[] = [];
 
@@ -233,7 +233,7 @@ describe("secure defaults", { timeout: 60_000 }, () => {
   });
 });
 
-describe("the admin CLI through the admin API", { timeout: 60_000 }, () => {
+describe("the admin CLI through the admin API", { timeout: 600_000 }, () => {
   let server: TestServer;
   let admin: CliHome;
   let bob: CliHome;
@@ -647,7 +647,7 @@ describe("the admin CLI through the admin API", { timeout: 60_000 }, () => {
   });
 });
 
-describe("abuse resistance", { timeout: 60_000 }, () => {
+describe("abuse resistance", { timeout: 600_000 }, () => {
   let locking: TestServer;
   let plain: TestServer;
   let home: CliHome;

@@ -72,7 +72,7 @@ async function getManifest(
   return { digest: res.headers.get("docker-content-digest") ?? "", bytes };
 }
 
-describe("client interop: wharf with skopeo and helm against wharf serve", { timeout: 120_000 }, () => {
+describe("client interop: wharf with skopeo and helm against wharf serve", { timeout: 600_000 }, () => {
   let wharf: TestServer;
   let cli: CliHome;
   let sk: (args: string[]) => Promise<Result>;

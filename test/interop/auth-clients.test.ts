@@ -28,7 +28,7 @@ function show(result: CliResult | RunResult | Result): string {
   return `exit ${result.code}\n--- stdout\n${result.stdout}--- stderr\n${result.stderr}`;
 }
 
-describe("registry clients against an auth-enabled wharf serve", { timeout: 120_000 }, () => {
+describe("registry clients against an auth-enabled wharf serve", { timeout: 600_000 }, () => {
   let server: TestServer;
   let dir: string;
   let admin: CliHome;
@@ -42,9 +42,9 @@ describe("registry clients against an auth-enabled wharf serve", { timeout: 120_
   let dockerUnavailable: string | undefined;
 
   const skopeo = (env: PodmanEnv, args: string[], allowFailure = false) =>
-    run("skopeo", ["--policy", env.policy, ...args], { env: env.env, timeout: 45_000, allowFailure });
+    run("skopeo", ["--policy", env.policy, ...args], { env: env.env, timeout: 120_000, allowFailure });
   const podman = (args: string[], opts: { allowFailure?: boolean; input?: string } = {}) =>
-    run("podman", args, { env: podmanCfg.env, timeout: 45_000, ...opts });
+    run("podman", args, { env: podmanCfg.env, timeout: 120_000, ...opts });
 
   /** The manifest's digest as the registry serves it to the administrator, or the HTTP status. */
   async function manifestDigest(repo: string, tag: string): Promise<string | number> {
@@ -128,7 +128,7 @@ describe("registry clients against an auth-enabled wharf serve", { timeout: 120_
     const login = await run(
       "skopeo",
       ["login", "--tls-verify=false", "-u", "dev", "--password-stdin", server.host],
-      { env: skopeoDev.env, input: DEV_PASSWORD, timeout: 30_000 },
+      { env: skopeoDev.env, input: DEV_PASSWORD, timeout: 90_000 },
     );
     assert.match(login.stdout, /Login Succeeded/);
     const stored = JSON.parse(await readFile(skopeoDev.authFile, "utf8")) as {
@@ -162,7 +162,7 @@ describe("registry clients against an auth-enabled wharf serve", { timeout: 120_
     const login = await run(
       "skopeo",
       ["login", "--tls-verify=false", "-u", "ci", "--password-stdin", server.host],
-      { env: skopeoRobot.env, input: robotSecret, timeout: 30_000 },
+      { env: skopeoRobot.env, input: robotSecret, timeout: 90_000 },
     );
     assert.match(login.stdout, /Login Succeeded/);
     const src = `oci:${layout}:v1`;
@@ -200,7 +200,7 @@ describe("registry clients against an auth-enabled wharf serve", { timeout: 120_
     const bad = await run(
       "skopeo",
       ["login", "--tls-verify=false", "-u", "ci", "--password-stdin", server.host],
-      { env: skopeoRobot.env, input: `${robotSecret}x`, timeout: 30_000, allowFailure: true },
+      { env: skopeoRobot.env, input: `${robotSecret}x`, timeout: 90_000, allowFailure: true },
     );
     assert.notEqual(bad.code, 0, show(bad));
   });

@@ -19,7 +19,7 @@ interface Inspect {
  * docker (Debian's docker.io 20.10) against wharf serve, through a private dockerd whose state lives in a
  * temporary directory. The image is built offline with umoci and loaded as a docker-archive.
  */
-describe("docker against wharf serve", { timeout: 90_000 }, () => {
+describe("docker against wharf serve", { timeout: 600_000 }, () => {
   let wharf: TestServer;
   let dir: string;
   let daemon: Dockerd | undefined;

@@ -13,7 +13,7 @@ interface Manifest {
   layers: { mediaType: string; digest: string; size: number }[];
 }
 
-describe("helm against wharf serve", { timeout: 120_000 }, () => {
+describe("helm against wharf serve", { timeout: 600_000 }, () => {
   let wharf: TestServer;
   let dir: string;
   let run: (args: string[]) => Promise<Result>;

@@ -23,7 +23,7 @@ interface ImageInspect {
 
 // podman and buildah run with a private containers.conf / storage.conf (vfs, cgroupfs, runc, file events,
 // graphroot and runroot in a temporary directory), so nothing here reads or changes the machine's images.
-describe("podman and buildah against wharf serve", { timeout: 120_000 }, () => {
+describe("podman and buildah against wharf serve", { timeout: 600_000 }, () => {
   let wharf: TestServer;
   let dir: string;
   let containers: PodmanEnv;
@@ -32,9 +32,9 @@ describe("podman and buildah against wharf serve", { timeout: 120_000 }, () => {
   let pushedDigest: string;
 
   const podman = (...args: string[]): Promise<RunResult> =>
-    run("podman", args, { env: containers.env, timeout: 45_000 });
+    run("podman", args, { env: containers.env, timeout: 120_000 });
   const buildah = (...args: string[]): Promise<RunResult> =>
-    run("buildah", args, { env: containers.env, timeout: 45_000, cwd: dir });
+    run("buildah", args, { env: containers.env, timeout: 120_000, cwd: dir });
   const image = (repoAndTag: string) => `${wharf.host}/${repoAndTag}`;
   async function inspectImage(ref: string): Promise<ImageInspect> {
     const [info] = JSON.parse((await podman("image", "inspect", ref)).stdout) as ImageInspect[];

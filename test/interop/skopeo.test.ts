@@ -25,7 +25,7 @@ interface Inspect {
   Env: string[];
 }
 
-describe("skopeo against wharf serve", { timeout: 120_000 }, () => {
+describe("skopeo against wharf serve", { timeout: 600_000 }, () => {
   let wharf: TestServer;
   let dir: string;
   let containers: PodmanEnv;
@@ -36,12 +36,12 @@ describe("skopeo against wharf serve", { timeout: 120_000 }, () => {
 
   /** Runs skopeo with a private policy, registries.conf and auth file. */
   function skopeo(...args: string[]): Promise<RunResult> {
-    return run("skopeo", ["--policy", containers.policy, ...args], { env: containers.env, timeout: 30_000 });
+    return run("skopeo", ["--policy", containers.policy, ...args], { env: containers.env, timeout: 90_000 });
   }
   function skopeoMayFail(...args: string[]): Promise<RunResult> {
     return run("skopeo", ["--policy", containers.policy, ...args], {
       env: containers.env,
-      timeout: 30_000,
+      timeout: 90_000,
       allowFailure: true,
     });
   }

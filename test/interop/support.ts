@@ -97,7 +97,7 @@ export function helm(dir: string): (args: string[], opts?: ExecOptions) => Promi
     HELM_REGISTRY_CONFIG: join(dir, "registry.json"),
     HOME: join(dir, "home"),
   });
-  return (args, opts = {}) => exec(helmBin, args, { timeout: 30_000, ...opts, env });
+  return (args, opts = {}) => exec(helmBin, args, { timeout: 90_000, ...opts, env });
 }
 
 /**
@@ -145,7 +145,7 @@ export async function skopeo(dir: string): Promise<(args: string[], opts?: ExecO
   await writeFile(auth, JSON.stringify({ auths: {} }));
   const env = directEnv({ CONTAINERS_REGISTRIES_CONF: registries, REGISTRY_AUTH_FILE: auth });
   return (args, opts = {}) =>
-    exec("skopeo", ["--policy", policy, ...args], { timeout: 30_000, ...opts, env });
+    exec("skopeo", ["--policy", policy, ...args], { timeout: 90_000, ...opts, env });
 }
 
 export interface BuiltImage {
@@ -173,7 +173,7 @@ export async function buildBusyboxImage(
   tag: string,
   greeting = "hello",
 ): Promise<BuiltImage> {
-  const opts = { timeout: 30_000 };
+  const opts = { timeout: 90_000 };
   await exec("umoci", ["init", "--layout", layout], opts);
   await exec("umoci", ["new", "--image", `${layout}:${tag}`], opts);
   await exec("umoci", ["insert", "--image", `${layout}:${tag}`, "/bin/busybox", "/bin/busybox"], opts);

@@ -2,6 +2,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import SqliteDatabase from "better-sqlite3";
 import type { Database } from "./schema.js";
 import { migrateToLatest } from "./migrations.js";
+import { withStatementCache } from "./statement-cache.js";
 
 export type Db = Kysely<Database>;
 
@@ -13,7 +14,7 @@ export async function openSqlite(path: string): Promise<Db> {
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, "sqlite");
   return db;
 }

@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
@@ -127,6 +128,8 @@ async function addUserInDataDir(
   password: string,
   admin: boolean,
 ): Promise<UserInfo> {
+  // The first admin usually comes before the first start: create the data directory as serve would.
+  await mkdir(dataDir, { recursive: true });
   const db = await openSqlite(join(dataDir, "metadata.db"));
   try {
     const accounts = new Accounts(db, () => undefined);

@@ -1,0 +1,87 @@
+import { RssSampler } from "./rss.js";
+import type { Target } from "./servers.js";
+import { MiB } from "./stats.js";
+
+export interface Metric {
+  key: string;
+  label: string;
+  higherIsBetter: boolean;
+}
+
+export interface Options {
+  quick: boolean;
+  /** Scratch directory on the same filesystem as the servers' data dirs. */
+  scratch: string;
+}
+
+/** Samples per target ("wharf", "distribution", "static") per metric key, plus raw worker output. */
+export interface WorkloadResult {
+  name: string;
+  metrics: Metric[];
+  samples: Record<string, Record<string, number[]>>;
+  raw: Record<string, unknown[]>;
+}
+
+export interface Workload<S> {
+  name: string;
+  metrics: Metric[];
+  reps: number;
+  /** Also run against the static calibration server. */
+  calibrate?: boolean;
+  /** Untimed preparation per target (seeding). */
+  setup?: (target: Target) => Promise<S>;
+  /** One timed repetition; returns a value per metric key and the raw output to keep. */
+  measure: (
+    target: Target,
+    state: S,
+    rep: number,
+  ) => Promise<{ values: Record<string, number>; raw?: unknown }>;
+}
+
+export interface Runnable {
+  name: string;
+  run(targets: Target[], log: (line: string) => void): Promise<WorkloadResult>;
+}
+
+export const RSS_METRIC: Metric = { key: "rss", label: "peak RSS MiB", higherIsBetter: false };
+
+/**
+ * Runs setup on each target, then the repetitions interleaved (A,B,A,B...) so machine drift hits all
+ * targets alike; each target's RSS is sampled while its own repetitions run.
+ */
+export function workload<S>(w: Workload<S>): Runnable {
+  return {
+    name: w.name,
+    async run(allTargets, log) {
+      const targets = allTargets.filter((t) => w.calibrate || t.name !== "static");
+      const states = new Map<string, S>();
+      for (const target of targets) {
+        if (w.setup) states.set(target.name, await w.setup(target));
+      }
+      const result: WorkloadResult = {
+        name: w.name,
+        metrics: [...w.metrics, RSS_METRIC],
+        samples: {},
+        raw: {},
+      };
+      for (let rep = 0; rep < w.reps; rep++) {
+        for (const target of targets) {
+          const sampler = new RssSampler(target.pid);
+          const { values, raw } = await w.measure(target, states.get(target.name) as S, rep);
+          values.rss = sampler.stop() / MiB;
+          const samples = (result.samples[target.name] ??= {});
+          for (const [key, value] of Object.entries(values)) (samples[key] ??= []).push(value);
+          (result.raw[target.name] ??= []).push(raw ?? values);
+          log(`  ${w.name} rep ${rep + 1}/${w.reps} ${target.name}: ${summary(values)}`);
+        }
+      }
+      return result;
+    },
+  };
+}
+
+function summary(values: Record<string, number>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(2)}`)
+    .join(" ");
+}

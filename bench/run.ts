@@ -1,0 +1,91 @@
+/**
+ * Wharf and CNCF Distribution side by side: `node --import tsx bench/run.ts [--quick] [--only name]
+ * [--profile]`. Prints one table and writes raw results to bench/results/<timestamp>.json.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ROOT, startDistribution, startStatic, startWharf, type Target } from "./lib/servers.js";
+import { comparisonTable, referenceTable, rows } from "./lib/table.js";
+import type { Options, Runnable, WorkloadResult } from "./lib/workload.js";
+import { blobWorkloads } from "./workloads/blobs.js";
+import { listingWorkloads } from "./workloads/listings.js";
+import { manifestWorkloads } from "./workloads/manifests.js";
+import { mixedWorkloads } from "./workloads/mixed.js";
+import { referenceWorkload } from "./workloads/reference.js";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string", multiple: true },
+    profile: { type: "boolean", default: false },
+    out: { type: "string" },
+  },
+});
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  // Under the OS temp dir: one filesystem for every server's data dir and the disk reference.
+  const scratch = await mkdtemp(join(tmpdir(), "wharf-bench-"));
+  const options: Options = { quick: args.quick ?? false, scratch };
+  const resultsDir = join(ROOT, "bench/results");
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const profileDir = args.profile ? join(resultsDir, `profile-${stamp}`) : undefined;
+  const all: Runnable[] = [
+    referenceWorkload(options),
+    ...blobWorkloads(options),
+    ...manifestWorkloads(options),
+    ...listingWorkloads(options),
+    ...mixedWorkloads(options),
+  ];
+  const only = args.only ?? [];
+  const selected = all.filter((w) => only.length === 0 || only.some((o) => w.name.includes(o)));
+  if (selected.length === 0)
+    throw new Error(`no workload matches ${only.join(", ")}: ${all.map((w) => w.name).join("; ")}`);
+
+  const targets: Target[] = [];
+  const started = Date.now();
+  const results: WorkloadResult[] = [];
+  try {
+    targets.push(await startWharf(join(scratch, "wharf"), profileDir));
+    targets.push(await startDistribution(join(scratch, "distribution")));
+    targets.push(await startStatic(join(scratch, "static")));
+    log(
+      `scratch ${scratch}; ${cpus().length} cpus; ${selected.length} workloads${options.quick ? " (quick)" : ""}`,
+    );
+    for (const w of selected) {
+      log(`${w.name}`);
+      results.push(await w.run(targets, log));
+    }
+  } finally {
+    for (const t of targets) await t.stop();
+    await rm(scratch, { recursive: true, force: true });
+  }
+
+  const output = [
+    `Wharf vs CNCF Distribution 2.8 (${options.quick ? "quick" : "full"}), ${new Date().toISOString()}, ` +
+      `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${((Date.now() - started) / 60000).toFixed(1)} min`,
+    "Throughput ratio >1: Wharf faster. Latency/RSS/seconds ratio <1: Wharf better. Medians over interleaved repetitions.",
+    "",
+    comparisonTable(results),
+    "",
+    referenceTable(results),
+    "",
+  ].join("\n");
+  process.stdout.write(output);
+  await mkdir(resultsDir, { recursive: true });
+  const base = join(resultsDir, args.out ?? stamp);
+  await writeFile(
+    `${base}.json`,
+    `${JSON.stringify({ options: { quick: options.quick, only }, results, rows: rows(results) }, null, 2)}\n`,
+  );
+  if (args.out) await writeFile(`${base}.txt`, output);
+  log(`wrote ${base}.json${profileDir ? `; profiles in ${profileDir}` : ""}`);
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the interop tests drive: real registries and real clients.
-# Idempotent: does nothing when every package is already installed.
+# Installs the Debian packages the interop tests drive: real registries and real clients, plus any
+# named as arguments (npm run bench adds wrk). Idempotent: does nothing when all are installed.
 set -euo pipefail
 
-packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io)
+packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } fro
 import { join, dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
+import { EarlyFlush } from "./early-flush.js";
 import { BlobNotFoundError, UploadNotFoundError, type BlobStore, type ByteRange } from "./blob-store.js";
 
 const STREAM_BUFFER = 1024 * 1024;
@@ -90,7 +91,7 @@ export class FsBlobStore implements BlobStore {
     }
     const sink = createWriteStream("", { fd: handle, start: offset, highWaterMark: STREAM_BUFFER });
     try {
-      await pipeline(source, sink);
+      await pipeline(source, new EarlyFlush(handle, offset), sink);
     } catch (err) {
       await truncate(path, offset).catch(() => undefined);
       throw err;

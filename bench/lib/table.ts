@@ -25,7 +25,13 @@ export function rows(results: WorkloadResult[]): Row[] {
         ) as [number, number, number];
         const ratio = w / d;
         const wharfBetter = metric.higherIsBetter ? w > d : w < d;
-        const better = w === d || !Number.isFinite(ratio) ? "=" : wharfBetter ? "Wharf" : "Distribution";
+        const better = metric.informational
+          ? "-"
+          : w === d || !Number.isFinite(ratio)
+            ? "="
+            : wharfBetter
+              ? "Wharf"
+              : "Distribution";
         return {
           workload: result.name,
           metric: metric.label,

@@ -6,6 +6,8 @@ export interface Metric {
   key: string;
   label: string;
   higherIsBetter: boolean;
+  /** Shown for context, not a comparison (e.g. how many pages a listing took). */
+  informational?: boolean;
 }
 
 export interface Options {

@@ -17,7 +17,7 @@ function listing(
     name,
     metrics: [
       { key: "seconds", label: "seconds to list all", higherIsBetter: false },
-      { key: "pages", label: "pages", higherIsBetter: false },
+      { key: "pages", label: "pages (n=1000)", higherIsBetter: false, informational: true },
       { key: "seedRate", label: "seeding req/s (untimed)", higherIsBetter: true },
     ],
     reps,

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { RegistryError } from "../oci/errors.js";
-import { BlobNotFoundError, type BlobStore, type ByteRange } from "../storage/blob-store.js";
+import { BlobNotFoundError, type BlobReader, type BlobStore, type ByteRange } from "../storage/blob-store.js";
 import type { Db } from "../metadata/database.js";
 import { linkedBlobSize, unlinkBlob } from "../metadata/blobs.js";
 import { findManifest } from "../metadata/manifests.js";
@@ -13,11 +13,8 @@ export interface BlobInfo {
   manifest?: { content: Buffer; mediaType: string };
 }
 
-export interface BlobContent {
-  stream: Readable;
-  /** The range actually served, when one was asked for. */
-  range?: ByteRange;
-}
+/** Random access through a reader (the whole blob; the sender picks the range), or a stream of the range. */
+export type BlobContent = { reader: BlobReader } | { stream: Readable };
 
 export class BlobService {
   constructor(
@@ -40,9 +37,11 @@ export class BlobService {
     throw blobUnknown(parsed.digest);
   }
 
-  async open(info: BlobInfo, range?: ByteRange): Promise<Readable> {
+  /** The blob's bytes for a GET: random access when the store offers it (see BlobReader), else a stream. */
+  async content(info: BlobInfo, range?: ByteRange): Promise<BlobContent> {
     try {
-      return await this.store.read(info.digest, range);
+      if (this.store.openReader) return { reader: await this.store.openReader(info.digest) };
+      return { stream: await this.store.read(info.digest, range) };
     } catch (err) {
       // Linked in the database but gone from storage: report it as missing rather than failing.
       if (err instanceof BlobNotFoundError) throw blobUnknown(info.digest);

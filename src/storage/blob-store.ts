@@ -17,6 +17,12 @@ export interface BlobStore {
   stat(digest: string): Promise<{ size: number } | null>;
   /** Stream a committed blob, or a byte range of it. Throws BlobNotFoundError when absent. */
   read(digest: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Random access to a committed blob, for senders that read into buffers they reuse (a stream allocates
+   * a buffer per chunk, and collecting them cost half the throughput of big pulls). Stores that can only
+   * stream leave it out. Throws BlobNotFoundError when absent.
+   */
+  openReader?(digest: string): Promise<BlobReader>;
   delete(digest: string): Promise<void>;
 
   createUpload(id: string): Promise<void>;
@@ -33,6 +39,12 @@ export interface BlobStore {
   deleteUpload(id: string): Promise<void>;
   /** Upload ids present in storage, for cleaning up uploads whose session is gone. */
   listUploads(): Promise<string[]>;
+}
+
+export interface BlobReader {
+  /** Reads up to `length` bytes at `position` into the start of `buffer`; 0 at the end of the blob. */
+  read(buffer: Buffer, position: number, length: number): Promise<number>;
+  close(): Promise<void>;
 }
 
 export class BlobNotFoundError extends Error {

@@ -4,7 +4,13 @@ import { join, dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { EarlyFlush } from "./early-flush.js";
-import { BlobNotFoundError, UploadNotFoundError, type BlobStore, type ByteRange } from "./blob-store.js";
+import {
+  BlobNotFoundError,
+  UploadNotFoundError,
+  type BlobReader,
+  type BlobStore,
+  type ByteRange,
+} from "./blob-store.js";
 
 const STREAM_BUFFER = 1024 * 1024;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
@@ -60,6 +66,20 @@ export class FsBlobStore implements BlobStore {
       end: range?.end,
       highWaterMark: STREAM_BUFFER,
     });
+  }
+
+  async openReader(digest: string): Promise<BlobReader> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.blobPath(digest), "r");
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(digest);
+      throw err;
+    }
+    return {
+      read: async (buffer, position, length) => (await handle.read(buffer, 0, length, position)).bytesRead,
+      close: () => handle.close(),
+    };
   }
 
   async delete(digest: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ApiRoute, RouteContext } from "./types.js";
 import { parseRange } from "../range.js";
+import { sendFromReader } from "../send-blob.js";
 import { RegistryError } from "../../oci/errors.js";
 
 async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
@@ -26,7 +27,10 @@ async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
     reply.code(206).header("Content-Range", `bytes ${served.start}-${served.end}/${info.size}`);
   if (!withBody) return reply.send();
   if (info.manifest) return reply.send(info.manifest.content.subarray(served.start, served.end + 1));
-  return reply.send(await registry.blobs.open(info, range.kind === "range" ? range.range : undefined));
+  if (length === 0) return reply.send();
+  const content = await registry.blobs.content(info, range.kind === "range" ? range.range : undefined);
+  if ("stream" in content) return reply.send(content.stream);
+  return sendFromReader(reply, content.reader, served);
 }
 
 export const blobRoutes: ApiRoute = {

@@ -55,3 +55,21 @@ export async function runWrk(url: string, method: string, connections: number, s
   if (!Number.isFinite(result.rate)) throw new Error(`could not parse wrk output:\n${stdout}`);
   return result;
 }
+
+const BINARY_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/**
+ * wrk GETs of one URL for `seconds` over `connections` connections: MiB/s received (a body cut at the
+ * deadline counts for what arrived). A C client, so big pulls measure the server rather than Node's
+ * own HTTP client (which tops out near 1 GiB/s here).
+ */
+export async function runWrkTransfer(url: string, connections: number, seconds: number) {
+  const threads = Math.min(2, connections);
+  const args = ["-t", String(threads), "-c", String(connections), "-d", `${seconds}s`, url];
+  const { stdout } = await exec("wrk", args);
+  const transfer = /Transfer\/sec:\s+([\d.]+)([KMGT]?B)/.exec(stdout);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  if (!transfer) throw new Error(`could not parse wrk output:\n${stdout}`);
+  const bytesPerSecond = Number(transfer[1]) * (BINARY_UNITS[transfer[2] ?? "B"] ?? 1);
+  return { mibs: bytesPerSecond / 1024 ** 2, errors: non2xx };
+}

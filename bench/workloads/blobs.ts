@@ -1,4 +1,4 @@
-import { runWorker } from "../lib/load.js";
+import { runWorker, runWrkTransfer } from "../lib/load.js";
 import type { Target } from "../lib/servers.js";
 import { formatSize, MiB } from "../lib/stats.js";
 import { workload, type Options, type Runnable } from "../lib/workload.js";
@@ -43,11 +43,24 @@ export function pushChunked(size: number, chunk: number, reps: number): Runnable
 async function seedBlob(target: Target, size: number): Promise<string> {
   const seed = `pull-${size}-${target.name}-${Date.now()}`;
   const r = await runWorker({ op: "push", base: target.url, repo: "bench/pull", size, seed, count: 1 });
-  return String(r.digest);
+  const digest = String(r.digest);
+  const check = await runWorker({
+    op: "pull",
+    base: target.url,
+    repo: "bench/pull",
+    digest,
+    streams: 1,
+    iterations: 1,
+  });
+  if (Number(check.bytes) !== size) throw new Error(`${target.name}: pulled ${check.bytes} of ${size} bytes`);
+  return digest;
 }
 
-/** GET one seeded blob: a single stream, then `streams` concurrent streams (aggregate MiB/s). */
-export function pull(size: number, streams: number, reps: number): Runnable {
+/**
+ * GET one seeded blob with wrk for `seconds`: one connection, then `streams` (aggregate MiB/s). The
+ * seeding pulls it back once through node:http and checks every byte arrived.
+ */
+export function pull(size: number, streams: number, reps: number, seconds: number): Runnable {
   return workload({
     name: `pull blob ${formatSize(size)}`,
     metrics: [
@@ -58,17 +71,11 @@ export function pull(size: number, streams: number, reps: number): Runnable {
     calibrate: true,
     setup: (target) => seedBlob(target, size),
     measure: async (target, digest) => {
-      const spec = { op: "pull" as const, base: target.url, repo: "bench/pull", digest };
-      const iterations = repeat(size, 64 * MiB);
-      const one = await runWorker({ ...spec, streams: 1, iterations });
-      const many = await runWorker({ ...spec, streams, iterations });
-      const values = {
-        single: mibPerSecond(Number(one.bytes), Number(one.seconds)),
-        multi: mibPerSecond(Number(many.bytes), Number(many.seconds)),
-      };
-      if (Number(one.bytes) !== size * iterations || Number(many.bytes) !== size * streams * iterations)
-        throw new Error(`${target.name}: short pull`);
-      return { values, raw: { one, many } };
+      const url = `${target.url}/v2/bench/pull/blobs/${digest}`;
+      const one = await runWrkTransfer(url, 1, seconds);
+      const many = await runWrkTransfer(url, streams, seconds);
+      if (one.errors + many.errors > 0) throw new Error(`${target.name}: failed pulls`);
+      return { values: { single: one.mibs, multi: many.mibs }, raw: { one, many } };
     },
   });
 }
@@ -80,6 +87,8 @@ export function blobWorkloads(options: Options): Runnable[] {
   return [
     ...sizes.map((size) => pushMonolithic(size, reps(size))),
     pushChunked(100 * MiB, 10 * MiB, reps(100 * MiB)),
-    ...(quick ? [MiB, 100 * MiB] : [MiB, 100 * MiB, 1024 * MiB]).map((size) => pull(size, 16, reps(size))),
+    ...(quick ? [MiB, 100 * MiB] : [MiB, 100 * MiB, 1024 * MiB]).map((size) =>
+      pull(size, 16, reps(size), quick ? 3 : 5),
+    ),
   ];
 }

@@ -1,4 +1,4 @@
-import { runWorker } from "../lib/load.js";
+import { runWorker, runWrkTransfer } from "../lib/load.js";
 import type { Target } from "../lib/servers.js";
 import { GiB, MiB } from "../lib/stats.js";
 import type { Options, Runnable } from "../lib/workload.js";
@@ -6,7 +6,7 @@ import type { Options, Runnable } from "../lib/workload.js";
 /**
  * The machine's limits, measured by the same load-generator process type: SHA-256 in node:crypto,
  * sequential write + fsync in the data dirs' filesystem, and a raw loopback transfer of a file
- * from the static server (createReadStream piped to the response).
+ * from the static server (createReadStream piped to the response) as wrk receives it.
  */
 export function referenceWorkload({ quick, scratch }: Options): Runnable {
   const bytes = quick ? 256 * MiB : GiB;
@@ -29,16 +29,11 @@ export function referenceWorkload({ quick, scratch }: Options): Runnable {
       for (let rep = 0; rep < reps; rep++) {
         const sha = await runWorker({ op: "sha256", bytes });
         const disk = await runWorker({ op: "disk", dir: scratch, bytes });
-        const pull = {
-          op: "pull" as const,
-          base: server.url,
-          repo: "ref/loop",
-          digest: String(seeded.digest),
-        };
-        const loop = await runWorker({ ...pull, streams: 1, iterations: 1 });
+        const url = `${server.url}/v2/ref/loop/blobs/${String(seeded.digest)}`;
+        const loop = await runWrkTransfer(url, 1, quick ? 3 : 5);
         machine.sha256?.push(bytes / MiB / Number(sha.seconds));
         machine.disk?.push(bytes / 1e6 / Number(disk.seconds));
-        machine.loopback?.push(Number(loop.bytes) / MiB / Number(loop.seconds));
+        machine.loopback?.push(loop.mibs);
         log(
           `  reference rep ${rep + 1}/${reps}: ${Object.entries(machine)
             .map(([k, v]) => `${k}=${v.at(-1)?.toFixed(0)}`)

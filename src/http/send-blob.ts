@@ -31,12 +31,32 @@ export async function sendFromReader(
   for (const [name, value] of Object.entries(reply.getHeaders())) {
     if (value !== undefined) headers[name] = typeof value === "number" ? String(value) : value;
   }
-  res.writeHead(reply.statusCode, headers);
-  const pending = new Set<Promise<void>>();
+  // A client that goes away may leave write callbacks uncalled: closing settles every pending write.
+  let closed = false;
+  const pending = new Set<() => void>();
+  const onClose = () => {
+    closed = true;
+    for (const settle of [...pending]) settle();
+  };
+  res.once("close", onClose);
+  let inFlight: Promise<void>[] = [];
+  const write = (buffer: Buffer, bytes: number) =>
+    new Promise<void>((resolve) => {
+      const settle = () => {
+        pending.delete(settle);
+        resolve();
+      };
+      pending.add(settle);
+      res.write(buffer.subarray(0, bytes), (err) => {
+        if (!err && !closed) release(buffer); // otherwise the socket may still hold it: leave it to GC
+        settle();
+      });
+    });
   try {
+    res.writeHead(reply.statusCode, headers);
     let position = range.start;
-    while (position <= range.end && !res.destroyed) {
-      if (pending.size >= IN_FLIGHT) await Promise.race(pending);
+    while (position <= range.end && !closed) {
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
       const buffer = acquire();
       let bytes: number;
       try {
@@ -50,21 +70,16 @@ export async function sendFromReader(
         throw new Error(`blob ended at byte ${position} of ${range.end + 1}`);
       }
       position += bytes;
-      const written = new Promise<void>((resolve) => {
-        res.write(buffer.subarray(0, bytes), () => {
-          release(buffer);
-          resolve();
-        });
-      });
-      pending.add(written);
-      void written.then(() => pending.delete(written));
+      inFlight.push(write(buffer, bytes));
     }
-    await Promise.all(pending);
-    res.end();
+    await Promise.all(inFlight);
+    inFlight = [];
+    if (!closed) res.end();
   } catch (err) {
-    await Promise.all(pending);
     res.destroy(err as Error);
+    await Promise.all(inFlight);
   } finally {
+    res.off("close", onClose);
     await reader.close();
   }
 }

@@ -1,6 +1,7 @@
 /** OCI Distribution Spec: pulling and deleting blobs, digests and repository names, over real HTTP. */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readdir, readlink } from "node:fs/promises";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import {
   digest,
@@ -11,6 +12,7 @@ import {
   rawRequest,
   sha256Hex,
   uniqueRepo,
+  waitFor,
 } from "./support.js";
 
 let server: TestServer;
@@ -109,6 +111,33 @@ describe("GET and HEAD a blob", () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("docker-content-digest"), manifest.digest);
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(manifest.body));
+  });
+});
+
+describe("a client that goes away mid-download", () => {
+  test("leaves no blob file open on the server, and the next GET is whole", async () => {
+    const repo = uniqueRepo("abort");
+    const data = randomBlob(8 * 1024 * 1024);
+    const d = await pushBlob(base, repo, data);
+    const openBlobFiles = async () => {
+      const fds = await readdir(`/proc/${server.process.pid}/fd`);
+      const targets = await Promise.all(
+        fds.map((fd) => readlink(`/proc/${server.process.pid}/fd/${fd}`).catch(() => "")),
+      );
+      return targets.filter((t) => t.includes("/blobs/sha256/")).length;
+    };
+    for (let i = 0; i < 5; i++) {
+      const controller = new AbortController();
+      const res = await fetch(blobUrl(repo, d), { signal: controller.signal });
+      const reader = res.body?.getReader();
+      await reader?.read(); // the first bytes arrived: the server is mid-send
+      controller.abort();
+      await reader?.cancel().catch(() => undefined);
+    }
+    await waitFor(async () => (await openBlobFiles()) === 0, 5000, "the server to close the blob files");
+    const whole = Buffer.from(await (await fetch(blobUrl(repo, d))).arrayBuffer());
+    assert.ok(whole.equals(data));
+    assertNoServerErrors();
   });
 });
 

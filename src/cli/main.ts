@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
 import { serve } from "./serve.js";
@@ -17,10 +18,15 @@ import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
 
 const EXIT_USAGE = 2;
+// dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
 
 const program = new Command()
   .name("wharf")
   .description("Wharf: an OCI artifact registry and its client")
+  .version(version, "-V, --version", "print the version")
   .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 1 ? EXIT_USAGE : err.exitCode));
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ConfigError, loadServerConfig, parseDuration } from "../../src/cli/config.js";
@@ -56,5 +56,16 @@ describe("server configuration", () => {
     const result = spawnSync(process.execPath, [wharf, "serve", "--config", file], { encoding: "utf8" });
     assert.equal(result.status, 2);
     assert.match(result.stderr, /log\.level/);
+  });
+});
+
+describe("wharf --version", () => {
+  it("prints the package version and exits 0", async () => {
+    const { version } = JSON.parse(
+      await readFile(resolve(import.meta.dirname, "..", "..", "package.json"), "utf8"),
+    ) as { version: string };
+    const result = spawnSync(process.execPath, [wharf, "--version"], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Db } from "../metadata/database.js";
+import type { RobotsTable } from "../metadata/schema.js";
 import {
   deleteUser,
   findRobot,
@@ -21,7 +22,7 @@ import {
 import { now } from "../metadata/time.js";
 import { AccountError } from "./errors.js";
 import { generateSecret, hashSecret } from "./passwords.js";
-import { isRepositoryAction } from "./scopes.js";
+import { isRepositoryAction, REPOSITORY_ACTIONS, SCOPE_ACTIONS } from "./scopes.js";
 
 export interface UserInfo {
   name: string;
@@ -165,7 +166,7 @@ export class Accounts {
     if (robot.repositories.length === 0)
       throw new AccountError("invalid", "a token needs at least one repository pattern");
     robot.repositories.forEach(requirePattern);
-    const actions = requireActions(robot.actions, ["pull", "push", "delete"], "token actions");
+    const actions = requireActions(robot.actions, SCOPE_ACTIONS, "token actions");
     if (robot.expiresAt !== null && robot.expiresAt <= new Date().toISOString()) {
       throw new AccountError("invalid", "the expiry must be in the future");
     }
@@ -219,7 +220,7 @@ export class Accounts {
     requireSubject(subject);
     requirePattern(pattern);
     // A registry with accounts is never open to anonymous writes.
-    const allowed = subject === "anonymous" ? ["pull"] : ["pull", "push", "delete", "admin"];
+    const allowed = subject === "anonymous" ? ["pull"] : REPOSITORY_ACTIONS;
     const checked = requireActions(
       actions,
       allowed,
@@ -244,16 +245,7 @@ export class Accounts {
   }
 }
 
-function robotInfo(row: {
-  name: string;
-  repositories: string;
-  actions: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  created_by: string;
-  created_at: string;
-}): RobotInfo {
+function robotInfo(row: Omit<RobotsTable, "secret_hash">): RobotInfo {
   return {
     name: row.name,
     repositories: JSON.parse(row.repositories) as string[],

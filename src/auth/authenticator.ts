@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Db } from "../metadata/database.js";
-import { anyUserExists, findRobot, findUser } from "../metadata/identities.js";
+import { anyUserExists, findRobot, findUser, touchRobot } from "../metadata/identities.js";
 import { listAccessRules } from "../metadata/access-rules.js";
 import { getSetting, putSetting } from "../metadata/settings.js";
+import type { RobotsTable, UsersTable } from "../metadata/schema.js";
 import { now } from "../metadata/time.js";
-import { touchRobot } from "../metadata/identities.js";
 import { LoginError } from "./errors.js";
 import { ANONYMOUS, type Identity } from "./identity.js";
 import { burnVerification, verifySecret } from "./passwords.js";
@@ -97,7 +97,7 @@ export class Authenticator {
     const key = createHash("sha256").update(name).update("\0").update(secret).digest("base64");
     const cached = this.basicLogins.get(key);
     if (cached && cached.until > Date.now()) {
-      const current = await this.identityFor(subjectOf(cached.value));
+      const current = await this.identityFor(subjectOfIdentity(cached.value));
       if (current) return current;
     }
     const identity = await this.login(name, secret, client);
@@ -188,8 +188,7 @@ export class Authenticator {
     const robot = await findRobot(this.db, name);
     if (robot) {
       const ok = await verifySecret(secret, robot.secret_hash);
-      const identity = await this.loadIdentity("robot", name);
-      return ok ? identity : undefined;
+      return ok ? robotIdentity(robot) : undefined;
     }
     return burnVerification(secret).then(() => undefined);
   }
@@ -201,25 +200,25 @@ export class Authenticator {
       return userIdentity(user);
     }
     const robot = await findRobot(this.db, name);
-    if (!robot || robot.revoked_at !== null) return undefined;
-    const identity: Identity = {
-      kind: "robot",
-      name: robot.name,
-      repositories: JSON.parse(robot.repositories) as string[],
-      actions: JSON.parse(robot.actions) as string[],
-      expiresAt: robot.expires_at,
-      createdAt: robot.created_at,
-    };
-    return robotExpired(identity) ? undefined : identity;
+    return robot ? robotIdentity(robot) : undefined;
   }
 }
 
-function userIdentity(user: {
-  name: string;
-  admin: number;
-  version: number | bigint;
-  created_at: string;
-}): Identity {
+/** A robot that may still be used: not revoked, not expired. */
+function robotIdentity(robot: Omit<RobotsTable, "secret_hash">): Identity | undefined {
+  if (robot.revoked_at !== null) return undefined;
+  const identity: Identity = {
+    kind: "robot",
+    name: robot.name,
+    repositories: JSON.parse(robot.repositories) as string[],
+    actions: JSON.parse(robot.actions) as string[],
+    expiresAt: robot.expires_at,
+    createdAt: robot.created_at,
+  };
+  return robotExpired(identity) ? undefined : identity;
+}
+
+function userIdentity(user: Omit<UsersTable, "password_hash" | "updated_at">): Identity {
   return {
     kind: "user",
     name: user.name,
@@ -233,7 +232,7 @@ function robotExpired(identity: Extract<Identity, { kind: "robot" }>): boolean {
   return identity.expiresAt !== null && identity.expiresAt <= new Date().toISOString();
 }
 
-export function subjectOf(identity: Identity): TokenSubject {
+export function subjectOfIdentity(identity: Identity): TokenSubject {
   if (identity.kind === "anonymous") return { kind: "anonymous", name: "" };
   const accountCreatedAt = identity.createdAt;
   if (identity.kind === "user") {

@@ -1,6 +1,6 @@
 import picomatch from "picomatch";
 import type { Identity } from "./identity.js";
-import { actionsCover, type RepositoryAction } from "./scopes.js";
+import { actionsCover, isScopeAction, type RepositoryAction } from "./scopes.js";
 
 /** A grant as stored: subject may do actions on repositories matching pattern. */
 export interface Rule {
@@ -51,9 +51,7 @@ export class Policy {
   /** The subset of `wanted` the identity may do to the repository. */
   permitted(identity: Identity, repository: string, wanted: readonly string[]): RepositoryAction[] {
     return wanted.filter(
-      (action): action is RepositoryAction =>
-        (action === "pull" || action === "push" || action === "delete") &&
-        this.can(identity, repository, action),
+      (action): action is RepositoryAction => isScopeAction(action) && this.can(identity, repository, action),
     );
   }
 

@@ -1,6 +1,12 @@
 /** What a caller may do to a repository. `admin` includes the other three. */
 export const REPOSITORY_ACTIONS = ["pull", "push", "delete", "admin"] as const;
 export type RepositoryAction = (typeof REPOSITORY_ACTIONS)[number];
+/** What a token or a `repository:NAME:...` scope can carry: `admin` is a role in rules, not a scope. */
+export const SCOPE_ACTIONS = ["pull", "push", "delete"] as const;
+
+export function isScopeAction(value: string): value is (typeof SCOPE_ACTIONS)[number] {
+  return (SCOPE_ACTIONS as readonly string[]).includes(value);
+}
 
 export function isRepositoryAction(value: string): value is RepositoryAction {
   return (REPOSITORY_ACTIONS as readonly string[]).includes(value);

@@ -1,5 +1,5 @@
 import type { Authenticator } from "./authenticator.js";
-import { subjectOf } from "./authenticator.js";
+import { subjectOfIdentity } from "./authenticator.js";
 import { LoginError } from "./errors.js";
 import { ANONYMOUS, type Identity } from "./identity.js";
 import type { AccessEntry } from "./scopes.js";
@@ -36,7 +36,7 @@ export class TokenService {
   async issue(request: TokenRequest): Promise<IssuedToken> {
     const identity = await this.identify(request);
     const access = await this.authenticator.grant(identity, request.scopes);
-    const subject = subjectOf(identity);
+    const subject = subjectOfIdentity(identity);
     const { token, expiresIn } = await this.issuer.issueAccess(subject, access);
     const issued: IssuedToken = { identity, token, expiresIn, issuedAt: new Date().toISOString() };
     if (request.offline && identity.kind !== "anonymous") {

@@ -69,11 +69,11 @@ export class TokenIssuer {
 
   async verifyAccess(token: string): Promise<VerifiedAccessToken> {
     const claims = await this.verify(token, "access");
-    return { subject: subjectOf(claims), access: accessOf(claims.access) };
+    return { subject: subjectFromClaims(claims), access: accessOf(claims.access) };
   }
 
   async verifyRefresh(token: string): Promise<TokenSubject> {
-    return subjectOf(await this.verify(token, "refresh"));
+    return subjectFromClaims(await this.verify(token, "refresh"));
   }
 
   private async sign(claims: WharfClaims, subject: TokenSubject, ttlSeconds: number): Promise<string> {
@@ -108,7 +108,7 @@ export class TokenIssuer {
   }
 }
 
-function subjectOf(claims: WharfClaims): TokenSubject {
+function subjectFromClaims(claims: WharfClaims): TokenSubject {
   const kind = claims.kind;
   if (kind !== "anonymous" && kind !== "user" && kind !== "robot") {
     throw new InvalidTokenError("invalid token: unknown account kind");

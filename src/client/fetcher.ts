@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { Cache, CorruptCacheError } from "./cache.js";
 import type { Client } from "./client.js";
 import { RegistryResponseError, UnreachableError, WharfError } from "./errors.js";
@@ -103,19 +104,41 @@ export class CachingFetcher {
     descriptor: Descriptor,
     onProgress?: (bytes: number) => void,
   ): Promise<Readable> {
-    const cached = !this.options.refresh || this.fresh.has(descriptor.digest);
-    if (cached && (await this.cache.has(descriptor))) {
-      const stream = await this.cache.open(descriptor);
-      if (stream) {
-        this.hits.add(descriptor.digest);
-        onProgress?.(descriptor.size);
-        return stream;
-      }
-    }
+    const cached = await this.openCached(descriptor, onProgress);
+    if (cached) return cached;
     await this.download(ref, descriptor, onProgress);
     const stream = await this.cache.open(descriptor);
     if (!stream)
       throw new CorruptCacheError(`blob ${descriptor.digest} vanished from the cache after download`);
+    return stream;
+  }
+
+  /**
+   * Makes sure the blob is in the cache and sound, reading it only when that is still unknown: a download
+   * is verified as it is written, a copy cached earlier is read through verification (CorruptCacheError).
+   */
+  async ensure(
+    ref: RegistryReference,
+    descriptor: Descriptor,
+    onProgress?: (bytes: number) => void,
+  ): Promise<void> {
+    if (this.fresh.has(descriptor.digest)) return;
+    const cached = await this.openCached(descriptor, onProgress);
+    if (cached)
+      await finished(cached.resume()); // reading is the point: the stream verifies as it goes
+    else await this.download(ref, descriptor, onProgress);
+  }
+
+  /** The cached copy (verified as it is read), unless --refresh asks for a new one not fetched yet. */
+  private async openCached(
+    descriptor: Descriptor,
+    onProgress?: (bytes: number) => void,
+  ): Promise<Readable | undefined> {
+    if (this.options.refresh && !this.fresh.has(descriptor.digest)) return undefined;
+    const stream = await this.cache.open(descriptor);
+    if (!stream) return undefined;
+    this.hits.add(descriptor.digest);
+    onProgress?.(descriptor.size);
     return stream;
   }
 

@@ -9,6 +9,7 @@ import { IntegrityError, NotFoundError, UsageError } from "./errors.js";
 import {
   MANIFEST_LIMIT,
   decodeManifest,
+  isIndexMediaType,
   type Descriptor,
   type IndexManifest,
   type ManifestData,
@@ -114,7 +115,7 @@ export class LayoutTarget implements Target {
       size: data.bytes.length,
     };
     const artifactType = referrerDescriptor(data).artifactType;
-    if (artifactType && data.mediaType !== MediaType.OciIndex) descriptor.artifactType = artifactType;
+    if (artifactType && !isIndexMediaType(data.mediaType)) descriptor.artifactType = artifactType;
     let manifests = index.manifests;
     if (tag) {
       manifests = manifests.filter((m) => m.annotations?.[REF_NAME] !== tag);
@@ -129,7 +130,7 @@ export class LayoutTarget implements Target {
     const found: Descriptor[] = [];
     const seen = new Set<string>();
     for (const entry of (await this.readIndex()).manifests) {
-      if (seen.has(entry.digest) || entry.mediaType === MediaType.OciIndex) continue;
+      if (seen.has(entry.digest) || isIndexMediaType(entry.mediaType)) continue;
       seen.add(entry.digest);
       const data = await this.fetchManifest(strip(entry)).catch(() => undefined);
       if (!data) continue;

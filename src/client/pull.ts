@@ -89,7 +89,7 @@ export async function pullArtifact(
     const task = progress.task(label, blob.size);
     for (let attempt = 0; ; attempt++) {
       try {
-        await drain(await fetcher.blob(ref, blob, (n) => task.update(n)));
+        await fetcher.ensure(ref, blob, (n) => task.update(n));
         break;
       } catch (err) {
         if (!(err instanceof CorruptCacheError) || attempt > 0) throw err;
@@ -188,12 +188,6 @@ async function layerName(
 
 function shortDigest(digest: string): string {
   return digest.slice(0, 19);
-}
-
-async function drain(stream: NodeJS.ReadableStream): Promise<void> {
-  for await (const _chunk of stream) {
-    // Reading is the point: the stream verifies the content as it goes.
-  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -84,10 +84,9 @@ export class RegistryClient {
         `manifest ${repository}@${expected} from ${this.host} does not match its digest (got ${digest})`,
       );
     }
-    const sha256 = digestLike(bytes);
     const declared = header(res, "content-type");
     const mediaType = declared ? essenceOf(declared) : mediaTypeFromBody(bytes);
-    const data = { bytes, mediaType, digest: expected ?? sha256 };
+    const data = { bytes, mediaType, digest: expected ?? digest };
     decodeManifest(data);
     return data;
   }

@@ -1,5 +1,5 @@
 import { parseChallenges } from "./auth-challenge.js";
-import { Authenticator, AuthFailure, type TokenRequest, type TokenResponse } from "./auth.js";
+import { Authenticator, AuthFailure, basicHeader, type TokenRequest, type TokenResponse } from "./auth.js";
 import type { Credentials } from "./docker-config.js";
 import { AuthError, NotFoundError, RegistryResponseError, UnreachableError, errorMessage } from "./errors.js";
 import {
@@ -188,9 +188,10 @@ export class Transport {
       if (request.service) url.searchParams.set("service", request.service);
       for (const scope of request.scopes) url.searchParams.append("scope", scope);
       const headers: Record<string, string> = {};
-      if (creds?.username && creds.password !== undefined) {
+      const basic = basicHeader(creds);
+      if (basic && creds?.username) {
         url.searchParams.set("account", creds.username);
-        headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`;
+        headers.authorization = basic;
       }
       res = await this.sendToken({ method: "GET", url, headers });
     }

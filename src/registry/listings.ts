@@ -24,7 +24,7 @@ export class ListingService {
   }
 
   /** Repositories in order; with `visible`, only those it accepts (pages stay full where possible). */
-  async catalog(page: PageRequest, visible?: (name: string) => Promise<boolean>): Promise<Page<string>> {
+  async catalog(page: PageRequest, visible?: (name: string) => boolean): Promise<Page<string>> {
     if (!visible) {
       return fetchPage(
         page,
@@ -40,7 +40,7 @@ export class ListingService {
         for (;;) {
           const batch = await listRepositories(this.db, cursor, Math.max(limit, 100));
           for (const name of batch) {
-            if (shown.length < limit && (await visible(name))) shown.push(name);
+            if (shown.length < limit && visible(name)) shown.push(name);
           }
           cursor = batch.at(-1);
           if (shown.length >= limit || batch.length < Math.max(limit, 100)) return shown;

@@ -27,7 +27,11 @@ export function requireTag(tag: string): string {
 export type Reference = { kind: "tag"; tag: string } | { kind: "digest"; digest: ParsedDigest };
 
 /** A manifest reference is a digest when it has an algorithm prefix, otherwise a tag. */
+export function isDigestReference(reference: string): boolean {
+  return reference.includes(":");
+}
+
 export function parseReference(reference: string): Reference {
-  if (reference.includes(":")) return { kind: "digest", digest: requireDigest(reference) };
+  if (isDigestReference(reference)) return { kind: "digest", digest: requireDigest(reference) };
   return { kind: "tag", tag: requireTag(reference) };
 }

@@ -52,14 +52,17 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async read(digest: string, range?: ByteRange): Promise<Readable> {
-    let handle: FileHandle;
+  private async openBlob(digest: string): Promise<FileHandle> {
     try {
-      handle = await open(this.blobPath(digest), "r");
+      return await open(this.blobPath(digest), "r");
     } catch (err) {
       if (isNotFound(err)) throw new BlobNotFoundError(digest);
       throw err;
     }
+  }
+
+  async read(digest: string, range?: ByteRange): Promise<Readable> {
+    const handle = await this.openBlob(digest);
     return createReadStream("", {
       fd: handle,
       start: range?.start,
@@ -69,13 +72,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async openReader(digest: string): Promise<BlobReader> {
-    let handle: FileHandle;
-    try {
-      handle = await open(this.blobPath(digest), "r");
-    } catch (err) {
-      if (isNotFound(err)) throw new BlobNotFoundError(digest);
-      throw err;
-    }
+    const handle = await this.openBlob(digest);
     return {
       read: async (buffer, position, length) => (await handle.read(buffer, 0, length, position)).bytesRead,
       close: () => handle.close(),

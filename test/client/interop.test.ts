@@ -44,7 +44,9 @@ async function layoutBlobDigests(layout: string): Promise<string[]> {
 
 /** Every blob of the layout is stored under its own digest. */
 async function assertLayoutSound(layout: string): Promise<void> {
-  for (const digest of await layoutBlobDigests(layout)) {
+  const digests = await layoutBlobDigests(layout);
+  assert.ok(digests.length >= 3, `${layout}: expected a manifest, a config and a layer at least`);
+  for (const digest of digests) {
     assert.equal(
       sha256(await readLayoutBlob(layout, digest)),
       digest,

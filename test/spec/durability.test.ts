@@ -56,7 +56,11 @@ function blobsDir(dataDir: string): string {
 
 /** Every regular file under `dir`, relative to it. */
 async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  // Only a missing directory counts as empty: any other error must fail the test, not hide the files.
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  });
   return entries
     .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)))

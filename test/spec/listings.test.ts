@@ -456,6 +456,7 @@ describe("referrers", () => {
     );
     assert.deepEqual(filtered.pages, [2, 2, 2, 1]);
     assert.deepEqual([...filtered.all].sort(byDigest), [...sigs].sort(byDigest));
+    assert.equal(filtered.links.length, 3, "three pages link to a next one");
     for (const link of filtered.links) {
       assert.equal(new URL(link, url).searchParams.get("artifactType"), SIG, `link ${link} lost the filter`);
     }

@@ -83,8 +83,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
   // Administrators set anyone's password; a user may change their own.
   route("PUT", "/users/:name/password", false, async ({ request, reply, caller, params, audit: log }) => {
     const name = params.name ?? "";
-    if (caller.name !== name) requireAdmin(caller);
-    if (caller.kind !== "user") requireAdmin(caller);
+    if (caller.kind !== "user" || caller.name !== name) requireAdmin(caller);
     await accounts.setPassword(name, requireString(await jsonBody(request), "password"));
     await log("user.password", name);
     return reply.code(204).send();

@@ -19,7 +19,7 @@ export const catalogRoute: ApiRoute = {
       const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
       const page = await registry.listings.catalog(
         request,
-        access.restricted ? async (name) => access.mayList(name) : undefined,
+        access.restricted ? (name) => access.mayList(name) : undefined,
       );
       if (page.next)
         reply.header("Link", nextLink("/v2/_catalog", { n: String(request.limit), last: page.next }));

@@ -2,6 +2,7 @@ import type { ApiRoute, RouteContext } from "./types.js";
 import { queryValues } from "./types.js";
 import { readLimitedBody } from "../request-body.js";
 import { MAX_MANIFEST_BYTES } from "../../oci/manifest.js";
+import { isDigestReference } from "../../registry/validation.js";
 
 async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const { reply, registry, name, reference } = ctx;
@@ -37,7 +38,7 @@ export const manifestRoutes: ApiRoute = {
         action: "manifest.push",
         repository: name,
         target: result.digest,
-        detail: { reference, tags: reference.includes(":") ? tags : [reference, ...tags] },
+        detail: { reference, tags: isDigestReference(reference) ? tags : [reference, ...tags] },
       });
       return reply
         .code(201)
@@ -48,7 +49,7 @@ export const manifestRoutes: ApiRoute = {
     },
     DELETE: async ({ reply, registry, name, reference, audit }) => {
       await registry.manifests.delete(name, reference);
-      const action = reference.includes(":") ? "manifest.delete" : "tag.delete";
+      const action = isDigestReference(reference) ? "manifest.delete" : "tag.delete";
       await audit({ action, repository: name, target: reference });
       return reply.code(202).header("Content-Length", 0).send();
     },

@@ -15,6 +15,7 @@ import type { AuditLog } from "../registry/audit.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { closeIfBodyUnread } from "./connections.js";
 
 /** Everything the HTTP layer serves, built by the caller. */
 export interface Services {
@@ -49,7 +50,8 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
     logger: false,
     exposeHeadRoutes: false,
     connectionTimeout: options.idleTimeoutMs,
-    keepAliveTimeout: 65_000,
+    // An idle keep-alive connection is as idle as any other.
+    keepAliveTimeout: options.idleTimeoutMs,
     // Uploads may take long; the idle timeout above is what catches stalled clients.
     requestTimeout: 0,
     return503OnClosing: false,
@@ -63,6 +65,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("Docker-Distribution-API-Version", "registry/2.0");
   });
+  app.addHook("onSend", async (request, reply) => closeIfBodyUnread(request, reply));
   app.addHook("onResponse", async (request, reply) => {
     log.info(
       {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
 import { serve } from "./serve.js";
+import { serverLogger } from "./server-log.js";
 import { registerPush } from "./commands/push.js";
 import { registerPull } from "./commands/pull.js";
 import { registerInfo } from "./commands/info.js";
@@ -47,7 +48,7 @@ Examples:
   wharf serve --listen 0.0.0.0:5000 --data-dir /var/lib/wharf
   WHARF_LOG_LEVEL=debug wharf serve --config wharf.yaml`,
   )
-  .action(async (options: { config?: string; listen?: string; dataDir?: string }) => {
+  .action(async (options: ServeOptions) => {
     let config: ServerConfig;
     try {
       config = await loadServerConfig({
@@ -56,14 +57,33 @@ Examples:
         flags: { listen: options.listen, dataDir: options.dataDir },
       });
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
-        process.stderr.write(`wharf: ${err.message}\n`);
-        process.exit(EXIT_USAGE);
-      }
-      throw err;
+      // Every message of `wharf serve` on stderr is a JSON line, even before the configured log exists.
+      serverLogger("info").fatal(errorMessage(err));
+      process.exit(err instanceof ConfigError || err instanceof InvalidArgumentError ? EXIT_USAGE : 1);
     }
-    await serve(config);
+    try {
+      await serve(config);
+    } catch (err) {
+      const log = serverLogger(config.logLevel);
+      if (err instanceof ConfigError) {
+        // Expected start-up failures say what to do; a stack trace would only bury that.
+        log.fatal(err.message);
+      } else {
+        log.fatal({ err }, "wharf serve could not start");
+      }
+      process.exit(err instanceof ConfigError ? EXIT_USAGE : 1);
+    }
   });
+
+interface ServeOptions {
+  config?: string;
+  listen?: string;
+  dataDir?: string;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 registerPush(program);
 registerPull(program);

@@ -1,6 +1,5 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { pino } from "pino";
 import { openSqlite } from "../metadata/database.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
 import { Registry } from "../registry/registry.js";
@@ -16,6 +15,7 @@ import { TokenService } from "../auth/token-service.js";
 import { AccessGuard } from "../http/access.js";
 import { AuditLog } from "../registry/audit.js";
 import type { Services } from "../http/server.js";
+import { serverLogger } from "./server-log.js";
 
 export interface RunningServer {
   url: string;
@@ -23,16 +23,16 @@ export interface RunningServer {
 }
 
 /** Opens the data directory, cleans what a crash left, and serves the API until close(). */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const log = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true });
   const store = new FsBlobStore(join(config.dataDir, "storage"));
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));
   const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs }, log);
   let services: Services;
+  let authEnabled: boolean;
   try {
-    services = await buildServices(config, db, registry, log);
+    ({ services, authEnabled } = await buildServices(config, db, registry, log));
   } catch (err) {
     await db.destroy();
     throw err;
@@ -40,12 +40,24 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await registry.start();
 
   const app = buildHttpServer(services, log, { idleTimeoutMs: config.idleTimeoutMs });
+  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
-  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+  const url = `http://${host}:${port}`;
+  log.info(
+    {
+      listen: url,
+      dataDir: config.dataDir,
+      metadata: "sqlite",
+      storage: "filesystem",
+      auth: authEnabled,
+      pid: process.pid,
+    },
+    "wharf serve started",
+  );
   return {
-    url: `http://${host}:${port}`,
+    url,
     async close() {
       await app.close();
       await registry.stop();
@@ -59,7 +71,7 @@ async function buildServices(
   db: Db,
   registry: Registry,
   log: Logger,
-): Promise<Services> {
+): Promise<{ services: Services; authEnabled: boolean }> {
   const authenticator = new Authenticator(db, {
     configured: config.authEnabled,
     maxFailuresPerUser: config.maxFailedLogins,
@@ -84,7 +96,7 @@ async function buildServices(
     accessTtlSeconds: Math.max(Math.round(config.tokenTtlMs / 1000), 1),
     refreshTtlSeconds: Math.max(Math.round(config.refreshTtlMs / 1000), 1),
   });
-  return {
+  const services = {
     registry,
     authenticator,
     guard: new AccessGuard(authenticator, issuer, { realm: config.authRealm, service: config.authService }),
@@ -92,26 +104,34 @@ async function buildServices(
     audit: new AuditLog(db, log),
     accounts: new Accounts(db, () => authenticator.invalidate()),
   };
+  return { services, authEnabled: enabled };
 }
 
 /** Runs until SIGTERM/SIGINT, then lets in-flight requests finish (bounded by the shutdown timeout). */
 export async function serve(config: ServerConfig): Promise<void> {
-  const server = await startServer(config);
+  const log = serverLogger(config.logLevel);
+  const server = await startServer(config, log);
   process.stdout.write(`listening on ${server.url}\n`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`${signal} received, finishing in-flight requests\n`);
+    log.info({ signal }, "finishing in-flight requests");
     const timer = setTimeout(() => {
-      process.stderr.write("shutdown timed out; exiting with requests still open\n");
+      log.error(
+        { timeoutMs: config.shutdownTimeoutMs },
+        "shutdown timed out; exiting with requests still open",
+      );
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
     server.close().then(
-      () => process.exit(0),
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
       (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        log.error({ err }, "shutdown failed");
         process.exit(1);
       },
     );

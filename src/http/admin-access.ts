@@ -5,6 +5,7 @@ import { LoginError } from "../auth/errors.js";
 import type { Identity } from "../auth/identity.js";
 import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
 import { presentedCredentials } from "./access.js";
+import { noteIdentity } from "./request-log.js";
 
 export type Account = Exclude<Identity, { kind: "anonymous" }>;
 
@@ -48,6 +49,7 @@ export async function adminCaller(
     }
   }
   if (!identity || identity.kind === "anonymous") throw unauthorized("authentication required");
+  noteIdentity(request, identity);
   return identity;
 }
 

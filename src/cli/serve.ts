@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { openSqlite } from "../metadata/database.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
@@ -15,6 +14,7 @@ import { TokenService } from "../auth/token-service.js";
 import { AccessGuard } from "../http/access.js";
 import { AuditLog } from "../registry/audit.js";
 import type { Services } from "../http/server.js";
+import { preparePrivateDataDir } from "./data-dir.js";
 import { serverLogger } from "./server-log.js";
 
 export interface RunningServer {
@@ -22,9 +22,17 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens the data directory, cleans what a crash left, and serves the API until close(). */
+/**
+ * Makes the data directory private, cleans what a crash left, and serves the API until close().
+ */
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
-  await mkdir(config.dataDir, { recursive: true });
+  const tightened = await preparePrivateDataDir(config.dataDir);
+  if (tightened.length > 0) {
+    log.warn(
+      { dataDir: config.dataDir, paths: tightened.slice(0, 20), count: tightened.length },
+      "the data directory was readable by others: made it private (directories 0700, files 0600)",
+    );
+  }
   const store = new FsBlobStore(join(config.dataDir, "storage"));
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));

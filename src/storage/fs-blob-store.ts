@@ -13,6 +13,9 @@ import {
 } from "./blob-store.js";
 
 const STREAM_BUFFER = 1024 * 1024;
+/** Stored content is private to the server's user. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
 
 /**
@@ -29,7 +32,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async init(): Promise<void> {
-    await Promise.all([this.blobsDir, this.uploadsDir].map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(
+      [this.blobsDir, this.uploadsDir].map((d) => mkdir(d, { recursive: true, mode: DIR_MODE })),
+    );
   }
 
   private blobPath(digest: string): string {
@@ -84,7 +89,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.uploadPath(id), "wx");
+    const handle = await open(this.uploadPath(id), "wx", FILE_MODE);
     await handle.close();
   }
 
@@ -130,7 +135,7 @@ export class FsBlobStore implements BlobStore {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
     await fsyncFile(source);
-    await mkdir(dirname(target), { recursive: true });
+    await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
     // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
     await rename(source, target);
     await fsyncDir(dirname(target));

@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
@@ -12,6 +11,7 @@ import { examples, runCommand, withCommonOptions, type CommonOptions } from "../
 import { table } from "../common/format.js";
 import { prompt, readStdin } from "../common/prompt.js";
 import { AdminApi, type RegistryOption } from "./api.js";
+import { preparePrivateDataDir } from "../../data-dir.js";
 
 interface UserOptions extends CommonOptions, RegistryOption {
   admin?: boolean;
@@ -129,7 +129,7 @@ async function addUserInDataDir(
   admin: boolean,
 ): Promise<UserInfo> {
   // The first admin usually comes before the first start: create the data directory as serve would.
-  await mkdir(dataDir, { recursive: true });
+  await preparePrivateDataDir(dataDir);
   const db = await openSqlite(join(dataDir, "metadata.db"));
   try {
     const accounts = new Accounts(db, () => undefined);

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
 import { serve } from "./serve.js";
 import { serverLogger } from "./server-log.js";
+import { DataDirInUseError } from "./data-dir-lock.js";
 import { registerPush } from "./commands/push.js";
 import { registerPull } from "./commands/pull.js";
 import { registerInfo } from "./commands/info.js";
@@ -65,7 +66,12 @@ Examples:
       await serve(config);
     } catch (err) {
       const log = serverLogger(config.logLevel);
-      if (err instanceof ConfigError) {
+      if (err instanceof DataDirInUseError) {
+        log.fatal(
+          { dataDir: err.dataDir, holder: err.holder },
+          `${err.message}: stop it first, or give this server another --data-dir (WHARF_DATA_DIR)`,
+        );
+      } else if (err instanceof ConfigError) {
         // Expected start-up failures say what to do; a stack trace would only bury that.
         log.fatal(err.message);
       } else {

@@ -15,6 +15,7 @@ import { AccessGuard } from "../http/access.js";
 import { AuditLog } from "../registry/audit.js";
 import type { Services } from "../http/server.js";
 import { preparePrivateDataDir } from "./data-dir.js";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { serverLogger } from "./server-log.js";
 
 export interface RunningServer {
@@ -23,7 +24,8 @@ export interface RunningServer {
 }
 
 /**
- * Makes the data directory private, cleans what a crash left, and serves the API until close().
+ * Takes the data directory (private, locked against a second server), cleans what a crash left, and
+ * serves the API until close().
  */
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   const tightened = await preparePrivateDataDir(config.dataDir);
@@ -33,6 +35,16 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       "the data directory was readable by others: made it private (directories 0700, files 0600)",
     );
   }
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock): Promise<RunningServer> {
   const store = new FsBlobStore(join(config.dataDir, "storage"));
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));
@@ -53,6 +65,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
   const url = `http://${host}:${port}`;
+  lock.setUrl(url);
   log.info(
     {
       listen: url,
@@ -69,6 +82,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     async close() {
       await app.close();
       await registry.stop();
+      lock.release();
     },
   };
 }

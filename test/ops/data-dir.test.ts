@@ -1,14 +1,20 @@
 /**
- * The data directory is private to the server's user whatever the umask.
+ * The data directory is private to the server's user whatever the umask, and belongs to one process
+ * at a time: a second `wharf serve` is refused while a server holds it, and a server killed with
+ * SIGKILL leaves nothing that blocks the next start.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { chmod, lstat, mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWharf } from "../helpers/server.js";
+import { runWharf } from "../client/cli.js";
 import { ADMIN, basic, bootstrapAdmin } from "../auth/support.js";
 import { digest, randomBlob, uniqueRepo } from "../spec/support.js";
+
+const env = { ...process.env, WHARF_LOG_LEVEL: "warn" } as Record<string, string>;
 
 /** Every entry under `dir` (itself included) with its permission bits. */
 async function modes(dir: string): Promise<Map<string, { mode: number; isDir: boolean }>> {
@@ -125,6 +131,70 @@ describe("a private data directory", { timeout: 120_000 }, () => {
       assert.equal(warning.count, 4);
     } finally {
       await server.stop({ keepData: true });
+    }
+  });
+});
+
+describe("one server per data directory", { timeout: 120_000 }, () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "wharf-ops-"));
+    await bootstrapAdmin(dataDir);
+  });
+  after(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test("a second serve is refused naming the holder; SIGKILL leaves no stale lock; bootstrap works beside the server", async () => {
+    const first = await startWharf({ dataDir });
+    const repo = uniqueRepo("ops");
+    const data = randomBlob(3000);
+    const blob = await pushAsAdmin(first.url, repo, data);
+
+    const second = await runWharf(["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], env);
+    assert.notEqual(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stdout, /listening on/);
+    const refusal = JSON.parse(second.stderr.trim().split("\n").pop() ?? "") as {
+      level: string;
+      msg: string;
+    };
+    assert.equal(refusal.level, "fatal");
+    assert.match(refusal.msg, /in use by wharf serve/);
+    assert.match(refusal.msg, new RegExp(`pid ${first.process.pid}\\b`));
+    assert.match(refusal.msg, new RegExp(first.url.replace(/[.]/g, "\\.")));
+
+    // The first server is unharmed by the attempt.
+    const head = await fetch(`${first.url}/v2/${repo}/blobs/${blob}`, {
+      method: "HEAD",
+      headers: { Authorization: basic(ADMIN) },
+    });
+    assert.equal(head.status, 200);
+
+    first.process.kill("SIGKILL");
+    await once(first.process, "exit");
+    const third = await startWharf({ dataDir });
+    try {
+      const res = await fetch(`${third.url}/v2/${repo}/blobs/${blob}`, {
+        headers: { Authorization: basic(ADMIN) },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), data);
+
+      // The bootstrap command is no second server: it works beside the running one, through SQLite's
+      // own locking, and the running server knows the new account at once.
+      const bootstrap = await runWharf(
+        ["user", "add", "carol", "--password-stdin", "--data-dir", dataDir],
+        env,
+        "carol-password-1",
+      );
+      assert.equal(bootstrap.code, 0, bootstrap.stderr);
+      const carol = await fetch(`${third.url}/v2/`, {
+        headers: { Authorization: basic({ name: "carol", password: "carol-password-1" }) },
+      });
+      await carol.arrayBuffer();
+      assert.equal(carol.status, 200);
+    } finally {
+      await third.stop({ keepData: true });
     }
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
-import { serve } from "./serve.js";
+import { AddressInUseError, serve } from "./serve.js";
 import { serverLogger } from "./server-log.js";
 import { DataDirInUseError } from "./data-dir-lock.js";
 import { registerPush } from "./commands/push.js";
@@ -71,7 +71,7 @@ Examples:
           { dataDir: err.dataDir, holder: err.holder },
           `${err.message}: stop it first, or give this server another --data-dir (WHARF_DATA_DIR)`,
         );
-      } else if (err instanceof ConfigError) {
+      } else if (err instanceof ConfigError || err instanceof AddressInUseError) {
         // Expected start-up failures say what to do; a stack trace would only bury that.
         log.fatal(err.message);
       } else {

@@ -18,6 +18,17 @@ import { preparePrivateDataDir } from "./data-dir.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { serverLogger } from "./server-log.js";
 
+/** The address is taken: said with how to pick another, instead of a stack trace. */
+export class AddressInUseError extends Error {
+  constructor(address: string) {
+    super(
+      `${address} is already in use (another wharf serve, or another program): stop it, or choose ` +
+        "another address with --listen HOST:PORT, WHARF_LISTEN=HOST:PORT, `listen:` in the configuration " +
+        "file, or `npm start -- --listen HOST:PORT` (port 0 picks a free one)",
+    );
+  }
+}
+
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
@@ -61,7 +72,16 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
 
   const app = buildHttpServer(services, log, { idleTimeoutMs: config.idleTimeoutMs });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await app.close();
+    await registry.stop();
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new AddressInUseError(`${host}:${config.listen.port}`);
+    }
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
   const url = `http://${host}:${port}`;

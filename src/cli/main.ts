@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
-import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { stringify as toYaml } from "yaml";
+import { ConfigError, loadServerConfig, printableConfig, settingsHelp, type ServerConfig } from "./config.js";
 import { AddressInUseError, serve } from "./serve.js";
 import { serverLogger } from "./server-log.js";
 import { DataDirInUseError } from "./data-dir-lock.js";
@@ -41,15 +42,26 @@ program
     "-d, --data-dir <dir>",
     "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)",
   )
+  .addOption(
+    new Option(
+      "--print-config [format]",
+      "print the effective configuration (yaml or json; secrets masked) and exit",
+    ).choices(["yaml", "json"]),
+  )
   .addHelpText(
     "after",
     `
+Settings (flags over environment over configuration file over defaults):
+${settingsHelp()}
+
 Examples:
   wharf serve                                  # 127.0.0.1:5000, data in ~/.local/share/wharf
   wharf serve --listen 0.0.0.0:5000 --data-dir /var/lib/wharf
-  WHARF_LOG_LEVEL=debug wharf serve --config wharf.yaml`,
+  WHARF_LOG_LEVEL=debug wharf serve --config wharf.yaml
+  wharf serve --config wharf.yaml --print-config   # what the server would run with`,
   )
   .action(async (options: ServeOptions) => {
+    const format = options.printConfig === true ? "yaml" : options.printConfig;
     let config: ServerConfig;
     try {
       config = await loadServerConfig({
@@ -61,6 +73,11 @@ Examples:
       // Every message of `wharf serve` on stderr is a JSON line, even before the configured log exists.
       serverLogger("info").fatal(errorMessage(err));
       process.exit(err instanceof ConfigError || err instanceof InvalidArgumentError ? EXIT_USAGE : 1);
+    }
+    if (format !== undefined) {
+      const printable = printableConfig(config);
+      process.stdout.write(format === "json" ? `${JSON.stringify(printable, null, 2)}\n` : toYaml(printable));
+      return;
     }
     try {
       await serve(config);
@@ -85,6 +102,7 @@ interface ServeOptions {
   config?: string;
   listen?: string;
   dataDir?: string;
+  printConfig?: "yaml" | "json" | true;
 }
 
 function errorMessage(err: unknown): string {

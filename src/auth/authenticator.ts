@@ -81,7 +81,8 @@ export class Authenticator {
    * attempt is counted before the hash is computed, so parallel guesses cannot pass the limit.
    */
   async login(name: string, secret: string, client: string): Promise<Identity> {
-    const attempt = await this.limiter.begin(name, client);
+    // Real names have at most 64 characters: longer ones are counted under their first 256.
+    const attempt = await this.limiter.begin(name.slice(0, 256), client);
     if ("retryAfterSeconds" in attempt) {
       const wait = attempt.retryAfterSeconds;
       throw new LoginError(

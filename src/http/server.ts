@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { Registry } from "../registry/registry.js";
 import { RegistryError } from "../oci/errors.js";
+import { requireRepositoryName } from "../registry/validation.js";
 import { errorBody, handleError } from "./errors.js";
 import type { ApiRoute, Method, RouteContext } from "./routes/types.js";
 import { blobRoutes } from "./routes/blobs.js";
@@ -111,6 +112,8 @@ async function dispatch(services: Services, request: FastifyRequest, reply: Fast
       throw new RegistryError("UNSUPPORTED", `method ${request.method} not allowed on ${path}`);
     }
     const name = match[1] ?? "";
+    // Before any permission check: a hostile name must never reach the rule matcher.
+    if (match[1] !== undefined) requireRepositoryName(name);
     const access = await services.guard.check(request, reply, requirement, name);
     const context: RouteContext = {
       request,

@@ -9,6 +9,7 @@ import type { Db } from "../metadata/database.js";
 import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream } from "./digesting-stream.js";
+import { ChunkLengthError, limitToDeclared } from "./declared-length.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface ChunkOptions {
@@ -129,6 +130,7 @@ export class UploadService {
 
   private async appendUnlocked(id: string, body: Readable, chunk: ChunkOptions): Promise<number> {
     const offset = await this.currentSize(id);
+    let declared: number | undefined;
     if (chunk.rangeStart !== undefined) {
       if (chunk.rangeStart !== offset) {
         throw new RegistryError(
@@ -138,8 +140,8 @@ export class UploadService {
           416,
         );
       }
-      const length = (chunk.rangeEnd ?? -1) - chunk.rangeStart + 1;
-      if (chunk.contentLength !== undefined && length !== chunk.contentLength) {
+      declared = (chunk.rangeEnd ?? -1) - chunk.rangeStart + 1;
+      if (chunk.contentLength !== undefined && declared !== chunk.contentLength) {
         throw new RegistryError(
           "BLOB_UPLOAD_INVALID",
           "Content-Range does not match Content-Length",
@@ -150,7 +152,9 @@ export class UploadService {
     }
     const running = this.runningHashAt(id, offset);
     const counter = new DigestingStream(running?.hash);
-    const source = pipeline(body, counter, () => undefined);
+    // Without a Content-Length (chunked transfer) only counting the bytes holds a chunk to its range.
+    const received = declared === undefined ? body : limitToDeclared(body, declared);
+    const source = pipeline(received, counter, () => undefined);
     let size: number;
     try {
       size = await this.store.appendUpload(id, offset, source);
@@ -158,6 +162,9 @@ export class UploadService {
       // The hash saw bytes the store rolled back: forget it and re-read the data at completion.
       this.running.delete(id);
       if (err instanceof UploadNotFoundError) throw unknownUpload();
+      if (err instanceof ChunkLengthError) {
+        throw new RegistryError("BLOB_UPLOAD_INVALID", err.message, { size: offset }, 416);
+      }
       if (body.readableAborted) {
         throw new RegistryError(
           "BLOB_UPLOAD_INVALID",

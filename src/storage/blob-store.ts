@@ -53,6 +53,9 @@ export class BlobNotFoundError extends Error {
   }
 }
 
+/** The storage has no room left (a full disk, a quota): what the failed write added was rolled back. */
+export class StorageFullError extends Error {}
+
 export class UploadNotFoundError extends Error {
   constructor(readonly id: string) {
     super(`upload not found: ${id}`);

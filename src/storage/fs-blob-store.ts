@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { EarlyFlush } from "./early-flush.js";
 import {
   BlobNotFoundError,
+  StorageFullError,
   UploadNotFoundError,
   type BlobReader,
   type BlobStore,
@@ -84,7 +85,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.uploadPath(id), "wx");
+    const handle = await open(this.uploadPath(id), "wx").catch(rethrowFull);
     await handle.close();
   }
 
@@ -111,7 +112,7 @@ export class FsBlobStore implements BlobStore {
       await pipeline(source, new EarlyFlush(handle, offset), sink);
     } catch (err) {
       await truncate(path, offset).catch(() => undefined);
-      throw err;
+      rethrowFull(err);
     }
     return (await stat(path)).size;
   }
@@ -129,11 +130,15 @@ export class FsBlobStore implements BlobStore {
   async commitUpload(id: string, digest: string): Promise<void> {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
-    await fsyncFile(source);
-    await mkdir(dirname(target), { recursive: true });
-    // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
-    await rename(source, target);
-    await fsyncDir(dirname(target));
+    try {
+      await fsyncFile(source);
+      await mkdir(dirname(target), { recursive: true });
+      // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
+      await rename(source, target);
+      await fsyncDir(dirname(target));
+    } catch (err) {
+      rethrowFull(err);
+    }
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -163,6 +168,15 @@ async function fsyncDir(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Out of space or over quota becomes StorageFullError, which callers can answer (507) without a 500. */
+function rethrowFull(err: unknown): never {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    throw new StorageFullError(`blob storage is full (${code})`, { cause: err });
+  }
+  throw err;
 }
 
 function isNotFound(err: unknown): boolean {

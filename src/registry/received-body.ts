@@ -1,4 +1,4 @@
-import { Transform, finished, type Readable, type TransformCallback } from "node:stream";
+import { PassThrough, Transform, finished, type Readable, type TransformCallback } from "node:stream";
 
 /** A chunk whose body carried more or fewer bytes than its Content-Range declared. */
 export class ChunkLengthError extends Error {}
@@ -43,19 +43,21 @@ export class DeclaredLength extends Transform {
 }
 
 /**
- * `body` held to `expected` bytes. The body is piped rather than joined in a pipeline: a refused chunk
- * must not destroy the request (that would cut the connection before the 416 goes out), so on failure
- * the rest of the body is discarded instead. A body that breaks off still fails the returned stream.
+ * The request body as the store should read it: held to `declared` bytes when a Content-Range declared
+ * them. The body is piped rather than joined in a pipeline, because a failure downstream (a refused chunk,
+ * a full disk) must not destroy the request: that cuts the connection before the error response goes
+ * out. Instead the rest of the body is discarded. A body that breaks off still fails the returned stream.
  */
-export function limitToDeclared(body: Readable, expected: number): Readable {
-  const limited = new DeclaredLength(expected);
-  limited.once("error", () => {
-    body.unpipe(limited);
-    body.resume();
+export function receiveBody(body: Readable, declared?: number): Readable {
+  const received =
+    declared === undefined ? new PassThrough({ highWaterMark: 1024 * 1024 }) : new DeclaredLength(declared);
+  received.once("close", () => {
+    body.unpipe(received);
+    if (!body.readableEnded) body.resume();
   });
   finished(body, (err) => {
-    if (err) limited.destroy(err);
+    if (err) received.destroy(err);
   });
-  body.pipe(limited);
-  return limited;
+  body.pipe(received);
+  return received;
 }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { now } from "./time.js";
 import { ensureRepository } from "./repositories.js";
+import { batches } from "./batches.js";
 
 type Conn = Kysely<Database>;
 
@@ -33,21 +34,24 @@ export async function linkedBlobSize(db: Conn, repository: string, digest: strin
   return row ? Number(row.size) : null;
 }
 
-/** Sizes of those of `digests` linked to the repository. */
+/** Sizes of those of `digests` linked to the repository (looked up in batches: there may be thousands). */
 export async function linkedBlobSizes(
   db: Conn,
   repository: string,
   digests: string[],
 ): Promise<Map<string, number>> {
-  if (digests.length === 0) return new Map();
-  const rows = await db
-    .selectFrom("repository_blobs")
-    .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
-    .select(["blobs.digest", "blobs.size"])
-    .where("repository_blobs.repository", "=", repository)
-    .where("repository_blobs.digest", "in", digests)
-    .execute();
-  return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+  const sizes = new Map<string, number>();
+  for (const batch of batches(digests)) {
+    const rows = await db
+      .selectFrom("repository_blobs")
+      .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
+      .select(["blobs.digest", "blobs.size"])
+      .where("repository_blobs.repository", "=", repository)
+      .where("repository_blobs.digest", "in", batch)
+      .execute();
+    for (const row of rows) sizes.set(row.digest, Number(row.size));
+  }
+  return sizes;
 }
 
 /** Returns whether a link was removed. */

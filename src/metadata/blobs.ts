@@ -63,3 +63,24 @@ export async function unlinkBlob(db: Conn, repository: string, digest: string): 
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+export interface KnownBlob {
+  digest: string;
+  size: number;
+}
+
+/** Blobs the store should hold, in digest order after `after`, at most `limit` (for paging through all). */
+export async function listBlobs(db: Conn, after: string | undefined, limit: number): Promise<KnownBlob[]> {
+  let query = db.selectFrom("blobs").select(["digest", "size"]).orderBy("digest").limit(limit);
+  if (after !== undefined) query = query.where("digest", ">", after);
+  return (await query.execute()).map((r) => ({ digest: r.digest, size: Number(r.size) }));
+}
+
+/** How many blobs the store should hold, and their bytes. */
+export async function blobTotals(db: Conn): Promise<{ count: number; bytes: number }> {
+  const row = await db
+    .selectFrom("blobs")
+    .select((eb) => [eb.fn.countAll().as("count"), eb.fn.sum("size").as("bytes")])
+    .executeTakeFirst();
+  return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
+}

@@ -139,9 +139,9 @@ export class UploadService {
         actual,
       });
     }
-    const existing = await this.store.stat(parsed.digest);
-    if (existing?.size === size) await this.store.deleteUpload(id);
-    else await this.store.commitUpload(id, parsed.digest);
+    // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
+    // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
+    await this.store.commitUpload(id, parsed.digest);
     await this.db.transaction().execute(async (trx) => {
       await linkBlob(trx, repository, parsed.digest, size);
       await uploads.deleteUpload(trx, id);

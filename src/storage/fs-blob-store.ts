@@ -17,16 +17,19 @@ const STREAM_BUFFER = 1024 * 1024;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
 
 /**
- * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>` and uploads under `uploads/<id>`.
- * Both live on one filesystem, so committing an upload is an atomic rename.
+ * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>`, uploads under `uploads/<id>`, and
+ * blobs taken out of service under `quarantine/<alg>-<hex>`. All live on one filesystem, so committing
+ * an upload and quarantining a blob are atomic renames.
  */
 export class FsBlobStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
+  private readonly quarantineDir: string;
 
   constructor(root: string) {
     this.blobsDir = join(root, "blobs");
     this.uploadsDir = join(root, "uploads");
+    this.quarantineDir = join(root, "quarantine");
   }
 
   async init(): Promise<void> {
@@ -82,6 +85,19 @@ export class FsBlobStore implements BlobStore {
 
   async delete(digest: string): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
+  }
+
+  async quarantine(digest: string): Promise<void> {
+    const [algorithm, hex] = digest.split(":") as [string, string];
+    await mkdir(this.quarantineDir, { recursive: true });
+    try {
+      // A copy quarantined earlier is replaced: the latest bad copy is the one worth looking at.
+      await rename(this.blobPath(digest), join(this.quarantineDir, `${algorithm}-${hex}`));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    await fsyncDir(dirname(this.blobPath(digest)));
   }
 
   async createUpload(id: string): Promise<void> {

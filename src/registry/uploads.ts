@@ -213,6 +213,8 @@ export class UploadService {
     try {
       size = await this.store.appendUpload(id, offset, source);
     } catch (err) {
+      // Whatever the store did not read of the body is discarded, so that the error response goes out.
+      source.destroy();
       // The hash saw bytes the store rolled back: forget it and re-read the data at completion.
       this.running.delete(id);
       if (err instanceof UploadNotFoundError) throw unknownUpload();

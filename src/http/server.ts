@@ -4,6 +4,7 @@ import type { Registry } from "../registry/registry.js";
 import { RegistryError } from "../oci/errors.js";
 import { requireRepositoryName } from "../registry/validation.js";
 import { errorBody, handleError } from "./errors.js";
+import { sendJson } from "./json.js";
 import type { ApiRoute, Method, RouteContext } from "./routes/types.js";
 import { blobRoutes } from "./routes/blobs.js";
 import { uploadRoutes, uploadStartRoute } from "./routes/uploads.js";
@@ -78,10 +79,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
 
   app.setErrorHandler((error, request, reply) => handleError(error, request, reply, log));
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .type("application/json")
-      .send(errorBody("NAME_UNKNOWN", `no route for ${request.url}`));
+    void sendJson(reply.code(404), errorBody("NAME_UNKNOWN", `no route for ${request.url}`));
   });
 
   app.route({

@@ -6,6 +6,7 @@ import { lockedOut } from "../access.js";
 import { adminCaller, requireAdmin, type Account } from "../admin-access.js";
 import { readLimitedBody } from "../request-body.js";
 import type { Services } from "../server.js";
+import { startStorageVerification, storageVerificationStatus } from "./storage.js";
 
 const MAX_JSON_BYTES = 64 * 1024;
 const MAX_AUDIT_PAGE = 1000;
@@ -61,6 +62,9 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     kind: caller.kind,
     admin: caller.kind === "user" && caller.admin,
   }));
+
+  route("POST", "/storage/verify", true, startStorageVerification(services));
+  route("GET", "/storage/verify", true, storageVerificationStatus(services));
 
   route("GET", "/users", true, async () => ({ users: await accounts.users() }));
   route("POST", "/users", true, async ({ request, reply, audit: log }) => {

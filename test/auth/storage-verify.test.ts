@@ -160,7 +160,11 @@ describe("wharf storage verify", () => {
   });
 
   test("needs an administrator", async () => {
-    const anonymous = await fetch(`${server.url}/api/v1/storage/verify`, { method: "POST" });
+    const anonymous = await fetch(`${server.url}/api/v1/storage/verify`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     await anonymous.arrayBuffer();
     assert.equal(anonymous.status, 401);
     const noLogin = await cliHome();

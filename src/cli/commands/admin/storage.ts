@@ -27,7 +27,7 @@ export function registerStorage(program: Command): void {
   verify.action(async (options: CommonOptions & RegistryOption) => {
     await runCommand(options, async (ctx) => {
       const api = AdminApi.for(ctx, options);
-      let status = await api.call<VerificationState>("POST", "/storage/verify");
+      let status = await api.call<VerificationState>("POST", "/storage/verify", {});
       const bar = ctx.progress?.task("verifying blobs", status.progress?.totalBytes ?? 0);
       while (status.state === "running") {
         bar?.update(status.progress?.checkedBytes ?? 0);

@@ -150,9 +150,10 @@ function refersToOf(evidence: Evidence, input: DetectInput): string | null {
 
 /** The container kinds' rule: the manifest's media type, and the config's when the kind names one. */
 function isContainerMatch(rules: KindRules, view: ManifestView): boolean {
-  if (!matchesMediaType(rules.manifestMediaTypes, view.mediaType)) return false;
-  if (view.isIndex || !rules.configMediaTypes) return true;
-  return matchesMediaType(rules.configMediaTypes, view.config?.mediaType ?? null);
+  const fallback = rules.fallback;
+  if (!fallback || !matchesMediaType(fallback.manifestMediaTypes, view.mediaType)) return false;
+  if (view.isIndex || !fallback.configMediaTypes) return true;
+  return matchesMediaType(fallback.configMediaTypes, view.config?.mediaType ?? null);
 }
 
 /** Media types an unknown artifact could be named after: its config's, then its layers'. */

@@ -35,10 +35,15 @@ const MEDIA_TYPE_RULES = [
   "artifactTypes",
   "configMediaTypes",
   "layerMediaTypes",
-  "manifestMediaTypes",
 ] as const satisfies readonly (keyof KindRules)[];
 const MAP_RULES = ["annotations", "configLabels"] as const satisfies readonly (keyof KindRules)[];
-const RULE_KEYS = new Set<string>([...MEDIA_TYPE_RULES, ...MAP_RULES, "platforms", "tagSuffixes"]);
+const RULE_KEYS = new Set<string>([
+  ...MEDIA_TYPE_RULES,
+  ...MAP_RULES,
+  "platforms",
+  "tagSuffixes",
+  "fallback",
+]);
 const ENTRY_KEYS = new Set([
   "id",
   "title",
@@ -161,7 +166,31 @@ function rules(value: unknown, fail: Fail): KindRules {
   for (const key of MAP_RULES) {
     if (value[key] !== undefined) result[key] = entries(value[key], `detect.${key}`, fail);
   }
+  if (value.fallback !== undefined) result.fallback = fallback(value.fallback, fail);
   if (Object.keys(result).length === 0) fail("detect", "needs at least one rule");
+  return result;
+}
+
+function fallback(value: unknown, fail: Fail): NonNullable<KindRules["fallback"]> {
+  if (!isRecord(value)) return fail("detect.fallback", "must be a mapping with manifestMediaTypes");
+  for (const key of Object.keys(value)) {
+    if (key !== "manifestMediaTypes" && key !== "configMediaTypes")
+      fail(`detect.fallback.${key}`, "is not a fallback rule");
+  }
+  const field = "detect.fallback.manifestMediaTypes";
+  const result: NonNullable<KindRules["fallback"]> = {
+    manifestMediaTypes: patterns(value.manifestMediaTypes, field, MEDIA_TYPE_PATTERN, "a media type", fail),
+  };
+  if (value.configMediaTypes !== undefined) {
+    const config = "detect.fallback.configMediaTypes";
+    result.configMediaTypes = patterns(
+      value.configMediaTypes,
+      config,
+      MEDIA_TYPE_PATTERN,
+      "a media type",
+      fail,
+    );
+  }
   return result;
 }
 

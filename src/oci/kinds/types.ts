@@ -27,10 +27,10 @@ export interface KindRules {
   /** Stage 6: the cosign tag convention `sha256-<hex>.<suffix>` (suffix without the dot: sig, att, sbom). */
   tagSuffixes?: string[];
   /**
-   * Last stage, for the generic container kinds: the manifest's own media type, and (when given) the config
-   * media type too. Only reached when nothing more specific matched and no unknown artifactType was declared.
+   * Last stage, for the plain container kinds: the manifest's own media type and, when given, the config's
+   * too. Only reached when nothing more specific matched and no unknown artifactType was declared.
    */
-  manifestMediaTypes?: string[];
+  fallback?: { manifestMediaTypes: string[]; configMediaTypes?: string[] };
 }
 
 export interface ActionTemplate {

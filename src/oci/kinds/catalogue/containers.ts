@@ -17,8 +17,10 @@ export const containerKinds = [
     description: "A container image in the OCI format.",
     icon: "image",
     detect: {
-      manifestMediaTypes: [OCI_MANIFEST],
-      configMediaTypes: ["application/vnd.oci.image.config.v1+json"],
+      fallback: {
+        manifestMediaTypes: [OCI_MANIFEST],
+        configMediaTypes: ["application/vnd.oci.image.config.v1+json"],
+      },
     },
     actions: run,
   }),
@@ -29,8 +31,10 @@ export const containerKinds = [
     description: "A container image in the Docker v2 schema 2 format.",
     icon: "container",
     detect: {
-      manifestMediaTypes: [DOCKER_MANIFEST],
-      configMediaTypes: ["application/vnd.docker.container.image.v1+json"],
+      fallback: {
+        manifestMediaTypes: [DOCKER_MANIFEST],
+        configMediaTypes: ["application/vnd.docker.container.image.v1+json"],
+      },
     },
     actions: run,
   }),
@@ -42,10 +46,12 @@ export const containerKinds = [
     description: "An image index: one image per platform under one reference.",
     icon: "index",
     detect: {
-      manifestMediaTypes: [
-        "application/vnd.oci.image.index.v1+json",
-        "application/vnd.docker.distribution.manifest.list.v2+json",
-      ],
+      fallback: {
+        manifestMediaTypes: [
+          "application/vnd.oci.image.index.v1+json",
+          "application/vnd.docker.distribution.manifest.list.v2+json",
+        ],
+      },
     },
     actions: [
       ...run,

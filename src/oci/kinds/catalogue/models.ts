@@ -11,7 +11,10 @@ export const modelKinds = [
     description: "A model with its datasets, code and docs, described by a Kitfile.",
     icon: "toolbox",
     detect: {
-      artifactTypes: ["application/vnd.kitops.modelkit.manifest.v1+json"],
+      artifactTypes: [
+        "application/vnd.kitops.modelkit.manifest.v1+json",
+        "application/vnd.kitops.modelkit.index.v1+json",
+      ],
       configMediaTypes: ["application/vnd.kitops.modelkit.config.v1+json"],
       layerMediaTypes: ["application/vnd.kitops.modelkit.*"],
     },

@@ -456,6 +456,20 @@ describe("operator kinds", () => {
     ]);
   });
 
+  it("can change what an unknown artifact offers, through the generic kind's id", () => {
+    const overrides = validateKinds(
+      [{ id: "artifact", actions: [{ label: "Pull", template: "oras pull {reference}" }] }],
+      BUILTIN_KINDS,
+    );
+    const kinds = mergeKinds(BUILTIN_KINDS, overrides);
+    const manifest = ociManifest({ config: desc("application/vnd.acme.thing.config.v1+json"), layers: [] });
+    const detection = detectKind({ manifest, kinds });
+    assert.equal(detection.title, "thing");
+    assert.deepEqual(renderActions(detection.kind, { registry: "r", repository: "x", tag: "1" }), [
+      { label: "Pull", command: "oras pull r/x:1" },
+    ]);
+  });
+
   it("names the entry and the field of an invalid kind", () => {
     const cases: [unknown, string, string][] = [
       [{ ...katalog, id: "Acme Katalog" }, "kinds[0] (Acme Katalog)", "id"],

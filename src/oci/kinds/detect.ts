@@ -58,6 +58,8 @@ interface Evidence {
   config: ConfigView;
   layerTypes: Set<string>;
   annotationMaps: Record<string, string>[];
+  /** The digest and suffix a cosign-convention tag names. */
+  tagSubject: string | null;
   tagSuffix: string | null;
 }
 
@@ -88,7 +90,9 @@ export function detectKind(input: DetectInput): Detection {
   const kinds = input.kinds ?? BUILTIN_KINDS;
   const evidence = gather(input);
   const { view } = evidence;
-  const refersTo = refersToOf(evidence, input);
+  const generic = kinds.find((k) => k.id === GENERIC_KIND.id) ?? GENERIC_KIND;
+  const refersTo =
+    view.subject ?? evidence.tagSubject ?? input.parentAnnotations?.[BUILDKIT_REFERENCE] ?? null;
   const result = (
     kind: Kind,
     stage: DetectionStage,
@@ -108,15 +112,15 @@ export function detectKind(input: DetectInput): Detection {
   }
   // A declared artifactType that no kind knows says what the artifact is better than its container format.
   const declared = view.artifactType ? deriveTitle(view.artifactType) : null;
-  if (declared) return result(GENERIC_KIND, "derived", declared, view.artifactType);
+  if (declared) return result(generic, "derived", declared, view.artifactType);
   for (const kind of kinds) {
     if (isContainerMatch(kind.detect, view)) return result(kind, "manifestMediaType");
   }
   for (const mediaType of candidateTypes(view)) {
     const title = deriveTitle(mediaType);
-    if (title) return result(GENERIC_KIND, "derived", title, mediaType);
+    if (title) return result(generic, "derived", title, mediaType);
   }
-  return result(GENERIC_KIND, "generic");
+  return result(generic, "generic");
 }
 
 function gather(input: DetectInput): Evidence {
@@ -131,21 +135,15 @@ function gather(input: DetectInput): Evidence {
       if (Object.keys(layer.annotations).length > 0) annotationMaps.push(layer.annotations);
     }
   }
-  const tag = input.tag ? COSIGN_TAG.exec(input.tag) : null;
+  const tag = typeof input.tag === "string" ? COSIGN_TAG.exec(input.tag) : null;
   return {
     view,
     config: viewConfig(view.isIndex ? undefined : input.config),
     layerTypes,
     annotationMaps,
+    tagSubject: tag ? `${tag[1]}:${tag[2]}` : null,
     tagSuffix: tag ? (tag[3] ?? null) : null,
   };
-}
-
-function refersToOf(evidence: Evidence, input: DetectInput): string | null {
-  if (evidence.view.subject) return evidence.view.subject;
-  const tag = input.tag ? COSIGN_TAG.exec(input.tag) : null;
-  if (tag) return `${tag[1]}:${tag[2]}`;
-  return input.parentAnnotations?.[BUILDKIT_REFERENCE] ?? null;
 }
 
 /** The container kinds' rule: the manifest's media type, and the config's when the kind names one. */

@@ -115,14 +115,9 @@ export function extractFacts(input: FactsInput): ArtifactFacts {
   const common = {} as Common;
   for (const field of COMMON_FIELDS) common[field] = clip(view.annotations[ANNOTATION_OF[field]]);
 
-  const chart = kind === "helm-chart" && config ? chartFacts(config) : null;
-  const model = config ? modelFacts(kind, config) : null;
-  fillFrom(common, {
-    title: chart?.name ?? model?.name ?? null,
-    description: chart?.description ?? modelDescription(kind, config),
-    version: chart?.version ?? model?.version ?? null,
-    ...modelProvenance(kind, config),
-  });
+  const reader = Object.hasOwn(CONFIG_READERS, kind) ? CONFIG_READERS[kind] : undefined;
+  const fromConfig: ConfigFacts = config && reader ? reader(config) : {};
+  fillFrom(common, fromConfig.common ?? {});
   const children = input.children ?? [];
   // The index's own annotations win; each child fills only what is still missing.
   for (const child of children) fillFrom(common, child);
@@ -135,8 +130,8 @@ export function extractFacts(input: FactsInput): ArtifactFacts {
     ...common,
     platforms: platformsOf(view, input, detection),
     ...sizeOf(view, children),
-    chart,
-    model,
+    chart: fromConfig.chart ?? null,
+    model: fromConfig.model ?? null,
     sbom: sbomFacts(kind, view),
   };
 }
@@ -147,33 +142,54 @@ function fillFrom(target: Common, source: Partial<Common>): void {
   }
 }
 
-function chartFacts(config: Record<string, unknown>): ChartFacts {
-  return {
-    name: clip(config.name),
-    version: clip(config.version),
-    appVersion: clip(config.appVersion),
-    description: clip(config.description),
-  };
+/** What a kind's own config format adds; annotations, read first, win over it. */
+interface ConfigFacts {
+  common?: Partial<Common>;
+  chart?: ChartFacts;
+  model?: ModelFacts;
 }
 
-function modelFacts(kind: string, c: Record<string, unknown>): ModelFacts | null {
-  const empty = {
-    name: null,
-    version: null,
-    family: null,
-    architecture: null,
-    format: null,
-    framework: null,
-    paramSize: null,
-    precision: null,
-    quantization: null,
-  };
-  if (kind === "modelpack-model") {
-    // modelpack/model-spec docs/config.md: descriptor{name, version, family, ...}, config{architecture, ...}
+const NO_MODEL = {
+  name: null,
+  version: null,
+  family: null,
+  architecture: null,
+  format: null,
+  framework: null,
+  paramSize: null,
+  precision: null,
+  quantization: null,
+};
+
+/** Readers of the config formats that carry facts, by kind id. */
+const CONFIG_READERS: Record<string, (config: Record<string, unknown>) => ConfigFacts> = {
+  // helm/helm pkg/chart Metadata (Chart.yaml as JSON)
+  "helm-chart": (c) => {
+    const chart = {
+      name: clip(c.name),
+      version: clip(c.version),
+      appVersion: clip(c.appVersion),
+      description: clip(c.description),
+    };
+    const maintainers = Array.isArray(c.maintainers) ? c.maintainers.map((m) => asObject(m)?.name) : null;
+    return {
+      chart,
+      common: {
+        title: chart.name,
+        version: chart.version,
+        description: chart.description,
+        url: clip(c.home),
+        source: Array.isArray(c.sources) ? clip(c.sources[0]) : null,
+        authors: joined(maintainers, ", "),
+      },
+    };
+  },
+  // modelpack/model-spec docs/config.md: descriptor{name, version, family, ...}, config{architecture, ...}
+  "modelpack-model": (c) => {
     const d = asObject(c.descriptor) ?? {};
     const m = asObject(c.config) ?? {};
-    return {
-      ...empty,
+    const model: ModelFacts = {
+      ...NO_MODEL,
       packaging: "modelpack",
       name: clip(d.name ?? d.title),
       version: clip(d.version),
@@ -184,61 +200,56 @@ function modelFacts(kind: string, c: Record<string, unknown>): ModelFacts | null
       precision: clip(m.precision),
       quantization: clip(m.quantization),
     };
-  }
-  if (kind === "kitops-modelkit") {
-    // The config is the Kitfile as JSON: package{name, version, ...}, model{name, framework, version, ...}
+    return {
+      model,
+      common: {
+        title: model.name,
+        version: model.version,
+        description: clip(d.description),
+        source: clip(d.sourceURL),
+        revision: clip(d.revision),
+        licenses: joined(d.licenses, " AND "),
+        authors: joined(d.authors, ", "),
+        created: clip(d.createdAt),
+        url: clip(d.docURL),
+      },
+    };
+  },
+  // kitops-ml/kitops pkg/artifact/kitfile.go (KitFile): the Kitfile as JSON, package{...} and model{...}
+  "kitops-modelkit": (c) => {
     const p = asObject(c.package) ?? {};
     const m = asObject(c.model) ?? {};
-    return {
-      ...empty,
+    const model: ModelFacts = {
+      ...NO_MODEL,
       packaging: "modelkit",
       name: clip(p.name ?? m.name),
       version: clip(p.version ?? m.version),
       framework: clip(m.framework),
       format: clip(m.format),
     };
-  }
-  if (kind === "ollama-model") {
-    // ollama/ollama types/model ConfigV2: model_format, model_family, model_type (size), file_type (quantization)
     return {
-      ...empty,
+      model,
+      common: {
+        title: model.name,
+        version: model.version,
+        description: clip(p.description ?? m.description),
+        licenses: clip(p.license ?? m.license),
+        authors: joined(p.authors, ", "),
+      },
+    };
+  },
+  // ollama/ollama server/images.go ConfigV2: model_format, model_family, model_type (size), file_type
+  "ollama-model": (c) => ({
+    model: {
+      ...NO_MODEL,
       packaging: "ollama",
       family: clip(c.model_family),
       format: clip(c.model_format),
       paramSize: clip(c.model_type),
       quantization: clip(c.file_type),
-    };
-  }
-  return null;
-}
-
-function modelDescription(kind: string, c: Record<string, unknown> | null): string | null {
-  if (!c) return null;
-  if (kind === "modelpack-model") return clip(asObject(c.descriptor)?.description);
-  if (kind === "kitops-modelkit")
-    return clip(asObject(c.package)?.description ?? asObject(c.model)?.description);
-  return null;
-}
-
-function modelProvenance(kind: string, c: Record<string, unknown> | null): Partial<Common> {
-  if (!c) return {};
-  if (kind === "modelpack-model") {
-    const d = asObject(c.descriptor) ?? {};
-    return {
-      source: clip(d.sourceURL),
-      revision: clip(d.revision),
-      licenses: joined(d.licenses, " AND "),
-      authors: joined(d.authors, ", "),
-      created: clip(d.createdAt),
-      url: clip(d.docURL),
-    };
-  }
-  if (kind === "kitops-modelkit") {
-    const p = asObject(c.package) ?? {};
-    return { licenses: clip(p.license ?? asObject(c.model)?.license), authors: joined(p.authors, ", ") };
-  }
-  return {};
-}
+    },
+  }),
+};
 
 function platformsOf(view: ManifestView, input: FactsInput, detection: Detection): string[] {
   const found = new Set<string>();

@@ -22,7 +22,7 @@ export interface KindRules {
   annotations?: Record<string, string>;
   /** Stage 5: labels in the config blob's `config.Labels` (key pattern → value pattern). */
   configLabels?: Record<string, string>;
-  /** Stage 5: `os/architecture` from the config blob, e.g. `wasi/wasm` or `*\/wasm`. */
+  /** Stage 5: `os/architecture` of the config blob, e.g. `wasi/wasm` (a pattern, like the others). */
   platforms?: string[];
   /** Stage 6: the cosign tag convention `sha256-<hex>.<suffix>` (suffix without the dot: sig, att, sbom). */
   tagSuffixes?: string[];
@@ -37,7 +37,8 @@ export interface ActionTemplate {
   /** A short label, e.g. "Install". */
   label: string;
   /**
-   * The command or snippet, with placeholders {registry}, {repository}, {tag}, {digest}, {reference}.
+   * The command or snippet, with placeholders {registry}, {repository}, {tag}, {digest}, {reference}, and
+   * for accessories {subject} (the digest of the artifact they refer to).
    * See actions.ts for how missing values are handled.
    */
   template: string;

@@ -326,6 +326,19 @@ export const KIND_CASES: KindCase[] = [
     }),
   },
   {
+    name: "Kyverno policy bundle (kyverno 1.20 format)",
+    expect: "kyverno-policy",
+    manifest: ociManifest({
+      config: desc("application/vnd.cncf.kyverno.bundle.config.v1+json", 120),
+      layers: [desc("application/vnd.cncf.kyverno.bundle.content.v1.tar+gzip", 4000)],
+      annotations: {
+        "io.kyverno.bundle.format-version": "1.0.0",
+        "io.kyverno.bundle.name": "baseline",
+        "org.opencontainers.image.version": "1.0.0",
+      },
+    }),
+  },
+  {
     name: "Falco rules (falcoctl registry push)",
     expect: "falco-rules",
     manifest: ociManifest({

@@ -2,7 +2,7 @@ import { kind } from "./define.js";
 
 /** Deployment configuration consumed by cluster controllers. */
 export const gitopsKinds = [
-  // fluxcd/pkg oci/meta.go (CanonicalConfigMediaType, CanonicalContentMediaType)
+  // fluxcd/pkg oci/constants.go (CanonicalConfigMediaType, CanonicalContentMediaType)
   kind({
     id: "flux-artifact",
     title: "Flux artifact",
@@ -20,7 +20,7 @@ export const gitopsKinds = [
       },
     ],
   }),
-  // stefanprodan/timoni api/v1alpha1/module.go (ConfigMediaType, ContentMediaType)
+  // stefanprodan/timoni api/v1alpha1/media_types.go (ConfigMediaType, ContentMediaType)
   kind({
     id: "timoni-module",
     title: "Timoni module",

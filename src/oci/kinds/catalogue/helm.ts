@@ -27,7 +27,7 @@ export const helmKinds = [
       },
     ],
   }),
-  // helm/helm internal/plugin/installer/oci_installer.go and pkg/registry/plugin.go (PluginArtifactType), Helm 4
+  // helm/helm pkg/registry/plugin.go (PluginArtifactType), Helm 4
   kind({
     id: "helm-plugin",
     title: "Helm plugin",

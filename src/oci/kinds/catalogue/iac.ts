@@ -2,7 +2,7 @@ import { kind } from "./define.js";
 
 /** Infrastructure as code. */
 export const iacKinds = [
-  // opentofu/opentofu internal/getmodules/oci_getter.go (ociImageManifestArtifactType) and
+  // opentofu/opentofu internal/getmodules/oci_getter.go (ociIndexManifestArtifactType) and
   // website/docs/cli/oci_registries/module-package.mdx: one archive/zip layer
   kind({
     id: "opentofu-module",
@@ -18,7 +18,7 @@ export const iacKinds = [
       },
     ],
   }),
-  // opentofu/opentofu internal/getproviders/package_location_oci.go (ociIndexManifestArtifactType,
+  // opentofu/opentofu internal/getproviders/oci_registry_mirror_source.go (ociIndexManifestArtifactType,
   // ociPackageManifestArtifactType): an index of per-platform manifests
   kind({
     id: "opentofu-provider",

@@ -25,16 +25,24 @@ export const policyKinds = [
       { label: "Test with Conftest", template: "conftest test --update oci://{reference} manifest.yaml" },
     ],
   }),
-  // kyverno/kyverno cmd/cli/kubectl-kyverno/commands/oci/internal/constants.go (PolicyConfigMediaType,
-  // PolicyLayerMediaType)
+  // kyverno/kyverno cmd/cli/kubectl-kyverno/commands/oci/internal/mediatypes.go: the 1.20 bundle format
+  // (ConfigMediaType, ContentMediaType, io.kyverno.bundle.* annotations) and the legacy one
+  // (LegacyConfigMediaType, LegacyContentMediaType)
   kind({
     id: "kyverno-policy",
     title: "Kyverno policy",
     description: "Kyverno policies for Kubernetes admission control.",
     icon: "admission",
     detect: {
-      configMediaTypes: ["application/vnd.cncf.kyverno.config.v1+json"],
-      layerMediaTypes: ["application/vnd.cncf.kyverno.policy.layer.v1+yaml"],
+      configMediaTypes: [
+        "application/vnd.cncf.kyverno.bundle.config.v1+json",
+        "application/vnd.cncf.kyverno.config.v1+json",
+      ],
+      layerMediaTypes: [
+        "application/vnd.cncf.kyverno.bundle.content.v1.tar+gzip",
+        "application/vnd.cncf.kyverno.policy.layer.v1+yaml",
+      ],
+      annotations: { "io.kyverno.bundle.format-version": "*" },
     },
     actions: [{ label: "Pull", template: "kyverno oci pull ./policies --image {reference}" }],
   }),

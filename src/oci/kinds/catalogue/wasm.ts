@@ -16,7 +16,7 @@ export const wasmKinds = [
     },
     actions: [{ label: "Pull", template: "wkg oci pull {reference}" }],
   }),
-  // engineerd/wasm-to-oci pkg/oci/oci.go (ContentLayerMediaType, ConfigMediaType): the older v1 form
+  // engineerd/wasm-to-oci pkg/oci/mediatypes.go (ContentLayerMediaType, ConfigMediaType): the older v1 form
   kind({
     id: "wasm-to-oci",
     title: "WebAssembly module (wasm-to-oci)",

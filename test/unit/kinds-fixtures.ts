@@ -482,6 +482,16 @@ export const KIND_CASES: KindCase[] = [
     }),
   },
   {
+    name: "Syft SBOM (oras attach --artifact-type application/vnd.syft+json)",
+    expect: "syft-sbom",
+    manifest: ociManifest({
+      artifactType: "application/vnd.syft+json",
+      config: empty(),
+      layers: [titled("application/vnd.syft+json", "sbom.syft.json")],
+      subject: subject(),
+    }),
+  },
+  {
     name: "cosign signature (legacy .sig tag)",
     expect: "cosign-signature",
     tag: `sha256-${hex}.sig`,

@@ -381,10 +381,18 @@ describe("artifact facts", () => {
     assert.deepEqual(extractFacts(KIND_CASES.find((c) => c.expect === "cyclonedx-sbom")!).sbom, {
       format: "cyclonedx",
     });
-    assert.deepEqual(extractFacts(KIND_CASES.find((c) => c.name.startsWith("BuildKit"))!).sbom, {
-      format: "spdx",
+    assert.deepEqual(extractFacts(KIND_CASES.find((c) => c.expect === "syft-sbom")!).sbom, {
+      format: "syft",
     });
-    assert.equal(extractFacts(KIND_CASES.find((c) => c.expect === "oci-image")!).sbom, null);
+    const buildkit = extractFacts(KIND_CASES.find((c) => c.name.startsWith("BuildKit"))!);
+    assert.deepEqual(
+      [buildkit.sbom, buildkit.predicateType],
+      [{ format: "spdx" }, "https://spdx.dev/Document"],
+    );
+    const att = extractFacts(KIND_CASES.find((c) => c.name.startsWith("cosign attestation"))!);
+    assert.deepEqual([att.sbom, att.predicateType], [null, "https://slsa.dev/provenance/v1"]);
+    const image = extractFacts(KIND_CASES.find((c) => c.expect === "oci-image")!);
+    assert.deepEqual([image.sbom, image.predicateType], [null, null]);
   });
 
   it("loses only facts on a bad config, and bounds every string", () => {

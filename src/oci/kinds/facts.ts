@@ -28,7 +28,7 @@ export interface ModelFacts {
 }
 
 export interface SbomFacts {
-  format: "spdx" | "cyclonedx";
+  format: "spdx" | "cyclonedx" | "syft";
 }
 
 /** What is known of an artifact from its manifest and config: extracted once, at push. */
@@ -54,6 +54,8 @@ export interface ArtifactFacts {
   chart: ChartFacts | null;
   model: ModelFacts | null;
   sbom: SbomFacts | null;
+  /** For attestations and signed bundles: the in-toto predicate type they carry. */
+  predicateType: string | null;
 }
 
 export interface FactsInput extends DetectInput {
@@ -95,12 +97,19 @@ const ANNOTATION_OF: Record<keyof Common, string> = {
 const SBOM_BY_KIND: Record<string, SbomFacts["format"]> = {
   "spdx-sbom": "spdx",
   "cyclonedx-sbom": "cyclonedx",
+  "syft-sbom": "syft",
 };
 const SBOM_PREDICATES: readonly [string, SbomFacts["format"]][] = [
   ["https://spdx.dev/Document*", "spdx"],
   ["https://cyclonedx.org/bom*", "cyclonedx"],
+  ["https://syft.dev/bom*", "syft"],
 ];
-const PREDICATE_ANNOTATIONS = ["in-toto.io/predicate-type", "dev.sigstore.bundle.predicateType"];
+/** Where BuildKit, Sigstore bundles and cosign .att layers name their predicate type. */
+const PREDICATE_ANNOTATIONS = [
+  "in-toto.io/predicate-type",
+  "dev.sigstore.bundle.predicateType",
+  "predicateType",
+];
 
 /**
  * Extracts an artifact's facts. Never throws: a config of the wrong shape only loses the facts it would
@@ -132,7 +141,7 @@ export function extractFacts(input: FactsInput): ArtifactFacts {
     ...sizeOf(view, children),
     chart: fromConfig.chart ?? null,
     model: fromConfig.model ?? null,
-    sbom: sbomFacts(kind, view),
+    ...predicateFacts(kind, view),
   };
 }
 
@@ -290,15 +299,25 @@ function sizeOf(
   return { size: (view.config?.size ?? 0) + layers, layerCount: view.layers.length };
 }
 
-function sbomFacts(kind: string, view: ManifestView): SbomFacts | null {
+/** The predicate type an attestation carries, and the SBOM format of an SBOM or of a predicate that is one. */
+function predicateFacts(
+  kind: string,
+  view: ManifestView,
+): { sbom: SbomFacts | null; predicateType: string | null } {
+  const predicateType = firstPredicate(view);
   const byKind = SBOM_BY_KIND[kind];
-  if (byKind) return { format: byKind };
+  if (byKind) return { sbom: { format: byKind }, predicateType };
+  const match = predicateType
+    ? SBOM_PREDICATES.find(([pattern]) => matchesPattern(pattern, predicateType))
+    : null;
+  return { sbom: match ? { format: match[1] } : null, predicateType };
+}
+
+function firstPredicate(view: ManifestView): string | null {
   for (const map of [view.annotations, ...view.layers.map((l) => l.annotations)]) {
     for (const key of PREDICATE_ANNOTATIONS) {
-      const predicate = map[key];
-      if (!predicate) continue;
-      const match = SBOM_PREDICATES.find(([pattern]) => matchesPattern(pattern, predicate));
-      if (match) return { format: match[1] };
+      const predicate = clip(map[key]);
+      if (predicate) return predicate;
     }
   }
   return null;

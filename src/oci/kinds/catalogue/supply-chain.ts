@@ -102,6 +102,19 @@ export const supplyChainKinds = [
     },
     actions: [{ label: "Download", template: "wharf pull {reference} -o ./sbom" }],
   }),
+  // anchore/syft's own JSON format, attached by cosign attach sbom --type syft and by buildpacks
+  kind({
+    id: "syft-sbom",
+    title: "Syft SBOM",
+    description: "A software bill of materials in Syft's JSON format.",
+    icon: "sbom",
+    accessory: true,
+    detect: {
+      artifactTypes: ["application/vnd.syft+json"],
+      layerMediaTypes: ["application/vnd.syft+json"],
+    },
+    actions: [{ label: "Download", template: "wharf pull {reference} -o ./sbom" }],
+  }),
   // CycloneDX/specification (IANA: application/vnd.cyclonedx+json, application/vnd.cyclonedx+xml)
   kind({
     id: "cyclonedx-sbom",

@@ -511,6 +511,7 @@ describe("operator kinds", () => {
       [{ ...katalog, actions: [{ template: "x" }] }, "kinds[0] (acme-katalog)", "actions[0].label"],
       [{ ...katalog, accessory: "yes" }, "kinds[0] (acme-katalog)", "accessory"],
       ["acme", "kinds[0]", "(entry)"],
+      [{ ...katalog, id: "a\u001b[2Jb" }, "kinds[0] (a?[2Jb)", "id"],
     ];
     for (const [entry, name, field] of cases) {
       assert.throws(

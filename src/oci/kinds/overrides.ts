@@ -4,14 +4,16 @@ import type { ActionTemplate, Kind, KindRules } from "./types.js";
 
 /** An invalid operator-supplied kind: names the entry and the field so the operator can find it. */
 export class KindsError extends Error {
-  constructor(
-    /** e.g. `kinds[2] (acme-katalog)` */
-    readonly entry: string,
-    /** e.g. `detect.artifactTypes[0]` */
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`${entry}: ${field}: ${reason}`);
+  /** e.g. `kinds[2] (acme-katalog)` */
+  readonly entry: string;
+  /** e.g. `detect.artifactTypes[0]` */
+  readonly field: string;
+  constructor(entry: string, field: string, reason: string) {
+    // Names come from the operator's file: keep them printable for the terminal and the log.
+    const printable = (text: string) => text.replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
+    super(`${printable(entry)}: ${printable(field)}: ${reason}`);
+    this.entry = printable(entry);
+    this.field = printable(field);
   }
 }
 

@@ -4,6 +4,8 @@ import { asObject, asString, viewConfig, viewManifest, type ManifestView } from 
 
 export const MAX_FACT_LENGTH = 1024;
 export const MAX_PLATFORMS = 64;
+/** Entries read from a list in a config (authors, licenses, maintainers). */
+const MAX_LIST = 32;
 
 export interface ChartFacts {
   name: string | null;
@@ -180,7 +182,9 @@ const CONFIG_READERS: Record<string, (config: Record<string, unknown>) => Config
       appVersion: clip(c.appVersion),
       description: clip(c.description),
     };
-    const maintainers = Array.isArray(c.maintainers) ? c.maintainers.map((m) => asObject(m)?.name) : null;
+    const maintainers = Array.isArray(c.maintainers)
+      ? c.maintainers.slice(0, MAX_LIST).map((m) => asObject(m)?.name)
+      : null;
     return {
       chart,
       common: {
@@ -325,7 +329,7 @@ function firstPredicate(view: ManifestView): string | null {
 
 function joined(value: unknown, separator: string): string | null {
   if (!Array.isArray(value)) return clip(value);
-  const strings = value.slice(0, 32).filter((v): v is string => typeof v === "string" && v.length > 0);
+  const strings = value.slice(0, MAX_LIST).filter((v): v is string => typeof v === "string" && v.length > 0);
   return strings.length > 0 ? clip(strings.join(separator)) : null;
 }
 

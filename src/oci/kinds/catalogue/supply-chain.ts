@@ -5,8 +5,8 @@ import { kind } from "./define.js";
  * verify or read the subject, so they use {subject}, the digest of the artifact they refer to.
  */
 export const supplyChainKinds = [
-  // sigstore/cosign pkg/oci/static (SimpleSigningMediaType) and pkg/cosign/.../signature annotation
-  // "dev.cosignproject.cosign/signature"; tag convention sha256-<hex>.sig
+  // sigstore/cosign pkg/types/media.go (SimpleSigningMediaType) and pkg/oci/static/signature.go
+  // (annotation "dev.cosignproject.cosign/signature"); tag convention sha256-<hex>.sig
   kind({
     id: "cosign-signature",
     title: "Cosign signature",

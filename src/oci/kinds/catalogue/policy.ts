@@ -44,7 +44,7 @@ export const policyKinds = [
       ],
       annotations: { "io.kyverno.bundle.format-version": "*" },
     },
-    actions: [{ label: "Pull", template: "kyverno oci pull ./policies --image {reference}" }],
+    actions: [{ label: "Pull", template: "kyverno oci pull --image {reference} --directory ./policies" }],
   }),
   // falcosecurity/falcoctl pkg/oci/constants.go (FalcoRulesfileConfigMediaType, FalcoRulesfileLayerMediaType,
   // FalcoPluginConfigMediaType, FalcoPluginLayerMediaType)

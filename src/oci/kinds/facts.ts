@@ -1,11 +1,12 @@
 import { detectKind, type Detection, type DetectInput } from "./detect.js";
 import { matchesPattern } from "./match.js";
-import { asObject, asString, viewConfig, viewManifest, type ManifestView } from "./view.js";
+import { CONFIG_READERS, type ConfigFacts } from "./config-readers.js";
+import { clip } from "./text.js";
+import { asObject, viewConfig, viewManifest, type ManifestView } from "./view.js";
 
-export const MAX_FACT_LENGTH = 1024;
+export { MAX_FACT_LENGTH } from "./text.js";
+
 export const MAX_PLATFORMS = 64;
-/** Entries read from a list in a config (authors, licenses, maintainers). */
-const MAX_LIST = 32;
 
 export interface ChartFacts {
   name: string | null;
@@ -67,7 +68,8 @@ export interface FactsInput extends DetectInput {
   children?: readonly ArtifactFacts[];
 }
 
-type Common = Pick<
+/** The facts every kind can have, from annotations or its config. */
+export type CommonFacts = Pick<
   ArtifactFacts,
   "title" | "description" | "version" | "source" | "revision" | "licenses" | "authors" | "created" | "url"
 >;
@@ -83,7 +85,7 @@ const COMMON_FIELDS = [
   "url",
 ] as const;
 
-const ANNOTATION_OF: Record<keyof Common, string> = {
+const ANNOTATION_OF: Record<keyof CommonFacts, string> = {
   title: "org.opencontainers.image.title",
   description: "org.opencontainers.image.description",
   version: "org.opencontainers.image.version",
@@ -123,7 +125,7 @@ export function extractFacts(input: FactsInput): ArtifactFacts {
   const config = view.isIndex ? null : asObject(input.config);
   const kind = detection.kind.id;
 
-  const common = {} as Common;
+  const common = {} as CommonFacts;
   for (const field of COMMON_FIELDS) common[field] = clip(view.annotations[ANNOTATION_OF[field]]);
 
   const reader = Object.hasOwn(CONFIG_READERS, kind) ? CONFIG_READERS[kind] : undefined;
@@ -147,122 +149,11 @@ export function extractFacts(input: FactsInput): ArtifactFacts {
   };
 }
 
-function fillFrom(target: Common, source: Partial<Common>): void {
+function fillFrom(target: CommonFacts, source: Partial<CommonFacts>): void {
   for (const field of COMMON_FIELDS) {
     if (target[field] === null) target[field] = clip(source[field]);
   }
 }
-
-/** What a kind's own config format adds; annotations, read first, win over it. */
-interface ConfigFacts {
-  common?: Partial<Common>;
-  chart?: ChartFacts;
-  model?: ModelFacts;
-}
-
-const NO_MODEL = {
-  name: null,
-  version: null,
-  family: null,
-  architecture: null,
-  format: null,
-  framework: null,
-  paramSize: null,
-  precision: null,
-  quantization: null,
-};
-
-/** Readers of the config formats that carry facts, by kind id. */
-const CONFIG_READERS: Record<string, (config: Record<string, unknown>) => ConfigFacts> = {
-  // helm/helm pkg/chart Metadata (Chart.yaml as JSON)
-  "helm-chart": (c) => {
-    const chart = {
-      name: clip(c.name),
-      version: clip(c.version),
-      appVersion: clip(c.appVersion),
-      description: clip(c.description),
-    };
-    const maintainers = Array.isArray(c.maintainers)
-      ? c.maintainers.slice(0, MAX_LIST).map((m) => asObject(m)?.name)
-      : null;
-    return {
-      chart,
-      common: {
-        title: chart.name,
-        version: chart.version,
-        description: chart.description,
-        url: clip(c.home),
-        source: Array.isArray(c.sources) ? clip(c.sources[0]) : null,
-        authors: joined(maintainers, ", "),
-      },
-    };
-  },
-  // modelpack/model-spec docs/config.md: descriptor{name, version, family, ...}, config{architecture, ...}
-  "modelpack-model": (c) => {
-    const d = asObject(c.descriptor) ?? {};
-    const m = asObject(c.config) ?? {};
-    const model: ModelFacts = {
-      ...NO_MODEL,
-      packaging: "modelpack",
-      name: clip(d.name ?? d.title),
-      version: clip(d.version),
-      family: clip(d.family),
-      architecture: clip(m.architecture),
-      format: clip(m.format),
-      paramSize: clip(m.paramSize),
-      precision: clip(m.precision),
-      quantization: clip(m.quantization),
-    };
-    return {
-      model,
-      common: {
-        title: model.name,
-        version: model.version,
-        description: clip(d.description),
-        source: clip(d.sourceURL),
-        revision: clip(d.revision),
-        licenses: joined(d.licenses, " AND "),
-        authors: joined(d.authors, ", "),
-        created: clip(d.createdAt),
-        url: clip(d.docURL),
-      },
-    };
-  },
-  // kitops-ml/kitops pkg/artifact/kitfile.go (KitFile): the Kitfile as JSON, package{...} and model{...}
-  "kitops-modelkit": (c) => {
-    const p = asObject(c.package) ?? {};
-    const m = asObject(c.model) ?? {};
-    const model: ModelFacts = {
-      ...NO_MODEL,
-      packaging: "modelkit",
-      name: clip(p.name ?? m.name),
-      version: clip(p.version ?? m.version),
-      framework: clip(m.framework),
-      format: clip(m.format),
-    };
-    return {
-      model,
-      common: {
-        title: model.name,
-        version: model.version,
-        description: clip(p.description ?? m.description),
-        licenses: clip(p.license ?? m.license),
-        authors: joined(p.authors, ", "),
-      },
-    };
-  },
-  // ollama/ollama server/images.go ConfigV2: model_format, model_family, model_type (size), file_type
-  "ollama-model": (c) => ({
-    model: {
-      ...NO_MODEL,
-      packaging: "ollama",
-      family: clip(c.model_family),
-      format: clip(c.model_format),
-      paramSize: clip(c.model_type),
-      quantization: clip(c.file_type),
-    },
-  }),
-};
 
 function platformsOf(view: ManifestView, input: FactsInput, detection: Detection): string[] {
   const found = new Set<string>();
@@ -325,19 +216,4 @@ function firstPredicate(view: ManifestView): string | null {
     }
   }
   return null;
-}
-
-function joined(value: unknown, separator: string): string | null {
-  if (!Array.isArray(value)) return clip(value);
-  const strings = value.slice(0, MAX_LIST).filter((v): v is string => typeof v === "string" && v.length > 0);
-  return strings.length > 0 ? clip(strings.join(separator)) : null;
-}
-
-/** A string fact, or null: bounded in length and stripped of control characters other than newline and tab. */
-function clip(value: unknown): string | null {
-  const s = asString(value);
-  if (s === null) return null;
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  const clean = s.slice(0, MAX_FACT_LENGTH * 2).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
-  return clean.length === 0 ? null : clean.slice(0, MAX_FACT_LENGTH);
 }

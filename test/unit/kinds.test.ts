@@ -298,6 +298,27 @@ describe("artifact facts", () => {
     assert.deepEqual([facts.size, facts.layerCount], [2000, 2]);
   });
 
+  it("leaves out of platforms a child whose kind is hidden from them, whatever platform it claims", () => {
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        desc("application/vnd.oci.image.manifest.v1+json", 500, {
+          platform: { os: "linux", architecture: "amd64" },
+        }),
+        desc("application/vnd.oci.image.manifest.v1+json", 500, {
+          platform: { os: "linux", architecture: "s390x" },
+          annotations: { "vnd.docker.reference.type": "attestation-manifest" },
+        }),
+        desc("application/vnd.oci.image.manifest.v1+json", 500, {
+          platform: { os: "linux", architecture: "ppc64le" },
+          artifactType: "application/vnd.in-toto+json",
+        }),
+      ],
+    };
+    assert.deepEqual(extractFacts({ manifest }).platforms, ["linux/amd64"]);
+  });
+
   it("reads platforms of an OpenTofu provider index from its children", () => {
     const provider = KIND_CASES.find((c) => c.expect === "opentofu-provider")!;
     assert.deepEqual(extractFacts(provider).platforms, ["linux/amd64", "darwin/arm64"]);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Db } from "../metadata/database.js";
 import type { RobotsTable } from "../metadata/schema.js";
 import {
-  deleteUser,
+  deleteUserKeepingAnAdmin,
   findRobot,
   findUser,
   insertRobot,
@@ -21,6 +21,7 @@ import {
 } from "../metadata/access-rules.js";
 import { now } from "../metadata/time.js";
 import { AccountError } from "./errors.js";
+import { compileGlob, GlobSyntaxError } from "./glob.js";
 import { generateSecret, hashSecret } from "./passwords.js";
 import { isRepositoryAction, REPOSITORY_ACTIONS, SCOPE_ACTIONS } from "./scopes.js";
 
@@ -73,18 +74,26 @@ function requireName(name: string): void {
   }
 }
 
-function requirePassword(password: string): void {
+export function requirePassword(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH || password.length > 1024) {
     throw new AccountError("invalid", `a password must have ${MIN_PASSWORD_LENGTH} to 1024 characters`);
   }
 }
 
 export function requirePattern(pattern: string): void {
-  if (!PATTERN.test(pattern) || pattern.includes("..")) {
-    throw new AccountError(
+  const invalid = (why: string) =>
+    new AccountError(
       "invalid",
-      `invalid repository pattern ${JSON.stringify(pattern)}: a repository name with globs (*, **, ?, {a,b})`,
+      `invalid repository pattern ${JSON.stringify(pattern.slice(0, 300))}: ${why}`,
     );
+  if (!PATTERN.test(pattern) || pattern.includes("..")) {
+    throw invalid("a repository name with globs (*, **, ?, [a-z], {a,b}), at most 255 characters");
+  }
+  try {
+    compileGlob(pattern);
+  } catch (err) {
+    if (err instanceof GlobSyntaxError) throw invalid(err.message);
+    throw err;
   }
 }
 
@@ -133,8 +142,13 @@ export class Accounts {
     return { name, admin, createdAt: user?.created_at ?? now() };
   }
 
+  /** Refuses to remove the last administrator, atomically (see deleteUserKeepingAnAdmin). */
   async removeUser(name: string): Promise<void> {
-    if (!(await deleteUser(this.db, name))) throw new AccountError("not_found", `no user named ${name}`);
+    const result = await deleteUserKeepingAnAdmin(this.db, name);
+    if (result === "not_found") throw new AccountError("not_found", `no user named ${name}`);
+    if (result === "last_admin") {
+      throw new AccountError("conflict", `${name} is the last administrator; add another one first`);
+    }
     await deleteRulesForSubject(this.db, `user:${name}`);
     this.changed();
   }
@@ -153,11 +167,6 @@ export class Accounts {
       admin: u.admin === 1,
       createdAt: u.created_at,
     }));
-  }
-
-  async isLastAdmin(name: string): Promise<boolean> {
-    const admins = (await listUsers(this.db)).filter((u) => u.admin === 1);
-    return admins.length === 1 && admins[0]?.name === name;
   }
 
   /** Returns the robot and its secret: the only time the secret exists outside its hash. */
@@ -219,6 +228,7 @@ export class Accounts {
   async addRule(subject: string, pattern: string, actions: string[], createdBy: string): Promise<RuleInfo> {
     requireSubject(subject);
     requirePattern(pattern);
+    await this.requireSubjectExists(subject);
     // A registry with accounts is never open to anonymous writes.
     const allowed = subject === "anonymous" ? ["pull"] : REPOSITORY_ACTIONS;
     const checked = requireActions(
@@ -237,6 +247,17 @@ export class Accounts {
     await insertAccessRule(this.db, rule);
     this.changed();
     return { id: rule.id, subject, pattern, actions: checked, createdBy, createdAt: rule.created_at };
+  }
+
+  /** A rule for `user:NAME` or `robot:NAME` must name an account that exists (typos grant nothing). */
+  private async requireSubjectExists(subject: string): Promise<void> {
+    const [kind, name = ""] = subject.split(":", 2);
+    if (kind === "user" && !(await findUser(this.db, name))) {
+      throw new AccountError("not_found", `no user named ${name}: add the user first`);
+    }
+    if (kind === "robot" && !(await findRobot(this.db, name))) {
+      throw new AccountError("not_found", `no token named ${name}: create the token first`);
+    }
   }
 
   async removeRule(id: string): Promise<void> {

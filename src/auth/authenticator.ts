@@ -5,11 +5,11 @@ import { listAccessRules } from "../metadata/access-rules.js";
 import { getSetting, putSetting } from "../metadata/settings.js";
 import type { RobotsTable, UsersTable } from "../metadata/schema.js";
 import { now } from "../metadata/time.js";
-import { LoginError } from "./errors.js";
+import { LoginError, type LoginFailure } from "./errors.js";
 import { ANONYMOUS, type Identity } from "./identity.js";
 import { burnVerification, verifySecret } from "./passwords.js";
 import { Policy } from "./policy.js";
-import { FailureLimiter } from "./rate-limit.js";
+import { FailureLimiter, type LoginLimiter } from "./rate-limit.js";
 import { actionsCover, type AccessEntry } from "./scopes.js";
 import type { TokenSubject } from "./tokens.js";
 
@@ -45,16 +45,18 @@ export class Authenticator {
   private readonly subjects = new Map<string, Cached<Identity | undefined>>();
   private readonly basicLogins = new Map<string, Cached<Identity>>();
   private readonly robotTouched = new Map<string, number>();
-  private readonly userFailures: FailureLimiter;
-  private readonly clientFailures: FailureLimiter;
+  private readonly limiter: LoginLimiter;
 
   constructor(
     private readonly db: Db,
     private readonly options: AuthenticatorOptions,
   ) {
     this.enabled = options.configured;
-    this.userFailures = new FailureLimiter(options.maxFailuresPerUser, options.lockoutWindowMs);
-    this.clientFailures = new FailureLimiter(options.maxFailuresPerClient, options.lockoutWindowMs);
+    this.limiter = new FailureLimiter(
+      options.maxFailuresPerUser,
+      options.maxFailuresPerClient,
+      options.lockoutWindowMs,
+    );
   }
 
   /** On when configured, once any user has existed, and from then on for good (kept in the database). */
@@ -74,19 +76,35 @@ export class Authenticator {
     await putSetting(this.db, AUTH_REQUIRED, "true");
   }
 
-  /** Checks a name and secret (a user's password or a robot's secret) with limits on failures. */
+  /**
+   * Checks a name and secret (a user's password or a robot's secret) with limits on failures: the
+   * attempt is counted before the hash is computed, so parallel guesses cannot pass the limit.
+   */
   async login(name: string, secret: string, client: string): Promise<Identity> {
-    if (this.userFailures.blocked(name) || this.clientFailures.blocked(client)) {
-      throw new LoginError("rate_limited", "too many failed logins; try again later");
+    // Real names have at most 64 characters: longer ones are counted under their first 256.
+    const attempt = await this.limiter.begin(name.slice(0, 256), client);
+    if ("retryAfterSeconds" in attempt) {
+      const wait = attempt.retryAfterSeconds;
+      throw new LoginError(
+        "rate_limited",
+        `too many failed logins for this name or address; try again in ${describeWait(wait)}`,
+        "locked_out",
+        wait,
+      );
     }
-    const identity = await this.checkCredentials(name, secret);
-    if (!identity) {
-      this.userFailures.fail(name);
-      this.clientFailures.fail(client);
-      throw new LoginError("invalid", "invalid username or password");
+    let checked: Identity | LoginFailure;
+    try {
+      checked = await this.checkCredentials(name, secret);
+    } catch (err) {
+      attempt.failed();
+      throw err;
     }
-    this.userFailures.succeed(name);
-    return identity;
+    if (typeof checked === "string") {
+      attempt.failed();
+      throw new LoginError("invalid", "invalid username or password", checked);
+    }
+    attempt.succeeded();
+    return checked;
   }
 
   /**
@@ -158,6 +176,11 @@ export class Authenticator {
         if (entry.actions.some((a) => actionsCover(["*"], a))) {
           granted.push({ type: "registry", name: "catalog", actions: ["*"] });
         }
+      } else if (entry.type === "registry" && entry.name === "admin") {
+        // The admin API's scope: for administrators who ask for it, never for anyone else.
+        if (identity.kind === "user" && identity.admin && entry.actions.includes("*")) {
+          granted.push({ type: "registry", name: "admin", actions: ["*"] });
+        }
       }
     }
     return granted;
@@ -179,18 +202,19 @@ export class Authenticator {
     this.basicLogins.clear();
   }
 
-  private async checkCredentials(name: string, secret: string): Promise<Identity | undefined> {
+  private async checkCredentials(name: string, secret: string): Promise<Identity | LoginFailure> {
     const user = await findUser(this.db, name);
     if (user) {
-      if (!(await verifySecret(secret, user.password_hash))) return undefined;
+      if (!(await verifySecret(secret, user.password_hash))) return "wrong_password";
       return userIdentity(user);
     }
     const robot = await findRobot(this.db, name);
     if (robot) {
-      const ok = await verifySecret(secret, robot.secret_hash);
-      return ok ? robotIdentity(robot) : undefined;
+      if (!(await verifySecret(secret, robot.secret_hash))) return "wrong_password";
+      if (robot.revoked_at !== null) return "revoked";
+      return robotIdentity(robot) ?? "expired";
     }
-    return burnVerification(secret).then(() => undefined);
+    return burnVerification(secret).then(() => "unknown_account" as const);
   }
 
   private async loadIdentity(kind: "user" | "robot", name: string): Promise<Identity | undefined> {
@@ -202,6 +226,12 @@ export class Authenticator {
     const robot = await findRobot(this.db, name);
     return robot ? robotIdentity(robot) : undefined;
   }
+}
+
+/** `45 seconds`, `15 minutes`: when a locked-out client may try again. */
+function describeWait(seconds: number): string {
+  if (seconds < 120) return `${seconds} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
 }
 
 /** A robot that may still be used: not revoked, not expired. */

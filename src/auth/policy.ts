@@ -1,4 +1,5 @@
-import picomatch from "picomatch";
+import { isValidRepositoryName } from "../oci/names.js";
+import { compileGlob, GlobSyntaxError, type Matcher } from "./glob.js";
 import type { Identity } from "./identity.js";
 import { actionsCover, isScopeAction, type RepositoryAction } from "./scopes.js";
 
@@ -14,13 +15,21 @@ interface CompiledGrant {
   actions: string[];
 }
 
-const matcherCache = new Map<string, (name: string) => boolean>();
+const matcherCache = new Map<string, Matcher>();
 
-/** Glob over repository names: `team-a/**` matches `team-a` and everything below it. */
-export function repositoryMatcher(pattern: string): (name: string) => boolean {
+/**
+ * Glob over repository names: `team-a/**` matches `team-a` and everything below it. Linear in the
+ * name (see glob.ts); a stored pattern that no longer compiles matches nothing.
+ */
+export function repositoryMatcher(pattern: string): Matcher {
   let matcher = matcherCache.get(pattern);
   if (!matcher) {
-    matcher = picomatch(pattern, { dot: true });
+    try {
+      matcher = compileGlob(pattern);
+    } catch (err) {
+      if (!(err instanceof GlobSyntaxError)) throw err;
+      matcher = () => false;
+    }
     if (matcherCache.size > 10_000) matcherCache.clear();
     matcherCache.set(pattern, matcher);
   }
@@ -44,6 +53,8 @@ export class Policy {
   }
 
   can(identity: Identity, repository: string, action: RepositoryAction): boolean {
+    // Names are validated where they enter; this keeps any path that forgot from matching junk.
+    if (!isValidRepositoryName(repository)) return false;
     if (identity.kind === "user" && identity.admin) return true;
     return this.grantsFor(identity).some((g) => g.matches(repository) && actionsCover(g.actions, action));
   }

@@ -1,3 +1,6 @@
+import { RegistryError } from "../oci/errors.js";
+import { isValidRepositoryName } from "../oci/names.js";
+
 /** What a caller may do to a repository. `admin` includes the other three. */
 export const REPOSITORY_ACTIONS = ["pull", "push", "delete", "admin"] as const;
 export type RepositoryAction = (typeof REPOSITORY_ACTIONS)[number];
@@ -10,6 +13,14 @@ export function isScopeAction(value: string): value is (typeof SCOPE_ACTIONS)[nu
 
 export function isRepositoryAction(value: string): value is RepositoryAction {
   return (REPOSITORY_ACTIONS as readonly string[]).includes(value);
+}
+
+/** The scope a token needs to be used on the admin API (/api/v1/): granted to administrators only. */
+export const ADMIN_SCOPE = "registry:admin:*";
+
+/** Whether a token's granted access includes the admin scope. */
+export function tokenGrantsAdmin(access: readonly AccessEntry[]): boolean {
+  return access.some((e) => e.type === "registry" && e.name === "admin" && e.actions.includes("*"));
 }
 
 /** One entry of a token's `access` claim, and of a requested scope (Docker token spec). */
@@ -56,4 +67,17 @@ export function formatScope(entry: AccessEntry): string {
 /** Whether a granted action set covers `action` (admin covers all; `*` covers all). */
 export function actionsCover(granted: readonly string[], action: string): boolean {
   return granted.includes(action) || granted.includes("*") || (granted.includes("admin") && action !== "*");
+}
+
+/** Every `repository:NAME:…` scope must name a valid repository (grammar, 255 characters). */
+export function requireScopeNames(entries: readonly AccessEntry[]): void {
+  for (const entry of entries) {
+    if (entry.type === "repository" && !isValidRepositoryName(entry.name)) {
+      throw new RegistryError(
+        "NAME_INVALID",
+        "invalid repository name in scope: use the OCI name grammar, at most 255 characters",
+        { name: entry.name.slice(0, 300) },
+      );
+    }
+  }
 }

@@ -2,7 +2,7 @@ import type { Authenticator } from "./authenticator.js";
 import { subjectOfIdentity } from "./authenticator.js";
 import { LoginError } from "./errors.js";
 import { ANONYMOUS, type Identity } from "./identity.js";
-import type { AccessEntry } from "./scopes.js";
+import { requireScopeNames, type AccessEntry } from "./scopes.js";
 import { InvalidTokenError, type TokenIssuer } from "./tokens.js";
 
 export type Grant =
@@ -34,6 +34,8 @@ export class TokenService {
   ) {}
 
   async issue(request: TokenRequest): Promise<IssuedToken> {
+    // Checked before the password hash and before any rule sees the names.
+    requireScopeNames(request.scopes);
     const identity = await this.identify(request);
     const access = await this.authenticator.grant(identity, request.scopes);
     const subject = subjectOfIdentity(identity);
@@ -59,7 +61,13 @@ export class TokenService {
     } catch (err) {
       if (!(err instanceof InvalidTokenError)) throw err;
     }
-    if (!identity) throw new LoginError("invalid", "the refresh token is invalid, expired or revoked");
+    if (!identity) {
+      throw new LoginError(
+        "invalid",
+        "the refresh token is invalid, expired or revoked",
+        "invalid_refresh_token",
+      );
+    }
     return identity;
   }
 }

@@ -19,6 +19,7 @@ import { registerUser } from "./commands/admin/user.js";
 import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
+import { registerStorage } from "./commands/admin/storage.js";
 
 const EXIT_USAGE = 2;
 // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
@@ -124,6 +125,7 @@ registerUser(program);
 registerToken(program);
 registerAccess(program);
 registerAudit(program);
+registerStorage(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);

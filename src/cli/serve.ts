@@ -138,12 +138,18 @@ async function buildServices(
     accessTtlSeconds: Math.max(Math.round(config.tokenTtlMs / 1000), 1),
     refreshTtlSeconds: Math.max(Math.round(config.refreshTtlMs / 1000), 1),
   });
+  const audit = new AuditLog(db, log);
   const services = {
     registry,
     authenticator,
-    guard: new AccessGuard(authenticator, issuer, { realm: config.authRealm, service: config.authService }),
+    guard: new AccessGuard(
+      authenticator,
+      issuer,
+      { realm: config.authRealm, service: config.authService },
+      audit,
+    ),
     tokens: new TokenService(authenticator, issuer),
-    audit: new AuditLog(db, log),
+    audit,
     accounts: new Accounts(db, () => authenticator.invalidate()),
   };
   return { services, authEnabled: enabled };

@@ -2,6 +2,8 @@
 export interface Challenge {
   scheme: string;
   params: Record<string, string>;
+  /** A parameter given twice (`realm=… realm=…`): the challenge is ambiguous, maybe injected. */
+  duplicate?: string;
 }
 
 /**
@@ -22,7 +24,9 @@ export function parseChallenges(header: string | string[] | undefined): Challeng
       const afterToken = skip(value, i, /\s/);
       if (value[afterToken] === "=" && current) {
         const { text, end } = readValue(value, skip(value, afterToken + 1, /\s/));
-        current.params[token[0].toLowerCase()] = text;
+        const key = token[0].toLowerCase();
+        if (Object.hasOwn(current.params, key)) current.duplicate ??= key;
+        current.params[key] = text;
         i = end;
       } else {
         current = { scheme: token[0].toLowerCase(), params: {} };

@@ -50,6 +50,13 @@ export class Authenticator {
    */
   async authorize(challenges: Challenge[], scopes: string[]): Promise<string> {
     const bearer = challenges.find((c) => c.scheme === "bearer");
+    // Never guess which of two realms is the registry's: one of them may be injected.
+    const ambiguous = challenges.find((c) => c.duplicate !== undefined);
+    if (ambiguous) {
+      throw new AuthFailure(
+        `${this.host} sent a malformed ${ambiguous.scheme} challenge (parameter ${ambiguous.duplicate} given twice); refusing to use it`,
+      );
+    }
     const credentials = await this.creds();
     if (bearer?.params.realm) {
       let realm: URL;

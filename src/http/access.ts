@@ -6,6 +6,7 @@ import { actorName, ANONYMOUS, type Identity } from "../auth/identity.js";
 import type { RepositoryAction } from "../auth/scopes.js";
 import { actionsCover, formatScope, type AccessEntry } from "../auth/scopes.js";
 import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
+import type { AuditLog } from "../registry/audit.js";
 import { noteIdentity } from "./request-log.js";
 
 /** What a route needs: any valid credentials (`/v2/`), the catalog, or an action on its repository. */
@@ -72,10 +73,21 @@ export class AccessGuard {
     private readonly authenticator: Authenticator,
     readonly tokens: TokenIssuer,
     private readonly settings: AuthSettings,
+    /** Where refusals and failed logins are recorded (bounded there). */
+    private readonly audit?: Pick<AuditLog, "recordDenied" | "recordLogin">,
   ) {}
 
+  /**
+   * The token endpoint's URL: the configured `auth.realm`, or one built from the request's Host when
+   * that is a plain host[:port] (anything else could smuggle text into the challenge).
+   */
   realm(request: FastifyRequest): string {
-    return this.settings.realm ?? `${request.protocol}://${request.headers.host ?? "localhost"}/auth/token`;
+    if (this.settings.realm) return this.settings.realm;
+    const host = request.headers.host ?? "localhost";
+    if (!isHostHeader(host)) {
+      throw new RegistryError("INVALID_REQUEST", "invalid Host header: expected host[:port]");
+    }
+    return `${request.protocol}://${host}/auth/token`;
   }
 
   async check(
@@ -114,11 +126,13 @@ export class AccessGuard {
       try {
         identity = await this.authenticator.loginCached(presented.username, presented.password, client);
       } catch (err) {
-        if (err instanceof LoginError && err.reason === "rate_limited") {
-          throw new RegistryError("TOOMANYREQUESTS", err.message);
-        }
-        if (err instanceof LoginError) throw this.challenge(request, reply, scope, undefined, err.message);
-        throw err;
+        if (!(err instanceof LoginError)) throw err;
+        await this.audit?.recordLogin(presented.username.slice(0, 80), client, "failed", {
+          reason: err.failure,
+          via: "basic",
+        });
+        if (err.reason === "rate_limited") throw lockedOut(reply, err);
+        throw this.challenge(request, reply, scope, undefined, err.message);
       }
     }
     await this.authenticator.noteUse(identity);
@@ -138,6 +152,7 @@ export class AccessGuard {
     if (requirement === "login") return access;
     if (requirement === "catalog") {
       if (tokenAccess === undefined || tokenCovers(tokenAccess, "registry", "catalog", "*")) return access;
+      await this.denied(access, "catalog", undefined, "the token does not grant the catalog");
       throw this.challenge(
         request,
         reply,
@@ -150,12 +165,28 @@ export class AccessGuard {
       (tokenAccess === undefined || tokenCovers(tokenAccess, "repository", repository, requirement)) &&
       policy.can(identity, repository, requirement);
     if (allowed) return access;
+    await this.denied(access, `repository.${requirement}`, repository, `${presented.scheme} credentials`);
     if (presented.scheme === "bearer") {
       throw this.challenge(request, reply, scope, "insufficient_scope", "access to the resource is denied");
     }
     throw new RegistryError("DENIED", "requested access to the resource is denied", {
       repository,
       action: requirement,
+    });
+  }
+
+  private async denied(
+    access: RequestAccess,
+    action: string,
+    repository: string | undefined,
+    reason: string,
+  ): Promise<void> {
+    await this.audit?.recordDenied({
+      actor: access.actor,
+      client: access.client,
+      action,
+      ...(repository === undefined ? {} : { repository }),
+      detail: { reason },
     });
   }
 
@@ -168,19 +199,35 @@ export class AccessGuard {
   }
 
   /** Sets the challenge header and returns the 401 error to throw. */
-  private challenge(
+  challenge(
     request: FastifyRequest,
     reply: FastifyReply,
     scope: string | undefined,
     error: "invalid_token" | "insufficient_scope" | undefined,
     message: string,
   ): RegistryError {
-    const params = [`realm="${this.realm(request)}"`, `service="${this.settings.service}"`];
-    if (scope) params.push(`scope="${scope}"`);
-    if (error) params.push(`error="${error}"`);
+    const params = [`realm=${quote(this.realm(request))}`, `service=${quote(this.settings.service)}`];
+    if (scope) params.push(`scope=${quote(scope)}`);
+    if (error) params.push(`error=${quote(error)}`);
     reply.header("WWW-Authenticate", `Bearer ${params.join(",")}`);
     return new RegistryError("UNAUTHORIZED", message);
   }
+}
+
+/** An RFC 9110 quoted-string: a quote or backslash inside cannot end the value early. */
+export function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, "\\$&")}"`;
+}
+
+/** `name`, `name:port`, `[v6]:port`: what a Host header may hold (RFC 9110 uri-host without userinfo). */
+function isHostHeader(host: string): boolean {
+  return host.length <= 261 && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(host);
+}
+
+/** The 429 for a locked-out login, with `Retry-After` saying when the lockout ends. */
+export function lockedOut(reply: FastifyReply, err: LoginError): RegistryError {
+  if (err.retryAfterSeconds !== undefined) reply.header("Retry-After", String(err.retryAfterSeconds));
+  return new RegistryError("TOOMANYREQUESTS", err.message, { retryAfterSeconds: err.retryAfterSeconds });
 }
 
 function tokenCovers(access: AccessEntry[], type: string, name: string, action: string): boolean {

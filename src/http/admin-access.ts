@@ -1,24 +1,37 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { RegistryError } from "../oci/errors.js";
-import type { Authenticator } from "../auth/authenticator.js";
 import { LoginError } from "../auth/errors.js";
-import type { Identity } from "../auth/identity.js";
-import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
-import { presentedCredentials } from "./access.js";
+import { actorName, type Identity } from "../auth/identity.js";
+import { ADMIN_SCOPE, tokenGrantsAdmin } from "../auth/scopes.js";
+import { InvalidTokenError } from "../auth/tokens.js";
+import { lockedOut, presentedCredentials } from "./access.js";
+import { hasBody } from "./request-body.js";
+import type { Services } from "./server.js";
 import { noteIdentity } from "./request-log.js";
 
 export type Account = Exclude<Identity, { kind: "anonymous" }>;
 
+export interface CallerOptions {
+  /** Any valid access token will do (`whoami`): the route returns no data and changes nothing. */
+  anyToken: boolean;
+}
+
 /**
- * Who calls the admin API: Basic credentials (what `wharf login` saved) or a registry access token.
- * Only accounts, never anonymous; open (developer-mode) registries have no admin API.
+ * Who calls the admin API. It accepts only credentials meant for it: Basic credentials of a user
+ * (what `wharf login` saved), or an access token granted the `registry:admin:*` scope (which the
+ * token service gives administrators only). A repository token never reaches it, robots never do,
+ * and browsers are kept out: no cross-site requests, no bodies a form could send, and no `Basic`
+ * challenge that would make a browser prompt for and cache credentials.
  */
 export async function adminCaller(
-  authenticator: Authenticator,
-  tokens: TokenIssuer,
+  services: Pick<Services, "authenticator" | "guard" | "audit">,
   request: FastifyRequest,
   reply: FastifyReply,
+  options: CallerOptions,
 ): Promise<Account> {
+  const { authenticator, guard, audit } = services;
+  rejectCrossSite(request, guard.realm(request));
+  requireJsonBody(request);
   if (!(await authenticator.isEnabled())) {
     throw new RegistryError(
       "DENIED",
@@ -26,35 +39,118 @@ export async function adminCaller(
         "`wharf user add NAME --admin --data-dir DIR`",
     );
   }
-  const unauthorized = (message: string) => {
-    reply.header("WWW-Authenticate", 'Basic realm="wharf"');
-    return new RegistryError("UNAUTHORIZED", message);
-  };
-  const presented = presentedCredentials(request.headers.authorization);
+  const unauthorized = (message: string, error?: "invalid_token") =>
+    guard.challenge(request, reply, ADMIN_SCOPE, error, message);
+  let presented: ReturnType<typeof presentedCredentials>;
+  try {
+    presented = presentedCredentials(request.headers.authorization);
+  } catch (err) {
+    throw unauthorized((err as Error).message, "invalid_token");
+  }
   let identity: Identity | undefined;
   if (presented.scheme === "basic") {
     try {
       identity = await authenticator.loginCached(presented.username, presented.password, request.ip);
     } catch (err) {
       if (!(err instanceof LoginError)) throw err;
-      if (err.reason === "rate_limited") throw new RegistryError("TOOMANYREQUESTS", err.message);
+      await audit.recordLogin(presented.username.slice(0, 80), request.ip, "failed", {
+        reason: err.failure,
+        via: "admin-api",
+      });
+      if (err.reason === "rate_limited") throw lockedOut(reply, err);
       throw unauthorized(err.message);
     }
   } else if (presented.scheme === "bearer") {
+    let granted: boolean;
     try {
-      identity = await authenticator.identityFor((await tokens.verifyAccess(presented.token)).subject);
+      const verified = await guard.tokens.verifyAccess(presented.token);
+      identity = await authenticator.identityFor(verified.subject);
+      granted = tokenGrantsAdmin(verified.access);
     } catch (err) {
       if (!(err instanceof InvalidTokenError)) throw err;
-      throw unauthorized(err.message);
+      throw unauthorized(err.message, "invalid_token");
+    }
+    if (!identity)
+      throw unauthorized("the token's account was removed, revoked or has expired", "invalid_token");
+    noteIdentity(request, identity);
+    if (identity.kind !== "robot" && !granted && !options.anyToken) {
+      await denied(services, request, identity, "the token lacks the admin scope");
+      throw new RegistryError(
+        "DENIED",
+        `this token does not grant the admin API: request the ${ADMIN_SCOPE} scope, or use Basic credentials`,
+      );
     }
   }
   if (!identity || identity.kind === "anonymous") throw unauthorized("authentication required");
   noteIdentity(request, identity);
+  if (identity.kind === "robot") {
+    await denied(services, request, identity, "robot");
+    throw new RegistryError("DENIED", "robots cannot use the admin API");
+  }
   return identity;
 }
 
-export function requireAdmin(account: Account): void {
+export async function requireAdmin(
+  services: Pick<Services, "audit">,
+  request: FastifyRequest,
+  account: Account,
+): Promise<void> {
   if (account.kind !== "user" || !account.admin) {
+    await denied(services, request, account, "not an administrator");
     throw new RegistryError("DENIED", "this needs an administrator");
+  }
+}
+
+/** A refused admin call, for the audit log (bounded there against floods). */
+function denied(
+  services: Pick<Services, "audit">,
+  request: FastifyRequest,
+  identity: Identity,
+  reason: string,
+): Promise<void> {
+  return services.audit.recordDenied({
+    actor: actorName(identity),
+    client: request.ip,
+    action: "admin.api",
+    target: `${request.method} ${request.routeOptions.url ?? ""}`,
+    detail: { reason },
+  });
+}
+
+/**
+ * Cross-site request forgery: a page elsewhere can make a browser send requests here with cached
+ * credentials. Browsers say where a request comes from (`Origin`, `Sec-Fetch-Site`); the CLI sends
+ * neither. Only the server's own origin (its Host, or the configured realm's) passes.
+ */
+function rejectCrossSite(request: FastifyRequest, realm: string): void {
+  const site = request.headers["sec-fetch-site"];
+  if (site === "cross-site" || site === "same-site") {
+    throw new RegistryError("DENIED", "cross-site requests to the admin API are refused");
+  }
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  if (!host || (host !== request.headers.host && host !== new URL(realm).host)) {
+    throw new RegistryError("DENIED", `requests from the origin ${origin.slice(0, 200)} are refused`);
+  }
+}
+
+/** Only JSON bodies: a form or `text/plain` body is what a cross-site form can send without CORS. */
+function requireJsonBody(request: FastifyRequest): void {
+  const carriesBody = ["POST", "PUT", "PATCH"].includes(request.method) || hasBody(request.raw);
+  if (!carriesBody) return;
+  const type = (request.headers["content-type"] ?? "").split(";", 1)[0]?.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new RegistryError(
+      "UNSUPPORTED",
+      "the admin API takes only Content-Type: application/json bodies",
+      undefined,
+      415,
+    );
   }
 }

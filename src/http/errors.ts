@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { RegistryError, type ErrorCode } from "../oci/errors.js";
+import { sendJson } from "./json.js";
 import { noteErrorCode, safeUrl } from "./request-log.js";
 
 interface ErrorBody {
@@ -17,10 +18,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (error instanceof RegistryError) {
     noteErrorCode(request, error.code);
     if (error.status >= 500) log.error({ err: error, ...where }, "registry error");
-    void reply
-      .code(error.status)
-      .type("application/json")
-      .send(errorBody(error.code, error.message, error.detail));
+    void sendJson(reply.code(error.status), errorBody(error.code, error.message, error.detail));
     return;
   }
   // Framework errors (malformed requests) carry a 4xx statusCode of their own.
@@ -28,10 +26,10 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (status !== undefined && status >= 400 && status < 500) {
     const message = (error as FastifyError).message;
     noteErrorCode(request, "UNSUPPORTED");
-    void reply.code(status).type("application/json").send(errorBody("UNSUPPORTED", message));
+    void sendJson(reply.code(status), errorBody("UNSUPPORTED", message));
     return;
   }
   noteErrorCode(request, "UNKNOWN");
   log.error({ err: error, ...where }, "request failed");
-  void reply.code(500).type("application/json").send(errorBody("UNKNOWN", "internal server error"));
+  void sendJson(reply.code(500), errorBody("UNKNOWN", "internal server error"));
 }

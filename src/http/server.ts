@@ -2,7 +2,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from "pino";
 import type { Registry } from "../registry/registry.js";
 import { RegistryError } from "../oci/errors.js";
+import { requireRepositoryName } from "../registry/validation.js";
 import { errorBody, handleError } from "./errors.js";
+import { sendJson } from "./json.js";
 import type { ApiRoute, Method, RouteContext } from "./routes/types.js";
 import { blobRoutes } from "./routes/blobs.js";
 import { uploadRoutes, uploadStartRoute } from "./routes/uploads.js";
@@ -74,10 +76,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   app.setErrorHandler((error, request, reply) => handleError(error, request, reply, log));
   app.setNotFoundHandler((request, reply) => {
     noteErrorCode(request, "NAME_UNKNOWN");
-    void reply
-      .code(404)
-      .type("application/json")
-      .send(errorBody("NAME_UNKNOWN", `no route for ${safeUrl(request.url)}`));
+    void sendJson(reply.code(404), errorBody("NAME_UNKNOWN", `no route for ${safeUrl(request.url)}`));
   });
 
   app.route({
@@ -113,6 +112,8 @@ async function dispatch(
       throw new RegistryError("UNSUPPORTED", `method ${request.method} not allowed on ${path}`);
     }
     const name = match[1] ?? "";
+    // Before any permission check: a hostile name must never reach the rule matcher.
+    if (match[1] !== undefined) requireRepositoryName(name);
     const access = await checkAccess(services, log, request, reply, requirement, name);
     const context: RouteContext = {
       request,

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { now } from "./time.js";
 import { ensureRepository } from "./repositories.js";
+import { batches } from "./batches.js";
 
 type Conn = Kysely<Database>;
 
@@ -33,21 +34,24 @@ export async function linkedBlobSize(db: Conn, repository: string, digest: strin
   return row ? Number(row.size) : null;
 }
 
-/** Sizes of those of `digests` linked to the repository. */
+/** Sizes of those of `digests` linked to the repository (looked up in batches: there may be thousands). */
 export async function linkedBlobSizes(
   db: Conn,
   repository: string,
   digests: string[],
 ): Promise<Map<string, number>> {
-  if (digests.length === 0) return new Map();
-  const rows = await db
-    .selectFrom("repository_blobs")
-    .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
-    .select(["blobs.digest", "blobs.size"])
-    .where("repository_blobs.repository", "=", repository)
-    .where("repository_blobs.digest", "in", digests)
-    .execute();
-  return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+  const sizes = new Map<string, number>();
+  for (const batch of batches(digests)) {
+    const rows = await db
+      .selectFrom("repository_blobs")
+      .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
+      .select(["blobs.digest", "blobs.size"])
+      .where("repository_blobs.repository", "=", repository)
+      .where("repository_blobs.digest", "in", batch)
+      .execute();
+    for (const row of rows) sizes.set(row.digest, Number(row.size));
+  }
+  return sizes;
 }
 
 /** Returns whether a link was removed. */
@@ -58,4 +62,25 @@ export async function unlinkBlob(db: Conn, repository: string, digest: string): 
     .where("digest", "=", digest)
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
+}
+
+export interface KnownBlob {
+  digest: string;
+  size: number;
+}
+
+/** Blobs the store should hold, in digest order after `after`, at most `limit` (for paging through all). */
+export async function listBlobs(db: Conn, after: string | undefined, limit: number): Promise<KnownBlob[]> {
+  let query = db.selectFrom("blobs").select(["digest", "size"]).orderBy("digest").limit(limit);
+  if (after !== undefined) query = query.where("digest", ">", after);
+  return (await query.execute()).map((r) => ({ digest: r.digest, size: Number(r.size) }));
+}
+
+/** How many blobs the store should hold, and their bytes. */
+export async function blobTotals(db: Conn): Promise<{ count: number; bytes: number }> {
+  const row = await db
+    .selectFrom("blobs")
+    .select((eb) => [eb.fn.countAll().as("count"), eb.fn.sum("size").as("bytes")])
+    .executeTakeFirst();
+  return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
 }

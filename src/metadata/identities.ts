@@ -60,9 +60,34 @@ export async function updatePassword(db: Conn, name: string, passwordHash: strin
   return result.numUpdatedRows > 0n;
 }
 
-export async function deleteUser(db: Conn, name: string): Promise<boolean> {
-  const result = await db.deleteFrom("users").where("name", "=", name).executeTakeFirst();
-  return result.numDeletedRows > 0n;
+/**
+ * Deletes a user unless that would leave no administrator, in one conditional statement: two
+ * requests removing each other cannot both see "another admin remains". (SQLite runs each statement
+ * atomically; a PostgreSQL dialect must lock the admin rows first, e.g. `SELECT … FOR UPDATE`.)
+ */
+export async function deleteUserKeepingAnAdmin(
+  db: Conn,
+  name: string,
+): Promise<"deleted" | "not_found" | "last_admin"> {
+  const result = await db
+    .deleteFrom("users")
+    .where("name", "=", name)
+    .where((eb) =>
+      eb.or([
+        eb("admin", "=", 0),
+        eb(
+          eb
+            .selectFrom("users")
+            .select((s) => s.fn.countAll<number>().as("n"))
+            .where("admin", "=", 1),
+          ">",
+          1,
+        ),
+      ]),
+    )
+    .executeTakeFirst();
+  if (result.numDeletedRows > 0n) return "deleted";
+  return (await findUser(db, name)) ? "last_admin" : "not_found";
 }
 
 export async function insertRobot(db: Conn, robot: RobotRow): Promise<void> {

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database, ManifestsTable } from "./schema.js";
 import { now } from "./time.js";
 import { ensureRepository } from "./repositories.js";
+import { batches } from "./batches.js";
 
 type Conn = Kysely<Database>;
 
@@ -43,19 +44,21 @@ export async function insertManifest(db: Conn, manifest: NewManifest): Promise<v
     .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
     .execute();
   const unique = new Map(manifest.references.map((r) => [r.digest, r.kind]));
-  if (unique.size === 0) return;
-  await db
-    .insertInto("manifest_references")
-    .values(
-      [...unique].map(([childDigest, kind]) => ({
-        repository: manifest.repository,
-        manifest_digest: manifest.digest,
-        child_digest: childDigest,
-        kind,
-      })),
-    )
-    .onConflict((oc) => oc.columns(["repository", "manifest_digest", "child_digest"]).doNothing())
-    .execute();
+  // In batches: a manifest may reference thousands of blobs, more than one statement may bind.
+  for (const batch of batches([...unique])) {
+    await db
+      .insertInto("manifest_references")
+      .values(
+        batch.map(([childDigest, kind]) => ({
+          repository: manifest.repository,
+          manifest_digest: manifest.digest,
+          child_digest: childDigest,
+          kind,
+        })),
+      )
+      .onConflict((oc) => oc.columns(["repository", "manifest_digest", "child_digest"]).doNothing())
+      .execute();
+  }
 }
 
 const storedColumns = ["digest", "media_type", "size", "content", "subject_digest"] as const;
@@ -103,20 +106,23 @@ export async function findManifestByTag(
   return row ? toStored(row) : null;
 }
 
-/** Sizes of those of `digests` stored as manifests in the repository. */
+/** Sizes of those of `digests` stored as manifests in the repository (in batches, like blob lookups). */
 export async function manifestSizes(
   db: Conn,
   repository: string,
   digests: string[],
 ): Promise<Map<string, number>> {
-  if (digests.length === 0) return new Map();
-  const rows = await db
-    .selectFrom("manifests")
-    .select(["digest", "size"])
-    .where("repository", "=", repository)
-    .where("digest", "in", digests)
-    .execute();
-  return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+  const sizes = new Map<string, number>();
+  for (const batch of batches(digests)) {
+    const rows = await db
+      .selectFrom("manifests")
+      .select(["digest", "size"])
+      .where("repository", "=", repository)
+      .where("digest", "in", batch)
+      .execute();
+    for (const row of rows) sizes.set(row.digest, Number(row.size));
+  }
+  return sizes;
 }
 
 /** Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. */

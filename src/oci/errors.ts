@@ -17,6 +17,8 @@ export const ErrorCodes = {
   // Not in the spec's table but used by Distribution and expected by its clients.
   PAGINATION_NUMBER_INVALID: 400,
   RANGE_INVALID: 416,
+  // Distribution's code for failures no other code describes (such as full storage, sent as 507).
+  UNKNOWN: 500,
   // The admin API (/api/v1/) answers in the same format with these.
   INVALID_REQUEST: 400,
   NOT_FOUND: 404,

@@ -22,9 +22,45 @@ export interface AuditRecord extends Required<Omit<AuditEvent, "detail" | "repos
   detail: Record<string, unknown> | null;
 }
 
-/** The audit log: pushes, deletes, tag changes, logins, account and permission changes. */
+/** Repeats of one refusal (same actor, action, repository, address, reason) are recorded once per window. */
+const DENIED_REPEAT_MS = 60_000;
+/** And no address gets more than this many refusals recorded per window, however it varies them. */
+const DENIED_PER_CLIENT = 100;
+const TRACKED_KEYS = 10_000;
+
+/**
+ * Bounds the records an attacker can cause: denied attempts are cheap to send, so without this a
+ * client could fill the database with them.
+ */
+class DeniedThrottle {
+  private readonly seen = new Map<string, number>();
+  private readonly perClient = new Map<string, { since: number; count: number }>();
+
+  admit(event: AuditEvent, at = Date.now()): boolean {
+    const key = [event.actor, event.action, event.repository ?? "", event.client, event.detail?.reason ?? ""]
+      .map(String)
+      .join("\0");
+    const last = this.seen.get(key);
+    if (last !== undefined && at - last < DENIED_REPEAT_MS) return false;
+    let budget = this.perClient.get(event.client);
+    if (!budget || at - budget.since >= DENIED_REPEAT_MS) budget = { since: at, count: 0 };
+    if (budget.count >= DENIED_PER_CLIENT) return false;
+    budget.count++;
+    if (this.seen.size > TRACKED_KEYS) this.seen.clear();
+    if (this.perClient.size > TRACKED_KEYS) this.perClient.clear();
+    this.perClient.set(event.client, budget);
+    this.seen.set(key, at);
+    return true;
+  }
+}
+
+/** Login failures the lockout does not already bound (it counts and limits the others). */
+const UNBOUNDED_FAILURES = new Set(["locked_out", "invalid_refresh_token"]);
+
+/** The audit log: pushes, deletes, tag changes, logins, refusals, account and permission changes. */
 export class AuditLog {
   private readonly recentLogins = new Map<string, number>();
+  private readonly denied = new DeniedThrottle();
 
   constructor(
     private readonly db: Db,
@@ -50,8 +86,19 @@ export class AuditLog {
   }
 
   /**
+   * A refused request (who, which action, which repository, why), as outcome `denied`. Repeats are
+   * folded (see DeniedThrottle), so a flood of refusals costs a bounded number of rows.
+   */
+  async recordDenied(event: Omit<AuditEvent, "outcome">): Promise<void> {
+    if (!this.denied.admit(event)) return;
+    await this.record({ ...event, outcome: "denied" });
+  }
+
+  /**
    * Clients such as podman fetch a token with credentials before every operation: a successful login
-   * is recorded once per account and address every ten minutes; every failure is recorded.
+   * is recorded once per account and address every ten minutes. Each evaluated failure is recorded
+   * with its reason (the lockout bounds how many there are); lockouts and bad refresh tokens, which
+   * cost an attacker nothing, are folded like other refusals.
    */
   async recordLogin(
     actor: string,
@@ -65,6 +112,8 @@ export class AuditLog {
       if (Date.now() - last < 10 * 60_000) return;
       if (this.recentLogins.size > 10_000) this.recentLogins.clear();
       this.recentLogins.set(key, Date.now());
+    } else if (UNBOUNDED_FAILURES.has(String(detail?.reason))) {
+      if (!this.denied.admit({ actor, client, action: "login", detail })) return;
     }
     await this.record({ actor, client, action: "login", outcome, detail });
   }

@@ -6,7 +6,13 @@ import { linkedBlobSizes } from "../metadata/blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
 import { deleteTag, setTag } from "../metadata/tags.js";
-import { parseReference, requireRepositoryName, requireTag } from "./validation.js";
+import {
+  lookupReference,
+  parseReference,
+  requireRepositoryName,
+  requireTag,
+  type Reference,
+} from "./validation.js";
 
 export type StoredManifest = manifests.StoredManifest;
 
@@ -20,16 +26,19 @@ export class ManifestService {
 
   async get(repository: string, reference: string): Promise<StoredManifest> {
     requireRepositoryName(repository);
-    const ref = parseReference(reference);
-    const found =
-      ref.kind === "tag"
-        ? await manifests.findManifestByTag(this.db, repository, ref.tag)
-        : await manifests.findManifest(this.db, repository, ref.digest.digest);
+    const ref = lookupReference(reference);
+    const found = ref && (await this.find(repository, ref));
     if (found) return found;
     if (!(await repositoryExists(this.db, repository))) {
       throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
     }
-    throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown", { reference });
+    throw manifestUnknown(reference);
+  }
+
+  private find(repository: string, ref: Reference): Promise<StoredManifest | null> {
+    return ref.kind === "tag"
+      ? manifests.findManifestByTag(this.db, repository, ref.tag)
+      : manifests.findManifest(this.db, repository, ref.digest.digest);
   }
 
   /**
@@ -82,14 +91,15 @@ export class ManifestService {
   /** A tag reference untags; a digest reference deletes the manifest and every tag on it. */
   async delete(repository: string, reference: string): Promise<void> {
     requireRepositoryName(repository);
-    const ref = parseReference(reference);
+    const ref = lookupReference(reference);
+    if (!ref) throw manifestUnknown(reference);
     const deleted =
       ref.kind === "tag"
         ? await deleteTag(this.db, repository, ref.tag)
         : await this.db
             .transaction()
             .execute((trx) => manifests.deleteManifest(trx, repository, ref.digest.digest));
-    if (!deleted) throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown", { reference });
+    if (!deleted) throw manifestUnknown(reference);
   }
 
   private async requirePresent(repository: string, descriptors: Descriptor[], kind: "blob" | "manifest") {
@@ -118,4 +128,8 @@ export class ManifestService {
       }
     }
   }
+}
+
+function manifestUnknown(reference: string): RegistryError {
+  return new RegistryError("MANIFEST_UNKNOWN", "manifest unknown", { reference: reference.slice(0, 300) });
 }

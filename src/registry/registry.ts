@@ -5,6 +5,7 @@ import { BlobService } from "./blobs.js";
 import { ListingService } from "./listings.js";
 import { ManifestService } from "./manifests.js";
 import { UploadService } from "./uploads.js";
+import { StorageVerification } from "./storage-verification.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -17,6 +18,7 @@ export class Registry {
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
   readonly listings: ListingService;
+  readonly verification: StorageVerification;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -29,6 +31,7 @@ export class Registry {
     this.uploads = new UploadService(db, store);
     this.manifests = new ManifestService(db);
     this.listings = new ListingService(db);
+    this.verification = new StorageVerification(db, store);
   }
 
   /** Cleans what a crash may have left, then expires stale uploads periodically. */

@@ -2,13 +2,14 @@ import { randomUUID, type Hash } from "node:crypto";
 import { pipeline } from "node:stream";
 import type { Readable } from "node:stream";
 import { RegistryError } from "../oci/errors.js";
-import { createDigester, type DigestAlgorithm } from "../oci/digest.js";
+import { createDigester, type DigestAlgorithm, type ParsedDigest } from "../oci/digest.js";
 import type { BlobStore } from "../storage/blob-store.js";
-import { UploadNotFoundError } from "../storage/blob-store.js";
+import { StorageFullError, UploadNotFoundError } from "../storage/blob-store.js";
 import type { Db } from "../metadata/database.js";
 import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream } from "./digesting-stream.js";
+import { ChunkLengthError, receiveBody } from "./received-body.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface ChunkOptions {
@@ -45,9 +46,41 @@ export class UploadService {
   async start(repository: string): Promise<string> {
     requireRepositoryName(repository);
     const id = randomUUID();
-    await this.store.createUpload(id);
-    await uploads.insertUpload(this.db, id, repository);
+    try {
+      await this.store.createUpload(id);
+    } catch (err) {
+      throw err instanceof StorageFullError ? storageFull() : err;
+    }
+    try {
+      await uploads.insertUpload(this.db, id, repository);
+    } catch (err) {
+      await this.store.deleteUpload(id);
+      throw err;
+    }
     return id;
+  }
+
+  /**
+   * A whole blob in one request (POST ?digest=). Everything that can be checked is checked before a
+   * session exists, and a refused upload takes its session and data with it: the client never learnt
+   * the session's id, so nothing else could ever use or cancel it.
+   */
+  async upload(
+    repository: string,
+    digest: string,
+    body: Readable | undefined,
+    chunk: ChunkOptions,
+  ): Promise<{ digest: string; size: number }> {
+    requireRepositoryName(repository);
+    requireDigest(digest);
+    const id = await this.start(repository);
+    try {
+      return await this.complete(repository, id, digest, body, chunk);
+    } catch (err) {
+      // The refusal is what the client must see; a session left over is removed at its TTL anyway.
+      await this.discard(id).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Links `digest` from `from` when that repository has it; otherwise opens an ordinary session. */
@@ -71,7 +104,7 @@ export class UploadService {
 
   async append(repository: string, id: string, body: Readable, chunk: ChunkOptions): Promise<number> {
     await this.session(repository, id);
-    return this.exclusive(id, () => this.appendUnlocked(id, body, chunk));
+    return this.exclusive(id, () => this.releasedWhenFull(id, () => this.appendUnlocked(id, body, chunk)));
   }
 
   /** Appends an optional last chunk, verifies the digest and makes the blob visible in the repository. */
@@ -84,27 +117,51 @@ export class UploadService {
   ): Promise<{ digest: string; size: number }> {
     const parsed = requireDigest(digest);
     await this.session(repository, id);
-    return this.exclusive(id, async () => {
-      if (body) await this.appendUnlocked(id, body, chunk);
-      const size = await this.currentSize(id);
-      const actual = await this.digestOf(id, parsed.algorithm, size);
-      if (actual !== parsed.digest) {
-        await this.discard(id);
-        throw new RegistryError("DIGEST_INVALID", "uploaded content does not match the digest", {
-          expected: parsed.digest,
-          actual,
-        });
-      }
-      const existing = await this.store.stat(parsed.digest);
-      if (existing?.size === size) await this.store.deleteUpload(id);
-      else await this.store.commitUpload(id, parsed.digest);
-      await this.db.transaction().execute(async (trx) => {
-        await linkBlob(trx, repository, parsed.digest, size);
-        await uploads.deleteUpload(trx, id);
+    return this.exclusive(id, () =>
+      this.releasedWhenFull(id, () => this.completeUnlocked(repository, id, parsed, body, chunk)),
+    );
+  }
+
+  private async completeUnlocked(
+    repository: string,
+    id: string,
+    parsed: ParsedDigest,
+    body: Readable | undefined,
+    chunk: ChunkOptions,
+  ): Promise<{ digest: string; size: number }> {
+    if (body) await this.appendUnlocked(id, body, chunk);
+    const size = await this.currentSize(id);
+    const actual = await this.digestOf(id, parsed.algorithm, size);
+    if (actual !== parsed.digest) {
+      await this.discard(id);
+      throw new RegistryError("DIGEST_INVALID", "uploaded content does not match the digest", {
+        expected: parsed.digest,
+        actual,
       });
-      this.running.delete(id);
-      return { digest: parsed.digest, size };
+    }
+    // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
+    // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
+    await this.store.commitUpload(id, parsed.digest);
+    await this.db.transaction().execute(async (trx) => {
+      await linkBlob(trx, repository, parsed.digest, size);
+      await uploads.deleteUpload(trx, id);
     });
+    this.running.delete(id);
+    return { digest: parsed.digest, size };
+  }
+
+  /**
+   * Runs `work` on a session; when storage is full the session is released with its data, since it
+   * holds space the registry needs and the client must start again once there is room anyway.
+   */
+  private async releasedWhenFull<T>(id: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof StorageFullError)) throw err;
+      await this.discard(id);
+      throw storageFull();
+    }
   }
 
   async cancel(repository: string, id: string): Promise<void> {
@@ -129,6 +186,7 @@ export class UploadService {
 
   private async appendUnlocked(id: string, body: Readable, chunk: ChunkOptions): Promise<number> {
     const offset = await this.currentSize(id);
+    let declared: number | undefined;
     if (chunk.rangeStart !== undefined) {
       if (chunk.rangeStart !== offset) {
         throw new RegistryError(
@@ -138,8 +196,8 @@ export class UploadService {
           416,
         );
       }
-      const length = (chunk.rangeEnd ?? -1) - chunk.rangeStart + 1;
-      if (chunk.contentLength !== undefined && length !== chunk.contentLength) {
+      declared = (chunk.rangeEnd ?? -1) - chunk.rangeStart + 1;
+      if (chunk.contentLength !== undefined && declared !== chunk.contentLength) {
         throw new RegistryError(
           "BLOB_UPLOAD_INVALID",
           "Content-Range does not match Content-Length",
@@ -150,14 +208,19 @@ export class UploadService {
     }
     const running = this.runningHashAt(id, offset);
     const counter = new DigestingStream(running?.hash);
-    const source = pipeline(body, counter, () => undefined);
+    const source = pipeline(receiveBody(body, declared), counter, () => undefined);
     let size: number;
     try {
       size = await this.store.appendUpload(id, offset, source);
     } catch (err) {
+      // Whatever the store did not read of the body is discarded, so that the error response goes out.
+      source.destroy();
       // The hash saw bytes the store rolled back: forget it and re-read the data at completion.
       this.running.delete(id);
       if (err instanceof UploadNotFoundError) throw unknownUpload();
+      if (err instanceof ChunkLengthError) {
+        throw new RegistryError("BLOB_UPLOAD_INVALID", err.message, { size: offset }, 416);
+      }
       if (body.readableAborted) {
         throw new RegistryError(
           "BLOB_UPLOAD_INVALID",
@@ -226,6 +289,16 @@ export class UploadService {
       this.busy.delete(id);
     }
   }
+}
+
+function storageFull(): RegistryError {
+  return new RegistryError(
+    "UNKNOWN",
+    "storage is full: the registry has no space left for this upload, which was discarded; push again " +
+      "once space has been freed",
+    undefined,
+    507,
+  );
 }
 
 function unknownUpload(): RegistryError {

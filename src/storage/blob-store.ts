@@ -24,6 +24,12 @@ export interface BlobStore {
    */
   openReader?(digest: string): Promise<BlobReader>;
   delete(digest: string): Promise<void>;
+  /**
+   * Takes a committed blob out of service: afterwards it is absent (stat null, reads BlobNotFoundError)
+   * but its bytes are kept aside for inspection. Committing the digest again puts a good copy back.
+   * Nothing happens when the blob is absent already.
+   */
+  quarantine(digest: string): Promise<void>;
 
   createUpload(id: string): Promise<void>;
   /** Size of an upload's data so far, or null when the upload does not exist. */
@@ -34,7 +40,10 @@ export interface BlobStore {
    */
   appendUpload(id: string, offset: number, source: Readable): Promise<number>;
   readUpload(id: string): Promise<Readable>;
-  /** Makes the upload's data the blob `digest` (already verified by the caller) and removes the upload. */
+  /**
+   * Makes the upload's data the blob `digest` (already verified by the caller) and removes the upload,
+   * atomically replacing any copy already stored: that copy may have gone bad since it was written.
+   */
   commitUpload(id: string, digest: string): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   /** Upload ids present in storage, for cleaning up uploads whose session is gone. */
@@ -52,6 +61,9 @@ export class BlobNotFoundError extends Error {
     super(`blob not found: ${digest}`);
   }
 }
+
+/** The storage has no room left (a full disk, a quota): what the failed write added was rolled back. */
+export class StorageFullError extends Error {}
 
 export class UploadNotFoundError extends Error {
   constructor(readonly id: string) {

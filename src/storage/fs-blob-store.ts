@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { EarlyFlush } from "./early-flush.js";
 import {
   BlobNotFoundError,
+  StorageFullError,
   UploadNotFoundError,
   type BlobReader,
   type BlobStore,
@@ -19,16 +20,19 @@ const FILE_MODE = 0o600;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
 
 /**
- * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>` and uploads under `uploads/<id>`.
- * Both live on one filesystem, so committing an upload is an atomic rename.
+ * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>`, uploads under `uploads/<id>`, and
+ * blobs taken out of service under `quarantine/<alg>-<hex>`. All live on one filesystem, so committing
+ * an upload and quarantining a blob are atomic renames.
  */
 export class FsBlobStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
+  private readonly quarantineDir: string;
 
   constructor(root: string) {
     this.blobsDir = join(root, "blobs");
     this.uploadsDir = join(root, "uploads");
+    this.quarantineDir = join(root, "quarantine");
   }
 
   async init(): Promise<void> {
@@ -88,8 +92,21 @@ export class FsBlobStore implements BlobStore {
     await rm(this.blobPath(digest), { force: true });
   }
 
+  async quarantine(digest: string): Promise<void> {
+    const [algorithm, hex] = digest.split(":") as [string, string];
+    await mkdir(this.quarantineDir, { recursive: true, mode: DIR_MODE });
+    try {
+      // A copy quarantined earlier is replaced: the latest bad copy is the one worth looking at.
+      await rename(this.blobPath(digest), join(this.quarantineDir, `${algorithm}-${hex}`));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    await fsyncDir(dirname(this.blobPath(digest)));
+  }
+
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.uploadPath(id), "wx", FILE_MODE);
+    const handle = await open(this.uploadPath(id), "wx", FILE_MODE).catch(rethrowFull);
     await handle.close();
   }
 
@@ -116,7 +133,7 @@ export class FsBlobStore implements BlobStore {
       await pipeline(source, new EarlyFlush(handle, offset), sink);
     } catch (err) {
       await truncate(path, offset).catch(() => undefined);
-      throw err;
+      rethrowFull(err);
     }
     return (await stat(path)).size;
   }
@@ -134,11 +151,15 @@ export class FsBlobStore implements BlobStore {
   async commitUpload(id: string, digest: string): Promise<void> {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
-    await fsyncFile(source);
-    await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
-    // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
-    await rename(source, target);
-    await fsyncDir(dirname(target));
+    try {
+      await fsyncFile(source);
+      await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+      // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
+      await rename(source, target);
+      await fsyncDir(dirname(target));
+    } catch (err) {
+      rethrowFull(err);
+    }
   }
 
   async deleteUpload(id: string): Promise<void> {
@@ -168,6 +189,15 @@ async function fsyncDir(path: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** Out of space or over quota becomes StorageFullError, which callers can answer (507) without a 500. */
+function rethrowFull(err: unknown): never {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    throw new StorageFullError(`blob storage is full (${code})`, { cause: err });
+  }
+  throw err;
 }
 
 function isNotFound(err: unknown): boolean {

@@ -320,7 +320,11 @@ describe("the admin CLI through the admin API", { timeout: 600_000 }, () => {
   });
 
   test("user passwd: a user changes their own password; the old one stops working", async () => {
-    ok(await bob.run(["user", "passwd", "bob", "--password-stdin", ...reg()], { input: BOB_NEW_PASSWORD }));
+    ok(
+      await bob.run(["user", "passwd", "bob", "--password-stdin", ...reg()], {
+        input: `${BOB_PASSWORD}\n${BOB_NEW_PASSWORD}\n`,
+      }),
+    );
     const old = await bob.run(["login", server.host, "-u", "bob", "--password-stdin"], {
       input: BOB_PASSWORD,
     });
@@ -758,7 +762,13 @@ describe("abuse resistance", { timeout: 600_000 }, () => {
     assert.equal((JSON.parse(locked.text) as ErrorBody).errors[0]?.code, "TOOMANYREQUESTS");
     const carol = await passwordGrant(locking, "carol", "another-wrong-1");
     assert.equal(carol.status, locked.status);
-    assert.equal(carol.text, locked.text, "a locked real user and a locked unknown name answer alike");
+    // Alike but for when each lockout ends (which depends on when the failures were, not on the name).
+    const withoutTimes = (text: string) => text.replace(/\d+/g, "N");
+    assert.equal(
+      withoutTimes(carol.text),
+      withoutTimes(locked.text),
+      "a locked real user and a locked unknown name answer alike",
+    );
   });
 
   test("unknown user and wrong password answer identically at the token endpoint and on /v2/", async () => {

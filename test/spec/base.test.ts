@@ -121,7 +121,8 @@ describe("error format", () => {
       { path: `/v2/${repo}/blobs/uploads/no-such-session`, status: 404, code: "BLOB_UPLOAD_UNKNOWN" },
       { path: `/v2/${uniqueRepo("absent")}/tags/list`, status: 404, code: "NAME_UNKNOWN" },
       { path: "/v2/Not_Valid/manifests/latest", status: 400, code: "NAME_INVALID" },
-      { path: `/v2/${repo}/manifests/sha256:xyz`, status: 400, code: "DIGEST_INVALID" },
+      // Neither a tag nor a digest: names nothing, so unknown (what the OCI conformance suite expects).
+      { path: `/v2/${repo}/manifests/sha256:xyz`, status: 404, code: "MANIFEST_UNKNOWN" },
       { path: `/v2/${repo}/blobs/md5:abc`, status: 400, code: "DIGEST_INVALID" },
       { path: `/v2/${repo}/tags/list?n=-3`, status: 400, code: "PAGINATION_NUMBER_INVALID" },
       { method: "PATCH", path: `/v2/${repo}/tags/list`, status: 405, code: "UNSUPPORTED" },

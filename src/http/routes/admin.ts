@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { RegistryError } from "../../oci/errors.js";
-import { AccountError } from "../../auth/errors.js";
+import { requirePassword } from "../../auth/accounts.js";
+import { AccountError, LoginError } from "../../auth/errors.js";
+import { lockedOut } from "../access.js";
 import { adminCaller, requireAdmin, type Account } from "../admin-access.js";
 import { readLimitedBody } from "../request-body.js";
 import type { Services } from "../server.js";
+import { startStorageVerification, storageVerificationStatus } from "./storage.js";
 
 const MAX_JSON_BYTES = 64 * 1024;
 const MAX_AUDIT_PAGE = 1000;
@@ -36,8 +39,8 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
       method,
       url: `/api/v1${url}`,
       handler: async (request, reply) => {
-        const caller = await adminCaller(services.authenticator, services.guard.tokens, request, reply);
-        if (adminOnly) requireAdmin(caller);
+        const caller = await adminCaller(services, request, reply, { anyToken: url === "/whoami" });
+        if (adminOnly) await requireAdmin(services, request, caller);
         const params = request.params as Record<string, string>;
         try {
           return await handler({
@@ -60,6 +63,9 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     admin: caller.kind === "user" && caller.admin,
   }));
 
+  route("POST", "/storage/verify", true, startStorageVerification(services));
+  route("GET", "/storage/verify", true, storageVerificationStatus(services));
+
   route("GET", "/users", true, async () => ({ users: await accounts.users() }));
   route("POST", "/users", true, async ({ request, reply, audit: log }) => {
     const body = await jsonBody(request);
@@ -73,18 +79,28 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
   });
   route("DELETE", "/users/:name", true, async ({ reply, params, audit: log }) => {
     const name = params.name ?? "";
-    if (await accounts.isLastAdmin(name)) {
-      throw new RegistryError("CONFLICT", `${name} is the last administrator; add another one first`);
-    }
+    // One conditional delete: two administrators removing each other cannot both succeed.
     await accounts.removeUser(name);
     await log("user.remove", name);
     return reply.code(204).send();
   });
-  // Administrators set anyone's password; a user may change their own.
+  // Administrators set anyone's password; a user may change their own, giving the current one (a
+  // stolen session or token alone must not be enough to take the account over).
   route("PUT", "/users/:name/password", false, async ({ request, reply, caller, params, audit: log }) => {
     const name = params.name ?? "";
-    if (caller.kind !== "user" || caller.name !== name) requireAdmin(caller);
-    await accounts.setPassword(name, requireString(await jsonBody(request), "password"));
+    const own = caller.kind === "user" && caller.name === name;
+    if (!own) await requireAdmin(services, request, caller);
+    const body = await jsonBody(request);
+    const password = requireString(body, "password");
+    requirePassword(password);
+    if (own) {
+      const current = body.currentPassword;
+      if (typeof current !== "string" || current === "") {
+        throw new RegistryError("INVALID_REQUEST", "currentPassword is required to change your own password");
+      }
+      await checkCurrentPassword(services, request, reply, name, current);
+    }
+    await accounts.setPassword(name, password);
     await log("user.password", name);
     return reply.code(204).send();
   });
@@ -167,6 +183,27 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     });
     return { events };
   });
+}
+
+/** The current password, checked like any login (so it counts towards the lockout). */
+async function checkCurrentPassword(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  name: string,
+  current: string,
+): Promise<void> {
+  try {
+    await services.authenticator.login(name, current, request.ip);
+  } catch (err) {
+    if (!(err instanceof LoginError)) throw err;
+    await services.audit.recordLogin(name, request.ip, "failed", {
+      reason: err.failure,
+      via: "password change",
+    });
+    if (err.reason === "rate_limited") throw lockedOut(reply, err);
+    throw new RegistryError("DENIED", "the current password is not correct");
+  }
 }
 
 function accountError(err: AccountError): RegistryError {

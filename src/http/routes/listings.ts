@@ -2,11 +2,12 @@ import type { ApiRoute } from "./types.js";
 import { nextLink, queryValue } from "./types.js";
 import { pageRequest } from "../../registry/pagination.js";
 import { MediaType } from "../../oci/media-types.js";
+import { sendJson } from "../json.js";
 
 export const pingRoute: ApiRoute = {
   pattern: /^\/v2\/?$/,
   methods: {
-    GET: async ({ reply }) => reply.type("application/json").send({}),
+    GET: async ({ reply }) => sendJson(reply, {}),
     HEAD: async ({ reply }) => reply.type("application/json").header("Content-Length", 2).send(),
   },
   requires: { GET: "login", HEAD: "login" },
@@ -23,7 +24,7 @@ export const catalogRoute: ApiRoute = {
       );
       if (page.next)
         reply.header("Link", nextLink("/v2/_catalog", { n: String(request.limit), last: page.next }));
-      return reply.send({ repositories: page.items });
+      return sendJson(reply, { repositories: page.items });
     },
   },
   requires: { GET: "catalog" },
@@ -41,7 +42,7 @@ export const tagsRoute: ApiRoute = {
           nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }),
         );
       }
-      return reply.send({ name, tags: page.items });
+      return sendJson(reply, { name, tags: page.items });
     },
   },
   requires: { GET: "pull" },
@@ -65,9 +66,11 @@ export const referrersRoute: ApiRoute = {
           }),
         );
       }
-      return reply
-        .type(MediaType.OciIndex)
-        .send({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: page.items });
+      return sendJson(
+        reply,
+        { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: page.items },
+        MediaType.OciIndex,
+      );
     },
   },
   requires: { GET: "pull" },

@@ -51,10 +51,12 @@ async function startUpload(ctx: RouteContext): Promise<unknown> {
     return replyUploadState(reply, name, result.id, 0, 202);
   }
   const digest = queryValue(query, "digest");
-  const id = await registry.uploads.start(name);
-  if (digest === undefined) return replyUploadState(reply, name, id, 0, 202);
+  if (digest === undefined) {
+    const id = await registry.uploads.start(name);
+    return replyUploadState(reply, name, id, 0, 202);
+  }
   const body = hasBody(ctx.request.raw) ? ctx.request.raw : undefined;
-  const blob = await registry.uploads.complete(name, id, digest, body, chunkOptions(ctx));
+  const blob = await registry.uploads.upload(name, digest, body, chunkOptions(ctx));
   return replyBlobCreated(reply, name, blob.digest);
 }
 

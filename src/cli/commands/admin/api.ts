@@ -1,6 +1,8 @@
 import { readBody, discard } from "../../../client/http.js";
 import { responseError } from "../../../client/transport.js";
-import { UsageError } from "../../../client/errors.js";
+import { basicHeader } from "../../../client/auth.js";
+import type { Credentials } from "../../../client/docker-config.js";
+import { AuthError, UsageError } from "../../../client/errors.js";
 import { parseLocation } from "../../../client/reference.js";
 import type { Context } from "../common/context.js";
 
@@ -9,8 +11,14 @@ export interface RegistryOption {
   registry?: string;
 }
 
-/** Calls a running registry's admin API (/api/v1/) with the credentials `wharf login` stored. */
+/**
+ * Calls a running registry's admin API (/api/v1/) with the credentials `wharf login` stored. The API
+ * takes only credentials meant for it: the stored user name and password are sent as Basic
+ * credentials; a stored refresh token goes through the token flow, which asks for the admin scope.
+ */
 export class AdminApi {
+  private credentials: Promise<Credentials | undefined> | undefined;
+
   constructor(
     private readonly ctx: Context,
     readonly host: string,
@@ -24,12 +32,25 @@ export class AdminApi {
     return new AdminApi(ctx, parseLocation(given).registry);
   }
 
+  /** The stored user name for this registry, if any. */
+  async username(): Promise<string | undefined> {
+    return (await this.stored())?.username;
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const transport = this.ctx.client.registry(this.host).transport;
+    const stored = await this.stored();
+    if (!stored) {
+      throw new AuthError(`not logged in to ${this.host}: run \`wharf login ${this.host}\` first`);
+    }
+    const basic = basicHeader(stored);
     const res = await transport.request({
       method,
       path: `/api/v1${path}`,
-      headers: body === undefined ? { accept: "application/json" } : { "content-type": "application/json" },
+      headers: {
+        ...(body === undefined ? { accept: "application/json" } : { "content-type": "application/json" }),
+        ...(basic ? { authorization: basic } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       scopes: [],
       retry: method === "GET",
@@ -40,5 +61,13 @@ export class AdminApi {
       return undefined as T;
     }
     return JSON.parse((await readBody(res, 16 * 1024 * 1024)).toString("utf8")) as T;
+  }
+
+  private stored(): Promise<Credentials | undefined> {
+    const client = this.ctx.client;
+    this.credentials ??= client.options.credentials
+      ? client.options.credentials(this.host)
+      : client.config().then((config) => config.get(this.host));
+    return this.credentials;
   }
 }

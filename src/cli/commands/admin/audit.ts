@@ -43,7 +43,7 @@ export function registerAudit(program: Command): void {
       if (ctx.json) return ctx.printJson(events);
       ctx.print(
         table([
-          ["TIME", "ACTOR", "FROM", "ACTION", "TARGET", "OUTCOME"],
+          ["TIME", "ACTOR", "FROM", "ACTION", "TARGET", "OUTCOME", "DETAIL"],
           ...events.map((e) => [
             e.at,
             e.actor,
@@ -51,11 +51,21 @@ export function registerAudit(program: Command): void {
             e.action,
             [e.repository, e.target].filter(Boolean).join(" ") || "-",
             e.outcome,
+            summary(e),
           ]),
         ]),
       );
     });
   });
+}
+
+/** The part of an event's detail worth a column: pushed tags, or why something failed or was refused. */
+function summary(event: AuditRecord): string {
+  const detail = event.detail ?? {};
+  const parts: string[] = [];
+  if (Array.isArray(detail.tags) && detail.tags.length > 0) parts.push(`tags ${detail.tags.join(",")}`);
+  if (typeof detail.reason === "string") parts.push(detail.reason);
+  return parts.join("; ") || "-";
 }
 
 function sinceTime(text: string): string {

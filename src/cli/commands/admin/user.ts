@@ -71,17 +71,32 @@ export function registerUser(program: Command): void {
 
   const passwd = user
     .command("passwd")
-    .description("Set a user's password (your own, or anyone's as an administrator)")
+    .description(
+      "Set a user's password: your own (asks for the current one too), or anyone's as an administrator",
+    )
     .argument("<name>")
-    .option("--password-stdin", "read the new password from stdin instead of prompting")
+    .option(
+      "--password-stdin",
+      "read the password from stdin instead of prompting; for your own account, the current password " +
+        "on the first line and the new one on the second",
+    )
     .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");
   withCommonOptions(passwd);
-  examples(passwd, ["wharf user passwd alice --registry registry.example.com"]);
+  examples(passwd, [
+    "wharf user passwd alice --registry registry.example.com   # asks for the current and the new password",
+    'printf \'%s\\n%s\' "$OLD" "$NEW" | wharf user passwd alice --password-stdin   # your own, from a script',
+    "printf '%s' \"$NEW\" | wharf user passwd bob --password-stdin        # an admin resetting bob's",
+  ]);
   passwd.action(async (name: string, options: UserOptions) => {
     await runCommand(options, async (ctx) => {
-      const password = await newPassword(options.passwordStdin === true);
-      await AdminApi.for(ctx, options).call("PUT", `/users/${encodeURIComponent(name)}/password`, {
+      const api = AdminApi.for(ctx, options);
+      const own = (await api.username()) === name;
+      const { current, password } = own
+        ? await currentAndNewPassword(options.passwordStdin === true)
+        : { current: undefined, password: await newPassword(options.passwordStdin === true) };
+      await api.call("PUT", `/users/${encodeURIComponent(name)}/password`, {
         password,
+        ...(current === undefined ? {} : { currentPassword: current }),
       });
       if (ctx.json) return ctx.printJson({ updated: name });
       ctx.note(`Password of ${name} changed`);
@@ -119,6 +134,21 @@ async function newPassword(fromStdin: boolean): Promise<string> {
   const second = await prompt("Repeat it: ", true);
   if (first !== second) throw new UsageError("the passwords differ");
   return first;
+}
+
+/** Changing your own password: the current one first (the registry checks it), then the new one. */
+async function currentAndNewPassword(fromStdin: boolean): Promise<{ current: string; password: string }> {
+  if (fromStdin) {
+    const [current = "", password = "", ...rest] = (await readStdin()).split(/\r?\n/);
+    if (!current || !password || rest.some((line) => line !== "")) {
+      throw new UsageError(
+        "changing your own password needs the current password on the first line of stdin and the new one on the second",
+      );
+    }
+    return { current, password };
+  }
+  const current = await prompt("Current password: ", true);
+  return { current, password: await newPassword(false) };
 }
 
 /** The bootstrap path: straight into the database, so the first admin needs no running server. */

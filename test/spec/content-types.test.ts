@@ -1,0 +1,136 @@
+/** Every JSON response of the registry API carries exactly its media type: no parameters added. */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startWharf, type TestServer } from "../helpers/server.js";
+import {
+  DOCKER_MANIFEST,
+  OCI_EMPTY,
+  OCI_INDEX,
+  OCI_MANIFEST,
+  imageManifest,
+  indexManifest,
+  pushBlob,
+  pushImage,
+  pushImageParts,
+  putManifest,
+  sha256,
+  uniqueRepo,
+} from "./manifest-support.js";
+
+let server: TestServer;
+let url: string;
+
+before(async () => {
+  server = await startWharf();
+  url = server.url;
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+interface Case {
+  method?: string;
+  path: string;
+  status: number;
+  type: string;
+  body?: string;
+  contentType?: string;
+}
+
+/** Requests every case and asserts the status and the whole Content-Type header, byte for byte. */
+async function assertExactTypes(cases: Case[]): Promise<void> {
+  for (const c of cases) {
+    const where = `${c.method ?? "GET"} ${c.path}`;
+    const res = await fetch(`${url}${c.path}`, {
+      method: c.method ?? "GET",
+      ...(c.body === undefined ? {} : { body: c.body, headers: { "Content-Type": c.contentType ?? "" } }),
+    });
+    const body = await res.text();
+    assert.equal(res.status, c.status, `${where}: ${body}`);
+    assert.equal(res.headers.get("content-type"), c.type, `${where}: Content-Type`);
+    if (c.method !== "HEAD" && c.type.endsWith("json")) JSON.parse(body); // and the body is that JSON
+  }
+}
+
+describe("exact Content-Type headers", () => {
+  let repo: string;
+  let image: Awaited<ReturnType<typeof pushImage>>;
+  let index: string;
+  let docker: string;
+
+  before(async () => {
+    repo = uniqueRepo("types");
+    image = await pushImage(url, repo, "v1");
+    const empty = await pushBlob(url, repo, "{}", OCI_EMPTY);
+    const referrer = imageManifest(
+      { config: empty, layers: [] },
+      {
+        artifactType: "application/vnd.example.sig",
+        subject: { mediaType: OCI_MANIFEST, digest: image.digest, size: image.size },
+      },
+    );
+    assert.equal((await putManifest(url, repo, "sig", referrer)).status, 201);
+    const child = { mediaType: OCI_MANIFEST, digest: image.digest, size: image.size };
+    const put = await putManifest(url, repo, "multi", indexManifest([child]));
+    assert.equal(put.status, 201);
+    index = put.digest;
+    const parts = await pushImageParts(url, repo);
+    const dockerDoc = imageManifest(parts, { mediaType: DOCKER_MANIFEST });
+    const dockerPut = await putManifest(url, repo, "docker", dockerDoc, DOCKER_MANIFEST);
+    assert.equal(dockerPut.status, 201);
+    docker = dockerPut.digest;
+  });
+
+  test("the referrers index is exactly application/vnd.oci.image.index.v1+json", async () => {
+    await assertExactTypes([
+      { path: `/v2/${repo}/referrers/${image.digest}`, status: 200, type: OCI_INDEX },
+      { path: `/v2/${repo}/referrers/${sha256("nothing")}`, status: 200, type: OCI_INDEX },
+      {
+        path: `/v2/${repo}/referrers/${image.digest}?artifactType=application/vnd.example.sig`,
+        status: 200,
+        type: OCI_INDEX,
+      },
+    ]);
+  });
+
+  test("listings and the API root are exactly application/json", async () => {
+    await assertExactTypes([
+      { path: "/v2/", status: 200, type: "application/json" },
+      { method: "HEAD", path: "/v2/", status: 200, type: "application/json" },
+      { path: "/v2/_catalog", status: 200, type: "application/json" },
+      { path: "/v2/_catalog?n=1", status: 200, type: "application/json" },
+      { path: `/v2/${repo}/tags/list`, status: 200, type: "application/json" },
+    ]);
+  });
+
+  test("manifests are served with exactly their stored media type, by tag and by digest", async () => {
+    await assertExactTypes([
+      { path: `/v2/${repo}/manifests/v1`, status: 200, type: OCI_MANIFEST },
+      { method: "HEAD", path: `/v2/${repo}/manifests/v1`, status: 200, type: OCI_MANIFEST },
+      { path: `/v2/${repo}/manifests/${index}`, status: 200, type: OCI_INDEX },
+      { path: `/v2/${repo}/manifests/${docker}`, status: 200, type: DOCKER_MANIFEST },
+    ]);
+  });
+
+  test("errors are exactly application/json, whatever produced them", async () => {
+    await assertExactTypes([
+      { path: `/v2/${repo}/manifests/absent`, status: 404, type: "application/json" },
+      { path: `/v2/${repo}/blobs/${sha256("absent")}`, status: 404, type: "application/json" },
+      { path: `/v2/${uniqueRepo("absent")}/tags/list`, status: 404, type: "application/json" },
+      { path: "/v2/Not_Valid/tags/list", status: 400, type: "application/json" },
+      { path: `/v2/${repo}/tags/list?n=-1`, status: 400, type: "application/json" },
+      { path: `/v2/${repo}/blobs/uploads/no-such-session`, status: 404, type: "application/json" },
+      { method: "PATCH", path: `/v2/${repo}/tags/list`, status: 405, type: "application/json" },
+      { path: "/not-the-api", status: 404, type: "application/json" },
+      {
+        method: "PUT",
+        path: `/v2/${repo}/manifests/bad`,
+        status: 400,
+        type: "application/json",
+        body: "not json",
+        contentType: OCI_MANIFEST,
+      },
+    ]);
+  });
+});

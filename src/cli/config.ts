@@ -145,7 +145,7 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
   maxFailedLogins: {
     key: "auth.maxFailedLogins",
     env: "WHARF_MAX_FAILED_LOGINS",
-    help: "failed logins per user name (ten times that per client address) before a lockout",
+    help: "password guesses checked per user name (ten times that per address) per auth.lockout window",
     parse: parsePositiveInteger,
   },
   lockoutMs: {

@@ -16,6 +16,7 @@ import { registerUser } from "./commands/admin/user.js";
 import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
+import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
 // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
@@ -82,6 +83,6 @@ registerAccess(program);
 registerAudit(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(err instanceof ConfigError ? EXIT_USAGE : 1);
 });

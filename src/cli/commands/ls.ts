@@ -41,7 +41,7 @@ export function registerLs(program: Command): void {
         const repositories: string[] = [];
         for await (const name of registry.catalog()) repositories.push(name);
         if (ctx.json) return ctx.printJson({ registry: where.registry, repositories });
-        return ctx.print(repositories.join("\n"));
+        return ctx.printLines(repositories);
       }
       const repository = where.repository;
       const tags: string[] = [];

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { Cache } from "../../../client/cache.js";
 import { Client } from "../../../client/client.js";
 import { ExitCode, UsageError, WharfError, errorMessage } from "../../../client/errors.js";
-import { parseSize } from "./format.js";
+import { escapeControl, parseSize, terminalJson } from "./format.js";
 import { ProgressBars } from "./progress.js";
 
 /** Options every client command accepts. */
@@ -80,18 +80,26 @@ export class Context {
     return new Cache(Cache.location(this.env));
   }
 
+  // Everything printed goes through escapeControl: names, tags, annotations and server messages come
+  // from the network and must not reach the terminal as control sequences.
+
   /** A human message on stderr (status, not data). */
   note(message: string): void {
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${escapeControl(message, true)}\n`);
   }
 
   /** Data on stdout. */
   print(text: string): void {
-    if (text !== "") process.stdout.write(`${text}\n`);
+    if (text !== "") process.stdout.write(`${escapeControl(text, true)}\n`);
+  }
+
+  /** One item per line (names, tags): a newline inside an item is escaped, never a line of its own. */
+  printLines(items: string[]): void {
+    if (items.length > 0) process.stdout.write(`${items.map((item) => escapeControl(item)).join("\n")}\n`);
   }
 
   printJson(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    process.stdout.write(`${terminalJson(value)}\n`);
   }
 
   close(): void {
@@ -126,12 +134,12 @@ export async function runCommand(
     ctx?.progress?.stop();
     const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
     const message = errorMessage(err);
-    process.stderr.write(`wharf: ${message}\n`);
+    process.stderr.write(`wharf: ${escapeControl(message)}\n`);
     if (options.verbose && err instanceof Error && !(err instanceof WharfError))
       process.stderr.write(`${err.stack}\n`);
     if (options.json) {
       const kind = err instanceof WharfError ? err.name : "Error";
-      process.stdout.write(`${JSON.stringify({ error: { kind, message, exitCode } }, null, 2)}\n`);
+      process.stdout.write(`${terminalJson({ error: { kind, message, exitCode } })}\n`);
     }
     process.exitCode = exitCode;
   } finally {

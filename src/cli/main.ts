@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, Help, InvalidArgumentError, type Option } from "commander";
 import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
 import { serve } from "./serve.js";
 import { registerPush } from "./commands/push.js";
@@ -29,7 +29,24 @@ const program = new Command()
   .description("Wharf: an OCI artifact registry and its client")
   .version(version, "-V, --version", "print the version")
   .showHelpAfterError()
+  .configureHelp({ optionDescription: plainDefault })
   .exitOverride((err) => process.exit(err.exitCode === 1 ? EXIT_USAGE : err.exitCode));
+
+/**
+ * Help shows defaults as they are typed (`default: .`, `default: 10m`), not as JSON (`"."`), and no
+ * `default: []` for repeatable options.
+ */
+function plainDefault(this: Help, option: Option): string {
+  const value: unknown = option.defaultValue;
+  let override: Partial<Option> | undefined;
+  if (option.defaultValueDescription === undefined && typeof value === "string")
+    override = { defaultValueDescription: value };
+  else if (Array.isArray(value) && value.length === 0) override = { defaultValue: undefined };
+  const shown = override
+    ? Object.assign(Object.create(Object.getPrototypeOf(option) as object) as Option, option, override)
+    : option;
+  return Help.prototype.optionDescription.call(this, shown);
+}
 
 program
   .command("serve")

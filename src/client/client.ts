@@ -1,3 +1,4 @@
+import { Deadline } from "./deadline.js";
 import { DockerConfig, type Credentials } from "./docker-config.js";
 import { HttpAgents } from "./http.js";
 import { parseReference, type Reference } from "./reference.js";
@@ -25,6 +26,12 @@ export interface ClientOptions {
   onRetry?: (message: string) => void;
   /** Idle time after which a connection is considered stalled. */
   idleTimeoutMs?: number;
+  /** How long a new connection may take (default 10 s). */
+  connectTimeoutMs?: number;
+  /** How long a request without a body may wait for its response headers (default 20 s). */
+  responseTimeoutMs?: number;
+  /** Deadline for everything this client does, from its creation (default: none). */
+  timeoutMs?: number;
 }
 
 /**
@@ -35,6 +42,7 @@ export class Client {
   readonly env: NodeJS.ProcessEnv;
   readonly concurrency: number;
   readonly retry: RetryOptions;
+  readonly deadline: Deadline;
   private readonly agents: HttpAgents;
   private readonly registries = new Map<string, RegistryClient>();
   private dockerConfig: Promise<DockerConfig> | undefined;
@@ -43,9 +51,12 @@ export class Client {
     this.env = options.env ?? process.env;
     this.concurrency = options.concurrency ?? 4;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.deadline = Deadline.after(options.timeoutMs);
     this.agents = new HttpAgents({
       ca: options.ca,
       idleTimeoutMs: options.idleTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      responseTimeoutMs: options.responseTimeoutMs,
       maxSockets: Math.max(this.concurrency * 2, 8),
     });
   }
@@ -68,6 +79,7 @@ export class Client {
           this.options.credentials ? this.options.credentials(host) : this.credentialsFor(host),
         retry: this.retry,
         onRetry: this.options.onRetry,
+        deadline: this.deadline,
       });
       client = new RegistryClient(transport);
       this.registries.set(host, client);

@@ -35,6 +35,8 @@ export interface PullResult {
   /** The tag was resolved from the cache because the registry could not be reached. */
   offline: boolean;
   resolvedAt?: string;
+  /** Why the registry was not used for the tag (offline only). */
+  offlineReason?: string;
   cacheHits: number;
   downloads: number;
   /** Cached blobs found corrupt, dropped and fetched again. */
@@ -109,6 +111,7 @@ export async function pullArtifact(
     skipped: manifest.layers.length - names.size,
     offline: resolved.fromCache,
     ...(resolved.resolvedAt ? { resolvedAt: resolved.resolvedAt } : {}),
+    ...(resolved.offlineReason ? { offlineReason: resolved.offlineReason } : {}),
     cacheHits: fetcher.cacheHits,
     downloads: fetcher.downloads,
     repaired: fetcher.repaired,

@@ -7,7 +7,6 @@ import {
   DEFAULT_RETRY,
   isRetryableStatus,
   isTransientNetworkError,
-  sleep,
   type RetryOptions,
 } from "./retry.js";
 import { responseError, type Transport } from "./transport.js";
@@ -61,7 +60,7 @@ export async function uploadBlob(
       const status = err instanceof RegistryResponseError ? err.status : undefined;
       const transient = status !== undefined ? isRetryableStatus(status) : isTransientNetworkError(err);
       if (attempt >= retry.retries || !transient) throw err;
-      await sleep(backoffDelay(retry, attempt));
+      await transport.pause(backoffDelay(retry, attempt));
     }
   }
 }

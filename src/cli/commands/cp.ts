@@ -21,7 +21,7 @@ export function registerCp(program: Command): void {
     .option("--all", "copy every manifest of an index, not only this platform's")
     .option("--platform <os/arch>", "manifest to copy from a multi-platform index (default: this machine's)")
     .option("--referrers", "also copy signatures, SBOMs and other artifacts that refer to it");
-  withCommonOptions(command, { transfers: true });
+  withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf cp 127.0.0.1:5000/team/deploy:v1 registry.example.com/team/deploy:v1 --referrers",
     "wharf cp 127.0.0.1:5000/team/deploy:v1 127.0.0.1:5000/prod/deploy   # same registry: blobs are mounted",

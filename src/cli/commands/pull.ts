@@ -26,7 +26,7 @@ export function registerPull(program: Command): void {
     .option("--refresh", "ignore the cache: resolve and download everything again")
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
     .option("-f, --file <file>", "pull every OCI reference declared in this YAML or JSON file");
-  withCommonOptions(command, { transfers: true });
+  withCommonOptions(command, { transfers: "download" });
   examples(command, [
     "wharf pull 127.0.0.1:5000/team/deploy:v1 -o ./deploy",
     "wharf pull 127.0.0.1:5000/charts/mychart:0.1.0              # writes mychart-0.1.0.tgz here",
@@ -68,9 +68,8 @@ export async function pullOne(
   ctx.progress?.stop();
   if (!ctx.json) {
     if (result.offline) {
-      ctx.note(
-        `${ref.registry} is unreachable: used the cache (${result.reference} resolved ${result.resolvedAt})`,
-      );
+      const reason = result.offlineReason ?? `${ref.registry} is unreachable`;
+      ctx.note(`${reason}: used the cache (${result.reference} resolved ${result.resolvedAt})`);
     } else if (result.downloads === 0)
       ctx.note(`All content came from the cache (${result.cacheHits} blobs)`);
     if (result.repaired > 0)

@@ -16,6 +16,11 @@ const DEFAULT_EXPIRY = "90d";
 
 export function registerToken(program: Command): void {
   const token = program.command("token").description("Robot tokens for CI: scoped, expiring, revocable");
+  examples(token, [
+    "wharf token create --name ci --repo 'team-a/**' --actions pull,push --expires 30d",
+    "wharf token ls --registry registry.example.com",
+    "wharf token revoke ci --registry registry.example.com",
+  ]);
 
   const create = token
     .command("create")

@@ -3,36 +3,68 @@ import { Command, Option } from "commander";
 import { Cache } from "../../../client/cache.js";
 import { Client } from "../../../client/client.js";
 import { ExitCode, UsageError, WharfError, errorMessage } from "../../../client/errors.js";
-import { escapeControl, parseSize, terminalJson } from "./format.js";
+import { escapeControl, parseDuration, parseSize, terminalJson } from "./format.js";
 import { ProgressBars } from "./progress.js";
 
-/** Options every client command accepts. */
+/** Options of client commands (each command has those of the kinds it needs). */
 export interface CommonOptions {
   json?: boolean;
   plainHttp?: boolean;
   caFile?: string[];
+  timeout?: string;
   concurrency?: string;
   chunkSize?: string;
   verbose?: boolean;
 }
 
-/** Adds --json, --plain-http, --ca-file, --concurrency and --verbose to a command. */
-export function withCommonOptions(command: Command, options: { transfers?: boolean } = {}): Command {
-  command
-    .option("--json", "print machine-readable JSON on stdout")
-    .option("--plain-http", "use plain HTTP for the registries named (automatic for localhost and 127.0.0.1)")
-    .option(
-      "--ca-file <file>",
-      "trust this CA certificate (PEM) as well as the system ones; repeatable",
-      collect,
-      [],
-    )
-    .option("-v, --verbose", "report retries and other details on stderr");
+/** The whole command's deadline unless --timeout says otherwise: generous, but not for ever. */
+export const DEFAULT_TIMEOUT = "10m";
+
+/**
+ * Adds the options a command needs: always --json and --verbose; unless `network: false`, the
+ * transport ones (--plain-http, --ca-file, --timeout); with `transfers`, --concurrency, and for
+ * uploads --chunk-size.
+ */
+export function withCommonOptions(
+  command: Command,
+  options: { network?: boolean; transfers?: "download" | "upload" } = {},
+): Command {
+  command.option("--json", "print machine-readable JSON on stdout");
+  if (options.network !== false) {
+    command
+      .option(
+        "--plain-http",
+        "use plain HTTP for the registries named (automatic for localhost and 127.0.0.1)",
+      )
+      .option(
+        "--ca-file <file>",
+        "trust this CA certificate (PEM) as well as the system ones; repeatable",
+        collect,
+        [],
+      )
+      .addOption(
+        new Option("--timeout <duration>", "give up after this long, e.g. 30s, 5m, 1h; 0 for never").default(
+          DEFAULT_TIMEOUT,
+        ),
+      );
+  }
+  command.option("-v, --verbose", "more detail on stderr (retries, stack traces of failures)");
   if (options.transfers) {
     command.addOption(new Option("--concurrency <n>", "blobs transferred in parallel").default("4"));
+  }
+  if (options.transfers === "upload") {
     command.option("--chunk-size <size>", "upload in chunks of this size (e.g. 8M) instead of one request");
   }
   return command;
+}
+
+/** `--timeout`: a duration, or 0 for none. */
+export function parseTimeout(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === "0") return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`--timeout ${text}: expected a duration such as 30s, 5m or 1h (0 for none)`);
+  return ms;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -71,7 +103,9 @@ export class Context {
       concurrency,
       chunkSize,
       retry: retryFromEnv(env),
-      onRetry: options.verbose ? (message) => this.note(message) : undefined,
+      timeoutMs: parseTimeout(options.timeout),
+      // Someone watching a terminal should know why nothing moves; logs and pipes stay quiet.
+      onRetry: options.verbose || process.stderr.isTTY ? (message) => this.note(message) : undefined,
     });
     this.progress = this.json ? undefined : ProgressBars.create(true);
   }

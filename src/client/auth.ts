@@ -119,7 +119,7 @@ export class Authenticator {
     const said = response.message ? `: ${response.message}` : "";
     if (response.status === 429) {
       // A lockout or a quota: say so, and when, rather than retrying (which would extend a lockout).
-      return `${this.host} refused to issue a token${said || ": too many requests"}; ${retryHint(response.retryAfter)}`;
+      return `${this.host} refused to issue a token${said || ": too many requests"}${retrySuffix(response.message, response.retryAfter)}`;
     }
     if (!credentials) return notLoggedIn(this.host, scopes);
     const who = credentials.username ? ` for user ${credentials.username}` : "";
@@ -152,6 +152,12 @@ export function describeScopes(scopes: string[]): string {
     return `pull from ${name}`;
   });
   return words.join(" and ");
+}
+
+/** "; try again in 5 min" after a 429's message, unless the message already says all we know. */
+export function retrySuffix(message: string | undefined, retryAfter: string | undefined): string {
+  if (retryAfter === undefined && message && /try again/i.test(message)) return "";
+  return `; ${retryHint(retryAfter)}`;
 }
 
 /** Retry-After as advice: "try again in 5 min", or "try again later" without one. */

@@ -5,7 +5,7 @@ import {
   basicHeader,
   describeScopes,
   notLoggedIn,
-  retryHint,
+  retrySuffix,
   type TokenRequest,
   type TokenResponse,
 } from "./auth.js";
@@ -379,7 +379,7 @@ export function isLoopback(host: string): boolean {
 export async function responseError(res: HttpResponse, what: string): Promise<Error> {
   const { code, message } = await errorBody(res);
   let detail = [code, message].filter(Boolean).join(": ") || `HTTP ${res.status}`;
-  if (res.status === 429) detail += `; ${retryHint(header(res, "retry-after"))}`;
+  if (res.status === 429) detail += retrySuffix(message, header(res, "retry-after"));
   const text = `${what}: ${detail}`;
   if (res.status === 404) return new NotFoundError(text);
   if (res.status === 401 || res.status === 403) return new AuthError(text);

@@ -50,6 +50,8 @@ export function registerToken(program: Command): void {
           throw new UsageError("--expires: use a duration such as 30d, or never");
         expiresAt = new Date(Date.now() + ms).toISOString();
       }
+      if (options.repo.length === 0)
+        throw new UsageError("--repo: name at least one repository glob the token may use, e.g. 'team-a/**'");
       const actions = options.actions
         .split(",")
         .map((a) => a.trim())

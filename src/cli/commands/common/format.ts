@@ -85,3 +85,14 @@ export function shortDigest(digest: string): string {
   const colon = digest.indexOf(":");
   return digest.slice(0, colon + 13);
 }
+
+/** Which manifest of a multi-platform index was taken, and from which choices. */
+export function platformNote(
+  result: { platform?: string; platforms?: string[]; digest: string; index?: { digest: string } },
+  how: string,
+): string {
+  return (
+    `${result.index?.digest ?? "the index"} is a multi-platform index (${(result.platforms ?? []).join(", ")}): ` +
+    `took ${result.platform} (${result.digest}); ${how}`
+  );
+}

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { TimeoutError } from "./errors.js";
 
 /**
@@ -19,6 +20,8 @@ export class Deadline {
   /** A deadline `ms` from now (undefined or 0: none). The timer does not keep the process alive. */
   static after(ms: number | undefined): Deadline {
     const controller = new AbortController();
+    // Every request and body in flight listens (many at once with --concurrency): not a leak.
+    setMaxListeners(0, controller.signal);
     if (ms !== undefined && ms > 0) {
       setTimeout(
         () =>

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { cliHome, type CliHome } from "./cli.js";
@@ -67,6 +67,30 @@ describe("deadlines against a registry that accepts connections and never answer
       assert.match(bad.stderr, /--timeout soon: expected a duration/);
     } finally {
       await silent.close();
+    }
+  });
+
+  test("a host that never completes the TCP handshake fails at the connect timeout", BOUND, async (t) => {
+    if (!existsSync("/usr/bin/python3"))
+      return t.skip("python3 is not installed: no listener that does not accept");
+    // A listening socket with a backlog of 0 that never accepts: once one connection fills the backlog,
+    // further SYNs are dropped, as by a firewall. (Node always accepts, so this is Python.)
+    const listener = spawn("/usr/bin/python3", [
+      "-c",
+      "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(120)",
+    ]);
+    try {
+      const [line] = (await once(listener.stdout, "data")) as [Buffer];
+      const port = Number(line.toString().trim());
+      const filler = connect(port, "127.0.0.1");
+      filler.on("error", () => undefined);
+      await once(filler, "connect");
+      const result = await cli.run(["info", `127.0.0.1:${port}/team/app:v1`, "--timeout", "80s"]);
+      filler.destroy();
+      assert.equal(result.code, 7, result.stderr);
+      assert.match(result.stderr, new RegExp(`could not connect to 127\\.0\\.0\\.1:${port} within 10 s`));
+    } finally {
+      listener.kill();
     }
   });
 

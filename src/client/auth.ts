@@ -138,14 +138,14 @@ export function notLoggedIn(host: string, scopes: string[]): string {
 
 /**
  * Token scopes in words, naming the strongest action asked for: `repository:a:pull,push` is "push to
- * a" (a push asks for pull too), `registry:catalog:*` is "the repository list".
+ * a" (a push asks for pull too), `registry:catalog:*` is "the catalog".
  */
 export function describeScopes(scopes: string[]): string {
   const words = mergeScopes(scopes).map((scope) => {
     const [type, ...rest] = scope.split(":");
     const actions = (rest.pop() ?? "").split(",");
     const name = rest.join(":");
-    if (type === "registry" && name === "catalog") return "the repository list";
+    if (type === "registry" && name === "catalog") return "the catalog";
     if (type !== "repository") return scope;
     if (actions.includes("push")) return `push to ${name}`;
     if (actions.includes("delete")) return `delete in ${name}`;

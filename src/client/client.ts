@@ -92,6 +92,7 @@ export class Client {
       chunkSize: this.options.chunkSize,
       chunkThreshold: this.options.chunkThreshold,
       retry: this.retry,
+      onRetry: this.options.onRetry,
       onProgress,
     };
   }

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { Cache, CorruptCacheError } from "./cache.js";
 import type { Client } from "./client.js";
-import { RegistryResponseError, TimeoutError, UnreachableError, WharfError } from "./errors.js";
+import { RegistryResponseError, TimeoutError, UnreachableError, WharfError, errorMessage } from "./errors.js";
 import type { Descriptor, ManifestData } from "./manifest.js";
 import { formatReference, type RegistryReference } from "./reference.js";
 import { backoffDelay, isTransientNetworkError } from "./retry.js";
@@ -171,6 +171,7 @@ export class CachingFetcher {
         const again =
           err instanceof TruncatedError || (!(err instanceof WharfError) && isTransientNetworkError(err));
         if (!again || attempt >= retry.retries) throw err;
+        this.client.options.onRetry?.(`download of ${descriptor.digest}: ${errorMessage(err)}; retrying`);
         await registry.transport.pause(backoffDelay(retry, attempt));
       }
     }

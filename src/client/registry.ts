@@ -274,7 +274,7 @@ export class RegistryClient {
       // An auth-on registry shows anonymous callers what anonymous may pull: here nothing. An empty
       // list would read as "no repositories"; the truth is that the list needs a login.
       throw new AuthError(
-        `the repository list of ${this.host} needs a login: run \`wharf login ${this.host}\``,
+        `the catalog (repository list) of ${this.host} needs a login: run \`wharf login ${this.host}\``,
       );
     }
     return { items, next: nextLink(res) };

@@ -67,7 +67,7 @@ describe("errors that say what happened and what to do", () => {
     assert.equal(result.code, 4, show(result));
     assert.match(
       result.stderr,
-      new RegExp(`the repository list of ${host} needs a login: run \`wharf login`),
+      new RegExp(`the catalog \\(repository list\\) of ${host} needs a login: run \`wharf login`),
     );
     assert.equal(result.stdout, "");
   });

@@ -52,13 +52,13 @@ describe("multi-platform indexes: which platform was taken is said, and carried 
     await cli.cleanup();
   });
 
-  test("pull without --platform says what it took; --json has the index and the manifest", async () => {
+  test("pull without --platform says what it picked; --json has the index and the manifest", async () => {
     const out = join(cli.dir, "pulled");
     const pulled = await cli.run(["pull", `${server.host}/team/tool:v1`, "-o", out]);
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.ok(
       pulled.stderr.includes(
-        `${index} is a multi-platform index (linux/amd64, linux/arm64): took ${mine} (${manifests[mine]})`,
+        `${index} is a multi-platform index (linux/amd64, linux/arm64): picked ${mine} (${manifests[mine]})`,
       ),
       pulled.stderr,
     );
@@ -81,10 +81,10 @@ describe("multi-platform indexes: which platform was taken is said, and carried 
     assert.equal(result.platform, "linux/arm64");
   });
 
-  test("cp without --all says what it took; --json has both digests; --all copies the index", async () => {
+  test("cp without --all says what it picked; --json has both digests; --all copies the index", async () => {
     const copied = await cli.run(["cp", `${server.host}/team/tool:v1`, `${server.host}/copy/tool:v1`]);
     assert.equal(copied.code, 0, copied.stderr);
-    assert.ok(copied.stderr.includes(`took ${mine} (${manifests[mine]})`), copied.stderr);
+    assert.ok(copied.stderr.includes(`picked ${mine} (${manifests[mine]})`), copied.stderr);
     assert.match(copied.stderr, /--all/);
     assert.equal(copied.stdout.trim(), manifests[mine]);
 

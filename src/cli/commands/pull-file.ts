@@ -64,7 +64,7 @@ export async function pullFromFile(
     } catch (err) {
       const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
       outcome.error = { message: errorMessage(err), exitCode };
-      if (!ctx.json) ctx.note(`wharf: ${item.path}: ${errorMessage(err)}`);
+      if (!ctx.json) ctx.error(`${item.path}: ${errorMessage(err)}`);
     }
     outcomes.push(outcome);
   }

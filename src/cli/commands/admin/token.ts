@@ -67,8 +67,10 @@ export function registerToken(program: Command): void {
       ctx.print(created.secret);
       ctx.note(
         `Created token ${created.name} (${created.actions.join(",")} on ${created.repositories.join(" ")}, ` +
-          `${created.expiresAt ? `expires ${created.expiresAt}` : "never expires"}).\n` +
-          `The secret above is shown only now. Log in with: docker login ${api.host} -u ${created.name}`,
+          `${created.expiresAt ? `expires ${created.expiresAt}` : "never expires"}).`,
+      );
+      ctx.note(
+        `The secret above is shown only now. Log in with: docker login ${api.host} -u ${created.name}`,
       );
     });
   });

@@ -117,9 +117,14 @@ export class Context {
   // Everything printed goes through escapeControl: names, tags, annotations and server messages come
   // from the network and must not reach the terminal as control sequences.
 
-  /** A human message on stderr (status, not data). */
+  /** A human message on stderr (status, not data): one line, whatever it quotes. */
   note(message: string): void {
-    process.stderr.write(`${escapeControl(message, true)}\n`);
+    process.stderr.write(`${escapeControl(message)}\n`);
+  }
+
+  /** A failure on stderr, as `wharf: …` (the command may go on, as pull -f does). */
+  error(message: string): void {
+    this.note(`wharf: ${message}`);
   }
 
   /** Data on stdout. */
@@ -168,7 +173,8 @@ export async function runCommand(
     ctx?.progress?.stop();
     const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
     const message = errorMessage(err);
-    process.stderr.write(`wharf: ${escapeControl(message)}\n`);
+    if (ctx) ctx.error(message);
+    else process.stderr.write(`wharf: ${escapeControl(message)}\n`);
     if (options.verbose && err instanceof Error && !(err instanceof WharfError))
       process.stderr.write(`${err.stack}\n`);
     if (options.json) {

@@ -93,6 +93,6 @@ export function platformNote(
 ): string {
   return (
     `${result.index?.digest ?? "the index"} is a multi-platform index (${(result.platforms ?? []).join(", ")}): ` +
-    `took ${result.platform} (${result.digest}); ${how}`
+    `picked ${result.platform} (${result.digest}); ${how}`
   );
 }

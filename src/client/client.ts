@@ -28,9 +28,9 @@ export interface ClientOptions {
   idleTimeoutMs?: number;
   /** How long a new connection may take (default 10 s). */
   connectTimeoutMs?: number;
-  /** How long a request without a body may wait for its response headers (default 20 s). */
+  /** How long a GET or HEAD may wait for its response headers (default 20 s). */
   responseTimeoutMs?: number;
-  /** Deadline for everything this client does, from its creation (default: none). */
+  /** Deadline for everything this client does, counted from its first request (default: none). */
   timeoutMs?: number;
 }
 
@@ -42,8 +42,8 @@ export class Client {
   readonly env: NodeJS.ProcessEnv;
   readonly concurrency: number;
   readonly retry: RetryOptions;
-  readonly deadline: Deadline;
   private readonly agents: HttpAgents;
+  private started: Deadline | undefined;
   private readonly registries = new Map<string, RegistryClient>();
   private dockerConfig: Promise<DockerConfig> | undefined;
 
@@ -51,7 +51,6 @@ export class Client {
     this.env = options.env ?? process.env;
     this.concurrency = options.concurrency ?? 4;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.deadline = Deadline.after(options.timeoutMs);
     this.agents = new HttpAgents({
       ca: options.ca,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -59,6 +58,12 @@ export class Client {
       responseTimeoutMs: options.responseTimeoutMs,
       maxSockets: Math.max(this.concurrency * 2, 8),
     });
+  }
+
+  /** Starts with the first request, so time spent at a password prompt does not count. */
+  get deadline(): Deadline {
+    this.started ??= Deadline.after(this.options.timeoutMs);
+    return this.started;
   }
 
   get defaultRegistry(): string | undefined {

@@ -32,8 +32,8 @@ export interface HttpAgentOptions {
   /** A new connection (TCP, and TLS for https) not established in this long fails: the host is not there. */
   connectTimeoutMs?: number;
   /**
-   * A request without a body whose response headers have not come in this long fails: a registry that
-   * accepts connections and never answers. (Requests with a body may take longer: the idle timeout.)
+   * A GET or HEAD whose response headers have not come in this long fails: a registry that accepts
+   * connections and never answers. (Writes may take longer: the idle timeout bounds them.)
    */
   responseTimeoutMs?: number;
   maxSockets?: number;
@@ -112,7 +112,9 @@ export async function send(agents: HttpAgents, request: HttpRequest): Promise<Ht
       timers.push(timer);
       socket.once(isHttps ? "secureConnect" : "connect", () => clearTimeout(timer));
     });
-    if (body === undefined || typeof body === "string" || Buffer.isBuffer(body)) {
+    // Only reads: a registry answers them at once; a PUT that completes an upload may first move or
+    // hash gigabytes (a retried timeout there would upload everything again).
+    if (request.method === "GET" || request.method === "HEAD") {
       timers.push(
         setTimeout(
           () =>

@@ -60,6 +60,7 @@ describe("--help", () => {
     }
     const pull = await cli.run(["pull", "--help"]);
     assert.match(pull.stdout, /\(default:\s+\.\)/);
-    assert.match(pull.stdout, /\(default: 10m\)/);
+    assert.match(pull.stdout, /\(default: 1h\)/);
+    assert.match((await cli.run(["info", "--help"])).stdout, /\(default: 2m\)/);
   });
 });

@@ -17,8 +17,13 @@ export interface CommonOptions {
   verbose?: boolean;
 }
 
-/** The whole command's deadline unless --timeout says otherwise: generous, but not for ever. */
-export const DEFAULT_TIMEOUT = "10m";
+/**
+ * The whole command's deadline unless --timeout says otherwise: generous, but not for ever. Commands
+ * that move content get an hour (a big model over a slow link); the rest, whose every request is
+ * small, two minutes.
+ */
+export const DEFAULT_TIMEOUT = "2m";
+export const DEFAULT_TRANSFER_TIMEOUT = "1h";
 
 /**
  * Adds the options a command needs: always --json and --verbose; unless `network: false`, the
@@ -43,9 +48,10 @@ export function withCommonOptions(
         [],
       )
       .addOption(
-        new Option("--timeout <duration>", "give up after this long, e.g. 30s, 5m, 1h; 0 for never").default(
-          DEFAULT_TIMEOUT,
-        ),
+        new Option(
+          "--timeout <duration>",
+          "give up after this long (from the first request), e.g. 30s, 5m, 2h; 0 for never",
+        ).default(options.transfers ? DEFAULT_TRANSFER_TIMEOUT : DEFAULT_TIMEOUT),
       );
   }
   command.option("-v, --verbose", "more detail on stderr (retries, stack traces of failures)");

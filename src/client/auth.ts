@@ -154,20 +154,25 @@ export function describeScopes(scopes: string[]): string {
   return words.join(" and ");
 }
 
-/** "; try again in 5 min" after a 429's message, unless the message already says all we know. */
+/**
+ * After a 429's message: "; try again in 5 min" (from Retry-After), or " (retry in 5 min)" when the
+ * message already says to try again; nothing when it does and there is no Retry-After.
+ */
 export function retrySuffix(message: string | undefined, retryAfter: string | undefined): string {
-  if (retryAfter === undefined && message && /try again/i.test(message)) return "";
-  return `; ${retryHint(retryAfter)}`;
+  const when = retryWhen(retryAfter);
+  const saysSo = message !== undefined && /try again/i.test(message);
+  if (saysSo) return when ? ` (retry ${when})` : "";
+  return `; try again ${when ?? "later"}`;
 }
 
-/** Retry-After as advice: "try again in 5 min", or "try again later" without one. */
-export function retryHint(retryAfter: string | undefined): string {
+/** Retry-After as "in 40 s" or "in 5 min (at 09:12 UTC)"; undefined without a usable one. */
+function retryWhen(retryAfter: string | undefined): string | undefined {
   const ms = retryAfterMs(retryAfter);
-  if (ms === undefined) return "try again later";
+  if (ms === undefined) return undefined;
   const seconds = Math.ceil(ms / 1000);
-  if (seconds < 120) return `try again in ${seconds} s`;
-  const minutes = Math.ceil(seconds / 60);
-  return `try again in ${minutes} min (at ${new Date(Date.now() + ms).toISOString().slice(11, 16)} UTC)`;
+  if (seconds < 120) return `in ${seconds} s`;
+  const at = new Date(Date.now() + ms).toISOString().slice(11, 16);
+  return `in ${Math.ceil(seconds / 60)} min (at ${at} UTC)`;
 }
 
 export function basicHeader(credentials: Credentials | undefined): string | undefined {

@@ -211,7 +211,7 @@ describe("login lockouts: the server's message and when to retry, without silent
       const locked = await guess();
       assert.equal(locked.code, 4, show(locked));
       assert.match(locked.stderr, /too many failed logins/, show(locked));
-      assert.match(locked.stderr, /try again in \d+ (s|min)/, show(locked));
+      assert.match(locked.stderr, /(try again|retry) in \d+ (s|min)/, show(locked));
       assert.doesNotMatch(locked.stderr, /answered 429/);
     } finally {
       await server.stop();

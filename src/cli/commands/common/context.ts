@@ -32,7 +32,7 @@ export const DEFAULT_TRANSFER_TIMEOUT = "1h";
  */
 export function withCommonOptions(
   command: Command,
-  options: { network?: boolean; transfers?: "download" | "upload" } = {},
+  options: { network?: boolean; transfers?: "download" | "upload"; timeout?: string } = {},
 ): Command {
   command.option("--json", "print machine-readable JSON on stdout");
   if (options.network !== false) {
@@ -51,7 +51,7 @@ export function withCommonOptions(
         new Option(
           "--timeout <duration>",
           "give up after this long (from the first request), e.g. 30s, 5m, 2h; 0 for never",
-        ).default(options.transfers ? DEFAULT_TRANSFER_TIMEOUT : DEFAULT_TIMEOUT),
+        ).default(options.timeout ?? (options.transfers ? DEFAULT_TRANSFER_TIMEOUT : DEFAULT_TIMEOUT)),
       );
   }
   command.option("-v, --verbose", "more detail on stderr (retries, stack traces of failures)");

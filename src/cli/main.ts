@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, Help, InvalidArgumentError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
 import { ConfigError, loadServerConfig, printableConfig, settingsHelp, type ServerConfig } from "./config.js";
 import { AddressInUseError, serve } from "./serve.js";
@@ -20,6 +20,7 @@ import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
+import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
 // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
@@ -32,7 +33,24 @@ const program = new Command()
   .description("Wharf: an OCI artifact registry and its client")
   .version(version, "-V, --version", "print the version")
   .showHelpAfterError()
+  .configureHelp({ optionDescription: plainDefault })
   .exitOverride((err) => process.exit(err.exitCode === 1 ? EXIT_USAGE : err.exitCode));
+
+/**
+ * Help shows defaults as they are typed (`default: .`, `default: 10m`), not as JSON (`"."`), and no
+ * `default: []` for repeatable options.
+ */
+function plainDefault(this: Help, option: Option): string {
+  const value: unknown = option.defaultValue;
+  let override: Partial<Option> | undefined;
+  if (option.defaultValueDescription === undefined && typeof value === "string")
+    override = { defaultValueDescription: value };
+  else if (Array.isArray(value) && value.length === 0) override = { defaultValue: undefined };
+  const shown = override
+    ? Object.assign(Object.create(Object.getPrototypeOf(option) as object) as Option, option, override)
+    : option;
+  return Help.prototype.optionDescription.call(this, shown);
+}
 
 program
   .command("serve")
@@ -128,6 +146,6 @@ registerAudit(program);
 registerStorage(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(err instanceof ConfigError ? EXIT_USAGE : 1);
 });

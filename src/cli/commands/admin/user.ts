@@ -21,6 +21,14 @@ interface UserOptions extends CommonOptions, RegistryOption {
 
 export function registerUser(program: Command): void {
   const user = program.command("user").description("Manage a Wharf registry's users (administrators only)");
+  examples(user, [
+    "wharf user add alice --admin --data-dir /var/lib/wharf   # the first administrator, before serve",
+    "wharf login registry.example.com -u alice                # then, as that administrator:",
+    "wharf user add bob --registry registry.example.com",
+    "wharf user ls --registry registry.example.com",
+    "wharf user passwd bob --registry registry.example.com",
+    "wharf user rm bob --registry registry.example.com",
+  ]);
 
   const add = user
     .command("add")

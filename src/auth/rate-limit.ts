@@ -14,7 +14,11 @@ export interface LoginLimiter {
 export interface LoginAttempt {
   /** The guess was wrong: it stays counted for the window. */
   failed(): void;
-  /** The credentials were right: the reservation is released and the name's failures forgotten. */
+  /**
+   * The credentials were right: the reservation is released. Failures stay counted for the window:
+   * forgetting them would hand whoever is guessing a fresh allowance each time the owner (or a CI job
+   * logging in before every step) gets in.
+   */
   succeeded(): void;
 }
 
@@ -75,7 +79,6 @@ export class FailureLimiter implements LoginLimiter {
           state.pending--;
           if (failed) state.failures.push(now);
         }
-        if (!failed) user.failures = [];
         for (const state of [user, address]) state.waiters.splice(0).forEach((wake) => wake());
         this.forgetIdle(this.user, name, user);
         this.forgetIdle(this.client, client, address);

@@ -155,6 +155,31 @@ describe("hardening", { timeout: 600_000 }, () => {
     }
   });
 
+  test("right-password logins between wrong ones do not reset the name's failure count", async () => {
+    await createUser(server.url, "frank", "frank-Password-1");
+    const guess = (password: string) =>
+      postToken(server.url, { grant_type: "password", username: "frank", password, service: "wharf" });
+    const statuses: number[] = [];
+    // The owner (or a CI job) logs in after every wrong guess; still only MAX_FAILED guesses count.
+    for (let i = 0; i < MAX_FAILED; i++) {
+      const wrong = await guess(`wrong-guess-${i}`);
+      statuses.push(wrong.status);
+      await wrong.arrayBuffer();
+      const right = await guess("frank-Password-1");
+      statuses.push(right.status);
+      await right.arrayBuffer();
+    }
+    const extra = await guess("one-guess-too-many");
+    await extra.arrayBuffer();
+    assert.deepEqual(
+      statuses.slice(0, -1),
+      Array.from({ length: MAX_FAILED * 2 - 1 }, (_, i) => (i % 2 === 0 ? 401 : 200)),
+      `statuses: ${statuses.join(",")}`,
+    );
+    assert.equal(extra.status, 429, `the guess after ${MAX_FAILED} failures is locked out`);
+    assert.ok(Number(extra.headers.get("retry-after")) >= 1);
+  });
+
   test("a pull-only repository token cannot use the admin API; an admin-scoped token of an admin can", async () => {
     const bobToken = await getToken(server.url, ["repository:team/x:pull"], bob);
     const change = await fetch(`${server.url}/api/v1/users/bob/password`, {

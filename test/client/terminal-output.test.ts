@@ -12,6 +12,9 @@ import { startWharf, type TestServer } from "../helpers/server.js";
 const HOSTILE = "\x1b[2J\x1b]0;pwned\x07evil\u009b31m\x7f\rok";
 // eslint-disable-next-line no-control-regex -- finding control characters is what this checks
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+/** Invisible controls that reorder or break a line: ALM, LRM, RLM, LS, PS, LRE..RLO, LRI..PDI. */
+const BIDI = "\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069";
+const RAW_BIDI = /[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 describe("CLI output escapes control characters that came from the network", () => {
   let auth: AuthServer;
@@ -52,6 +55,32 @@ describe("CLI output escapes control characters that came from the network", () 
     const events = JSON.parse(json.stdout) as { actor: string }[];
     assert.ok(
       events.some((e) => e.actor === HOSTILE),
+      "JSON keeps the exact value",
+    );
+  });
+
+  test("wharf audit escapes bidirectional and line-separator controls too", async () => {
+    const host = new URL(auth.url).host;
+    const name = `admin${BIDI}x`;
+    const failed = await requestToken(auth.url, [], { name, password: "guess" });
+    await failed.arrayBuffer();
+    assert.equal(failed.status, 401);
+    const login = await cli.run(["login", host, "-u", ADMIN.name, "--password-stdin"], {
+      input: ADMIN.password,
+    });
+    assert.equal(login.code, 0, login.stderr);
+
+    const audit = await cli.run(["audit", "--registry", host, "--action", "login"]);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.doesNotMatch(audit.stdout, RAW_BIDI, "no bidi control reaches the terminal");
+    assert.ok(audit.stdout.includes("admin\\u061c\\u200e\\u200f\\u2028"), audit.stdout);
+
+    const json = await cli.run(["audit", "--registry", host, "--action", "login", "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.doesNotMatch(json.stdout, RAW_BIDI);
+    const events = JSON.parse(json.stdout) as { actor: string }[];
+    assert.ok(
+      events.some((e) => e.actor === name),
       "JSON keeps the exact value",
     );
   });

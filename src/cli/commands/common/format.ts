@@ -29,10 +29,17 @@ export function parseSize(text: string): number | undefined {
 
 // Matching control characters is the point of these two.
 /* eslint-disable no-control-regex */
-/** C0 controls (tab and newline included), DEL and C1 controls: none of them is text. */
-const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+/**
+ * Bidirectional and line-breaking format controls (ALM, LRM/RLM, LRE..RLO, LRI..PDI, LS/PS): invisible,
+ * yet they reorder or break what follows, so a name can make a line read as something else.
+ */
+const FORMAT = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069";
+/** C0 controls (tab and newline included), DEL, C1 controls and FORMAT: none of them is text. */
+const CONTROL_ALL = new RegExp(`[\u0000-\u001f\u007f-\u009f${FORMAT}]`, "g");
 /** The same without tab and newline, which multi-line messages use as layout. */
-const CONTROL_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const CONTROL_BUT_LAYOUT = new RegExp(`[\u0000-\u0008\u000b-\u001f\u007f-\u009f${FORMAT}]`, "g");
+/** What JSON.stringify leaves as it is but a terminal acts on. */
+const JSON_UNSAFE = new RegExp(`[\u007f-\u009f${FORMAT}]`, "g");
 /* eslint-enable no-control-regex */
 
 /**
@@ -54,12 +61,12 @@ export function escapeControl(text: string, keepLayout = false): string {
 }
 
 /**
- * JSON for a terminal: JSON.stringify already escapes C0 controls, but not DEL and C1, which some
+ * JSON for a terminal: JSON.stringify already escapes C0 controls, but not DEL, C1 and the bidi controls, which some
  * terminals act on. `\u007f`-style escapes keep the document valid and the parsed value identical.
  */
 export function terminalJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f]/g,
+    JSON_UNSAFE,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }

@@ -3,6 +3,15 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import {
+  ADMIN,
+  adminCall,
+  postToken,
+  randomHex,
+  requestToken,
+  startAuthServer,
+  type AuthServer,
+} from "../auth/support.js";
+import {
   DOCKER_MANIFEST,
   OCI_EMPTY,
   OCI_INDEX,
@@ -132,5 +141,64 @@ describe("exact Content-Type headers", () => {
         contentType: OCI_MANIFEST,
       },
     ]);
+  });
+});
+
+describe("exact Content-Type headers of the token endpoint and the admin API", () => {
+  let auth: AuthServer;
+  before(async () => {
+    auth = await startAuthServer();
+  });
+  after(async () => {
+    await auth?.stop();
+  });
+
+  /** Asserts the status and that Content-Type is exactly application/json, then parses the body. */
+  async function exactJson(res: Response, status: number, what: string): Promise<unknown> {
+    const body = await res.text();
+    assert.equal(res.status, status, `${what}: ${body}`);
+    assert.equal(res.headers.get("content-type"), "application/json", `${what}: Content-Type`);
+    return JSON.parse(body);
+  }
+
+  test("token responses, including a refused grant type, are exactly application/json", async () => {
+    await exactJson(await requestToken(auth.url, ["repository:team/x:pull"]), 200, "GET /auth/token");
+    await exactJson(await requestToken(auth.url, [], ADMIN), 200, "GET /auth/token with Basic");
+    const form = { grant_type: "password", username: ADMIN.name, password: ADMIN.password, service: "wharf" };
+    await exactJson(await postToken(auth.url, form), 200, "POST /auth/token");
+    await exactJson(await postToken(auth.url, { grant_type: "magic" }), 400, "POST unsupported grant");
+  });
+
+  test("admin API objects, created (201), accepted (202) or listed, are exactly application/json", async () => {
+    const name = `ct-${randomHex(3)}`;
+    await exactJson(await adminCall(auth.url, "GET", "/whoami"), 200, "whoami");
+    await exactJson(
+      await adminCall(auth.url, "POST", "/users", { name, password: "Content-Type-Pw-1", admin: false }),
+      201,
+      "user add",
+    );
+    await exactJson(await adminCall(auth.url, "GET", "/users"), 200, "user list");
+    await exactJson(
+      await adminCall(auth.url, "POST", "/access", {
+        subject: `user:${name}`,
+        pattern: "ct/**",
+        actions: ["pull"],
+      }),
+      201,
+      "access add",
+    );
+    await exactJson(
+      await adminCall(auth.url, "POST", "/tokens", {
+        name: `robot-${name}`,
+        repositories: ["ct/**"],
+        actions: ["pull"],
+        expiresAt: null,
+      }),
+      201,
+      "token create",
+    );
+    await exactJson(await adminCall(auth.url, "GET", "/audit?limit=5"), 200, "audit");
+    await exactJson(await adminCall(auth.url, "POST", "/storage/verify", {}), 202, "storage verify start");
+    await exactJson(await adminCall(auth.url, "GET", "/storage/verify"), 200, "storage verify status");
   });
 });

@@ -4,6 +4,7 @@ import { requirePassword } from "../../auth/accounts.js";
 import { AccountError, LoginError } from "../../auth/errors.js";
 import { lockedOut } from "../access.js";
 import { adminCaller, requireAdmin, type Account } from "../admin-access.js";
+import { sendJson } from "../json.js";
 import { readLimitedBody } from "../request-body.js";
 import type { Services } from "../server.js";
 import { startStorageVerification, storageVerificationStatus } from "./storage.js";
@@ -42,8 +43,9 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
         const caller = await adminCaller(services, request, reply, { anyToken: url === "/whoami" });
         if (adminOnly) await requireAdmin(services, request, caller);
         const params = request.params as Record<string, string>;
+        let result: unknown;
         try {
-          return await handler({
+          result = await handler({
             request,
             reply,
             caller,
@@ -54,6 +56,8 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
         } catch (err) {
           throw err instanceof AccountError ? accountError(err) : err;
         }
+        // Handlers return the object to answer with; sendJson keeps its type exact (no charset).
+        return reply.sent || result === reply ? reply : sendJson(reply, result);
       },
     });
 
@@ -75,7 +79,8 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
       body.admin === true,
     );
     await log("user.add", user.name, { admin: user.admin });
-    return reply.code(201).send(user);
+    reply.code(201);
+    return user;
   });
   route("DELETE", "/users/:name", true, async ({ reply, params, audit: log }) => {
     const name = params.name ?? "";
@@ -130,7 +135,8 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
       actions: robot.actions,
       expiresAt: robot.expiresAt,
     });
-    return reply.code(201).send({ ...robot, secret: created.secret });
+    reply.code(201);
+    return { ...robot, secret: created.secret };
   });
   route("DELETE", "/tokens/:name", true, async ({ reply, params, audit: log }) => {
     await accounts.revokeRobot(params.name ?? "");
@@ -148,7 +154,8 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
       caller.name,
     );
     await log("access.add", rule.id, { subject: rule.subject, pattern: rule.pattern, actions: rule.actions });
-    return reply.code(201).send(rule);
+    reply.code(201);
+    return rule;
   });
   route("DELETE", "/access/:id", true, async ({ reply, params, audit: log }) => {
     const rule = (await accounts.rules()).find((r) => r.id === params.id);

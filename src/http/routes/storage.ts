@@ -34,7 +34,8 @@ export function startStorageVerification(services: Services) {
         ),
     });
     if (started) await audit("storage.verify.start", "storage");
-    return reply.code(202).send(verification.status());
+    reply.code(202);
+    return verification.status();
   };
 }
 

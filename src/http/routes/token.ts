@@ -6,6 +6,7 @@ import { actorName } from "../../auth/identity.js";
 import { parseScopes } from "../../auth/scopes.js";
 import type { AuditLog } from "../../registry/audit.js";
 import { lockedOut, presentedCredentials } from "../access.js";
+import { sendJson } from "../json.js";
 import { readLimitedBody } from "../request-body.js";
 import { noteIdentity } from "../request-log.js";
 
@@ -42,7 +43,7 @@ export function registerTokenRoutes(app: FastifyInstance, tokens: TokenService, 
     } else if (grantType === "refresh_token") {
       grant = { kind: "refresh", refreshToken: form.get("refresh_token") ?? "" };
     } else {
-      return reply.code(400).send({
+      return sendJson(reply.code(400), {
         error: "unsupported_grant_type",
         error_description: "grant_type must be password or refresh_token",
       });
@@ -64,7 +65,7 @@ export function registerTokenRoutes(app: FastifyInstance, tokens: TokenService, 
       noteIdentity(request, issued.identity);
       if (grant.kind !== "anonymous") await audit.recordLogin(actorName(issued.identity), client, "ok");
       reply.header("Cache-Control", "no-store");
-      return reply.send({
+      return sendJson(reply, {
         token: issued.token,
         access_token: issued.token,
         expires_in: issued.expiresIn,

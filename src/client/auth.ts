@@ -52,6 +52,11 @@ export class Authenticator {
     return undefined;
   }
 
+  /** The stored user name and password as a Basic header, if those are what is stored. */
+  async basicHeader(): Promise<string | undefined> {
+    return basicHeader(await this.creds());
+  }
+
   /**
    * Answers a 401 challenge. Returns the header to retry with, or throws an AuthFailure saying why not
    * (no credentials, credentials refused).

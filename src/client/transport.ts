@@ -68,9 +68,17 @@ export interface TransportRequest {
    * the command's deadline). For answers that have a fallback, such as a cached tag resolution.
    */
   timeoutMs?: number;
+  /**
+   * Send the stored user name and password as Basic credentials from the first request, instead of
+   * waiting for a challenge (the admin API takes them directly). Like every credential the transport
+   * sends, they go to this registry's host only, never to a redirect's.
+   */
+  preferBasic?: boolean;
 }
 
 const MAX_REDIRECTS = 5;
+/** Request headers that carry credentials: dropped when a redirect leaves the registry's host. */
+const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie"];
 const TOKEN_RESPONSE_LIMIT = 1024 * 1024;
 
 /**
@@ -182,7 +190,9 @@ export class Transport {
 
   private async authorized(request: TransportRequest, signal: AbortSignal): Promise<HttpResponse> {
     const url = this.resolve(request.path, request.query);
-    let authorization = await this.auth.cachedHeader(request.scopes);
+    let authorization =
+      (request.preferBasic ? await this.auth.basicHeader() : undefined) ??
+      (await this.auth.cachedHeader(request.scopes));
     let res = await this.follow(request, url, authorization, signal);
     if (res.status !== 401) return res;
 
@@ -230,7 +240,8 @@ export class Transport {
     let url = start;
     for (let hop = 0; ; hop++) {
       const sameHost = url.host === this.base.host;
-      const headers = { ...request.headers, ...(authorization && sameHost ? { authorization } : {}) };
+      const headers = sameHost ? { ...request.headers } : withoutCredentials(request.headers);
+      if (authorization && sameHost) headers.authorization = authorization;
       const res = await send(this.options.agents, {
         method: request.method,
         url,
@@ -367,6 +378,13 @@ export class Transport {
     }
     return new UnreachableError(`connection to ${host} failed: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+/** A caller's headers for another host: whatever credentials they carry stay with the registry. */
+function withoutCredentials(headers: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([name]) => !CREDENTIAL_HEADERS.includes(name.toLowerCase())),
+  );
 }
 
 /** localhost, 127.0.0.0/8 and ::1 are spoken to over plain HTTP, as docker does. */

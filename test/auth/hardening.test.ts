@@ -6,7 +6,13 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, request as httpRequest, type Server } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { parseChallenges } from "../../src/client/auth-challenge.js";
@@ -75,6 +81,24 @@ function rawGet(
     req.on("error", reject);
     req.end();
   });
+}
+
+/** A loopback HTTP server for one test: its host[:port] and how to stop it. */
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ host: string; close(): Promise<void> }> {
+  const server = createServer(handler);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, "close");
+    },
+  };
 }
 
 describe("hardening", { timeout: 600_000 }, () => {
@@ -178,6 +202,54 @@ describe("hardening", { timeout: 600_000 }, () => {
     );
     assert.equal(extra.status, 429, `the guess after ${MAX_FAILED} failures is locked out`);
     assert.ok(Number(extra.headers.get("retry-after")) >= 1);
+  });
+
+  test("the admin CLI's Basic credentials are not sent along a redirect to another host", async () => {
+    // Another host that records the credentials reaching it, and a front for the registry that
+    // forwards everything as it is but redirects the admin call there.
+    const reached: (string | undefined)[] = [];
+    const elsewhere = await listen((req, res) => {
+      reached.push(req.headers.authorization ?? req.headers.cookie);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ users: [] }));
+    });
+    const atFront: (string | undefined)[] = [];
+    const front = await listen((req, res) => {
+      if (req.url?.startsWith("/api/v1/users")) {
+        atFront.push(req.headers.authorization);
+        res.writeHead(302, { location: `http://${elsewhere.host}${req.url}`, "content-length": "0" });
+        return res.end();
+      }
+      const up = httpRequest(new URL(req.url ?? "/", server.url), {
+        method: req.method,
+        headers: req.headers,
+      });
+      up.on("response", (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on("error", (err) => res.destroy(err));
+      req.pipe(up);
+    });
+    const own = await cliHome();
+    try {
+      const login = await own.run(["login", front.host, "-u", ADMIN.name, "--password-stdin"], {
+        input: ADMIN.password,
+      });
+      assert.equal(login.code, 0, login.stderr);
+      await own.run(["user", "ls", "--registry", front.host]);
+      assert.equal(atFront[0], basic(ADMIN), "the admin call went to the registry with Basic credentials");
+      assert.ok(reached.length > 0, "the redirect was followed");
+      assert.deepEqual(
+        reached,
+        reached.map(() => undefined),
+        "no credentials reached the other host",
+      );
+    } finally {
+      await own.cleanup();
+      await front.close();
+      await elsewhere.close();
+    }
   });
 
   test("a pull-only repository token cannot use the admin API; an admin-scoped token of an admin can", async () => {

@@ -1,6 +1,5 @@
 import { readBody, discard } from "../../../client/http.js";
 import { responseError } from "../../../client/transport.js";
-import { basicHeader } from "../../../client/auth.js";
 import type { Credentials } from "../../../client/docker-config.js";
 import { AuthError, UsageError } from "../../../client/errors.js";
 import { parseLocation } from "../../../client/reference.js";
@@ -43,17 +42,17 @@ export class AdminApi {
     if (!stored) {
       throw new AuthError(`not logged in to ${this.host}: run \`wharf login ${this.host}\` first`);
     }
-    const basic = basicHeader(stored);
     const res = await transport.request({
       method,
       path: `/api/v1${path}`,
       headers: {
         ...(body === undefined ? { accept: "application/json" } : { "content-type": "application/json" }),
-        ...(basic ? { authorization: basic } : {}),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       scopes: [],
       retry: method === "GET",
+      // Through the transport, which sends credentials to this host only (not to a redirect's).
+      preferBasic: true,
     });
     if (res.status >= 400) {
       const err = await responseError(res, `${method} ${path} on ${this.host}`);

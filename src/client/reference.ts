@@ -152,10 +152,29 @@ function splitRegistry(
   return { registry: normalizeHost(defaultRegistry), repository: name };
 }
 
+/**
+ * Checks a registry host against the reference grammar (`name[.name…][:port]` or `[IPv6][:port]`, as
+ * Distribution's): it becomes part of URLs, credential keys and, for `pull -f`, output paths, where
+ * `..` or a separator would lead somewhere else.
+ */
 function normalizeHost(host: string): string {
   const trimmed = host.replace(/^(?:https?|oci):\/\//, "").replace(/\/+$/, "");
-  if (trimmed === "" || /[\s/]/.test(trimmed)) throw new UsageError(`invalid registry host ${quote(host)}`);
+  if (!isValidHost(trimmed)) {
+    throw new UsageError(
+      `invalid registry host ${quote(host)}: expected a host name or IP address, with an optional :port`,
+    );
+  }
   return trimmed.toLowerCase();
+}
+
+const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
+const HOST = new RegExp(`^(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?$`);
+
+export function isValidHost(host: string): boolean {
+  const match = host.length <= 261 ? HOST.exec(host) : null;
+  if (!match) return false;
+  const port = match[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
 }
 
 function quote(value: string): string {

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { cliHome, type CliHome } from "./cli.js";
@@ -131,6 +131,21 @@ describe("wharf pull -f", () => {
     } finally {
       await other.stop();
     }
+  });
+
+  test("a registry host of `..` (or any host outside the host[:port] grammar) is refused, not joined into the path", async () => {
+    const file = join(cli.dir, "dots.yaml");
+    await writeFile(file, "first: oci://../team/bundle:v1\nsecond: oci://a..b/team/bundle:v1\n");
+    const out = join(cli.dir, "dots", "out");
+    const result = await cli.run(["pull", "-f", file, "-o", out]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /invalid registry host "\.\."/);
+    assert.match(result.stderr, /invalid registry host "a\.\.b"/);
+    await assert.rejects(readdir(join(cli.dir, "dots")), { code: "ENOENT" }, "nothing is written");
+
+    const direct = await cli.run(["pull", "../team/bundle:v1", "-o", join(cli.dir, "dots-direct")]);
+    assert.equal(direct.code, 2, direct.stderr);
+    assert.match(direct.stderr, /invalid registry host/);
   });
 
   test("a file without references is an error", async () => {

@@ -35,13 +35,15 @@ export class Deadline {
   }
 
   /**
-   * A signal that fires at this deadline or `ms` from now, whichever is first; `dispose` when the
-   * request it guards has its answer.
+   * A signal that fires at this deadline or `ms` from now, whichever is first. `dispose` when the
+   * request it guards has its answer: that ends the `ms` budget, but a response body still being read
+   * (`body`) stays under the command's deadline until it closes, since the body listens to this signal.
    */
-  within(ms: number | undefined): { signal: AbortSignal; dispose(): void } {
+  within(ms: number | undefined): { signal: AbortSignal; dispose(body?: Closable): void } {
     if (ms === undefined) return { signal: this.signal, dispose: () => undefined };
     const controller = new AbortController();
     const forward = () => controller.abort(this.signal.reason);
+    const unhook = () => this.signal.removeEventListener("abort", forward);
     if (this.signal.aborted) forward();
     else this.signal.addEventListener("abort", forward, { once: true });
     const timer = setTimeout(
@@ -50,9 +52,10 @@ export class Deadline {
     ).unref();
     return {
       signal: controller.signal,
-      dispose: () => {
+      dispose: (body) => {
         clearTimeout(timer);
-        this.signal.removeEventListener("abort", forward);
+        if (body && !body.destroyed) body.once("close", unhook);
+        else unhook();
       },
     };
   }
@@ -72,6 +75,12 @@ export class Deadline {
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+/** A response body: readable until it closes. */
+export interface Closable {
+  readonly destroyed: boolean;
+  once(event: "close", listener: () => void): unknown;
 }
 
 /** 30000 → "30s", 600000 → "10m", 1500 → "1.5s". */

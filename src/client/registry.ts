@@ -1,7 +1,14 @@
 import type { Readable } from "node:stream";
 import { MediaType } from "../oci/media-types.js";
 import { essenceOf } from "../oci/media-types.js";
-import { AuthError, IntegrityError, NotFoundError, RegistryResponseError, errorMessage } from "./errors.js";
+import {
+  AuthError,
+  IntegrityError,
+  NotFoundError,
+  RegistryResponseError,
+  TimeoutError,
+  errorMessage,
+} from "./errors.js";
 import { discard, header, readBody, type HttpResponse } from "./http.js";
 import {
   MANIFEST_ACCEPT,
@@ -87,6 +94,7 @@ export class RegistryClient {
     try {
       bytes = await readBody(res, MANIFEST_LIMIT);
     } catch (err) {
+      if (err instanceof TimeoutError) throw err; // the deadline ran out while reading: not bad data
       throw new IntegrityError(`manifest ${repository}:${reference} from ${this.host}: ${errorMessage(err)}`);
     }
     const claimed = header(res, "docker-content-digest");

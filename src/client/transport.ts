@@ -108,6 +108,7 @@ export class Transport {
   async request(request: TransportRequest): Promise<HttpResponse> {
     const retries = request.retry === false ? 0 : this.retryOptions.retries;
     const budget = this.deadline.within(request.timeoutMs);
+    let answer: HttpResponse | undefined;
     try {
       let noAnswer = 0;
       for (let attempt = 0; ; attempt++) {
@@ -135,10 +136,12 @@ export class Transport {
           await this.pause(backoffDelay(this.retryOptions, attempt, retryAfter), budget.signal);
           continue;
         }
+        answer = res;
         return res;
       }
     } finally {
-      budget.dispose();
+      // The caller reads the body after this returns: the command's deadline must still reach it.
+      budget.dispose(answer?.body);
     }
   }
 

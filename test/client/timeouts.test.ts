@@ -5,10 +5,12 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { cliHome, type CliHome } from "./cli.js";
+import { Client } from "../../src/client/index.js";
+import { TimeoutError } from "../../src/client/errors.js";
 
 /** A TCP server that accepts every connection and never says a word (a hung registry). */
 async function silentServer(
@@ -167,4 +169,49 @@ describe("deadlines against a registry that accepts connections and never answer
       busy.close();
     }
   });
+});
+
+describe("the command deadline covers response bodies", () => {
+  test(
+    "a body that trickles after a request with its own budget still ends at the command's deadline",
+    BOUND,
+    async () => {
+      // Headers at once, then one byte at a time: never idle for long, never done.
+      let written = 0;
+      const timers = new Set<NodeJS.Timeout>();
+      const server = createHttpServer((req, res) => {
+        res.writeHead(200, {
+          "content-type": "application/vnd.oci.image.manifest.v1+json",
+          "content-length": "100000",
+        });
+        const timer = setInterval(() => {
+          written++;
+          res.write("{");
+        }, 100);
+        timers.add(timer);
+        res.on("close", () => {
+          clearInterval(timer);
+          timers.delete(timer);
+        });
+      });
+      server.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      const port = (server.address() as AddressInfo).port;
+      const client = new Client({ timeoutMs: 1500, retry: { retries: 0 } });
+      try {
+        // A budget of its own (as a cached resolution gets) that outlasts the command's deadline.
+        await assert.rejects(
+          client.registry(`127.0.0.1:${port}`).getManifest("team/app", "v1", { timeoutMs: 600_000 }),
+          (err: Error) => err instanceof TimeoutError && /gave up after 1\.5s/.test(err.message),
+        );
+        assert.ok(written > 0, "the body had started");
+        assert.ok(written < 100_000, "and was cut off before it ended");
+      } finally {
+        client.close();
+        timers.forEach(clearInterval);
+        server.closeAllConnections();
+        server.close();
+      }
+    },
+  );
 });

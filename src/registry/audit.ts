@@ -26,15 +26,25 @@ export interface AuditRecord extends Required<Omit<AuditEvent, "detail" | "repos
 const DENIED_REPEAT_MS = 60_000;
 /** And no address gets more than this many refusals recorded per window, however it varies them. */
 const DENIED_PER_CLIENT = 100;
+/** Nor all addresses together: rotating addresses buys no more rows than this per window. */
+const DENIED_PER_WINDOW = 1000;
+/** More than DENIED_PER_WINDOW, so that evicting the oldest never forgets a key still in its window. */
 const TRACKED_KEYS = 10_000;
+
+interface Budget {
+  since: number;
+  count: number;
+}
 
 /**
  * Bounds the records an attacker can cause: denied attempts are cheap to send, so without this a
- * client could fill the database with them.
+ * client could fill the database with them. Memory is bounded too, by evicting the oldest keys (never
+ * by clearing, which would hand every address a fresh budget).
  */
 class DeniedThrottle {
   private readonly seen = new Map<string, number>();
-  private readonly perClient = new Map<string, { since: number; count: number }>();
+  private readonly perClient = new Map<string, Budget>();
+  private overall: Budget = { since: 0, count: 0 };
 
   admit(event: AuditEvent, at = Date.now()): boolean {
     const key = [event.actor, event.action, event.repository ?? "", event.client, event.detail?.reason ?? ""]
@@ -42,15 +52,26 @@ class DeniedThrottle {
       .join("\0");
     const last = this.seen.get(key);
     if (last !== undefined && at - last < DENIED_REPEAT_MS) return false;
+    if (at - this.overall.since >= DENIED_REPEAT_MS) this.overall = { since: at, count: 0 };
+    if (this.overall.count >= DENIED_PER_WINDOW) return false;
     let budget = this.perClient.get(event.client);
     if (!budget || at - budget.since >= DENIED_REPEAT_MS) budget = { since: at, count: 0 };
     if (budget.count >= DENIED_PER_CLIENT) return false;
     budget.count++;
-    if (this.seen.size > TRACKED_KEYS) this.seen.clear();
-    if (this.perClient.size > TRACKED_KEYS) this.perClient.clear();
-    this.perClient.set(event.client, budget);
-    this.seen.set(key, at);
+    this.overall.count++;
+    remember(this.perClient, event.client, budget);
+    remember(this.seen, key, at);
     return true;
+  }
+}
+
+/** Sets a key as the newest, evicting the oldest past TRACKED_KEYS (a Map keeps insertion order). */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= TRACKED_KEYS) break;
+    map.delete(oldest);
   }
 }
 

@@ -7,6 +7,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  Agent,
   createServer,
   request as httpRequest,
   type IncomingMessage,
@@ -40,6 +41,7 @@ import {
 const MAX_FAILED = 5;
 
 interface AuditEvent {
+  seq: number;
   actor: string;
   client: string;
   action: string;
@@ -679,5 +681,79 @@ describe("two administrators removing each other", { timeout: 600_000 }, () => {
         [survivor.name],
       );
     }
+  });
+});
+
+describe("the denied-audit throttle", { timeout: 300_000 }, () => {
+  let server: AuthServer;
+  before(async () => {
+    server = await startAuthServer();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  /** A refused push from a given loopback address (all of 127.0.0.0/8 reaches the server). */
+  function refusedPush(agent: Agent, address: string, repo: string, creds: Credentials): Promise<number> {
+    const target = new URL(server.url);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: `/v2/${repo}/blobs/uploads/`,
+          method: "POST",
+          headers: { authorization: basic(creds), "content-length": "0" },
+          localAddress: address,
+          agent,
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  test("rotating client addresses buys no more than a global number of records per window", async () => {
+    const mallory = await createUser(server.url, "mallory", "mallory-Password-1");
+    await addRule(server.url, "user:mallory", "team/**", ["pull"]);
+    // 15 addresses, each refused 100 distinct pushes (its own per-address budget): 1,500 refusals.
+    const ADDRESSES = 15;
+    const PER_ADDRESS = 100;
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: ADDRESSES }, async (_, a) => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          for (let i = 0; i < PER_ADDRESS; i++) {
+            statuses.push(await refusedPush(agent, `127.0.0.${10 + a}`, `team/r${a}-${i}`, mallory));
+          }
+        } finally {
+          agent.destroy();
+        }
+      }),
+    );
+    assert.deepEqual(new Set(statuses), new Set([403]));
+    // Count the recorded refusals, page by page.
+    let recorded = 0;
+    const clients = new Set<string>();
+    let before: number | undefined;
+    for (;;) {
+      const page = await audit(server.url, {
+        actor: "mallory",
+        action: "repository.push",
+        ...(before === undefined ? {} : { before: String(before) }),
+      });
+      for (const event of page) clients.add(event.client);
+      recorded += page.length;
+      if (page.length < 1000) break;
+      before = page.at(-1)?.seq;
+    }
+    assert.ok(clients.size > 1, `the refusals came from several addresses: ${[...clients].join(", ")}`);
+    assert.ok(recorded >= 100, `refusals are still recorded (${recorded})`);
+    assert.ok(recorded <= 1000, `at most 1,000 refusals are recorded per window, got ${recorded}`);
   });
 });

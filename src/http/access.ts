@@ -7,6 +7,7 @@ import type { RepositoryAction } from "../auth/scopes.js";
 import { actionsCover, formatScope, type AccessEntry } from "../auth/scopes.js";
 import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
 import type { AuditLog } from "../registry/audit.js";
+import { recordRefusal, refuseLogin } from "./refusals.js";
 import { noteIdentity } from "./request-log.js";
 
 /** What a route needs: any valid credentials (`/v2/`), the catalog, or an action on its repository. */
@@ -127,12 +128,10 @@ export class AccessGuard {
         identity = await this.authenticator.loginCached(presented.username, presented.password, client);
       } catch (err) {
         if (!(err instanceof LoginError)) throw err;
-        await this.audit?.recordLogin(presented.username.slice(0, 80), client, "failed", {
-          reason: err.failure,
-          via: "basic",
-        });
-        if (err.reason === "rate_limited") throw lockedOut(reply, err);
-        throw this.challenge(request, reply, scope, undefined, err.message);
+        const attempt = { name: presented.username, client, via: "basic" };
+        throw await refuseLogin(this.audit, reply, err, attempt, () =>
+          this.challenge(request, reply, scope, undefined, err.message),
+        );
       }
     }
     await this.authenticator.noteUse(identity);
@@ -175,18 +174,18 @@ export class AccessGuard {
     });
   }
 
-  private async denied(
+  private denied(
     access: RequestAccess,
     action: string,
     repository: string | undefined,
     reason: string,
   ): Promise<void> {
-    await this.audit?.recordDenied({
+    return recordRefusal(this.audit, {
       actor: access.actor,
       client: access.client,
       action,
-      ...(repository === undefined ? {} : { repository }),
-      detail: { reason },
+      repository,
+      reason,
     });
   }
 
@@ -222,12 +221,6 @@ export function quote(value: string): string {
 /** `name`, `name:port`, `[v6]:port`: what a Host header may hold (RFC 9110 uri-host without userinfo). */
 function isHostHeader(host: string): boolean {
   return host.length <= 261 && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(host);
-}
-
-/** The 429 for a locked-out login, with `Retry-After` saying when the lockout ends. */
-export function lockedOut(reply: FastifyReply, err: LoginError): RegistryError {
-  if (err.retryAfterSeconds !== undefined) reply.header("Retry-After", String(err.retryAfterSeconds));
-  return new RegistryError("TOOMANYREQUESTS", err.message, { retryAfterSeconds: err.retryAfterSeconds });
 }
 
 function tokenCovers(access: AccessEntry[], type: string, name: string, action: string): boolean {

@@ -4,7 +4,8 @@ import { LoginError } from "../auth/errors.js";
 import { actorName, type Identity } from "../auth/identity.js";
 import { ADMIN_SCOPE, tokenGrantsAdmin } from "../auth/scopes.js";
 import { InvalidTokenError } from "../auth/tokens.js";
-import { lockedOut, presentedCredentials } from "./access.js";
+import { presentedCredentials } from "./access.js";
+import { recordRefusal, refuseLogin } from "./refusals.js";
 import { hasBody } from "./request-body.js";
 import type { Services } from "./server.js";
 import { noteIdentity } from "./request-log.js";
@@ -53,12 +54,8 @@ export async function adminCaller(
       identity = await authenticator.loginCached(presented.username, presented.password, request.ip);
     } catch (err) {
       if (!(err instanceof LoginError)) throw err;
-      await audit.recordLogin(presented.username.slice(0, 80), request.ip, "failed", {
-        reason: err.failure,
-        via: "admin-api",
-      });
-      if (err.reason === "rate_limited") throw lockedOut(reply, err);
-      throw unauthorized(err.message);
+      const attempt = { name: presented.username, client: request.ip, via: "admin-api" };
+      throw await refuseLogin(audit, reply, err, attempt, () => unauthorized(err.message));
     }
   } else if (presented.scheme === "bearer") {
     let granted: boolean;
@@ -108,12 +105,12 @@ function denied(
   identity: Identity,
   reason: string,
 ): Promise<void> {
-  return services.audit.recordDenied({
+  return recordRefusal(services.audit, {
     actor: actorName(identity),
     client: request.ip,
     action: "admin.api",
     target: `${request.method} ${request.routeOptions.url ?? ""}`,
-    detail: { reason },
+    reason,
   });
 }
 

@@ -624,6 +624,35 @@ describe("hardening", { timeout: 600_000 }, () => {
     assert.equal(reasons.get("expiring-bot"), "expired");
   });
 
+  test("a failed login is recorded the same way wherever it happens: reason and where", async () => {
+    const gina = await createUser(server.url, "gina", "gina-Password-1");
+    const wrong = { name: "gina", password: "not-ginas-password" };
+    const answers = [
+      await requestToken(server.url, [], wrong),
+      await fetch(`${server.url}/v2/team/x/tags/list`, { headers: { Authorization: basic(wrong) } }),
+      await adminCall(server.url, "GET", "/whoami", undefined, wrong),
+      await adminCall(
+        server.url,
+        "PUT",
+        "/users/gina/password",
+        { password: "gina-Password-2", currentPassword: wrong.password },
+        gina,
+      ),
+    ];
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      [401, 401, 401, 403],
+    );
+    await Promise.all(answers.map((r) => r.arrayBuffer()));
+    const failed = (await audit(server.url, { actor: "gina", action: "login" })).filter(
+      (e) => e.outcome === "failed",
+    );
+    assert.deepEqual(
+      failed.map((e) => e.detail).sort((a, b) => String(a?.via).localeCompare(String(b?.via))),
+      ["admin-api", "basic", "password change", "token"].map((via) => ({ reason: "wrong_password", via })),
+    );
+  });
+
   test("manifest.push records the tags, and wharf audit shows them", async () => {
     const image = await pushImage(server.url, "team/tagged", "v7", basic(ADMIN));
     const [event] = await audit(server.url, { action: "manifest.push", repository: "team/tagged" });

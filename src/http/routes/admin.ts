@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { RegistryError } from "../../oci/errors.js";
 import { requirePassword } from "../../auth/accounts.js";
 import { AccountError, LoginError } from "../../auth/errors.js";
-import { lockedOut } from "../access.js";
 import { adminCaller, requireAdmin, type Account } from "../admin-access.js";
 import { sendJson } from "../json.js";
+import { refuseLogin } from "../refusals.js";
 import { readLimitedBody } from "../request-body.js";
 import type { Services } from "../server.js";
 import { startStorageVerification, storageVerificationStatus } from "./storage.js";
@@ -204,12 +204,14 @@ async function checkCurrentPassword(
     await services.authenticator.login(name, current, request.ip);
   } catch (err) {
     if (!(err instanceof LoginError)) throw err;
-    await services.audit.recordLogin(name, request.ip, "failed", {
-      reason: err.failure,
-      via: "password change",
-    });
-    if (err.reason === "rate_limited") throw lockedOut(reply, err);
-    throw new RegistryError("DENIED", "the current password is not correct");
+    const attempt = { name, client: request.ip, via: "password change" };
+    throw await refuseLogin(
+      services.audit,
+      reply,
+      err,
+      attempt,
+      () => new RegistryError("DENIED", "the current password is not correct"),
+    );
   }
 }
 

@@ -5,8 +5,9 @@ import { LoginError } from "../../auth/errors.js";
 import { actorName } from "../../auth/identity.js";
 import { parseScopes } from "../../auth/scopes.js";
 import type { AuditLog } from "../../registry/audit.js";
-import { lockedOut, presentedCredentials } from "../access.js";
+import { presentedCredentials } from "../access.js";
 import { sendJson } from "../json.js";
+import { refuseLogin } from "../refusals.js";
 import { readLimitedBody } from "../request-body.js";
 import { noteIdentity } from "../request-log.js";
 
@@ -74,10 +75,14 @@ export function registerTokenRoutes(app: FastifyInstance, tokens: TokenService, 
       });
     } catch (err) {
       if (!(err instanceof LoginError)) throw err;
-      const attempted = grant.kind === "password" ? grant.username : "(refresh token)";
-      await audit.recordLogin(attempted.slice(0, 80), client, "failed", { reason: err.failure });
-      if (err.reason === "rate_limited") throw lockedOut(reply, err);
-      throw new RegistryError("UNAUTHORIZED", err.message);
+      const name = grant.kind === "password" ? grant.username : "(refresh token)";
+      throw await refuseLogin(
+        audit,
+        reply,
+        err,
+        { name, client, via: "token" },
+        () => new RegistryError("UNAUTHORIZED", err.message),
+      );
     }
   }
 }

@@ -215,3 +215,36 @@ describe("the command deadline covers response bodies", () => {
     },
   );
 });
+
+describe("WHARF_CONNECT_TIMEOUT and WHARF_RESPONSE_TIMEOUT", () => {
+  let cli: CliHome;
+  before(async () => {
+    cli = await cliHome();
+  });
+  after(async () => {
+    await cli.cleanup();
+  });
+
+  test(
+    "WHARF_RESPONSE_TIMEOUT sets how long a read waits for its answer; bad values exit 2",
+    BOUND,
+    async () => {
+      const silent = await silentServer();
+      try {
+        const host = `127.0.0.1:${silent.port}`;
+        const result = await cli.run(["info", `${host}/team/app:v1`], {
+          env: { WHARF_RESPONSE_TIMEOUT: "1s", WHARF_RETRIES: "0" },
+        });
+        assert.equal(result.code, 7, result.stderr);
+        assert.match(result.stderr, new RegExp(`no response from ${host} within 1 s`));
+        for (const name of ["WHARF_RESPONSE_TIMEOUT", "WHARF_CONNECT_TIMEOUT"]) {
+          const bad = await cli.run(["info", `${host}/team/app:v1`], { env: { [name]: "soon" } });
+          assert.equal(bad.code, 2, bad.stderr);
+          assert.match(bad.stderr, new RegExp(`${name}=soon: expected a duration`));
+        }
+      } finally {
+        await silent.close();
+      }
+    },
+  );
+});

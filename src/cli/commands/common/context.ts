@@ -110,6 +110,8 @@ export class Context {
       chunkSize,
       retry: retryFromEnv(env),
       timeoutMs: parseTimeout(options.timeout),
+      connectTimeoutMs: durationFromEnv(env, "WHARF_CONNECT_TIMEOUT"),
+      responseTimeoutMs: durationFromEnv(env, "WHARF_RESPONSE_TIMEOUT"),
       // Someone watching a terminal should know why nothing moves; logs and pipes stay quiet.
       onRetry: options.verbose || process.stderr.isTTY ? (message) => this.note(message) : undefined,
     });
@@ -160,6 +162,20 @@ function retryFromEnv(env: NodeJS.ProcessEnv): { retries?: number; baseDelayMs?:
   if (env.WHARF_RETRY_DELAY_MS && /^\d+$/.test(env.WHARF_RETRY_DELAY_MS))
     retry.baseDelayMs = Number(env.WHARF_RETRY_DELAY_MS);
   return retry;
+}
+
+/**
+ * WHARF_CONNECT_TIMEOUT / WHARF_RESPONSE_TIMEOUT: the per-request waits (defaults 10s and 20s), for a
+ * registry known to be slow to connect to or to answer (or, in tests, known to be dead).
+ */
+function durationFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text.trim() === "") return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
+    throw new UsageError(`${name}=${text}: expected a duration such as 10s or 1m`);
+  }
+  return ms;
 }
 
 /**

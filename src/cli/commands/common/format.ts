@@ -27,8 +27,7 @@ export function parseSize(text: string): number | undefined {
   return Number(match[1]) * factor;
 }
 
-// Matching control characters is the point of these two.
-/* eslint-disable no-control-regex */
+// Matching control characters is the point of these (built from strings, as the set is shared).
 /**
  * Bidirectional and line-breaking format controls (ALM, LRM/RLM, LRE..RLO, LRI..PDI, LS/PS): invisible,
  * yet they reorder or break what follows, so a name can make a line read as something else.
@@ -40,7 +39,6 @@ const CONTROL_ALL = new RegExp(`[\u0000-\u001f\u007f-\u009f${FORMAT}]`, "g");
 const CONTROL_BUT_LAYOUT = new RegExp(`[\u0000-\u0008\u000b-\u001f\u007f-\u009f${FORMAT}]`, "g");
 /** What JSON.stringify leaves as it is but a terminal acts on. */
 const JSON_UNSAFE = new RegExp(`[\u007f-\u009f${FORMAT}]`, "g");
-/* eslint-enable no-control-regex */
 
 /**
  * Makes text safe for a terminal: every control character becomes a visible escape (`\x1b`, `\r`,

@@ -182,16 +182,16 @@ describe("hardening", { timeout: 600_000 }, () => {
   });
 
   test("right-password logins between wrong ones do not reset the name's failure count", async () => {
-    await createUser(server.url, "frank", "frank-Password-1");
+    await createUser(server.url, "hank", "hank-Password-1");
     const guess = (password: string) =>
-      postToken(server.url, { grant_type: "password", username: "frank", password, service: "wharf" });
+      postToken(server.url, { grant_type: "password", username: "hank", password, service: "wharf" });
     const statuses: number[] = [];
     // The owner (or a CI job) logs in after every wrong guess; still only MAX_FAILED guesses count.
     for (let i = 0; i < MAX_FAILED; i++) {
       const wrong = await guess(`wrong-guess-${i}`);
       statuses.push(wrong.status);
       await wrong.arrayBuffer();
-      const right = await guess("frank-Password-1");
+      const right = await guess("hank-Password-1");
       statuses.push(right.status);
       await right.arrayBuffer();
     }

@@ -12,6 +12,7 @@ import { startStorageVerification, storageVerificationStatus } from "./storage.j
 const MAX_JSON_BYTES = 64 * 1024;
 const MAX_AUDIT_PAGE = 1000;
 
+/** Returns the JSON object to answer with (setting the status on `reply` if not 200), or the sent reply. */
 type Handler = (call: AdminCall) => Promise<unknown>;
 
 interface AdminCall {

@@ -70,7 +70,10 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
   }
   await registry.start();
 
-  const app = buildHttpServer(services, log, { idleTimeoutMs: config.idleTimeoutMs });
+  const app = buildHttpServer(services, log, {
+    idleTimeoutMs: config.idleTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+  });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });

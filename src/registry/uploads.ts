@@ -9,6 +9,7 @@ import type { Db } from "../metadata/database.js";
 import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream } from "./digesting-stream.js";
+import type { KeyedLock } from "./keyed-lock.js";
 import { ChunkLengthError, receiveBody } from "./received-body.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
@@ -41,6 +42,8 @@ export class UploadService {
   constructor(
     private readonly db: Db,
     private readonly store: BlobStore,
+    /** Held while a blob file is replaced, so a storage verification never quarantines a fresh copy. */
+    private readonly commits: KeyedLock,
   ) {}
 
   async start(repository: string): Promise<string> {
@@ -141,7 +144,7 @@ export class UploadService {
     }
     // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
     // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
-    await this.store.commitUpload(id, parsed.digest);
+    await this.commits.run(parsed.digest, () => this.store.commitUpload(id, parsed.digest));
     await this.db.transaction().execute(async (trx) => {
       await linkBlob(trx, repository, parsed.digest, size);
       await uploads.deleteUpload(trx, id);

@@ -176,3 +176,71 @@ describe("wharf storage verify", () => {
     }
   });
 });
+
+describe("storage verify beside a re-push of the blob it is checking", { timeout: 120_000 }, () => {
+  let own: AuthServer;
+  before(async () => {
+    own = await startAuthServer();
+  });
+  after(async () => {
+    await own?.stop();
+  });
+
+  interface VerifyState {
+    state: string;
+    progress?: { checkedBytes: number; totalBytes: number };
+    report?: Report;
+  }
+
+  async function verifyState(method = "GET"): Promise<VerifyState> {
+    const res = await adminCall(own.url, method, "/storage/verify", method === "POST" ? {} : undefined);
+    assert.ok(res.status === 200 || res.status === 202, `verify ${method}: ${res.status}`);
+    return (await res.json()) as VerifyState;
+  }
+
+  test("a good copy committed while the bad one is read again is not taken out of service", async () => {
+    const repoName = "verify/race";
+    const token = bearer(await getToken(own.url, [`repository:${repoName}:pull,push`], ADMIN));
+    // Big enough that the second read of the bad copy is still going on when the re-push commits.
+    const good = randomBytes(64 * 1024 * 1024);
+    const d = digest(good);
+    await pushBlob(own.url, repoName, good, token);
+    await writeFile(blobFile(own.dataDir, d), Buffer.from(good.map((b) => b ^ 0x5a)));
+
+    // The re-push, up to its last step: the data is uploaded, only the commit (PUT ?digest=) remains.
+    const started = await fetch(`${own.url}/v2/${repoName}/blobs/uploads/`, {
+      method: "POST",
+      headers: { Authorization: token },
+    });
+    await started.arrayBuffer();
+    const location = new URL(started.headers.get("location") ?? "", own.url);
+    const patched = await fetch(location, {
+      method: "PATCH",
+      headers: { Authorization: token, "Content-Type": "application/octet-stream" },
+      body: new Uint8Array(good),
+    });
+    await patched.arrayBuffer();
+    assert.equal(patched.status, 202);
+
+    assert.equal((await verifyState("POST")).state, "running");
+    // The first read counts its bytes; once it has counted them all, the second read is under way.
+    let state = await verifyState();
+    for (let i = 0; i < 5000 && state.state === "running"; i++) {
+      if ((state.progress?.checkedBytes ?? 0) >= good.length) break;
+      state = await verifyState();
+    }
+    location.searchParams.set("digest", d);
+    const committed = await fetch(location, { method: "PUT", headers: { Authorization: token } });
+    await committed.arrayBuffer();
+    assert.equal(committed.status, 201);
+
+    for (let i = 0; i < 1000 && state.state === "running"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      state = await verifyState();
+    }
+    assert.equal(state.state, "done");
+    const res = await fetch(`${own.url}/v2/${repoName}/blobs/${d}`, { headers: { Authorization: token } });
+    assert.equal(res.status, 200, "the repaired blob was quarantined");
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(good));
+  });
+});

@@ -58,7 +58,7 @@ export class UploadService {
       await uploads.insertUpload(this.db, id, repository);
     } catch (err) {
       await this.store.deleteUpload(id);
-      throw err;
+      throw err instanceof StorageFullError ? storageFull() : err;
     }
     return id;
   }
@@ -154,15 +154,20 @@ export class UploadService {
   }
 
   /**
-   * Runs `work` on a session; when storage is full the session is released with its data, since it
-   * holds space the registry needs and the client must start again once there is room anyway.
+   * Runs `work` on a session; when storage is full (the blob store's disk, or the metadata database's)
+   * the session is released with its data, since it holds space the registry needs and the client must
+   * start again once there is room anyway. Its data goes first: on a full disk deleting the session's
+   * row may fail too, and a row without data answers BLOB_UPLOAD_UNKNOWN and is dropped at the next
+   * start or at its TTL. A blob committed but not linked stays in storage, unreferenced.
    */
   private async releasedWhenFull<T>(id: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
       if (!(err instanceof StorageFullError)) throw err;
-      await this.discard(id);
+      await this.discard(id).catch((cleanup: unknown) => {
+        if (!(cleanup instanceof StorageFullError)) throw cleanup;
+      });
       throw storageFull();
     }
   }

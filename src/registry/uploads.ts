@@ -10,7 +10,7 @@ import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream } from "./digesting-stream.js";
 import type { KeyedLock } from "./keyed-lock.js";
-import { ChunkLengthError, receiveBody } from "./received-body.js";
+import { ChunkLengthError, DeclaredLength, IncompleteBodyError } from "./declared-length.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface ChunkOptions {
@@ -216,7 +216,10 @@ export class UploadService {
     }
     const running = this.runningHashAt(id, offset);
     const counter = new DigestingStream(running?.hash);
-    const source = pipeline(receiveBody(body, declared), counter, () => undefined);
+    const source =
+      declared === undefined
+        ? pipeline(body, counter, () => undefined)
+        : pipeline(body, new DeclaredLength(declared), counter, () => undefined);
     let size: number;
     try {
       size = await this.store.appendUpload(id, offset, source);
@@ -229,7 +232,7 @@ export class UploadService {
       if (err instanceof ChunkLengthError) {
         throw new RegistryError("BLOB_UPLOAD_INVALID", err.message, { size: offset }, 416);
       }
-      if (body.readableAborted) {
+      if (err instanceof IncompleteBodyError) {
         throw new RegistryError(
           "BLOB_UPLOAD_INVALID",
           `upload body was not received completely: ${describe(err)}`,

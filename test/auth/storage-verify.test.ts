@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cliHome, type CliHome, type CliResult } from "../client/cli.js";
 import {
   ADMIN,
@@ -242,5 +242,70 @@ describe("storage verify beside a re-push of the blob it is checking", { timeout
     const res = await fetch(`${own.url}/v2/${repoName}/blobs/${d}`, { headers: { Authorization: token } });
     assert.equal(res.status, 200, "the repaired blob was quarantined");
     assert.ok(Buffer.from(await res.arrayBuffer()).equals(good));
+  });
+});
+
+/**
+ * Durability of the quarantine, seen in the system calls the server makes (strace attached to it): the
+ * rename out of service is followed by an fsync of the quarantine directory it moved the file into.
+ */
+const strace = spawnSync("strace", ["-V"]).status === 0;
+describe("quarantine durability", { skip: strace ? false : "needs strace", timeout: 120_000 }, () => {
+  let own: AuthServer;
+  before(async () => {
+    own = await startAuthServer();
+  });
+  after(async () => {
+    await own?.stop();
+  });
+
+  test("the quarantine directory is fsynced after the rename into it", async () => {
+    const repoName = "verify/durable";
+    const token = bearer(await getToken(own.url, [`repository:${repoName}:pull,push`], ADMIN));
+    const data = randomBytes(4096);
+    const d = digest(data);
+    await pushBlob(own.url, repoName, data, token);
+    await writeFile(blobFile(own.dataDir, d), Buffer.from(data.map((b) => b ^ 0x5a)));
+
+    const log = join(own.dataDir, "..", `strace-${process.pid}-${Date.now()}.log`);
+    const tracer = spawn("strace", [
+      ...["-f", "-qq", "-s", "4096", "-o", log],
+      ...["-e", "trace=openat,fsync,rename,renameat,renameat2"],
+      ...["-p", String(own.server.process.pid)],
+    ]);
+    try {
+      // strace says nothing when it is attached: wait until the log shows traced calls.
+      for (let i = 0; i < 100; i++) {
+        await adminCall(own.url, "GET", "/storage/verify").then((r) => r.arrayBuffer());
+        if ((await readFile(log, "utf8").catch(() => "")).includes("openat(")) break;
+        await new Promise((done) => setTimeout(done, 50));
+      }
+      const started = await adminCall(own.url, "POST", "/storage/verify", {});
+      await started.arrayBuffer();
+      let state = "running";
+      for (let i = 0; i < 500 && state === "running"; i++) {
+        await new Promise((done) => setTimeout(done, 20));
+        const res = await adminCall(own.url, "GET", "/storage/verify");
+        state = ((await res.json()) as { state: string }).state;
+      }
+      assert.equal(state, "done");
+    } finally {
+      tracer.kill("SIGINT");
+      await new Promise((done) => tracer.once("exit", done));
+    }
+    const calls = (await readFile(log, "utf8")).split("\n");
+    await rm(log, { force: true });
+    const quarantineDir = join(own.dataDir, "storage", "quarantine");
+    const renamed = calls.findIndex((l) => /rename/.test(l) && l.includes(`${quarantineDir}/sha256-`));
+    assert.ok(renamed >= 0, "the rename into quarantine was not traced");
+    const after = calls.slice(renamed + 1);
+    const opened = after
+      .map((l) => new RegExp(`openat\\(AT_FDCWD, "${quarantineDir}", [^)]*\\) = (\\d+)`).exec(l)?.[1])
+      .find((fd) => fd !== undefined);
+    assert.ok(opened, "the quarantine directory is not opened after the rename");
+    assert.ok(
+      after.some((l) => l.includes(`fsync(${opened})`)),
+      "the quarantine directory is not fsynced after the rename",
+    );
   });
 });

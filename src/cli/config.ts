@@ -11,6 +11,8 @@ export interface ServerConfig {
   logLevel: LogLevel;
   uploadTtlMs: number;
   idleTimeoutMs: number;
+  /** A small body read whole (token form, admin JSON, manifest) must arrive within this long. */
+  bodyTimeoutMs: number;
   shutdownTimeoutMs: number;
   /** Require authentication (it is also required whenever a user exists). */
   authEnabled: boolean;
@@ -96,6 +98,13 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     parse: parseDuration,
     format: formatDuration,
   },
+  bodyTimeoutMs: {
+    key: "http.bodyTimeout",
+    env: "WHARF_BODY_TIMEOUT",
+    help: "a small body read whole (token form, admin JSON, manifest) must arrive within this long; not blob uploads",
+    parse: parseDuration,
+    format: formatDuration,
+  },
   shutdownTimeoutMs: {
     key: "http.shutdownTimeout",
     env: "WHARF_SHUTDOWN_TIMEOUT",
@@ -163,6 +172,7 @@ const defaults = (): ServerConfig => ({
   logLevel: "info",
   uploadTtlMs: 24 * 3600_000,
   idleTimeoutMs: 60_000,
+  bodyTimeoutMs: 30_000,
   shutdownTimeoutMs: 30_000,
   authEnabled: false,
   allowOpen: false,

@@ -10,13 +10,25 @@ const TIGHTEN_DEPTH = 2;
 /**
  * Makes the data directory private to this user (it holds password and token hashes and the token
  * signing key): creates it 0700, or tightens an existing one and what sits near its top to 0700/0600.
- * Sets this process's umask to 077 so everything created in it afterwards (SQLite's -wal and -shm,
- * blobs, upload files, keys) is private whatever umask the server was started with.
  * Returns the paths whose modes were tightened, for a warning.
  */
 export async function preparePrivateDataDir(dir: string): Promise<string[]> {
+  await createPrivateDataDir(dir);
+  return tightenDataDir(dir);
+}
+
+/**
+ * Creates the data directory 0700 if it is missing, and sets this process's umask to 077 so everything
+ * created in it afterwards (the lock, SQLite's -wal and -shm, blobs, upload files, keys) is private
+ * whatever umask the server was started with. Changes nothing that exists.
+ */
+export async function createPrivateDataDir(dir: string): Promise<void> {
   process.umask(0o077);
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/** Tightens the data directory and what sits near its top to 0700/0600; returns the paths changed. */
+export async function tightenDataDir(dir: string): Promise<string[]> {
   const tightened: string[] = [];
   await tighten(dir, 0, tightened);
   return tightened;

@@ -14,7 +14,7 @@ import { TokenService } from "../auth/token-service.js";
 import { AccessGuard } from "../http/access.js";
 import { AuditLog } from "../registry/audit.js";
 import type { Services } from "../http/server.js";
-import { preparePrivateDataDir } from "./data-dir.js";
+import { createPrivateDataDir, tightenDataDir } from "./data-dir.js";
 import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { serverLogger } from "./server-log.js";
 
@@ -39,15 +39,17 @@ export interface RunningServer {
  * serves the API until close().
  */
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
-  const tightened = await preparePrivateDataDir(config.dataDir);
-  if (tightened.length > 0) {
-    log.warn(
-      { dataDir: config.dataDir, paths: tightened.slice(0, 20), count: tightened.length },
-      "the data directory was readable by others: made it private (directories 0700, files 0600)",
-    );
-  }
+  // Lock before tightening: a refused second server must not touch the running one's files.
+  await createPrivateDataDir(config.dataDir);
   const lock = lockDataDir(config.dataDir);
   try {
+    const tightened = await tightenDataDir(config.dataDir);
+    if (tightened.length > 0) {
+      log.warn(
+        { dataDir: config.dataDir, paths: tightened.slice(0, 20), count: tightened.length },
+        "the data directory was readable by others: made it private (directories 0700, files 0600)",
+      );
+    }
     return await startLocked(config, log, lock);
   } catch (err) {
     lock.release();
@@ -70,7 +72,10 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
   }
   await registry.start();
 
-  const app = buildHttpServer(services, log, { idleTimeoutMs: config.idleTimeoutMs });
+  const app = buildHttpServer(services, log, {
+    idleTimeoutMs: config.idleTimeoutMs,
+    bodyTimeoutMs: config.bodyTimeoutMs,
+  });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { RegistryError, type ErrorCode } from "../oci/errors.js";
+import { StorageFullError } from "../storage/blob-store.js";
 import { sendJson } from "./json.js";
 import { noteErrorCode, safeUrl } from "./request-log.js";
 
@@ -19,6 +20,19 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
     noteErrorCode(request, error.code);
     if (error.status >= 500) log.error({ err: error, ...where }, "registry error");
     void sendJson(reply.code(error.status), errorBody(error.code, error.message, error.detail));
+    return;
+  }
+  // Anything that ran out of space (a manifest, a tag, an account change): nothing half-done was kept.
+  if (error instanceof StorageFullError) {
+    noteErrorCode(request, "UNKNOWN");
+    log.error({ err: error, ...where }, "storage is full");
+    void sendJson(
+      reply.code(507),
+      errorBody(
+        "UNKNOWN",
+        "storage is full: the registry has no space left; try again once space has been freed",
+      ),
+    );
     return;
   }
   // Framework errors (malformed requests) carry a 4xx statusCode of their own.

@@ -13,18 +13,43 @@ export function contentLength(request: IncomingMessage): number | undefined {
   return length === undefined ? undefined : Number(length);
 }
 
+/** When each request's small body must have arrived by (epoch ms); set by the server as requests come in. */
+const bodyDeadlines = new WeakMap<IncomingMessage, { at: number; timeoutMs: number }>();
+
 /**
- * Reads a small body into memory, refusing (413) as soon as it passes `limit` bytes. A refused body is
- * drained, not destroyed: destroying the request would leave the keep-alive connection stalled, so the
- * client's next request on it would hang until the idle timeout.
+ * Gives the request an overall deadline for a body read whole (readLimitedBody), counted from now. The
+ * idle timeout alone does not bound such a read: it restarts on every byte, so one byte a minute would
+ * hold the connection for days. Streamed blob uploads never read this way and are not affected.
+ */
+export function setBodyDeadline(request: IncomingMessage, timeoutMs: number): void {
+  bodyDeadlines.set(request, { at: Date.now() + timeoutMs, timeoutMs });
+}
+
+/**
+ * Reads a small body into memory, refusing (413) as soon as it passes `limit` bytes, and (408) when it has
+ * not arrived by the request's body deadline. A refused body is drained, not destroyed: destroying the
+ * request would leave the keep-alive connection stalled, so the client's next request on it would hang
+ * until the idle timeout; the response to an unfinished body closes the connection (closeIfBodyUnread).
  */
 export async function readLimitedBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new RegistryError("SIZE_INVALID", `body exceeds ${limit} bytes`, undefined, 413);
   if ((contentLength(request) ?? 0) > limit) throw tooLarge();
+  const deadline = bodyDeadlines.get(request);
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    const expired = () =>
+      new RegistryError(
+        "UNKNOWN",
+        `the request body did not arrive within ${deadline?.timeoutMs ?? 0} ms (http.bodyTimeout)`,
+        undefined,
+        408,
+      );
+    const timer = deadline
+      ? setTimeout(() => settle(expired()), Math.max(deadline.at - Date.now(), 0))
+      : undefined;
     const settle = (error: Error | null) => {
+      clearTimeout(timer);
       request.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
       if (error) reject(error);
       else resolve(Buffer.concat(chunks, total));

@@ -18,6 +18,7 @@ import type { TokenService } from "../auth/token-service.js";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { closeIfBodyUnread } from "./connections.js";
+import { setBodyDeadline } from "./request-body.js";
 import { logAccess, noteErrorCode, requestId, safeUrl } from "./request-log.js";
 
 /** Everything the HTTP layer serves, built by the caller. */
@@ -33,6 +34,8 @@ export interface Services {
 export interface HttpOptions {
   /** A connection with no traffic for this long is closed (stalled clients). */
   idleTimeoutMs: number;
+  /** A small body read whole (token form, admin JSON, manifest) must have arrived this long after the head. */
+  bodyTimeoutMs: number;
 }
 
 /** Order matters: upload paths must be tried before the blob path they would also match. */
@@ -69,6 +72,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   app.addHook("onRequest", async (request, reply) => {
     reply.header("Docker-Distribution-API-Version", "registry/2.0");
     reply.header("X-Request-Id", request.id);
+    setBodyDeadline(request.raw, options.bodyTimeoutMs);
   });
   app.addHook("onSend", async (request, reply) => closeIfBodyUnread(request, reply));
   app.addHook("onResponse", async (request, reply) => logAccess(log, request, reply));

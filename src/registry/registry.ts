@@ -6,6 +6,7 @@ import { ListingService } from "./listings.js";
 import { ManifestService } from "./manifests.js";
 import { UploadService } from "./uploads.js";
 import { StorageVerification } from "./storage-verification.js";
+import { KeyedLock } from "./keyed-lock.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -27,11 +28,13 @@ export class Registry {
     private readonly options: RegistryOptions,
     private readonly log: Logger,
   ) {
+    // Committing a blob and taking it out of service are serialised per digest (see StorageVerification).
+    const blobCommits = new KeyedLock();
     this.blobs = new BlobService(db, store);
-    this.uploads = new UploadService(db, store);
+    this.uploads = new UploadService(db, store, blobCommits);
     this.manifests = new ManifestService(db);
     this.listings = new ListingService(db);
-    this.verification = new StorageVerification(db, store);
+    this.verification = new StorageVerification(db, store, blobCommits, log);
   }
 
   /** Cleans what a crash may have left, then expires stale uploads periodically. */

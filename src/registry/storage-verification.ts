@@ -1,7 +1,9 @@
 import { createDigester, parseDigest } from "../oci/digest.js";
 import type { Db } from "../metadata/database.js";
 import { blobTotals, listBlobs, type KnownBlob } from "../metadata/blobs.js";
+import type { Logger } from "pino";
 import { BlobNotFoundError, type BlobStore } from "../storage/blob-store.js";
+import type { KeyedLock } from "./keyed-lock.js";
 
 /** Blobs read from the database at a time: memory stays bounded however many there are. */
 const PAGE = 500;
@@ -61,6 +63,9 @@ export class StorageVerification {
   constructor(
     private readonly db: Db,
     private readonly store: BlobStore,
+    /** The lock uploads hold while they commit a blob file: a suspect is condemned under it. */
+    private readonly commits: KeyedLock,
+    private readonly log: Logger,
   ) {}
 
   status(): VerificationState {
@@ -79,18 +84,25 @@ export class StorageVerification {
       totalBytes: totals.bytes,
     };
     this.current = { state: "running", startedBy: actor, startedAt: new Date().toISOString(), progress };
-    this.running = this.run(progress, hooks).then(
-      async (report) => {
-        await hooks.finished({ report });
-        this.finish({ state: "done", report });
-      },
-      async (err: unknown) => {
-        const error = err instanceof Error ? err.message : String(err);
-        await hooks.finished({ error });
-        this.finish({ state: "failed", error });
-      },
-    );
+    this.running = this.runAndFinish(progress, hooks);
     return true;
+  }
+
+  /** Never rejects: whatever fails (the run, the hook), the state is settled and the next run may start. */
+  private async runAndFinish(progress: VerifyProgress, hooks: VerificationHooks): Promise<void> {
+    let outcome: { state: "done"; report: VerifyReport } | { state: "failed"; error: string };
+    try {
+      outcome = { state: "done", report: await this.run(progress, hooks) };
+    } catch (err) {
+      outcome = { state: "failed", error: err instanceof Error ? err.message : String(err) };
+    }
+    try {
+      await hooks.finished(outcome.state === "done" ? { report: outcome.report } : { error: outcome.error });
+    } catch (err) {
+      this.log.error({ err }, "storage verification: recording its outcome failed");
+    } finally {
+      this.finish(outcome);
+    }
   }
 
   private finish(outcome: Partial<VerificationState>): void {
@@ -108,7 +120,6 @@ export class StorageVerification {
         progress.checkedBlobs += 1;
         if (!problem) continue;
         if (problem.problem === "corrupt") {
-          await this.store.quarantine(blob.digest);
           await hooks.quarantined(problem);
           report.corrupt += 1;
         } else {
@@ -132,17 +143,34 @@ export class StorageVerification {
     });
     const stored = await this.store.stat(blob.digest);
     if (!stored) return problem("missing", "not in storage");
-    if (stored.size !== blob.size) {
+    if (stored.size === blob.size) {
+      if ((await this.hash(blob.digest, onBytes)) === blob.digest) return undefined;
+    } else {
       onBytes(blob.size);
-      return problem("corrupt", `stored size is ${stored.size} bytes, not ${blob.size}`);
     }
-    const actual = await this.hash(blob.digest, onBytes);
-    if (actual === blob.digest) return undefined;
-    // A push may have replaced the file while it was read: only a second bad read condemns it.
-    const again = actual === null ? null : await this.hash(blob.digest, () => undefined);
-    if (again === blob.digest) return undefined;
-    if (again === null) return problem("missing", "not in storage");
-    return problem("corrupt", `content hashes to ${again}`);
+    // A push may be replacing the file right now: look again with commits of this digest held off, so
+    // the copy found bad is the one taken out of service, never a good one renamed in meanwhile.
+    return this.commits.run(blob.digest, () => this.condemn(blob, problem));
+  }
+
+  /** Checks a suspect again and quarantines it when it is still bad (the caller holds its commit lock). */
+  private async condemn(
+    blob: KnownBlob,
+    problem: (kind: BlobProblem["problem"], detail: string) => BlobProblem,
+  ): Promise<BlobProblem | undefined> {
+    const stored = await this.store.stat(blob.digest);
+    if (!stored) return problem("missing", "not in storage");
+    let detail: string;
+    if (stored.size !== blob.size) {
+      detail = `stored size is ${stored.size} bytes, not ${blob.size}`;
+    } else {
+      const again = await this.hash(blob.digest, () => undefined);
+      if (again === blob.digest) return undefined;
+      if (again === null) return problem("missing", "not in storage");
+      detail = `content hashes to ${again}`;
+    }
+    await this.store.quarantine(blob.digest);
+    return problem("corrupt", detail);
   }
 
   /** The stored bytes' digest (same algorithm as `digest`), or null when the blob is not stored. */

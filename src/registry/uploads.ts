@@ -9,7 +9,8 @@ import type { Db } from "../metadata/database.js";
 import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream } from "./digesting-stream.js";
-import { ChunkLengthError, receiveBody } from "./received-body.js";
+import type { KeyedLock } from "./keyed-lock.js";
+import { ChunkLengthError, DeclaredLength, IncompleteBodyError } from "./declared-length.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface ChunkOptions {
@@ -41,6 +42,8 @@ export class UploadService {
   constructor(
     private readonly db: Db,
     private readonly store: BlobStore,
+    /** Held while a blob file is replaced, so a storage verification never quarantines a fresh copy. */
+    private readonly commits: KeyedLock,
   ) {}
 
   async start(repository: string): Promise<string> {
@@ -55,7 +58,7 @@ export class UploadService {
       await uploads.insertUpload(this.db, id, repository);
     } catch (err) {
       await this.store.deleteUpload(id);
-      throw err;
+      throw err instanceof StorageFullError ? storageFull() : err;
     }
     return id;
   }
@@ -141,7 +144,7 @@ export class UploadService {
     }
     // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
     // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
-    await this.store.commitUpload(id, parsed.digest);
+    await this.commits.run(parsed.digest, () => this.store.commitUpload(id, parsed.digest));
     await this.db.transaction().execute(async (trx) => {
       await linkBlob(trx, repository, parsed.digest, size);
       await uploads.deleteUpload(trx, id);
@@ -151,15 +154,20 @@ export class UploadService {
   }
 
   /**
-   * Runs `work` on a session; when storage is full the session is released with its data, since it
-   * holds space the registry needs and the client must start again once there is room anyway.
+   * Runs `work` on a session; when storage is full (the blob store's disk, or the metadata database's)
+   * the session is released with its data, since it holds space the registry needs and the client must
+   * start again once there is room anyway. Its data goes first: on a full disk deleting the session's
+   * row may fail too, and a row without data answers BLOB_UPLOAD_UNKNOWN and is dropped at the next
+   * start or at its TTL. A blob committed but not linked stays in storage, unreferenced.
    */
   private async releasedWhenFull<T>(id: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
       if (!(err instanceof StorageFullError)) throw err;
-      await this.discard(id);
+      await this.discard(id).catch((cleanup: unknown) => {
+        if (!(cleanup instanceof StorageFullError)) throw cleanup;
+      });
       throw storageFull();
     }
   }
@@ -208,7 +216,10 @@ export class UploadService {
     }
     const running = this.runningHashAt(id, offset);
     const counter = new DigestingStream(running?.hash);
-    const source = pipeline(receiveBody(body, declared), counter, () => undefined);
+    const source =
+      declared === undefined
+        ? pipeline(body, counter, () => undefined)
+        : pipeline(body, new DeclaredLength(declared), counter, () => undefined);
     let size: number;
     try {
       size = await this.store.appendUpload(id, offset, source);
@@ -221,7 +232,7 @@ export class UploadService {
       if (err instanceof ChunkLengthError) {
         throw new RegistryError("BLOB_UPLOAD_INVALID", err.message, { size: offset }, 416);
       }
-      if (body.readableAborted) {
+      if (err instanceof IncompleteBodyError) {
         throw new RegistryError(
           "BLOB_UPLOAD_INVALID",
           `upload body was not received completely: ${describe(err)}`,

@@ -102,7 +102,9 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) return;
       throw err;
     }
+    // Both directories the rename changed: a crash must not bring the bad copy back, nor lose it.
     await fsyncDir(dirname(this.blobPath(digest)));
+    await fsyncDir(this.quarantineDir);
   }
 
   async createUpload(id: string): Promise<void> {

@@ -23,11 +23,17 @@ interface Trickler {
  * Sends a request head announcing a huge body, then one body byte every 200 ms, like the attacker:
  * half-open allowed, so the server's FIN alone does not end it; only the server dropping it does.
  */
-async function trickle(base: string, method: string, path: string, headers: Record<string, string> = {}) {
+async function trickle(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  length = HUGE,
+) {
   const url = new URL(base);
   const socket: Socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
   await once(socket, "connect");
-  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${new URL(base).host}`, `Content-Length: ${HUGE}`];
+  const lines = [`${method} ${path} HTTP/1.1`, `Host: ${new URL(base).host}`, `Content-Length: ${length}`];
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
   socket.write(`${lines.join("\r\n")}\r\n\r\n`);
   const chunks: Buffer[] = [];
@@ -150,6 +156,84 @@ describe("refused requests with unread bodies (open server)", { timeout: 120_000
     const response = parseRawResponse(chunk.toString("latin1"));
     assert.equal(response.status, 201);
     assert.notEqual(response.headers.connection, "close");
+  });
+});
+
+describe("small bodies read whole have an overall deadline (http.bodyTimeout)", { timeout: 120_000 }, () => {
+  let auth: AuthServer;
+  before(async () => {
+    // The idle timeout (60 s by default) never fires: each trickled byte restarts it.
+    auth = await startAuthServer({ WHARF_BODY_TIMEOUT: "1s" });
+  });
+  after(async () => {
+    await auth?.stop();
+  });
+
+  test("a token form, an admin JSON body and a manifest trickled within their size limits are cut off with 408", async () => {
+    const repo = `team/${uniqueRepo("ops")}`;
+    const authorization = basic(ADMIN);
+    const tricklers = [
+      await trickle(
+        auth.url,
+        "POST",
+        "/auth/token",
+        { "Content-Type": "application/x-www-form-urlencoded" },
+        60_000,
+      ),
+      await trickle(
+        auth.url,
+        "POST",
+        "/api/v1/users",
+        { "Content-Type": "application/json", Authorization: authorization },
+        60_000,
+      ),
+      await trickle(
+        auth.url,
+        "PUT",
+        `/v2/${repo}/manifests/v1`,
+        { "Content-Type": "application/vnd.oci.image.manifest.v1+json", Authorization: authorization },
+        1_000_000,
+      ),
+    ];
+    const responses = await allClosed(tricklers, 30_000);
+    for (const text of responses) {
+      const response = parseRawResponse(text);
+      assert.equal(response.status, 408, text);
+      assert.equal(response.headers.connection, "close", text);
+      assert.match(text, /http\.bodyTimeout/);
+    }
+  });
+
+  test("a blob chunk trickled for longer than the body deadline is not cut off", async () => {
+    const repo = `team/${uniqueRepo("ops")}`;
+    const start = await fetch(`${auth.url}/v2/${repo}/blobs/uploads/`, {
+      method: "POST",
+      headers: { Authorization: basic(ADMIN) },
+    });
+    await start.arrayBuffer();
+    assert.equal(start.status, 202);
+    const location = new URL(start.headers.get("location") ?? "", auth.url);
+    const socket = await rawConnect(auth.url);
+    let received = "";
+    socket.on("data", (c: Buffer) => (received += c.toString("latin1")));
+    const length = 15; // 15 bytes, one every 200 ms: three times the 1 s body deadline
+    const head = [
+      `PATCH ${location.pathname}${location.search} HTTP/1.1`,
+      `Host: ${new URL(auth.url).host}`,
+      `Authorization: ${basic(ADMIN)}`,
+      "Content-Type: application/octet-stream",
+      `Content-Length: ${length}`,
+    ];
+    socket.write(`${head.join("\r\n")}\r\n\r\n`);
+    for (let i = 0; i < length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.write("x");
+    }
+    while (!received.includes("\r\n\r\n")) await once(socket, "data");
+    socket.destroy();
+    const response = parseRawResponse(received);
+    assert.equal(response.status, 202, received);
+    assert.equal(response.headers.range, `0-${length - 1}`);
   });
 });
 

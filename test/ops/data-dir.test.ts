@@ -151,7 +151,12 @@ describe("one server per data directory", { timeout: 120_000 }, () => {
     const data = randomBlob(3000);
     const blob = await pushAsAdmin(first.url, repo, data);
 
+    // A file the running server owns, loosened on purpose: the refused server must leave it as it is.
+    const metadata = join(dataDir, "metadata.db");
+    await chmod(metadata, 0o644);
     const second = await runWharf(["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], env);
+    assert.equal((await stat(metadata)).mode & 0o777, 0o644, "the refused serve changed the holder's files");
+    await chmod(metadata, 0o600);
     assert.notEqual(second.code, 0, second.stderr);
     assert.doesNotMatch(second.stdout, /listening on/);
     const refusal = JSON.parse(second.stderr.trim().split("\n").pop() ?? "") as {

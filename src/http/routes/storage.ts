@@ -1,5 +1,6 @@
 import type { FastifyReply } from "fastify";
 import type { Services } from "../server.js";
+import type { VerificationStateDto } from "../../api/storage-verification.js";
 
 /** The part of an admin API call (see routes/admin.ts, which guards and registers these) used here. */
 interface StorageCall {
@@ -34,12 +35,13 @@ export function startStorageVerification(services: Services) {
         ),
     });
     if (started) await audit("storage.verify.start", "storage");
+    const state: VerificationStateDto = verification.status();
     reply.code(202);
-    return verification.status();
+    return state;
   };
 }
 
 /** GET /api/v1/storage/verify: the running or last verification, with its progress or report. */
 export function storageVerificationStatus(services: Services) {
-  return async (): Promise<unknown> => services.registry.verification.status();
+  return async (): Promise<VerificationStateDto> => services.registry.verification.status();
 }

@@ -2,6 +2,7 @@ import type { FastifyReply } from "fastify";
 import type { ApiRoute, RouteContext } from "./types.js";
 import { queryValue } from "./types.js";
 import { contentLength, hasBody } from "../request-body.js";
+import { receiveBody } from "../received-body.js";
 import { parseContentRange } from "../range.js";
 import { RegistryError } from "../../oci/errors.js";
 import type { ChunkOptions } from "../../registry/uploads.js";
@@ -55,7 +56,7 @@ async function startUpload(ctx: RouteContext): Promise<unknown> {
     const id = await registry.uploads.start(name);
     return replyUploadState(reply, name, id, 0, 202);
   }
-  const body = hasBody(ctx.request.raw) ? ctx.request.raw : undefined;
+  const body = hasBody(ctx.request.raw) ? receiveBody(ctx.request.raw) : undefined;
   const blob = await registry.uploads.upload(name, digest, body, chunkOptions(ctx));
   return replyBlobCreated(reply, name, blob.digest);
 }
@@ -75,7 +76,12 @@ export const uploadRoutes: ApiRoute = {
     },
     PATCH: async (ctx) => {
       const { reply, registry, name, reference } = ctx;
-      const size = await registry.uploads.append(name, reference, ctx.request.raw, chunkOptions(ctx));
+      const size = await registry.uploads.append(
+        name,
+        reference,
+        receiveBody(ctx.request.raw),
+        chunkOptions(ctx),
+      );
       return replyUploadState(reply, name, reference, size, 202);
     },
     PUT: async (ctx) => {
@@ -83,7 +89,7 @@ export const uploadRoutes: ApiRoute = {
       const digest = queryValue(query, "digest");
       if (digest === undefined)
         throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required");
-      const body = hasBody(ctx.request.raw) ? ctx.request.raw : undefined;
+      const body = hasBody(ctx.request.raw) ? receiveBody(ctx.request.raw) : undefined;
       const blob = await registry.uploads.complete(name, reference, digest, body, chunkOptions(ctx));
       return replyBlobCreated(reply, name, blob.digest);
     },

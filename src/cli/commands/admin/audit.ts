@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
-import type { AuditRecord } from "../../../registry/audit.js";
+import type { AuditRecordDto } from "../../../api/audit.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "../common/context.js";
 import { parseDuration, table } from "../common/format.js";
 import { AdminApi, type RegistryOption } from "./api.js";
@@ -36,7 +36,7 @@ export function registerAudit(program: Command): void {
       if (options.action) query.set("action", options.action);
       if (options.repo) query.set("repository", options.repo);
       if (options.since) query.set("since", sinceTime(options.since));
-      const { events } = await AdminApi.for(ctx, options).call<{ events: AuditRecord[] }>(
+      const { events } = await AdminApi.for(ctx, options).call<{ events: AuditRecordDto[] }>(
         "GET",
         `/audit?${query.toString()}`,
       );
@@ -60,7 +60,7 @@ export function registerAudit(program: Command): void {
 }
 
 /** The part of an event's detail worth a column: pushed tags, or why something failed or was refused. */
-function summary(event: AuditRecord): string {
+function summary(event: AuditRecordDto): string {
   const detail = event.detail ?? {};
   const parts: string[] = [];
   if (Array.isArray(detail.tags) && detail.tags.length > 0) parts.push(`tags ${detail.tags.join(",")}`);

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ExitCode, WharfError } from "../../../client/errors.js";
-import type { VerificationState, VerifyReport } from "../../../registry/storage-verification.js";
+import type { VerificationStateDto, VerifyReportDto } from "../../../api/storage-verification.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "../common/context.js";
 import { formatBytes, table } from "../common/format.js";
 import { AdminApi, type RegistryOption } from "./api.js";
@@ -28,12 +28,12 @@ export function registerStorage(program: Command): void {
   verify.action(async (options: CommonOptions & RegistryOption) => {
     await runCommand(options, async (ctx) => {
       const api = AdminApi.for(ctx, options);
-      let status = await api.call<VerificationState>("POST", "/storage/verify", {});
+      let status = await api.call<VerificationStateDto>("POST", "/storage/verify", {});
       const bar = ctx.progress?.task("verifying blobs", status.progress?.totalBytes ?? 0);
       while (status.state === "running") {
         bar?.update(status.progress?.checkedBytes ?? 0);
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        status = await api.call<VerificationState>("GET", "/storage/verify");
+        status = await api.call<VerificationStateDto>("GET", "/storage/verify");
       }
       const report = status.report;
       if (status.state !== "done" || !report) {
@@ -52,7 +52,7 @@ export function registerStorage(program: Command): void {
   });
 }
 
-function printReport(ctx: { print(text: string): void; note(text: string): void }, report: VerifyReport) {
+function printReport(ctx: { print(text: string): void; note(text: string): void }, report: VerifyReportDto) {
   const checked = `Checked ${report.checkedBlobs} blobs (${formatBytes(report.checkedBytes)})`;
   if (report.corrupt + report.missing === 0) {
     ctx.print(`${checked}: all intact.`);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { BUILTIN_KINDS, KindsError, validateKinds, type Kind } from "../oci/kinds/index.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -24,6 +25,8 @@ export interface ServerConfig {
   /** Failed logins per user name (and ten times that per client address) within `lockoutMs`. */
   maxFailedLogins: number;
   lockoutMs: number;
+  /** Operator kinds (`kinds:` entries), validated; merged over the built-in catalogue at start-up. */
+  kinds: Kind[];
 }
 
 /** A configuration value that cannot be used; names the key so the user can find it. */
@@ -79,6 +82,7 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     parse: parsePositiveInteger,
   },
   lockoutMs: { key: "auth.lockout", env: "WHARF_LOCKOUT", parse: parseDuration },
+  kinds: { key: "kinds", env: "WHARF_KINDS", parse: parseKinds },
 };
 
 const defaults = (): ServerConfig => ({
@@ -96,6 +100,7 @@ const defaults = (): ServerConfig => ({
   refreshTtlMs: 30 * 86_400_000,
   maxFailedLogins: 10,
   lockoutMs: 15 * 60_000,
+  kinds: [],
 });
 
 export interface ConfigSources {
@@ -190,6 +195,24 @@ function parsePositiveInteger(value: unknown, key: string): number {
   const number = Number(typeof value === "number" ? value : requireString(value, key));
   if (!Number.isInteger(number) || number < 1) throw new ConfigError(key, "must be a positive integer");
   return number;
+}
+
+/** A list of kinds (in the environment: the same list as YAML or JSON text). */
+function parseKinds(value: unknown, key: string): Kind[] {
+  let entries = value;
+  if (typeof value === "string") {
+    try {
+      entries = parseYaml(value) as unknown;
+    } catch (err) {
+      throw new ConfigError(key, `is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return validateKinds(entries, BUILTIN_KINDS, "kinds");
+  } catch (err) {
+    if (err instanceof KindsError) throw new ConfigError(key, err.message);
+    throw err;
+  }
 }
 
 function parseUrl(value: unknown, key: string): string {

@@ -200,7 +200,7 @@ export async function repositoriesMatching(
     .distinct()
     .where("t.term", ">=", prefix)
     .where("t.term", "<", prefix + PREFIX_END)
-    .where("t.field", "=", "name")
+    .where("t.field", "in", ["name", "namepart"])
     .where("a.top_level", "=", 1)
     .orderBy("t.repository")
     .limit(limit);

@@ -2,7 +2,7 @@ import type { ArtifactFacts } from "../oci/kinds/index.js";
 import { KV_FIELD, type Term } from "../metadata/search-terms.js";
 
 /** How a field ranks in search: names first, then titles (and tags), descriptions, annotation values. */
-export const FIELD_WEIGHTS = { name: 80, title: 60, description: 40, annotation: 20 } as const;
+export const FIELD_WEIGHTS = { name: 80, namepart: 80, title: 60, description: 40, annotation: 20 } as const;
 
 /** Longest term stored; a query longer than this matches by its first MAX_TERM characters. */
 export const MAX_TERM = 100;
@@ -21,8 +21,8 @@ export function annotationFilterTerm(key: string, value: string): string {
 }
 
 /**
- * The search terms of an artifact (tags are kept apart, see setTagTerms): its repository name whole and by
- * path component and word, and the whole text and each word of its title, description and annotation
+ * The search terms of an artifact (tags are kept apart, see setTagTerms): its repository name whole, by
+ * path component and by word, and the whole text and each word of its title, description and annotation
  * values. Bounded: at most MAX_TERMS rows, each at most MAX_TERM characters; a term keeps its best field.
  */
 export function termsFor(
@@ -42,8 +42,13 @@ export function termsFor(
       if (!terms.has(key)) terms.set(key, { term, field, weight });
     }
   };
+  // The whole name and each path component can match exactly (the top rank); words inside a component
+  // (`redis` of `redis-operator`) only as name prefixes.
   add(repository, "name", false);
-  for (const part of repository.split("/")) add(part, "name");
+  for (const part of repository.split("/")) {
+    add(part, "name", false);
+    for (const word of part.match(WORD) ?? []) if (word !== part) add(word, "namepart", false);
+  }
   add(facts.title, "title");
   add(facts.description, "description");
   const entries = Object.entries(annotations).slice(0, MAX_ANNOTATIONS);

@@ -154,8 +154,12 @@ async function readConfigFile(path: string): Promise<Map<string, unknown>> {
   return values;
 }
 
+/** Keys whose value is a structure of its own, validated as a whole (not split into dotted keys). */
+const STRUCTURED_KEYS = new Set(["kinds"]);
+
 function flatten(value: unknown, prefix: string, into: Map<string, unknown>): void {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+  const structured = STRUCTURED_KEYS.has(prefix);
+  if (!structured && typeof value === "object" && value !== null && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, into);
     return;
   }

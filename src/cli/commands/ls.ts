@@ -12,9 +12,12 @@ import {
   type Context,
 } from "./common/context.js";
 import { table } from "./common/format.js";
+import { printListing } from "./common/artifacts.js";
+import { listArtifacts } from "../../client/discovery/listing.js";
 
 interface LsOptions extends CommonOptions {
   artifactType?: string;
+  kind?: string;
   all?: boolean;
 }
 
@@ -31,6 +34,10 @@ export function registerLs(program: Command): void {
     )
     .option("--artifact-type <type>", "only tags whose artifact type is this")
     .option(
+      "--kind <kind>",
+      "list the artifacts at or below REGISTRY[/NAMESPACE] of this kind (an id or a word of one, see `wharf kinds`) with title, version, size and accessories",
+    )
+    .option(
       "--all",
       "include the sha256-… tags that index referrers on registries without the referrers API",
     );
@@ -40,11 +47,25 @@ export function registerLs(program: Command): void {
     "wharf ls 127.0.0.1:5000/team/deploy     # tags, digests, artifact types",
     "wharf ls 127.0.0.1:5000/charts/mychart --artifact-type application/vnd.cncf.helm.config.v1+json",
     "WHARF_REGISTRY=127.0.0.1:5000 wharf ls team/deploy --json",
+    "wharf ls 127.0.0.1:5000 --kind chart    # every Helm chart, with version and size",
+    "wharf ls 127.0.0.1:5000/team --kind policy --json",
     "wharf ls oci:./airgap                   # the tags of an OCI layout",
   ]);
   command.action(async (location: string | undefined, options: LsOptions) => {
     await runCommand(options, async (ctx) => {
-      if (location?.trim().startsWith("oci:") && !location.trim().startsWith("oci://")) {
+      const isLayout = location?.trim().startsWith("oci:") && !location.trim().startsWith("oci://");
+      if (options.kind !== undefined) {
+        if (isLayout) throw new UsageError("--kind lists a registry's artifacts: name a registry");
+        if (options.artifactType) throw new UsageError("give --kind or --artifact-type, not both");
+        const where = parseLocation(location, { defaultRegistry: ctx.client.defaultRegistry });
+        const listing = await listArtifacts(ctx.client, {
+          registry: where.registry,
+          namespace: where.repository,
+          kind: options.kind,
+        });
+        return printListing(ctx, listing);
+      }
+      if (isLayout && location !== undefined) {
         const ref = ctx.client.parse(location);
         if (ref.kind !== "layout" || ref.tag || ref.digest)
           throw new UsageError(`${location}: name the layout directory only, as oci:DIR`);

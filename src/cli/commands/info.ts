@@ -7,6 +7,7 @@ import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes, shortDigest, table } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
+import { accessoryLines, actionLines, describeInfoKind, factRows } from "./common/kind-info.js";
 
 interface InfoOptions extends CommonOptions {
   referrers: boolean;
@@ -53,6 +54,7 @@ export function registerInfo(program: Command): void {
           if (!(err instanceof UnreachableError)) throw err;
         }
       }
+      const kind = await describeInfoKind(ctx, ref, descriptor, bytes, referrers, offline);
       const doc = decoded.doc;
       const info = {
         reference: formatReference(ref),
@@ -70,6 +72,11 @@ export function registerInfo(program: Command): void {
           : { manifests: decoded.doc.manifests }),
         ...(doc.subject ? { subject: doc.subject } : {}),
         ...(referrers ? { referrers } : {}),
+        kind: kind.kind,
+        kindSource: kind.source,
+        facts: kind.facts,
+        accessories: kind.accessories,
+        actions: kind.actions,
         ...(offline ? { offline: true } : {}),
       };
       if (ctx.json) return ctx.printJson(info);
@@ -80,6 +87,8 @@ export function registerInfo(program: Command): void {
         ["Media type:", info.mediaType],
       ];
       if (info.artifactType) rows.push(["Artifact type:", info.artifactType]);
+      rows.push(["Kind:", `${kind.kind.title} (${kind.kind.id}, icon ${kind.kind.icon})`]);
+      rows.push(...factRows(kind.facts));
       rows.push(["Manifest size:", formatBytes(info.size)]);
       if (decoded.kind === "image") {
         const content = [decoded.doc.config, ...decoded.doc.layers].reduce((sum, d) => sum + d.size, 0);
@@ -123,6 +132,7 @@ export function registerInfo(program: Command): void {
           lines.push(table(referrers.map((r) => [`  ${r.artifactType ?? r.mediaType}`, r.digest])));
         }
       } else if (options.referrers) lines.push("Referrers: unknown (registry unreachable)");
+      lines.push(...accessoryLines(kind.accessories), ...actionLines(kind.actions));
       if (offline) ctx.note(`${offlineReason ?? "the registry is unreachable"}: described from the cache`);
       ctx.print(lines.join("\n"));
     });

@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../client/errors.js";
 import { pushArtifact } from "../../client/push.js";
@@ -5,12 +7,16 @@ import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes } from "./common/format.js";
 import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
+import { declaredGate, runGate, type Gate } from "../../client/gate.js";
+import { checkKind } from "../../client/kind-checks.js";
 
 interface PushOptions extends CommonOptions {
   artifactType?: string;
   annotation: string[];
   config?: string;
   helm: boolean;
+  /** `--gate CMD`, `--no-gate` (false), or neither (the pushed directory's wharf.yaml decides). */
+  gate?: string | false;
 }
 
 export function registerPush(program: Command): void {
@@ -30,7 +36,12 @@ export function registerPush(program: Command): void {
       [],
     )
     .option("--config <file[:mediatype]>", "use this file as the config blob")
-    .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart");
+    .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart")
+    .option(
+      "--gate <command>",
+      "run this shell command first (in the pushed directory, WHARF_REF set) and push nothing if it fails; default: the gate: of the directory's wharf.yaml",
+    )
+    .option("--no-gate", "skip the gate and the kind's own checks (a chart's version is its tag, …)");
   withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/             # a directory: one reproducible layer",
@@ -38,6 +49,7 @@ export function registerPush(program: Command): void {
     "wharf push registry.example.com/team/sbom:v1 sbom.json:application/spdx+json --artifact-type application/spdx+json",
     "wharf push reg.example.com/ml/model:v3 model.onnx -a org.opencontainers.image.source=https://git.example.com/ml",
     "DIGEST=$(wharf push 127.0.0.1:5000/team/app:v1 app.tar.gz)  # stdout is the digest alone",
+    "wharf push 127.0.0.1:5000/team/deploy:v2 ./k8s/ --gate 'kubeconform -summary .'  # publish only if it passes",
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
     await runCommand(options, async (ctx) => {
@@ -52,6 +64,15 @@ export function registerPush(program: Command): void {
         annotations: parseAnnotations(options.annotation),
         config,
         detectHelm: options.helm,
+        beforePublish: async (plan) => {
+          if (options.gate === false) return;
+          await checkKind(plan);
+          const published = formatReference({ ...ref, tag: plan.tag });
+          for (const gate of await gatesFor(options.gate, paths)) {
+            ctx.note(`Running the gate ${gate.command} in ${gate.cwd} for ${published}`);
+            await runGate(gate, published, process.env);
+          }
+        },
         progress: ctx.progress,
         concurrency: ctx.client.concurrency,
       });
@@ -69,4 +90,34 @@ export function registerPush(program: Command): void {
       ctx.print(result.digest);
     });
   });
+}
+
+/**
+ * The gates to run: `--gate CMD` (in the pushed directory when exactly one is pushed, else here), or else
+ * the gate each pushed directory declares in its wharf.yaml, in its own directory.
+ */
+async function gatesFor(flag: string | undefined, paths: string[]): Promise<Gate[]> {
+  const dirs: string[] = [];
+  for (const path of paths) {
+    const { path: file } = splitMediaType(path);
+    if (
+      await stat(file).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      dirs.push(resolve(file));
+  }
+  if (flag !== undefined) {
+    if (flag.trim() === "") throw new UsageError("--gate needs a command");
+    return [
+      { command: flag, cwd: dirs.length === 1 ? (dirs[0] as string) : process.cwd(), origin: "--gate" },
+    ];
+  }
+  const gates: Gate[] = [];
+  for (const dir of dirs) {
+    const gate = await declaredGate(dir);
+    if (gate) gates.push(gate);
+  }
+  return gates;
 }

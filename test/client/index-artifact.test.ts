@@ -8,7 +8,7 @@ import { startDistribution } from "./distribution.js";
 import { cliHome, type CliHome, type CliResult } from "./cli.js";
 import { makeWorkspace, type Workspace } from "./workspace.js";
 import { Client } from "../../src/client/index.js";
-import { readIndex } from "../../src/client/managed-index/index.js";
+import { readIndex, updateIndex, upsertChange } from "../../src/client/managed-index/index.js";
 import { parseIndexDocument, type IndexDocument } from "../../src/oci/index-artifact/index.js";
 import { WHARF_INDEX_MEDIA_TYPE } from "../../src/oci/kinds/index.js";
 
@@ -122,6 +122,40 @@ for (const kind of registries) {
         .flatMap((n) => Array.from({ length: perJob }, (_, i) => `ci/${n}:v${i}`))
         .sort();
       assert.deepEqual(listed, expected);
+    });
+
+    test("20 writers updating one index at the same moment: none loses its entry", async () => {
+      const registryClient = client.registry(host);
+      const writers = Array.from({ length: 20 }, (_, i) => i);
+      const digest = (i: number) => `sha256:${i.toString(16).padStart(64, "0")}`;
+      const retries: string[] = [];
+      const results = await Promise.all(
+        writers.map((i) =>
+          updateIndex(
+            registryClient,
+            "race",
+            upsertChange({
+              repository: `race/app${i}`,
+              digest: digest(i),
+              tags: ["v1"],
+              kind: "generic",
+              title: null,
+              version: null,
+              description: null,
+              updated: new Date().toISOString(),
+            }),
+            { baseDelayMs: 20, attempts: 20, onRetry: (m) => retries.push(m) },
+          ),
+        ),
+      );
+      assert.equal(results.length, 20);
+      const doc = await index("race");
+      assert.deepEqual(
+        doc.entries.map((e) => e.repository).sort(),
+        writers.map((i) => `race/app${i}`).sort(),
+      );
+      // The writers did race (else this test proves nothing): some found their entry dropped and merged again.
+      assert.ok(retries.length > 0, "no writer ever lost a race");
     });
 
     test("skopeo reads it: inspect --raw shows Wharf's artifact type, copy to an OCI layout keeps the list", async () => {

@@ -4,6 +4,7 @@ import { pushArtifact } from "../../client/push.js";
 import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes } from "./common/format.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 import {
   indexNamespace,
   maintainIndex,
@@ -13,7 +14,7 @@ import {
 } from "./common/index-option.js";
 import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
 
-interface PushOptions extends CommonOptions {
+interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
   annotation: string[];
   config?: string;
@@ -40,6 +41,7 @@ export function registerPush(program: Command): void {
     .option("--config <file[:mediatype]>", "use this file as the config blob")
     .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart");
   withIndexOption(command, "then list the artifact");
+  withKindDefault(command);
   withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/             # a directory: one reproducible layer",
@@ -51,7 +53,7 @@ export function registerPush(program: Command): void {
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
     await runCommand(options, async (ctx) => {
-      const ref = ctx.client.parse(reference);
+      const ref = ctx.client.parse(reference, kindDefault(options));
       if (ref.digest)
         throw new UsageError("push names a tag, not a digest: the digest is what push computes");
       let config: { path: string; mediaType?: string } | undefined;

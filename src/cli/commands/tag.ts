@@ -11,6 +11,7 @@ import {
   type IndexOption,
 } from "./common/index-option.js";
 import { openTarget, targetReference } from "./common/targets.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 
 export function registerTag(program: Command): void {
   const command = program
@@ -19,6 +20,7 @@ export function registerTag(program: Command): void {
     .argument("<ref>", "host[:port]/repo:tag or …@digest")
     .argument("<tags...>", "new tags in the same repository");
   withIndexOption(command, "then list the new tags");
+  withKindDefault(command);
   withCommonOptions(command);
   examples(command, [
     "wharf tag 127.0.0.1:5000/team/deploy:v1.2.0 v1.2 v1 stable",
@@ -26,11 +28,15 @@ export function registerTag(program: Command): void {
     "wharf tag registry.example.com/team/deploy:v1.2.0 stable --index   # team/index:latest follows",
   ]);
   command.action(
-    async (reference: string, tags: string[], options: CommonOptions & { index?: IndexOption }) => {
+    async (
+      reference: string,
+      tags: string[],
+      options: CommonOptions & KindDefaultOptions & { index?: IndexOption },
+    ) => {
       await runCommand(options, async (ctx) => {
         for (const tag of tags)
           if (!isValidTag(tag)) throw new UsageError(`invalid tag ${JSON.stringify(tag)}`);
-        const ref = ctx.client.parse(reference);
+        const ref = ctx.client.parse(reference, kindDefault(options));
         const namespace = indexNamespace(options.index, ref);
         const target = openTarget(ctx, ref);
         const descriptor = await target.resolve(targetReference(ref));

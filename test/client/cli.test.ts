@@ -85,9 +85,9 @@ for (const kind of registries) {
     test("ls lists artifacts by repository, then tags with digest and artifact type", async () => {
       const repos = await cli.run(["ls", host]);
       assert.equal(repos.code, 0, repos.stderr);
-      const listed = repos.stdout.split("\n").map((line) => line.split(/\s+/)[0]);
+      const firstColumn = repos.stdout.split("\n").map((line) => line.split(/\s+/)[0]);
       for (const repo of ["charts/mychart", "team/deploy", "team/notes"])
-        assert.ok(listed.includes(repo), repo);
+        assert.ok(firstColumn.includes(repo), repo);
 
       const tags = await cli.run(["ls", `${host}/team/deploy`]);
       assert.equal(tags.code, 0, tags.stderr);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { UsageError } from "../../client/errors.js";
+import { NotFoundError, UsageError } from "../../client/errors.js";
 import { mapLimit } from "../../client/limit.js";
 import { LayoutTarget } from "../../client/layout.js";
 import { artifactTypeOf, decodeManifest, type ManifestData } from "../../client/manifest.js";
@@ -13,7 +13,8 @@ import {
 } from "./common/context.js";
 import { table } from "./common/format.js";
 import { printListing } from "./common/artifacts.js";
-import { listArtifacts } from "../../client/discovery/listing.js";
+import { CATALOG_SOURCE, INDEX_SOURCE, listArtifacts, tryFallbacks } from "../../client/discovery/listing.js";
+import { WharfApi } from "../../client/discovery/wharf-api.js";
 
 interface LsOptions extends CommonOptions {
   artifactType?: string;
@@ -27,10 +28,12 @@ const REFERRER_TAG = /^sha(?:256|512)-[0-9a-f]{64,128}$/;
 export function registerLs(program: Command): void {
   const command = program
     .command("ls")
-    .description("List a registry's repositories, or a repository's tags with digest and artifact type")
+    .description(
+      "List a registry's or namespace's artifacts with kind, title and version, or a repository's tags",
+    )
     .argument(
       "[location]",
-      "HOST[:port], HOST[:port]/REPO (default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
+      "HOST[:port][/NAMESPACE] (artifacts), HOST[:port]/REPO (tags; default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
     )
     .option("--artifact-type <type>", "only tags whose artifact type is this")
     .option(
@@ -43,7 +46,8 @@ export function registerLs(program: Command): void {
     );
   withCommonOptions(command);
   examples(command, [
-    "wharf ls 127.0.0.1:5000                 # repositories",
+    "wharf ls 127.0.0.1:5000                 # artifacts: from index:latest, else the catalog and tags (slow)",
+    "wharf ls registry.example.com/team      # from team/index:latest (see push --index)",
     "wharf ls 127.0.0.1:5000/team/deploy     # tags, digests, artifact types",
     "wharf ls 127.0.0.1:5000/charts/mychart --artifact-type application/vnd.cncf.helm.config.v1+json",
     "WHARF_REGISTRY=127.0.0.1:5000 wharf ls team/deploy --json",
@@ -81,15 +85,30 @@ export function registerLs(program: Command): void {
       if (where.repository === undefined) {
         if (options.artifactType)
           throw new UsageError("--artifact-type filters the tags of one repository: name it");
-        const repositories: string[] = [];
-        for await (const name of registry.catalog()) repositories.push(name);
-        if (ctx.json) return ctx.printJson({ registry: where.registry, repositories });
-        return ctx.printLines(repositories);
+        return printListing(ctx, await listArtifacts(ctx.client, { registry: where.registry }));
       }
       const repository = where.repository;
+      const request = { registry: where.registry, namespace: repository };
+      // A repository lists its tags; a namespace its artifacts, from Wharf's discovery API, else its
+      // index artifact (asked first there, since some registries refuse tags of a name they lack).
+      const api = options.artifactType ? null : await WharfApi.open(ctx.client, where.registry);
+      if (!api && !options.artifactType) {
+        const indexed = await tryFallbacks(ctx.client, request, [INDEX_SOURCE]);
+        if (indexed) return printListing(ctx, indexed);
+      }
       const tags: string[] = [];
-      for await (const tag of registry.tags(repository))
-        if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
+      try {
+        for await (const tag of registry.tags(repository))
+          if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
+      } catch (err) {
+        if (!(err instanceof NotFoundError) || options.artifactType) throw err;
+        const listed = await listArtifacts(ctx.client, request, { api, fallbacks: [CATALOG_SOURCE] });
+        if (listed.artifacts.length === 0)
+          throw new NotFoundError(
+            `${where.registry}/${repository} is neither a repository nor a namespace with artifacts`,
+          );
+        return printListing(ctx, listed);
+      }
       tags.sort();
       const rows = await mapLimit(tags, 8, async (tag) =>
         describeTag(tag, await registry.getManifest(repository, tag)),

@@ -7,6 +7,8 @@ import { resolveKindFilter } from "./kind-filter.js";
 import { MAX_QUERY_LENGTH, rankEntries } from "./matching.js";
 import type { DiscoveredArtifact, DiscoveryQuery, DiscoveryResult, DiscoverySource } from "./types.js";
 import { MAX_ENTRIES, WharfApi } from "./wharf-api.js";
+import { fromCatalog } from "./catalog-source.js";
+import { fromIndex } from "./index-source.js";
 
 /** An entry as `wharf ls` and `wharf search` print it: what every source gives, and what the API adds. */
 export interface ListedArtifact extends DiscoveredArtifact {
@@ -33,7 +35,21 @@ export interface FallbackSource {
   list(client: Client, query: DiscoveryQuery): Promise<DiscoveryResult | undefined>;
 }
 
-export const FALLBACK_SOURCES: FallbackSource[] = [];
+export const INDEX_SOURCE: FallbackSource = {
+  id: "index",
+  list: async (client, query) => (await fromIndex(client.registry(query.registry), query)) ?? undefined,
+};
+export const CATALOG_SOURCE: FallbackSource = {
+  id: "catalog",
+  list: (client, query) => fromCatalog(client.registry(query.registry), query),
+};
+export const FALLBACK_SOURCES: readonly FallbackSource[] = [INDEX_SOURCE, CATALOG_SOURCE];
+
+export interface SourceOptions {
+  /** The registry's discovery API when already opened; null when it is known to have none. */
+  api?: WharfApi | null;
+  fallbacks?: readonly FallbackSource[];
+}
 
 export interface ListRequest {
   registry: string;
@@ -52,25 +68,29 @@ export interface SearchRequest extends ListRequest {
 export async function listArtifacts(
   client: Client,
   request: ListRequest,
-  fallbacks: readonly FallbackSource[] = FALLBACK_SOURCES,
+  options: SourceOptions = {},
 ): Promise<Listing> {
-  const api = await WharfApi.open(client, request.registry);
+  const api = options.api !== undefined ? options.api : await WharfApi.open(client, request.registry);
   if (api) return listThroughApi(api, request);
-  return listThroughFallbacks(client, request, fallbacks);
+  const listing = await tryFallbacks(client, request, options.fallbacks ?? FALLBACK_SOURCES);
+  if (listing) return listing;
+  throw new NotFoundError(
+    `${request.registry} has no Wharf discovery API, index artifact or catalog to list`,
+  );
 }
 
 /** Artifacts matching a search text, kind and annotations, most relevant first. */
 export async function searchArtifacts(
   client: Client,
   request: SearchRequest,
-  fallbacks: readonly FallbackSource[] = FALLBACK_SOURCES,
+  options: SourceOptions = {},
 ): Promise<Listing> {
   const q = request.q?.trim() ?? "";
   if (q.length > MAX_QUERY_LENGTH)
     throw new UsageError(`the search text is longer than ${MAX_QUERY_LENGTH} characters`);
   const annotations = request.annotations ?? [];
   if (q === "" && annotations.length === 0) throw new UsageError("give a search text (or --annotation)");
-  const api = await WharfApi.open(client, request.registry);
+  const api = options.api !== undefined ? options.api : await WharfApi.open(client, request.registry);
   if (api) {
     const kinds = request.kind ? resolveKindFilter(request.kind, api.kinds) : null;
     const found = await api.search({
@@ -88,7 +108,7 @@ export async function searchArtifacts(
       `${request.registry} has no Wharf discovery API: --annotation filters need one (search by text instead)`,
     );
   }
-  const listing = await listThroughFallbacks(client, request, fallbacks);
+  const listing = await listArtifacts(client, request, { api: null, fallbacks: options.fallbacks });
   return { ...listing, artifacts: rankEntries(listing.artifacts, q) };
 }
 
@@ -97,11 +117,6 @@ async function listThroughApi(api: WharfApi, request: ListRequest): Promise<List
   const kind = kinds?.length === 1 ? kinds[0] : undefined;
   const repositories = await api.repositories(kind);
   const names = repositories.items.filter((name) => inNamespace(name, request.namespace));
-  if (request.namespace && names.length === 0 && !repositories.truncated) {
-    throw new NotFoundError(
-      `${request.registry}/${request.namespace}: no repository you may pull is at or below it${kinds ? " with artifacts of that kind" : ""}`,
-    );
-  }
   let truncated = repositories.truncated;
   let total = 0;
   const perRepository = await mapLimit(names, 4, async (name) => {
@@ -120,11 +135,12 @@ async function listThroughApi(api: WharfApi, request: ListRequest): Promise<List
   return apiListing(request, artifacts, kinds, truncated || total > MAX_ENTRIES);
 }
 
-async function listThroughFallbacks(
+/** The first fallback source that has something for this registry, or undefined when none has. */
+export async function tryFallbacks(
   client: Client,
   request: ListRequest,
   fallbacks: readonly FallbackSource[],
-): Promise<Listing> {
+): Promise<Listing | undefined> {
   const kinds = request.kind ? resolveKindFilter(request.kind, BUILTIN_KINDS) : null;
   const query: DiscoveryQuery = {
     registry: request.registry,
@@ -137,19 +153,11 @@ async function listThroughFallbacks(
     const artifacts = result.artifacts
       .filter((a) => inNamespace(a.repository, request.namespace) && ofKinds(a.kind, kinds))
       .map((a): ListedArtifact => ({ size: null, platforms: [], accessories: {}, ...a }));
-    const why = `${request.registry} has no Wharf discovery API: listed from ${describeSource(result.source, request)}`;
-    return { ...result, artifacts, kinds, notes: [why, ...result.notes] };
+    // The sources' own notes say where the list came from (and why a slow one).
+    const notes = [`${request.registry} has no Wharf discovery API`, ...result.notes];
+    return { ...result, artifacts, kinds, notes };
   }
-  throw new NotFoundError(
-    `${request.registry} has no Wharf discovery API${fallbacks.length > 0 ? ", no index artifact and no catalog" : ""}: nothing to list artifacts from`,
-  );
-}
-
-function describeSource(source: DiscoverySource, request: ListRequest): string {
-  if (source === "index")
-    return `the index artifact ${request.namespace ? `${request.namespace}/` : ""}index:latest`;
-  if (source === "catalog") return "the catalog and tag listing (slow: every tag's manifest is read)";
-  return "the discovery API";
+  return undefined;
 }
 
 function apiListing(

@@ -182,6 +182,26 @@ describe("wharf kinds, ls --kind and search against Wharf's discovery API", { ti
     assert.match(none.stderr, /--kind "no-such-kind" names no kind/);
   });
 
+  test("ls --kind and search --kind without a registry use the kind's default", async () => {
+    const config = join(cli.dir, "xdg");
+    await mkdir(join(config, "wharf"), { recursive: true });
+    await writeFile(
+      join(config, "wharf", "config.yaml"),
+      `registry: oci://${host}/team\nregistries:\n  chart: oci://${host}/charts\n`,
+    );
+    const env = { XDG_CONFIG_HOME: config };
+    const charts = JSON.parse(ok(await cli.run(["ls", "--kind", "chart", "--json"], { env }))) as ListingJson;
+    assert.deepEqual([charts.registry, charts.namespace], [host, "charts"]);
+    assert.deepEqual(
+      charts.artifacts.map((a) => a.repository),
+      ["charts/mychart"],
+    );
+    const found = JSON.parse(
+      ok(await cli.run(["search", "deploy", "--kind", "artifact", "--json"], { env })),
+    ) as ListingJson;
+    assert.deepEqual([found.namespace, found.artifacts.map((a) => a.repository)], ["team", ["team/deploy"]]);
+  });
+
   test("accessories are listed under the artifact they refer to, not on their own", async () => {
     const json = await listing(["ls", `${host}/apps`, "--kind", "image"]);
     assert.deepEqual(
@@ -230,7 +250,7 @@ describe("wharf kinds, ls --kind and search against Wharf's discovery API", { ti
     );
     const missing = await cli.run(["search", "x"], { env: { WHARF_REGISTRY: "" } });
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /--registry HOST, or set WHARF_REGISTRY/);
+    assert.match(missing.stderr, /--registry HOST\[\/NAMESPACE\], or set a default \(WHARF_REGISTRY=/);
   });
 });
 

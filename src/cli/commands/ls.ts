@@ -12,7 +12,7 @@ import {
   type Context,
 } from "./common/context.js";
 import { table } from "./common/format.js";
-import { printListing } from "./common/artifacts.js";
+import { defaultLocation, printListing } from "./common/artifacts.js";
 import { CATALOG_SOURCE, INDEX_SOURCE, listArtifacts, tryFallbacks } from "../../client/discovery/listing.js";
 import { WharfApi } from "../../client/discovery/wharf-api.js";
 
@@ -38,7 +38,7 @@ export function registerLs(program: Command): void {
     .option("--artifact-type <type>", "only tags whose artifact type is this")
     .option(
       "--kind <kind>",
-      "list the artifacts at or below REGISTRY[/NAMESPACE] of this kind (an id or a word of one, see `wharf kinds`) with title, version, size and accessories",
+      "only artifacts of this kind at or below REGISTRY[/NAMESPACE]: a kind id, or the word kind ids end in (chart, policy, sbom; see `wharf kinds`)",
     )
     .option(
       "--all",
@@ -61,7 +61,7 @@ export function registerLs(program: Command): void {
       if (options.kind !== undefined) {
         if (isLayout) throw new UsageError("--kind lists a registry's artifacts: name a registry");
         if (options.artifactType) throw new UsageError("give --kind or --artifact-type, not both");
-        const where = parseLocation(location, { defaultRegistry: ctx.client.defaultRegistry });
+        const where = parseLocation(location, { defaultRegistry: defaultLocation(ctx, options.kind) });
         const listing = await listArtifacts(ctx.client, {
           registry: where.registry,
           namespace: where.repository,

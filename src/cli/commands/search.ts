@@ -3,7 +3,7 @@ import { UsageError } from "../../client/errors.js";
 import { searchArtifacts } from "../../client/discovery/listing.js";
 import { parseLocation } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
-import { printListing } from "./common/artifacts.js";
+import { defaultLocation, printListing } from "./common/artifacts.js";
 
 interface SearchOptions extends CommonOptions {
   kind?: string;
@@ -16,8 +16,14 @@ export function registerSearch(program: Command): void {
     .command("search")
     .description("Search a registry's artifacts by name, title, description, tag and annotation")
     .argument("[query]", "words that must all occur (repository names rank first)")
-    .option("--kind <kind>", "only artifacts of this kind: an id or a word of one (see `wharf kinds`)")
-    .option("--registry <host[/namespace]>", "the registry to search (default: WHARF_REGISTRY)")
+    .option(
+      "--kind <kind>",
+      "only artifacts of this kind: a kind id, or the word kind ids end in (chart, policy; see `wharf kinds`)",
+    )
+    .option(
+      "--registry <host[/namespace]>",
+      "the registry to search (default: the kind's default, else WHARF_REGISTRY)",
+    )
     .option(
       "--annotation <key=value>",
       "only artifacts with this annotation (Wharf registries); repeatable",
@@ -32,9 +38,11 @@ export function registerSearch(program: Command): void {
   ]);
   command.action(async (query: string | undefined, options: SearchOptions) => {
     await runCommand(options, async (ctx) => {
-      const where = options.registry ?? ctx.client.defaultRegistry;
+      const where = options.registry ?? defaultLocation(ctx, options.kind);
       if (!where)
-        throw new UsageError("name the registry to search with --registry HOST, or set WHARF_REGISTRY");
+        throw new UsageError(
+          "name the registry to search with --registry HOST[/NAMESPACE], or set a default (WHARF_REGISTRY=oci://HOST/NAMESPACE)",
+        );
       const location = parseLocation(where);
       for (const a of options.annotation) {
         if (a.indexOf("=") <= 0) throw new UsageError(`--annotation ${JSON.stringify(a)} must be key=value`);

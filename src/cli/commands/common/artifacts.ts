@@ -1,5 +1,6 @@
 import { BUILTIN_KINDS } from "../../../oci/kinds/index.js";
 import type { Listing, ListedArtifact } from "../../../client/discovery/listing.js";
+import { formatLocation } from "../../../client/defaults/index.js";
 import type { Context } from "./context.js";
 import { escapeControl, formatBytes, table } from "./format.js";
 
@@ -61,4 +62,13 @@ function pushedAt(iso: string | null): string {
   if (!iso) return "-";
   const time = new Date(iso);
   return Number.isNaN(time.getTime()) ? "-" : time.toISOString().slice(0, 16).replace("T", " ");
+}
+
+/**
+ * Where `wharf ls --kind K` and `wharf search --kind K` look when not told: the kind's own default
+ * (`registries.K` in the client config), else the general one (WHARF_REGISTRY, `registry:`).
+ */
+export function defaultLocation(ctx: Context, kind: string | undefined): string | undefined {
+  const chosen = ctx.client.resolver.defaultFor(kind);
+  return chosen ? formatLocation(chosen.location) : undefined;
 }

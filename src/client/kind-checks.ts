@@ -49,7 +49,7 @@ const CHECKS: Record<string, Check> = {
 };
 
 /** Runs the checks of the kind the plan will be detected as; a kind without checks passes. */
-export async function checkKind(plan: PublishPlan, kinds?: readonly Kind[]): Promise<void> {
+export async function checkPushedKind(plan: PublishPlan, kinds?: readonly Kind[]): Promise<void> {
   const config = parseConfig(plan.config);
   const kind = detectKind({
     manifest: plan.manifest,

@@ -16,7 +16,7 @@ import {
 } from "./common/index-option.js";
 import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
 import { declaredGate, runGate, type Gate } from "../../client/gate.js";
-import { checkKind } from "../../client/kind-checks.js";
+import { checkPushedKind } from "../../client/kind-checks.js";
 
 interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
@@ -79,7 +79,7 @@ export function registerPush(program: Command): void {
         detectHelm: options.helm,
         beforePublish: async (plan) => {
           if (options.gate === false) return;
-          await checkKind(plan);
+          await checkPushedKind(plan);
           const published = formatReference({ ...ref, tag: plan.tag });
           for (const gate of await gatesFor(options.gate, paths)) {
             ctx.note(`Running the gate ${gate.command} in ${gate.cwd} for ${published}`);

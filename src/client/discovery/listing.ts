@@ -101,6 +101,7 @@ export async function searchArtifacts(
     const artifacts = found.items
       .filter((a) => inNamespace(a.repository, request.namespace) && ofKinds(a.kind, kinds))
       .map(fromApi);
+    await api.requireLoginIfEmpty(found.items.length === 0);
     return apiListing(request, artifacts, kinds, found.truncated);
   }
   if (annotations.length > 0) {
@@ -116,6 +117,7 @@ async function listThroughApi(api: WharfApi, request: ListRequest): Promise<List
   const kinds = request.kind ? resolveKindFilter(request.kind, api.kinds) : null;
   const kind = kinds?.length === 1 ? kinds[0] : undefined;
   const repositories = await api.repositories(kind);
+  await api.requireLoginIfEmpty(repositories.items.length === 0);
   const names = repositories.items.filter((name) => inNamespace(name, request.namespace));
   let truncated = repositories.truncated;
   let total = 0;

@@ -121,6 +121,20 @@ export class WharfApi {
     return this.pages(url, "results", (entry) => readArtifact(entry));
   }
 
+  /**
+   * After an empty answer: the API shows anonymous callers only what anonymous may pull, so on a
+   * registry that wants a login an empty list means "log in", not "nothing here" (as the catalog says).
+   */
+  async requireLoginIfEmpty(empty: boolean): Promise<void> {
+    if (!empty || this.authorization) return;
+    // Registries that want a login still hand anonymous callers a token: what tells is that they asked.
+    await this.registry.transport.ping().catch(() => undefined);
+    if (!this.registry.transport.anonymous) return;
+    throw new AuthError(
+      `the catalog (repository list) of ${this.host} needs a login: run \`wharf login ${this.host}\` (anonymous callers see only what anonymous may pull)`,
+    );
+  }
+
   private url(path: string, query: Record<string, string | string[] | undefined>): string {
     return this.registry.transport.resolve(path, { ...query, n: String(PAGE_SIZE) }).toString();
   }

@@ -106,6 +106,24 @@ for (const kind of registries) {
       assert.match(itself.stderr, /team\/index is the index itself/);
     });
 
+    test("something else at index:latest is neither overwritten nor read as an index", async () => {
+      const other = ok(await cli.run(["push", `${host}/junk/index:latest`, ws.notes])).stdout.trim();
+      const refused = await cli.run(["push", `${host}/junk/app:v1`, ws.notes, "--index"]);
+      assert.equal(refused.code, 5, refused.stderr);
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `pushed ${host}/junk/app:v1 \\(sha256:[0-9a-f]{64}\\), but did not update ${host}/junk/index:latest: .*not a Wharf index`,
+        ),
+      );
+      const still = await client.registry(host).resolve("junk/index", "latest");
+      assert.equal(still.digest, other);
+      const listed = ok(await cli.run(["ls", `${host}/junk`]));
+      assert.match(listed.stderr, /not a Wharf index/);
+      assert.match(listed.stderr, /listed the catalog and every tag instead/);
+      assert.match(listed.stdout, /^junk\/app\s+v1\s+/m);
+    });
+
     test("two CI jobs pushing 10 artifacts each at once: every entry is in the index at the end", async () => {
       const perJob = 10;
       const job = async (name: string) => {

@@ -71,7 +71,8 @@ export function registerLs(program: Command): void {
       // A namespace with an index lists its artifacts; else it is a repository, and when it has no
       // tags, a namespace listed the slow way.
       const query = { registry: where.registry, namespace: repository };
-      const indexed = options.artifactType ? null : await fromIndex(registry, query);
+      const notes: string[] = [];
+      const indexed = options.artifactType ? null : await fromIndex(registry, query, notes);
       if (indexed) return printArtifacts(ctx, indexed);
       const tags: string[] = [];
       try {
@@ -79,7 +80,7 @@ export function registerLs(program: Command): void {
           if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
       } catch (err) {
         if (!(err instanceof NotFoundError) || options.artifactType) throw err;
-        const listed = await fromCatalog(registry, query);
+        const listed = await fromCatalog(registry, query, notes);
         if (listed.artifacts.length === 0)
           throw new NotFoundError(
             `${where.registry}/${repository} is neither a repository nor a namespace with artifacts`,

@@ -106,6 +106,25 @@ for (const kind of registries) {
       assert.match(itself.stderr, /team\/index is the index itself/);
     });
 
+    test("index: true in the client config keeps the index without --index; --no-index skips it", async () => {
+      const xdg = join(cli.dir, "xdg-index");
+      await mkdir(join(xdg, "wharf"), { recursive: true });
+      await writeFile(join(xdg, "wharf", "config.yaml"), "index: true\n");
+      const env = { XDG_CONFIG_HOME: xdg };
+      ok(await cli.run(["push", `${host}/setting/app:v1`, ws.notes], { env }));
+      assert.deepEqual(
+        (await index("setting")).entries.map((e) => e.tags),
+        [["v1"]],
+      );
+      ok(await cli.run(["push", `${host}/setting/app:v2`, ws.manifests, "--no-index"], { env }));
+      assert.deepEqual(
+        (await index("setting")).entries.map((e) => e.tags),
+        [["v1"]],
+      );
+      // Layouts have no index: the setting leaves them alone.
+      ok(await cli.run(["push", `oci:${join(cli.dir, "layout")}:v1`, ws.notes], { env }));
+    });
+
     test("something else at index:latest is neither overwritten nor read as an index", async () => {
       const other = ok(await cli.run(["push", `${host}/junk/index:latest`, ws.notes])).stdout.trim();
       const refused = await cli.run(["push", `${host}/junk/app:v1`, ws.notes, "--index"]);

@@ -17,9 +17,10 @@ interface Registry {
   stop(): Promise<void>;
 }
 
-const registries: { name: string; start(): Promise<Registry> }[] = [
-  { name: "Distribution 2.8 (docker-registry)", start: () => startDistribution() },
-  { name: "wharf serve", start: () => startWharf() },
+/** `api`: the registry has Wharf's discovery API, which `wharf ls` asks before any index. */
+const registries: { name: string; api: boolean; start(): Promise<Registry> }[] = [
+  { name: "Distribution 2.8 (docker-registry)", api: false, start: () => startDistribution() },
+  { name: "wharf serve", api: true, start: () => startWharf() },
 ];
 
 function ok(result: CliResult): CliResult {
@@ -104,6 +105,45 @@ for (const kind of registries) {
       const itself = await cli.run(["push", `${host}/team/index:v1`, ws.notes, "--index"]);
       assert.equal(itself.code, 2, itself.stderr);
       assert.match(itself.stderr, /team\/index is the index itself/);
+    });
+
+    test("index: true in the client config keeps the index without --index; --no-index skips it", async () => {
+      const xdg = join(cli.dir, "xdg-index");
+      await mkdir(join(xdg, "wharf"), { recursive: true });
+      await writeFile(join(xdg, "wharf", "config.yaml"), "index: true\n");
+      const env = { XDG_CONFIG_HOME: xdg };
+      ok(await cli.run(["push", `${host}/setting/app:v1`, ws.notes], { env }));
+      assert.deepEqual(
+        (await index("setting")).entries.map((e) => e.tags),
+        [["v1"]],
+      );
+      ok(await cli.run(["push", `${host}/setting/app:v2`, ws.manifests, "--no-index"], { env }));
+      assert.deepEqual(
+        (await index("setting")).entries.map((e) => e.tags),
+        [["v1"]],
+      );
+      // Layouts have no index: the setting leaves them alone.
+      ok(await cli.run(["push", `oci:${join(cli.dir, "layout")}:v1`, ws.notes], { env }));
+    });
+
+    test("something else at index:latest is neither overwritten nor read as an index", async () => {
+      const other = ok(await cli.run(["push", `${host}/junk/index:latest`, ws.notes])).stdout.trim();
+      const refused = await cli.run(["push", `${host}/junk/app:v1`, ws.notes, "--index"]);
+      assert.equal(refused.code, 5, refused.stderr);
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `pushed ${host}/junk/app:v1 \\(sha256:[0-9a-f]{64}\\), but did not update ${host}/junk/index:latest: .*not a Wharf index`,
+        ),
+      );
+      const still = await client.registry(host).resolve("junk/index", "latest");
+      assert.equal(still.digest, other);
+      const listed = ok(await cli.run(["ls", `${host}/junk`]));
+      if (!kind.api) {
+        assert.match(listed.stderr, /not a Wharf index/);
+        assert.match(listed.stderr, /listed the catalog and every tag instead/);
+      }
+      assert.match(listed.stdout, new RegExp(`\\s${host}/junk/app:v1\\s`));
     });
 
     test("two CI jobs pushing 10 artifacts each at once: every entry is in the index at the end", async () => {

@@ -142,8 +142,12 @@ for (const kind of registries) {
           "registries:\n  chart: oci://x.example/Charts\n",
           /registries\.chart: namespace "Charts" must be lower-case/,
         ],
-        ["registrys: oci://x.example\n", /unknown setting "registrys" \(known: registry, registries\)/],
+        [
+          "registrys: oci://x.example\n",
+          /unknown setting "registrys" \(known: registry, registries, index\)/,
+        ],
         ["registry: [a\n", /is not valid YAML/],
+        ["index: yes\n", /index must be true or false/],
       ];
       for (const [text, expected] of cases) {
         const path = await writeConfig(text);

@@ -92,8 +92,9 @@ export function registerLs(program: Command): void {
       // A repository lists its tags; a namespace its artifacts, from Wharf's discovery API, else its
       // index artifact (asked first there, since some registries refuse tags of a name they lack).
       const api = options.artifactType ? null : await WharfApi.open(ctx.client, where.registry);
+      const notes: string[] = [];
       if (!api && !options.artifactType) {
-        const indexed = await tryFallbacks(ctx.client, request, [INDEX_SOURCE]);
+        const indexed = await tryFallbacks(ctx.client, request, [INDEX_SOURCE], notes);
         if (indexed) return printListing(ctx, indexed);
       }
       const tags: string[] = [];
@@ -102,7 +103,11 @@ export function registerLs(program: Command): void {
           if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
       } catch (err) {
         if (!(err instanceof NotFoundError) || options.artifactType) throw err;
-        const listed = await listArtifacts(ctx.client, request, { api, fallbacks: [CATALOG_SOURCE] });
+        const listed = await listArtifacts(ctx.client, request, {
+          api,
+          fallbacks: [CATALOG_SOURCE],
+          notes,
+        });
         if (listed.artifacts.length === 0)
           throw new NotFoundError(
             `${where.registry}/${repository} is neither a repository nor a namespace with artifacts`,

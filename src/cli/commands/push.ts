@@ -70,7 +70,7 @@ export function registerPush(program: Command): void {
         throw new UsageError("push names a tag, not a digest: the digest is what push computes");
       let config: { path: string; mediaType?: string } | undefined;
       if (options.config) config = splitMediaType(options.config);
-      const namespace = indexNamespace(options.index, ref);
+      const namespace = indexNamespace(ctx, options.index, ref);
       const target = openTarget(ctx, ref);
       const result = await pushArtifact(target, ref.tag, paths.map(splitMediaType), {
         artifactType: options.artifactType,

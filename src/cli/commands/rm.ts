@@ -28,7 +28,7 @@ export function registerRm(program: Command): void {
           throw new UsageError("rm needs a tag or a digest: it never guesses `latest`");
         if (ref.tag && ref.digest)
           throw new UsageError("give a tag (to untag) or a digest (to delete), not both");
-        const namespace = indexNamespace(options.index, ref);
+        const namespace = indexNamespace(ctx, options.index, ref);
         const registry = ctx.client.registry(ref.registry);
         await registry.deleteManifest(ref.repository, (ref.digest ?? ref.tag) as string);
         await forget(ctx.cache(), ref);

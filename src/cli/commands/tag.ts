@@ -37,7 +37,7 @@ export function registerTag(program: Command): void {
         for (const tag of tags)
           if (!isValidTag(tag)) throw new UsageError(`invalid tag ${JSON.stringify(tag)}`);
         const ref = ctx.client.parse(reference, kindDefault(options));
-        const namespace = indexNamespace(options.index, ref);
+        const namespace = indexNamespace(ctx, options.index, ref);
         const target = openTarget(ctx, ref);
         const descriptor = await target.resolve(targetReference(ref));
         const data = await target.fetchManifest(descriptor);

@@ -14,10 +14,12 @@ export interface ClientConfig {
   registry?: DefaultLocation;
   /** Defaults per kind id or family word. */
   registries: Record<string, DefaultLocation>;
+  /** Keep `<namespace>/index:latest` current on push, tag and rm, as if --index were given. */
+  index: boolean;
 }
 
 const MAX_CONFIG_BYTES = 64 * 1024;
-const KEYS = ["registry", "registries"];
+const KEYS = ["registry", "registries", "index"];
 
 export function clientConfigPath(env: NodeJS.ProcessEnv): string {
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
@@ -61,7 +63,11 @@ export function loadClientConfig(env: NodeJS.ProcessEnv): ClientConfig | undefin
         `${shownPath}: unknown setting ${JSON.stringify(key)} (known: ${KEYS.join(", ")})`,
       );
   }
-  const config: ClientConfig = { shownPath, registries: {} };
+  const config: ClientConfig = { shownPath, registries: {}, index: false };
+  if (data.index !== undefined && data.index !== null) {
+    if (typeof data.index !== "boolean") throw new UsageError(`${shownPath}: index must be true or false`);
+    config.index = data.index;
+  }
   if (data.registry !== undefined && data.registry !== null) {
     if (typeof data.registry !== "string")
       throw new UsageError(`${shownPath}: registry must be a string such as oci://registry.example.com/team`);

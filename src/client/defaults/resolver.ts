@@ -49,6 +49,11 @@ export class Resolver {
     return undefined;
   }
 
+  /** The client config file's settings, if there is one (read once). */
+  settings(): ClientConfig | undefined {
+    return this.file();
+  }
+
   private file(): ClientConfig | undefined {
     if (this.config === null) this.config = loadClientConfig(this.env);
     return this.config;

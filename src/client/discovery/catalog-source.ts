@@ -61,7 +61,8 @@ export async function fromCatalog(
     truncated,
     notes: [
       ...notes,
-      `no index artifact at ${where}: listed the catalog and every tag instead (slow; \`wharf push … --index\` keeps an index)`,
+      // Notes from the sources tried before say why their index was of no use; else there was none.
+      `${notes.length > 0 ? "" : `no index artifact at ${where}: `}listed the catalog and every tag instead (slow; \`wharf push … --index\` keeps an index)`,
       ...(truncated
         ? [
             `stopped at ${limits.repositories} repositories and ${limits.tagsPerRepository} tags each: the list is incomplete`,

@@ -1,5 +1,5 @@
 import { indexRepository, INDEX_TAG } from "../../oci/index-artifact/index.js";
-import { AuthError } from "../errors.js";
+import { AuthError, IntegrityError } from "../errors.js";
 import { readIndex } from "../managed-index/read.js";
 import type { RegistryClient } from "../registry.js";
 import { kindMatches, kindTitle } from "./kinds.js";
@@ -7,7 +7,8 @@ import type { DiscoveryQuery, DiscoveryResult } from "./types.js";
 
 /**
  * The namespace's index artifact (`<namespace>/index:latest`), or null when there is none to read, so
- * the caller goes on to the next source. An index the caller may not read counts as none, with a note.
+ * the caller goes on to the next source. One the caller may not read, or that is not a valid Wharf
+ * index, counts as none, with a note saying why.
  */
 export async function fromIndex(
   registry: RegistryClient,
@@ -19,7 +20,8 @@ export async function fromIndex(
   try {
     read = await readIndex(registry, namespace);
   } catch (err) {
-    if (!(err instanceof AuthError)) throw err;
+    // An index we may not read, or one that is damaged or not Wharf's, is no index: list another way.
+    if (!(err instanceof AuthError) && !(err instanceof IntegrityError)) throw err;
     notes.push(`cannot read ${registry.host}/${indexRepository(namespace)}:${INDEX_TAG}: ${err.message}`);
     return null;
   }

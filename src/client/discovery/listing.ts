@@ -32,16 +32,18 @@ export interface Listing extends Omit<DiscoveryResult, "artifacts"> {
  */
 export interface FallbackSource {
   id: DiscoverySource;
-  list(client: Client, query: DiscoveryQuery): Promise<DiscoveryResult | undefined>;
+  /** `notes` collects why a source had nothing (an index that cannot be read), for the next one's answer. */
+  list(client: Client, query: DiscoveryQuery, notes: string[]): Promise<DiscoveryResult | undefined>;
 }
 
 export const INDEX_SOURCE: FallbackSource = {
   id: "index",
-  list: async (client, query) => (await fromIndex(client.registry(query.registry), query)) ?? undefined,
+  list: async (client, query, notes) =>
+    (await fromIndex(client.registry(query.registry), query, notes)) ?? undefined,
 };
 export const CATALOG_SOURCE: FallbackSource = {
   id: "catalog",
-  list: (client, query) => fromCatalog(client.registry(query.registry), query),
+  list: (client, query, notes) => fromCatalog(client.registry(query.registry), query, notes),
 };
 export const FALLBACK_SOURCES: readonly FallbackSource[] = [INDEX_SOURCE, CATALOG_SOURCE];
 
@@ -49,6 +51,8 @@ export interface SourceOptions {
   /** The registry's discovery API when already opened; null when it is known to have none. */
   api?: WharfApi | null;
   fallbacks?: readonly FallbackSource[];
+  /** Notes from sources tried before (an index that could not be read), carried into the answer. */
+  notes?: string[];
 }
 
 export interface ListRequest {
@@ -72,7 +76,7 @@ export async function listArtifacts(
 ): Promise<Listing> {
   const api = options.api !== undefined ? options.api : await WharfApi.open(client, request.registry);
   if (api) return listThroughApi(api, request);
-  const listing = await tryFallbacks(client, request, options.fallbacks ?? FALLBACK_SOURCES);
+  const listing = await tryFallbacks(client, request, options.fallbacks ?? FALLBACK_SOURCES, options.notes);
   if (listing) return listing;
   throw new NotFoundError(
     `${request.registry} has no Wharf discovery API, index artifact or catalog to list`,
@@ -142,6 +146,7 @@ export async function tryFallbacks(
   client: Client,
   request: ListRequest,
   fallbacks: readonly FallbackSource[],
+  notes: string[] = [],
 ): Promise<Listing | undefined> {
   const kinds = request.kind ? resolveKindFilter(request.kind, BUILTIN_KINDS) : null;
   const query: DiscoveryQuery = {
@@ -150,14 +155,18 @@ export async function tryFallbacks(
     ...(kinds?.length === 1 ? { kind: kinds[0] } : {}),
   };
   for (const source of fallbacks) {
-    const result = await source.list(client, query);
+    const result = await source.list(client, query, notes);
     if (!result) continue;
     const artifacts = result.artifacts
       .filter((a) => inNamespace(a.repository, request.namespace) && ofKinds(a.kind, kinds))
       .map((a): ListedArtifact => ({ size: null, platforms: [], accessories: {}, ...a }));
     // The sources' own notes say where the list came from (and why a slow one).
-    const notes = [`${request.registry} has no Wharf discovery API`, ...result.notes];
-    return { ...result, artifacts, kinds, notes };
+    return {
+      ...result,
+      artifacts,
+      kinds,
+      notes: [`${request.registry} has no Wharf discovery API`, ...result.notes],
+    };
   }
   return undefined;
 }

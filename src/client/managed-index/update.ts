@@ -55,25 +55,25 @@ export async function updateIndex(
   const attempts = options.attempts ?? 8;
   const base = options.baseDelayMs ?? 100;
   const random = options.random ?? Math.random;
-  let current = (await readIndex(registry, namespace))?.doc ?? emptyIndex(namespace);
+  let read = await readIndex(registry, namespace);
+  const doc = () => read?.doc ?? emptyIndex(namespace);
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (change.applied(current) && attempt > 1) {
-      // Someone else's merge already carries our change: nothing to write.
-      return { repository, digest: "", attempts: attempt - 1, entries: current.entries.length };
+    if (attempt > 1 && read && change.applied(read.doc)) {
+      // Another writer's merge already carries our change: nothing to write.
+      return { repository, digest: read.digest, attempts: attempt - 1, entries: read.doc.entries.length };
     }
     const started = Date.now();
-    const digest = await write(registry, repository, change.apply(current));
+    const digest = await write(registry, repository, change.apply(doc()));
     // Settle: writers that read before our write finish theirs within about one round trip of ours.
-    const settle = Math.max(base, 2 * (Date.now() - started)) * (0.5 + random());
-    await sleep(settle);
-    current = (await readIndex(registry, namespace))?.doc ?? emptyIndex(namespace);
-    if (change.applied(current))
-      return { repository, digest, attempts: attempt, entries: current.entries.length };
+    await sleep(Math.max(base, 2 * (Date.now() - started)) * (0.5 + random()));
+    read = await readIndex(registry, namespace);
+    if (change.applied(doc()))
+      return { repository, digest, attempts: attempt, entries: doc().entries.length };
     options.onRetry?.(
       `${registry.host}/${repository}:${INDEX_TAG} was rewritten by another writer: merging ${change.describe} again`,
     );
     await sleep(base * 2 ** (attempt - 1) * (0.5 + random()));
-    current = (await readIndex(registry, namespace))?.doc ?? emptyIndex(namespace);
+    read = await readIndex(registry, namespace);
   }
   throw new IndexUpdateError(
     `${registry.host}/${repository}:${INDEX_TAG}: ${change.describe} was overwritten by other writers ${attempts} times; run the command again with --index to retry`,

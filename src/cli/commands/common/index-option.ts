@@ -12,22 +12,35 @@ import { INDEX_TAG, indexRepository, isBelow, namespaceOf } from "../../../oci/i
 import { isValidRepositoryName } from "../../../oci/names.js";
 import type { Context } from "./context.js";
 
-/** `--index` alone (true) or `--index NAMESPACE`. */
+/** `--index` alone (true), `--index NAMESPACE`, `--no-index` (false), or neither (the config file decides). */
 export type IndexOption = boolean | string | undefined;
 
 export function withIndexOption(command: Command, what: string): Command {
-  return command.option(
-    "--index [namespace]",
-    `${what} in <namespace>/index:latest, Wharf's index artifact (namespace: the repository's parent path; a top-level repository's is index:latest)`,
-  );
+  return command
+    .option(
+      "--index [namespace]",
+      `${what} in <namespace>/index:latest, Wharf's index artifact (namespace: the repository's parent path; a top-level repository's is index:latest)`,
+    )
+    .option("--no-index", "do not, even with index: true in ~/.config/wharf/config.yaml");
 }
 
 /**
  * The namespace whose index to maintain, or undefined without --index. An explicit namespace must hold
  * the repository (the index lists what is below it), and the index repository itself is never indexed.
  */
-export function indexNamespace(option: IndexOption, ref: Reference): string | undefined {
-  if (option === undefined || option === false) return undefined;
+export function indexNamespace(ctx: Context, option: IndexOption, ref: Reference): string | undefined {
+  if (option === false) return undefined;
+  if (option === undefined) {
+    // The setting applies where an index can be kept; --index asked for explicitly is checked below.
+    const setting = ctx.client.resolver.settings()?.index === true;
+    if (
+      !setting ||
+      ref.kind !== "registry" ||
+      ref.repository === indexRepository(namespaceOf(ref.repository))
+    )
+      return undefined;
+    return namespaceOf(ref.repository);
+  }
   if (ref.kind !== "registry")
     throw new UsageError(
       "--index keeps a registry's index artifact current: it does not apply to oci: layouts",

@@ -175,11 +175,9 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn("weight", "integer", (c) => c.notNull())
         .execute();
       await db.schema.createIndex("search_terms_term").on("search_terms").column("term").execute();
-      await db.schema
-        .createIndex("search_terms_artifact")
-        .on("search_terms")
-        .columns(["repository", "digest"])
-        .execute();
+      // By digest alone (digests all but never repeat across repositories): an index in group-by order
+      // would tempt SQLite to walk it whole for a search instead of ranging over terms.
+      await db.schema.createIndex("search_terms_digest").on("search_terms").column("digest").execute();
     },
   },
 });

@@ -121,11 +121,14 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
   };
   const maxScore = (eb: Eb) => eb.fn.max(score(eb));
 
+  // A cross join with the join condition in WHERE: SQLite then keeps search_terms as the outer loop, so the
+  // term index drives the query (without statistics it would rather scan artifacts); PostgreSQL plans it
+  // as the inner join it is.
   let select = db
     .selectFrom("search_terms as t")
-    .innerJoin("artifacts as a", (join) =>
-      join.onRef("a.repository", "=", "t.repository").onRef("a.digest", "=", "t.digest"),
-    )
+    .crossJoin("artifacts as a")
+    .whereRef("a.repository", "=", "t.repository")
+    .whereRef("a.digest", "=", "t.digest")
     .select((eb) => ["t.repository", "t.digest", maxScore(eb).as("score")])
     .where("a.top_level", "=", 1)
     .groupBy(["t.repository", "t.digest"]);
@@ -193,9 +196,9 @@ export async function repositoriesMatching(
 ): Promise<string[]> {
   let query = db
     .selectFrom("search_terms as t")
-    .innerJoin("artifacts as a", (join) =>
-      join.onRef("a.repository", "=", "t.repository").onRef("a.digest", "=", "t.digest"),
-    )
+    .crossJoin("artifacts as a")
+    .whereRef("a.repository", "=", "t.repository")
+    .whereRef("a.digest", "=", "t.digest")
     .select("t.repository")
     .distinct()
     .where("t.term", ">=", prefix)

@@ -88,25 +88,56 @@ export interface SearchQuery {
 }
 
 export interface SearchCursor {
+  /** Which tier of fields (SEARCH_TIERS) the hit came from. */
+  tier: number;
   score: number;
   repository: string;
   digest: string;
 }
 
-export interface SearchHit {
-  repository: string;
-  digest: string;
-  score: number;
-}
+export type SearchHit = SearchCursor;
+
+/**
+ * Fields in rank order. Every score of a tier is above every score of the next (weights and bonuses are
+ * chosen so), so an artifact ranks by the first tier it matches in, and a search can stop at the tier
+ * that fills the page instead of grouping every match of a broad prefix.
+ */
+export const SEARCH_TIERS: readonly (readonly string[])[] = [
+  ["name", "namepart"],
+  ["title", TAG_FIELD],
+  ["description"],
+  ["annotation"],
+];
 
 type Eb = ExpressionBuilder<Database & { t: Database["search_terms"]; a: Database["artifacts"] }, "t" | "a">;
 
 /**
  * Listed artifacts with a term in the prefix range `[prefix, prefix + U+FFFF)`: an index range scan on
  * `search_terms_term` on SQLite and PostgreSQL alike. Each artifact scores its best match (an exact
- * repository name, then name prefixes, titles and tags, descriptions, annotations).
+ * repository name, then name prefixes, titles and tags, descriptions, annotations); tiers are read in
+ * order until the page is full.
  */
 export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<SearchHit[]> {
+  if (query.prefix === null) {
+    if (query.annotations.length === 0) return [];
+    return searchTier(db, query, null, query.after);
+  }
+  const hits: SearchHit[] = [];
+  for (let tier = query.after?.tier ?? 0; tier < SEARCH_TIERS.length; tier++) {
+    const after = tier === query.after?.tier ? query.after : undefined;
+    hits.push(...(await searchTier(db, { ...query, limit: query.limit - hits.length }, tier, after)));
+    if (hits.length >= query.limit) break;
+  }
+  return hits;
+}
+
+/** One tier of a search (or, for `tier` null, a search by annotation filters alone). */
+async function searchTier(
+  db: Conn,
+  query: SearchQuery,
+  tier: number | null,
+  after: SearchCursor | undefined,
+): Promise<SearchHit[]> {
   const prefix = query.prefix;
   const score = (eb: Eb): Expression<number> => {
     if (prefix === null) return eb.ref("t.weight");
@@ -134,11 +165,30 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
     .groupBy(["t.repository", "t.digest"]);
 
   const [first, ...rest] = query.annotations;
-  if (prefix !== null) {
+  if (prefix !== null && tier !== null) {
+    const end = prefix + PREFIX_END;
     select = select
       .where("t.term", ">=", prefix)
-      .where("t.term", "<", prefix + PREFIX_END)
-      .where("t.field", "!=", KV_FIELD);
+      .where("t.term", "<", end)
+      .where("t.field", "in", [...SEARCH_TIERS[tier]!]);
+    const higher = SEARCH_TIERS.slice(0, tier).flat();
+    // An artifact a higher tier matched was listed there.
+    if (higher.length > 0) {
+      select = select.where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom("search_terms as h")
+              .select("h.digest")
+              .whereRef("h.digest", "=", "t.digest")
+              .whereRef("h.repository", "=", "t.repository")
+              .where("h.field", "in", higher)
+              .where("h.term", ">=", prefix)
+              .where("h.term", "<", end),
+          ),
+        ),
+      );
+    }
   } else if (first !== undefined) {
     select = select.where("t.term", "=", first).where("t.field", "=", KV_FIELD);
   } else {
@@ -151,14 +201,13 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
         eb
           .selectFrom("search_terms as k")
           .select("k.digest")
-          .whereRef("k.repository", "=", "t.repository")
           .whereRef("k.digest", "=", "t.digest")
+          .whereRef("k.repository", "=", "t.repository")
           .where("k.field", "=", KV_FIELD)
           .where("k.term", "=", kv),
       ),
     );
   }
-  const after = query.after;
   if (after) {
     select = select.having((eb): Expression<SqlBool> =>
       eb.or([
@@ -180,6 +229,7 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
     .limit(query.limit)
     .execute();
   return rows.map((r) => ({
+    tier: tier ?? 0,
     repository: r.repository,
     digest: r.digest,
     score: Number(r.score),

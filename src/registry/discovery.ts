@@ -7,8 +7,14 @@ import type { Db } from "../metadata/database.js";
 import * as artifacts from "../metadata/artifacts.js";
 import type { ArtifactRow } from "../metadata/artifacts.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
-import { repositoriesMatching, searchArtifacts, type SearchCursor } from "../metadata/search-terms.js";
+import {
+  repositoriesMatching,
+  searchArtifacts,
+  SEARCH_TIERS,
+  type SearchCursor,
+} from "../metadata/search-terms.js";
 import type { ManifestService } from "./manifests.js";
+import type { FactsRecorder } from "./facts.js";
 import { filteredPage, type Page, type PageRequest } from "./pagination.js";
 import { annotationFilterTerm, normalizeTerm } from "./search-index.js";
 
@@ -134,6 +140,7 @@ export class DiscoveryService {
   constructor(
     private readonly db: Db,
     private readonly manifests: ManifestService,
+    private readonly facts: FactsRecorder,
     readonly kinds: readonly Kind[],
   ) {
     this.byId = new Map(kinds.map((k) => [k.id, k]));
@@ -242,17 +249,8 @@ export class DiscoveryService {
   ): Promise<ArtifactDetail> {
     await this.requireVisibleRepository(repository, visible);
     const manifest = await this.manifests.get(repository, reference);
-    const row = await artifacts.findArtifact(this.db, repository, manifest.digest);
-    if (!row) {
-      // Stored before facts existed and not reached by the backfill yet.
-      throw new RegistryError(
-        "MANIFEST_UNKNOWN",
-        "the artifact's facts are not extracted yet; retry shortly",
-        {
-          reference: reference.slice(0, 300),
-        },
-      );
-    }
+    // Stored before facts existed and not reached by the backfill yet: extracted now.
+    const row = await this.facts.ensure(repository, manifest.digest, manifest.content);
     const facts = JSON.parse(row.facts) as ArtifactFacts;
     const view = viewManifest(JSON.parse(manifest.content.toString("utf8")));
     const byTag = !reference.includes(":");
@@ -442,16 +440,20 @@ function parseAnnotationFilter(filter: string): string {
 }
 
 function encodeCursor(hit: SearchCursor): string {
-  return Buffer.from(JSON.stringify([hit.score, hit.repository, hit.digest])).toString("base64url");
+  return Buffer.from(JSON.stringify([hit.tier, hit.score, hit.repository, hit.digest])).toString("base64url");
 }
 
 function decodeCursor(text: string): SearchCursor {
   try {
     if (text.length > 1024) throw new Error("too long");
-    const [score, repository, digest] = JSON.parse(
+    const [tier, score, repository, digest] = JSON.parse(
       Buffer.from(text, "base64url").toString("utf8"),
     ) as unknown[];
     if (
+      typeof tier === "number" &&
+      Number.isInteger(tier) &&
+      tier >= 0 &&
+      tier < SEARCH_TIERS.length &&
       typeof score === "number" &&
       Number.isInteger(score) &&
       typeof repository === "string" &&
@@ -459,7 +461,7 @@ function decodeCursor(text: string): SearchCursor {
       typeof digest === "string" &&
       isValidDigest(digest)
     ) {
-      return { score, repository, digest };
+      return { tier, score, repository, digest };
     }
   } catch {
     // Reported below.

@@ -57,6 +57,27 @@ export class FactsRecorder {
     }
   }
 
+  /**
+   * The stored facts of an artifact, extracted now when it has none yet (stored before facts existed and
+   * not reached by the backfill yet). Never throws for a bad manifest: it gets the generic kind.
+   */
+  async ensure(repository: string, digest: string, content: Buffer): Promise<artifacts.ArtifactRow> {
+    const known = await artifacts.findArtifact(this.db, repository, digest);
+    if (known) return known;
+    const tags = await artifacts.tagsOf(this.db, repository, digest, MAX_TAGS);
+    await this.record(
+      repository,
+      digest,
+      content,
+      tags.find((t) => COSIGN_TAG.test(t)) ?? tags[0] ?? null,
+      1,
+    );
+    if (tags.length > 0) await setTagTerms(this.db, repository, digest, tags);
+    const row = await artifacts.findArtifact(this.db, repository, digest);
+    if (!row) throw new Error(`facts of ${repository}@${digest} were not stored`);
+    return row;
+  }
+
   /** After a manifest is deleted: its facts and terms go; children of an index are listed on their own. */
   async afterDelete(repository: string, digest: string, children: readonly string[]): Promise<void> {
     try {

@@ -349,11 +349,24 @@ export class DiscoveryService {
     );
     const rows = await artifacts.findArtifacts(this.db, hits.items);
     const byKey = new Map(rows.map((r) => [`${r.repository}@${r.digest}`, r]));
+    // Tags by repository: one query per repository on the page rather than one per hit.
+    const digestsByRepository = new Map<string, string[]>();
+    for (const hit of hits.items) {
+      digestsByRepository.set(hit.repository, [
+        ...(digestsByRepository.get(hit.repository) ?? []),
+        hit.digest,
+      ]);
+    }
+    const tagsByKey = new Map<string, string[]>();
+    for (const [repository, digests] of digestsByRepository) {
+      const tags = await artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN);
+      for (const [digest, list] of tags) tagsByKey.set(`${repository}@${digest}`, list);
+    }
     const items: SearchResult[] = [];
     for (const hit of hits.items) {
       const row = byKey.get(`${hit.repository}@${hit.digest}`);
       if (!row) continue;
-      const tags = await artifacts.tagsOf(this.db, hit.repository, hit.digest, MAX_TAGS_SHOWN);
+      const tags = tagsByKey.get(`${hit.repository}@${hit.digest}`) ?? [];
       const summary = this.summaryOf(row);
       items.push({
         repository: hit.repository,

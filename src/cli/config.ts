@@ -48,17 +48,35 @@ interface Setting<K extends keyof ServerConfig> {
   /** Dotted path in the YAML file. */
   key: string;
   env: string;
+  /** One line for `wharf serve --help`. */
+  help: string;
   parse: (value: unknown, key: string) => ServerConfig[K];
+  /** The value as the YAML file would spell it (so --print-config output can be used as a file). */
+  format?: (value: Exclude<ServerConfig[K], undefined>) => unknown;
+  /** Masked by --print-config. */
+  secret?: boolean;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 const settings: { [K in keyof ServerConfig]: Setting<K> } = {
-  listen: { key: "listen", env: "WHARF_LISTEN", parse: parseListen },
-  dataDir: { key: "dataDir", env: "WHARF_DATA_DIR", parse: (v, k) => resolve(requireString(v, k)) },
+  listen: {
+    key: "listen",
+    env: "WHARF_LISTEN",
+    help: "address to listen on, HOST:PORT",
+    parse: parseListen,
+    format: formatListen,
+  },
+  dataDir: {
+    key: "dataDir",
+    env: "WHARF_DATA_DIR",
+    help: "where metadata and blobs live (kept private: 0700)",
+    parse: (v, k) => resolve(requireString(v, k)),
+  },
   logLevel: {
     key: "log.level",
     env: "WHARF_LOG_LEVEL",
+    help: `one of ${LOG_LEVELS.join(", ")}`,
     parse: (v, k) => {
       const level = requireString(v, k);
       if (!(LOG_LEVELS as readonly string[]).includes(level)) {
@@ -67,22 +85,85 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
       return level as LogLevel;
     },
   },
-  uploadTtlMs: { key: "uploads.ttl", env: "WHARF_UPLOAD_TTL", parse: parseDuration },
-  idleTimeoutMs: { key: "http.idleTimeout", env: "WHARF_IDLE_TIMEOUT", parse: parseDuration },
-  shutdownTimeoutMs: { key: "http.shutdownTimeout", env: "WHARF_SHUTDOWN_TIMEOUT", parse: parseDuration },
-  authEnabled: { key: "auth.enabled", env: "WHARF_AUTH_ENABLED", parse: parseBoolean },
-  allowOpen: { key: "auth.allowOpen", env: "WHARF_AUTH_ALLOW_OPEN", parse: parseBoolean },
-  authRealm: { key: "auth.realm", env: "WHARF_AUTH_REALM", parse: parseUrl },
-  authService: { key: "auth.service", env: "WHARF_AUTH_SERVICE", parse: requireString },
-  tokenTtlMs: { key: "auth.tokenTtl", env: "WHARF_TOKEN_TTL", parse: parseDuration },
-  refreshTtlMs: { key: "auth.refreshTtl", env: "WHARF_REFRESH_TTL", parse: parseDuration },
+  uploadTtlMs: {
+    key: "uploads.ttl",
+    env: "WHARF_UPLOAD_TTL",
+    help: "unfinished uploads are removed after this long",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  idleTimeoutMs: {
+    key: "http.idleTimeout",
+    env: "WHARF_IDLE_TIMEOUT",
+    help: "a connection with no traffic (also an idle keep-alive one) is closed after this long",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  shutdownTimeoutMs: {
+    key: "http.shutdownTimeout",
+    env: "WHARF_SHUTDOWN_TIMEOUT",
+    help: "on SIGTERM, how long in-flight requests may take to finish",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  authEnabled: {
+    key: "auth.enabled",
+    env: "WHARF_AUTH_ENABLED",
+    help: "require authentication (always on once a user exists)",
+    parse: parseBoolean,
+  },
+  allowOpen: {
+    key: "auth.allowOpen",
+    env: "WHARF_AUTH_ALLOW_OPEN",
+    help: "serve a non-loopback address without authentication, on purpose",
+    parse: parseBoolean,
+  },
+  authRealm: {
+    key: "auth.realm",
+    env: "WHARF_AUTH_REALM",
+    help: "public URL of the token endpoint (behind a proxy); default: from the request's Host",
+    parse: parseUrl,
+    format: maskUrlCredentials,
+  },
+  authService: {
+    key: "auth.service",
+    env: "WHARF_AUTH_SERVICE",
+    help: "the service name in token challenges and tokens",
+    parse: requireString,
+  },
+  tokenTtlMs: {
+    key: "auth.tokenTtl",
+    env: "WHARF_TOKEN_TTL",
+    help: "lifetime of access tokens",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  refreshTtlMs: {
+    key: "auth.refreshTtl",
+    env: "WHARF_REFRESH_TTL",
+    help: "lifetime of refresh tokens",
+    parse: parseDuration,
+    format: formatDuration,
+  },
   maxFailedLogins: {
     key: "auth.maxFailedLogins",
     env: "WHARF_MAX_FAILED_LOGINS",
+    help: "password guesses checked per user name (ten times that per address) per auth.lockout window",
     parse: parsePositiveInteger,
   },
-  lockoutMs: { key: "auth.lockout", env: "WHARF_LOCKOUT", parse: parseDuration },
-  kinds: { key: "kinds", env: "WHARF_KINDS", parse: parseKinds },
+  lockoutMs: {
+    key: "auth.lockout",
+    env: "WHARF_LOCKOUT",
+    help: "the window failed logins are counted in, and how long a lockout lasts",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  kinds: {
+    key: "kinds",
+    env: "WHARF_KINDS",
+    help: "operator artifact kinds (a list; in the environment as YAML or JSON), over the built-in ones",
+    parse: parseKinds,
+  },
 };
 
 const defaults = (): ServerConfig => ({
@@ -121,10 +202,54 @@ export async function loadServerConfig(sources: ConfigSources): Promise<ServerCo
     const env = sources.env[setting.env];
     if (flag !== undefined) assign(config, name, setting.parse(flag, `--${kebab(name)}`));
     else if (env !== undefined && env !== "") assign(config, name, setting.parse(env, setting.env));
-    else if (fileValues.has(setting.key))
+    // A null in the file (`realm: ~`, as --print-config prints unset values) leaves the default.
+    else if (fileValues.has(setting.key) && fileValues.get(setting.key) !== null)
       assign(config, name, setting.parse(fileValues.get(setting.key), setting.key));
   }
   return config;
+}
+
+const SECRET_MASK = "********";
+
+/** The file-format value of one setting, masked when secret. */
+function printable<K extends keyof ServerConfig>(name: K, value: ServerConfig[K]): unknown {
+  const setting = settings[name] as Setting<K>;
+  if (value === undefined) return null;
+  if (setting.secret) return SECRET_MASK;
+  return setting.format ? setting.format(value as Exclude<ServerConfig[K], undefined>) : value;
+}
+
+/**
+ * The effective configuration as a nested mapping with the file's keys (what `--print-config` prints):
+ * valid as a configuration file, secrets masked.
+ */
+export function printableConfig(config: ServerConfig): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const name of Object.keys(settings) as (keyof ServerConfig)[]) {
+    const path = settings[name].key.split(".");
+    let node = root;
+    for (const part of path.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[path[path.length - 1] ?? name] = printable(name, config[name]);
+  }
+  return root;
+}
+
+/** Every setting with its file key, environment variable and default, for `wharf serve --help`. */
+export function settingsHelp(): string {
+  const initial = defaults();
+  const rows = (Object.keys(settings) as (keyof ServerConfig)[]).map((name) => {
+    const setting = settings[name];
+    const value = printable(name, initial[name]);
+    return [setting.key, setting.env, value === null ? "(none)" : String(value), setting.help];
+  });
+  rows.unshift(["FILE KEY", "ENVIRONMENT", "DEFAULT", "MEANING"]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const pad = (text: string, i: number) => text.padEnd(widths[i] ?? 0);
+  return rows
+    .map(([key = "", env = "", value = "", help = ""]) =>
+      `  ${pad(key, 0)}  ${pad(env, 1)}  ${pad(value, 2)}  ${help}`.trimEnd(),
+    )
+    .join("\n");
 }
 
 function assign<K extends keyof ServerConfig>(config: ServerConfig, name: K, value: ServerConfig[K]): void {
@@ -228,6 +353,28 @@ function parseUrl(value: unknown, key: string): string {
     throw new ConfigError(key, `expected an http(s) URL, got ${JSON.stringify(text)}`);
   }
   return text;
+}
+
+function formatListen(listen: ServerConfig["listen"]): string {
+  return `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
+}
+
+/** The largest unit that spells the duration exactly: 86400000 -> "1d", 1500 -> "1500ms". */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"]) {
+    const size = UNITS[unit] ?? 1;
+    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A URL with any user:password part masked (a realm should carry none, but must not leak one). */
+function maskUrlCredentials(text: string): string {
+  const url = new URL(text);
+  if (!url.username && !url.password) return text;
+  url.username = SECRET_MASK;
+  url.password = "";
+  return url.toString();
 }
 
 /** Loopback addresses: the only ones a registry without authentication may listen on by default. */

@@ -1,7 +1,10 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
-import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
-import { serve } from "./serve.js";
+import { Command, Help, InvalidArgumentError, Option } from "commander";
+import { stringify as toYaml } from "yaml";
+import { ConfigError, loadServerConfig, printableConfig, settingsHelp, type ServerConfig } from "./config.js";
+import { AddressInUseError, serve } from "./serve.js";
+import { serverLogger } from "./server-log.js";
+import { DataDirInUseError } from "./data-dir-lock.js";
 import { registerPush } from "./commands/push.js";
 import { registerPull } from "./commands/pull.js";
 import { registerInfo } from "./commands/info.js";
@@ -17,6 +20,7 @@ import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
+import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
 // dist/cli/main.js and src/cli/main.ts both sit two levels below package.json.
@@ -29,7 +33,24 @@ const program = new Command()
   .description("Wharf: an OCI artifact registry and its client")
   .version(version, "-V, --version", "print the version")
   .showHelpAfterError()
+  .configureHelp({ optionDescription: plainDefault })
   .exitOverride((err) => process.exit(err.exitCode === 1 ? EXIT_USAGE : err.exitCode));
+
+/**
+ * Help shows defaults as they are typed (`default: .`, `default: 10m`), not as JSON (`"."`), and no
+ * `default: []` for repeatable options.
+ */
+function plainDefault(this: Help, option: Option): string {
+  const value: unknown = option.defaultValue;
+  let override: Partial<Option> | undefined;
+  if (option.defaultValueDescription === undefined && typeof value === "string")
+    override = { defaultValueDescription: value };
+  else if (Array.isArray(value) && value.length === 0) override = { defaultValue: undefined };
+  const shown = override
+    ? Object.assign(Object.create(Object.getPrototypeOf(option) as object) as Option, option, override)
+    : option;
+  return Help.prototype.optionDescription.call(this, shown);
+}
 
 program
   .command("serve")
@@ -40,15 +61,26 @@ program
     "-d, --data-dir <dir>",
     "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)",
   )
+  .addOption(
+    new Option(
+      "--print-config [format]",
+      "print the effective configuration (yaml or json; secrets masked) and exit",
+    ).choices(["yaml", "json"]),
+  )
   .addHelpText(
     "after",
     `
+Settings (flags over environment over configuration file over defaults):
+${settingsHelp()}
+
 Examples:
   wharf serve                                  # 127.0.0.1:5000, data in ~/.local/share/wharf
   wharf serve --listen 0.0.0.0:5000 --data-dir /var/lib/wharf
-  WHARF_LOG_LEVEL=debug wharf serve --config wharf.yaml`,
+  WHARF_LOG_LEVEL=debug wharf serve --config wharf.yaml
+  wharf serve --config wharf.yaml --print-config   # what the server would run with`,
   )
-  .action(async (options: { config?: string; listen?: string; dataDir?: string }) => {
+  .action(async (options: ServeOptions) => {
+    const format = options.printConfig === true ? "yaml" : options.printConfig;
     let config: ServerConfig;
     try {
       config = await loadServerConfig({
@@ -57,14 +89,44 @@ Examples:
         flags: { listen: options.listen, dataDir: options.dataDir },
       });
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
-        process.stderr.write(`wharf: ${err.message}\n`);
-        process.exit(EXIT_USAGE);
-      }
-      throw err;
+      // Every message of `wharf serve` on stderr is a JSON line, even before the configured log exists.
+      serverLogger("info").fatal(errorMessage(err));
+      process.exit(err instanceof ConfigError || err instanceof InvalidArgumentError ? EXIT_USAGE : 1);
     }
-    await serve(config);
+    if (format !== undefined) {
+      const printable = printableConfig(config);
+      process.stdout.write(format === "json" ? `${JSON.stringify(printable, null, 2)}\n` : toYaml(printable));
+      return;
+    }
+    try {
+      await serve(config);
+    } catch (err) {
+      const log = serverLogger(config.logLevel);
+      if (err instanceof DataDirInUseError) {
+        log.fatal(
+          { dataDir: err.dataDir, holder: err.holder },
+          `${err.message}: stop it first, or give this server another --data-dir (WHARF_DATA_DIR)`,
+        );
+      } else if (err instanceof ConfigError || err instanceof AddressInUseError) {
+        // Expected start-up failures say what to do; a stack trace would only bury that.
+        log.fatal(err.message);
+      } else {
+        log.fatal({ err }, "wharf serve could not start");
+      }
+      process.exit(err instanceof ConfigError ? EXIT_USAGE : 1);
+    }
   });
+
+interface ServeOptions {
+  config?: string;
+  listen?: string;
+  dataDir?: string;
+  printConfig?: "yaml" | "json" | true;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 registerPush(program);
 registerPull(program);
@@ -84,6 +146,6 @@ registerAudit(program);
 registerStorage(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.stderr.write(`wharf: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);
   process.exit(err instanceof ConfigError ? EXIT_USAGE : 1);
 });

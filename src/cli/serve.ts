@@ -1,6 +1,4 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { pino } from "pino";
 import { openSqlite } from "../metadata/database.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
 import { Registry } from "../registry/registry.js";
@@ -17,24 +15,57 @@ import { TokenService } from "../auth/token-service.js";
 import { AccessGuard } from "../http/access.js";
 import { AuditLog } from "../registry/audit.js";
 import type { Services } from "../http/server.js";
+import { preparePrivateDataDir } from "./data-dir.js";
+import { lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import { serverLogger } from "./server-log.js";
+
+/** The address is taken: said with how to pick another, instead of a stack trace. */
+export class AddressInUseError extends Error {
+  constructor(address: string) {
+    super(
+      `${address} is already in use (another wharf serve, or another program): stop it, or choose ` +
+        "another address with --listen HOST:PORT, WHARF_LISTEN=HOST:PORT, `listen:` in the configuration " +
+        "file, or `npm start -- --listen HOST:PORT` (port 0 picks a free one)",
+    );
+  }
+}
 
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
 }
 
-/** Opens the data directory, cleans what a crash left, and serves the API until close(). */
-export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const log = pino({ level: config.logLevel, base: undefined }, pino.destination(2));
-  await mkdir(config.dataDir, { recursive: true });
+/**
+ * Takes the data directory (private, locked against a second server), cleans what a crash left, and
+ * serves the API until close().
+ */
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const tightened = await preparePrivateDataDir(config.dataDir);
+  if (tightened.length > 0) {
+    log.warn(
+      { dataDir: config.dataDir, paths: tightened.slice(0, 20), count: tightened.length },
+      "the data directory was readable by others: made it private (directories 0700, files 0600)",
+    );
+  }
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, log, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock): Promise<RunningServer> {
   const store = new FsBlobStore(join(config.dataDir, "storage"));
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));
   const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
   const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs, kinds }, log);
   let services: Services;
+  let authEnabled: boolean;
   try {
-    services = await buildServices(config, db, registry, log);
+    ({ services, authEnabled } = await buildServices(config, db, registry, log));
   } catch (err) {
     await db.destroy();
     throw err;
@@ -42,15 +73,38 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   await registry.start();
 
   const app = buildHttpServer(services, log, { idleTimeoutMs: config.idleTimeoutMs });
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+  try {
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await app.close();
+    await registry.stop();
+    if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new AddressInUseError(`${host}:${config.listen.port}`);
+    }
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
-  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+  const url = `http://${host}:${port}`;
+  lock.setUrl(url);
+  log.info(
+    {
+      listen: url,
+      dataDir: config.dataDir,
+      metadata: "sqlite",
+      storage: "filesystem",
+      auth: authEnabled,
+      pid: process.pid,
+    },
+    "wharf serve started",
+  );
   return {
-    url: `http://${host}:${port}`,
+    url,
     async close() {
       await app.close();
       await registry.stop();
+      lock.release();
     },
   };
 }
@@ -61,7 +115,7 @@ async function buildServices(
   db: Db,
   registry: Registry,
   log: Logger,
-): Promise<Services> {
+): Promise<{ services: Services; authEnabled: boolean }> {
   const authenticator = new Authenticator(db, {
     configured: config.authEnabled,
     maxFailuresPerUser: config.maxFailedLogins,
@@ -87,7 +141,7 @@ async function buildServices(
     refreshTtlSeconds: Math.max(Math.round(config.refreshTtlMs / 1000), 1),
   });
   const audit = new AuditLog(db, log);
-  return {
+  const services = {
     registry,
     authenticator,
     guard: new AccessGuard(
@@ -100,26 +154,34 @@ async function buildServices(
     audit,
     accounts: new Accounts(db, () => authenticator.invalidate()),
   };
+  return { services, authEnabled: enabled };
 }
 
 /** Runs until SIGTERM/SIGINT, then lets in-flight requests finish (bounded by the shutdown timeout). */
 export async function serve(config: ServerConfig): Promise<void> {
-  const server = await startServer(config);
+  const log = serverLogger(config.logLevel);
+  const server = await startServer(config, log);
   process.stdout.write(`listening on ${server.url}\n`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`${signal} received, finishing in-flight requests\n`);
+    log.info({ signal }, "finishing in-flight requests");
     const timer = setTimeout(() => {
-      process.stderr.write("shutdown timed out; exiting with requests still open\n");
+      log.error(
+        { timeoutMs: config.shutdownTimeoutMs },
+        "shutdown timed out; exiting with requests still open",
+      );
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
     server.close().then(
-      () => process.exit(0),
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
       (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        log.error({ err }, "shutdown failed");
         process.exit(1);
       },
     );

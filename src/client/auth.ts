@@ -1,5 +1,6 @@
 import type { Credentials } from "./docker-config.js";
 import type { Challenge } from "./auth-challenge.js";
+import { retryAfterMs } from "./retry.js";
 
 /** A bearer token and when to stop using it. */
 interface CachedToken {
@@ -15,9 +16,14 @@ export interface TokenRequest {
   service: string | undefined;
   scopes: string[];
   credentials: Credentials | undefined;
+  /** The deadline of the request this token is for. */
+  signal?: AbortSignal;
 }
 
-export type TokenResponse = { ok: true; token: string; expiresIn: number } | { ok: false; status: number };
+export type TokenResponse =
+  | { ok: true; token: string; expiresIn: number }
+  /** A refusal, with the token service's own message and Retry-After when it sent them. */
+  | { ok: false; status: number; message?: string; retryAfter?: string };
 
 /**
  * Per-registry authorization state. Registries answer 401 with a challenge; Basic ones then take the
@@ -26,6 +32,8 @@ export type TokenResponse = { ok: true; token: string; expiresIn: number } | { o
  */
 export class Authenticator {
   private scheme: "none" | "basic" | "bearer" = "none";
+  /** A challenge was answered without credentials: what we may see is what anonymous may see. */
+  anonymous = false;
   private readonly tokens = new Map<string, CachedToken>();
   private credentials: Promise<Credentials | undefined> | undefined;
 
@@ -48,7 +56,7 @@ export class Authenticator {
    * Answers a 401 challenge. Returns the header to retry with, or throws an AuthFailure saying why not
    * (no credentials, credentials refused).
    */
-  async authorize(challenges: Challenge[], scopes: string[]): Promise<string> {
+  async authorize(challenges: Challenge[], scopes: string[], signal?: AbortSignal): Promise<string> {
     const bearer = challenges.find((c) => c.scheme === "bearer");
     // Never guess which of two realms is the registry's: one of them may be injected.
     const ambiguous = challenges.find((c) => c.duplicate !== undefined);
@@ -72,10 +80,11 @@ export class Authenticator {
         service: bearer.params.service,
         scopes: wanted,
         credentials,
+        signal,
       });
-      if (!response.ok)
-        throw new AuthFailure(this.refusal(credentials, response.status), credentials !== undefined);
+      if (!response.ok) throw new AuthFailure(this.refusal(credentials, response, scopes));
       this.scheme = "bearer";
+      this.anonymous = credentials === undefined;
       const header = `Bearer ${response.token}`;
       const expiresAt = Date.now() + Math.max(response.expiresIn - 10, 5) * 1000;
       this.tokens.set(scopeKey(scopes), { header, expiresAt });
@@ -84,8 +93,7 @@ export class Authenticator {
     }
     if (challenges.some((c) => c.scheme === "basic")) {
       const header = basicHeader(credentials);
-      if (!header)
-        throw new AuthFailure(`${this.host} requires authentication: run \`wharf login ${this.host}\``);
+      if (!header) throw new AuthFailure(notLoggedIn(this.host, scopes));
       this.scheme = "basic";
       return header;
     }
@@ -98,6 +106,7 @@ export class Authenticator {
   reset(): void {
     this.tokens.clear();
     this.scheme = "none";
+    this.anonymous = false;
   }
 
   hasCredentials(): Promise<boolean> {
@@ -109,21 +118,68 @@ export class Authenticator {
     return this.credentials;
   }
 
-  private refusal(credentials: Credentials | undefined, status: number): string {
-    if (!credentials) return `${this.host} requires authentication: run \`wharf login ${this.host}\``;
+  private refusal(
+    credentials: Credentials | undefined,
+    response: { status: number; message?: string; retryAfter?: string },
+    scopes: string[],
+  ): string {
+    const said = response.message ? `: ${response.message}` : "";
+    if (response.status === 429) {
+      // A lockout or a quota: say so, and when, rather than retrying (which would extend a lockout).
+      return `${this.host} refused to issue a token${said || ": too many requests"}${retrySuffix(response.message, response.retryAfter)}`;
+    }
+    if (!credentials) return notLoggedIn(this.host, scopes);
     const who = credentials.username ? ` for user ${credentials.username}` : "";
-    return `${this.host} rejected the credentials${who} (token service answered ${status})`;
+    return `${this.host} rejected the credentials${who}${said} (token service answered ${response.status})`;
   }
 }
 
 /** Thrown by the Authenticator; the transport turns it into an AuthError with context. */
-export class AuthFailure extends Error {
-  constructor(
-    message: string,
-    readonly hadCredentials = false,
-  ) {
-    super(message);
-  }
+export class AuthFailure extends Error {}
+
+/** What a user without stored credentials is told: who to log in to, and for what. */
+export function notLoggedIn(host: string, scopes: string[]): string {
+  const what = describeScopes(scopes);
+  return `not logged in to ${host}${what ? ` (${what} needs credentials)` : ""}: run \`wharf login ${host}\``;
+}
+
+/**
+ * Token scopes in words, naming the strongest action asked for: `repository:a:pull,push` is "push to
+ * a" (a push asks for pull too), `registry:catalog:*` is "the catalog".
+ */
+export function describeScopes(scopes: string[]): string {
+  const words = mergeScopes(scopes).map((scope) => {
+    const [type, ...rest] = scope.split(":");
+    const actions = (rest.pop() ?? "").split(",");
+    const name = rest.join(":");
+    if (type === "registry" && name === "catalog") return "the catalog";
+    if (type !== "repository") return scope;
+    if (actions.includes("push")) return `push to ${name}`;
+    if (actions.includes("delete")) return `delete in ${name}`;
+    return `pull from ${name}`;
+  });
+  return words.join(" and ");
+}
+
+/**
+ * After a 429's message: "; try again in 5 min" (from Retry-After), or " (retry in 5 min)" when the
+ * message already says to try again; nothing when it does and there is no Retry-After.
+ */
+export function retrySuffix(message: string | undefined, retryAfter: string | undefined): string {
+  const when = retryWhen(retryAfter);
+  const saysSo = message !== undefined && /try again/i.test(message);
+  if (saysSo) return when ? ` (retry ${when})` : "";
+  return `; try again ${when ?? "later"}`;
+}
+
+/** Retry-After as "in 40 s" or "in 5 min (at 09:12 UTC)"; undefined without a usable one. */
+function retryWhen(retryAfter: string | undefined): string | undefined {
+  const ms = retryAfterMs(retryAfter);
+  if (ms === undefined) return undefined;
+  const seconds = Math.ceil(ms / 1000);
+  if (seconds < 120) return `in ${seconds} s`;
+  const at = new Date(Date.now() + ms).toISOString().slice(11, 16);
+  return `in ${Math.ceil(seconds / 60)} min (at ${at} UTC)`;
 }
 
 export function basicHeader(credentials: Credentials | undefined): string | undefined {

@@ -1,3 +1,4 @@
+import { Deadline } from "./deadline.js";
 import { DockerConfig, type Credentials } from "./docker-config.js";
 import { HttpAgents } from "./http.js";
 import { parseReference, type Reference } from "./reference.js";
@@ -25,6 +26,12 @@ export interface ClientOptions {
   onRetry?: (message: string) => void;
   /** Idle time after which a connection is considered stalled. */
   idleTimeoutMs?: number;
+  /** How long a new connection may take (default 10 s). */
+  connectTimeoutMs?: number;
+  /** How long a GET or HEAD may wait for its response headers (default 20 s). */
+  responseTimeoutMs?: number;
+  /** Deadline for everything this client does, counted from its first request (default: none). */
+  timeoutMs?: number;
 }
 
 /**
@@ -36,6 +43,7 @@ export class Client {
   readonly concurrency: number;
   readonly retry: RetryOptions;
   private readonly agents: HttpAgents;
+  private started: Deadline | undefined;
   private readonly registries = new Map<string, RegistryClient>();
   private dockerConfig: Promise<DockerConfig> | undefined;
 
@@ -46,8 +54,16 @@ export class Client {
     this.agents = new HttpAgents({
       ca: options.ca,
       idleTimeoutMs: options.idleTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      responseTimeoutMs: options.responseTimeoutMs,
       maxSockets: Math.max(this.concurrency * 2, 8),
     });
+  }
+
+  /** Starts with the first request, so time spent at a password prompt does not count. */
+  get deadline(): Deadline {
+    this.started ??= Deadline.after(this.options.timeoutMs);
+    return this.started;
   }
 
   get defaultRegistry(): string | undefined {
@@ -68,6 +84,7 @@ export class Client {
           this.options.credentials ? this.options.credentials(host) : this.credentialsFor(host),
         retry: this.retry,
         onRetry: this.options.onRetry,
+        deadline: this.deadline,
       });
       client = new RegistryClient(transport);
       this.registries.set(host, client);
@@ -80,6 +97,7 @@ export class Client {
       chunkSize: this.options.chunkSize,
       chunkThreshold: this.options.chunkThreshold,
       retry: this.retry,
+      onRetry: this.options.onRetry,
       onProgress,
     };
   }

@@ -1,6 +1,6 @@
 import { mapLimit } from "./limit.js";
 import { decodeManifest, type Descriptor, type ManifestData } from "./manifest.js";
-import { selectPlatform } from "./platform.js";
+import { platformChoice, selectPlatform, type PlatformChoice } from "./platform.js";
 import { silentProgress, type ProgressSink } from "./progress.js";
 import { RegistryTarget, type Target } from "./target.js";
 
@@ -20,6 +20,10 @@ export interface CopyResult {
   manifests: number;
   referrers: number;
   blobs: { copied: number; mounted: number; existing: number; bytes: number };
+  /** When the source was a multi-platform index copied without `all`: the index and what was taken. */
+  index?: PlatformChoice["index"];
+  platform?: string;
+  platforms?: string[];
 }
 
 interface Node {
@@ -42,9 +46,13 @@ export async function copyArtifact(
   let root = await source.resolve(reference);
   const rootData = await source.fetchManifest(root);
   const decoded = decodeManifest(rootData);
+  let choice: PlatformChoice | undefined;
   if (decoded.kind === "index" && !options.all) {
     const chosen = selectPlatform(decoded.doc.manifests, options.platform, source.label);
-    if (chosen) root = chosen;
+    if (chosen) {
+      choice = platformChoice(root, chosen, decoded.doc.manifests);
+      root = chosen;
+    }
   }
 
   // Walk the whole graph first: every blob is then transferred once, with bounded concurrency, and
@@ -120,5 +128,6 @@ export async function copyArtifact(
     manifests: nodes.length,
     referrers: referrerCount,
     blobs: stats,
+    ...(choice ?? {}),
   };
 }

@@ -51,6 +51,18 @@ export class UnreachableError extends WharfError {
   override readonly exitCode = ExitCode.Unreachable;
 }
 
+/** The registry accepted the connection but did not answer in time (or the command's --timeout ran out). */
+export class TimeoutError extends UnreachableError {
+  constructor(
+    message: string,
+    /** Whose limit ran out: the command's (--timeout) or one request's own. */
+    readonly budget: "command" | "request" = "request",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** A registry answered with an error we have no better class for (5xx after retries, 4xx we do not expect). */
 export class RegistryResponseError extends WharfError {
   constructor(

@@ -2,10 +2,10 @@ import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { Cache, CorruptCacheError } from "./cache.js";
 import type { Client } from "./client.js";
-import { RegistryResponseError, UnreachableError, WharfError } from "./errors.js";
+import { RegistryResponseError, TimeoutError, UnreachableError, WharfError, errorMessage } from "./errors.js";
 import type { Descriptor, ManifestData } from "./manifest.js";
 import { formatReference, type RegistryReference } from "./reference.js";
-import { backoffDelay, isTransientNetworkError, sleep } from "./retry.js";
+import { backoffDelay, isTransientNetworkError } from "./retry.js";
 import { counted } from "./streams.js";
 import { TruncatedError } from "./verify.js";
 
@@ -15,7 +15,15 @@ export interface Resolved {
   fromCache: boolean;
   /** When the cached resolution was made (fromCache only). */
   resolvedAt?: string;
+  /** Why the registry's answer was not used (fromCache only), e.g. "… did not answer within 5s". */
+  offlineReason?: string;
 }
+
+/**
+ * How long to wait for a registry's answer to a tag when the cache has one: a registry that does not
+ * answer should cost seconds, not minutes, before the cached resolution is used.
+ */
+export const CACHE_FALLBACK_MS = 5_000;
 
 export interface FetcherOptions {
   /** Ignore cached content and resolutions: ask the registry and download again. */
@@ -61,13 +69,16 @@ export class CachingFetcher {
         };
       }
     }
+    // With a cached resolution to fall back on, the registry gets a short budget of its own.
+    const entry = this.options.refresh ? undefined : await this.cache.getReference(key);
     try {
-      const descriptor = await registry.resolve(ref.repository, ref.digest ?? ref.tag ?? "latest");
+      const descriptor = await registry.resolve(ref.repository, ref.digest ?? ref.tag ?? "latest", {
+        timeoutMs: entry ? CACHE_FALLBACK_MS : undefined,
+      });
       await this.cache.setReference(key, descriptor);
       return { descriptor, fromCache: false };
     } catch (err) {
       if (!isOffline(err) || this.options.refresh) throw err;
-      const entry = await this.cache.getReference(key);
       if (!entry) {
         throw new UnreachableError(`${(err as Error).message}; ${key} is not in the cache either`, {
           cause: err,
@@ -77,6 +88,7 @@ export class CachingFetcher {
         descriptor: { mediaType: entry.mediaType, digest: entry.digest, size: entry.size },
         fromCache: true,
         resolvedAt: entry.resolvedAt,
+        offlineReason: err instanceof TimeoutError ? err.message : `${ref.registry} is unreachable`,
       };
     }
   }
@@ -159,7 +171,8 @@ export class CachingFetcher {
         const again =
           err instanceof TruncatedError || (!(err instanceof WharfError) && isTransientNetworkError(err));
         if (!again || attempt >= retry.retries) throw err;
-        await sleep(backoffDelay(retry, attempt));
+        this.client.options.onRetry?.(`download of ${descriptor.digest}: ${errorMessage(err)}; retrying`);
+        await registry.transport.pause(backoffDelay(retry, attempt));
       }
     }
   }

@@ -12,6 +12,8 @@ export interface HttpRequest {
   url: URL;
   headers?: Record<string, string>;
   body?: RequestBody;
+  /** Aborts the request, and later the response body, with the signal's reason (a deadline). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -27,17 +29,31 @@ export interface HttpAgentOptions {
   ca?: Buffer[];
   /** A connection with no traffic for this long is dropped (and the request retried). */
   idleTimeoutMs?: number;
+  /** A new connection (TCP, and TLS for https) not established in this long fails: the host is not there. */
+  connectTimeoutMs?: number;
+  /**
+   * A GET or HEAD whose response headers have not come in this long fails: a registry that accepts
+   * connections and never answers. (Writes may take longer: the idle timeout bounds them.)
+   */
+  responseTimeoutMs?: number;
   maxSockets?: number;
 }
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 20_000;
 
 /** Keep-alive connection pools, one per client, so parallel transfers reuse connections. */
 export class HttpAgents {
   readonly http: http.Agent;
   readonly idleTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly responseTimeoutMs: number;
   private httpsAgent: https.Agent | undefined;
 
   constructor(private readonly options: HttpAgentOptions = {}) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.responseTimeoutMs = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     this.http = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 16 });
   }
 
@@ -61,8 +77,11 @@ export class HttpAgents {
 
 /** Sends one request and resolves when the response headers arrive; the body is left to the caller. */
 export async function send(agents: HttpAgents, request: HttpRequest): Promise<HttpResponse> {
+  const { signal } = request;
+  if (signal?.aborted) throw signal.reason as Error;
   const body = await openBody(request.body);
   const isHttps = request.url.protocol === "https:";
+  const host = request.url.host;
   const headers: Record<string, string> = { "user-agent": USER_AGENT, ...request.headers };
   if (typeof body === "string" || Buffer.isBuffer(body))
     headers["content-length"] = String(Buffer.byteLength(body));
@@ -75,23 +94,54 @@ export async function send(agents: HttpAgents, request: HttpRequest): Promise<Ht
       headers,
       agent: isHttps ? agents.https : agents.http,
     });
-    req.setTimeout(agents.idleTimeoutMs, () => {
-      req.destroy(
-        Object.assign(new Error(`no response from ${request.url.host} for ${agents.idleTimeoutMs} ms`), {
-          code: "ETIMEDOUT",
-        }),
+    const fail = (message: string, code: string) => req.destroy(Object.assign(new Error(message), { code }));
+    // Until the headers arrive, these bound the wait; afterwards only idleness and the signal do.
+    const timers: NodeJS.Timeout[] = [];
+    const clearTimers = () => timers.forEach(clearTimeout);
+    const onAbort = () => req.destroy(signal?.reason as Error);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    req.once("close", () => signal?.removeEventListener("abort", onAbort));
+
+    req.once("socket", (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(
+        () =>
+          fail(`could not connect to ${host} within ${agents.connectTimeoutMs / 1000} s`, CONNECT_TIMEOUT),
+        agents.connectTimeoutMs,
       );
+      timers.push(timer);
+      socket.once(isHttps ? "secureConnect" : "connect", () => clearTimeout(timer));
+    });
+    // Only reads: a registry answers them at once; a PUT that completes an upload may first move or
+    // hash gigabytes (a retried timeout there would upload everything again).
+    if (request.method === "GET" || request.method === "HEAD") {
+      timers.push(
+        setTimeout(
+          () =>
+            fail(`no response from ${host} within ${agents.responseTimeoutMs / 1000} s`, RESPONSE_TIMEOUT),
+          agents.responseTimeoutMs,
+        ),
+      );
+    }
+    req.setTimeout(agents.idleTimeoutMs, () => {
+      fail(`no response from ${host} for ${agents.idleTimeoutMs} ms`, "ETIMEDOUT");
     });
     req.on("error", (err) => {
+      clearTimers();
       if (body && typeof body !== "string" && !Buffer.isBuffer(body)) body.destroy();
       reject(err);
     });
     req.on("response", (res) => {
+      clearTimers();
       res.setTimeout(agents.idleTimeoutMs, () => {
-        res.destroy(
-          Object.assign(new Error(`transfer from ${request.url.host} stalled`), { code: "ETIMEDOUT" }),
-        );
+        res.destroy(Object.assign(new Error(`transfer from ${host} stalled`), { code: "ETIMEDOUT" }));
       });
+      if (signal) {
+        // The deadline also covers reading the body (a download that trickles for ever).
+        const onBodyAbort = () => res.destroy(signal.reason as Error);
+        signal.addEventListener("abort", onBodyAbort, { once: true });
+        res.once("close", () => signal.removeEventListener("abort", onBodyAbort));
+      }
       resolve({ status: res.statusCode ?? 0, headers: res.headers, url: request.url, body: res });
     });
     if (body === undefined) req.end();
@@ -102,6 +152,10 @@ export async function send(agents: HttpAgents, request: HttpRequest): Promise<Ht
     }
   });
 }
+
+/** Error codes of the two waits `send` bounds (see retry.ts for how each is treated). */
+export const CONNECT_TIMEOUT = "ECONNECTTIMEOUT";
+export const RESPONSE_TIMEOUT = "ERESPONSETIMEOUT";
 
 /** Reads a small body (manifests, JSON, errors), refusing more than `limit` bytes. */
 export async function readBody(res: HttpResponse, limit: number): Promise<Buffer> {

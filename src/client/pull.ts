@@ -1,18 +1,34 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { CorruptCacheError } from "./cache.js";
 import { UnsafeContentError, UsageError } from "./errors.js";
 import { extractArchive } from "./extract.js";
-import type { CachingFetcher } from "./fetcher.js";
+import type { Resolved } from "./fetcher.js";
 import { HelmMediaType } from "./helm.js";
 import { mapLimit } from "./limit.js";
-import { artifactTypeOf, decodeManifest, type Descriptor } from "./manifest.js";
-import { selectPlatform } from "./platform.js";
+import { artifactTypeOf, decodeManifest, type Descriptor, type ManifestData } from "./manifest.js";
+import { platformChoice, selectPlatform, type PlatformChoice } from "./platform.js";
 import { silentProgress, type ProgressSink } from "./progress.js";
-import { formatReference, type RegistryReference } from "./reference.js";
+import { formatReference, type Reference } from "./reference.js";
 import { Annotation } from "./push.js";
+
+/**
+ * Where a pull reads from: a registry through the local cache (CachingFetcher), or an OCI layout
+ * (LayoutSource). Every read is verified against its descriptor.
+ */
+export interface PullSource<R extends Reference> {
+  resolve(ref: R): Promise<Resolved>;
+  manifest(ref: R, descriptor: Descriptor): Promise<ManifestData>;
+  /** Makes sure the blob is there and sound (may throw CorruptCacheError: then try once more). */
+  ensure(ref: R, descriptor: Descriptor, onProgress?: (bytes: number) => void): Promise<void>;
+  blob(ref: R, descriptor: Descriptor): Promise<Readable>;
+  repaired: number;
+  readonly cacheHits: number;
+  readonly downloads: number;
+}
 
 export interface PullOptions {
   /** Directory to write into (created if missing). Undefined: only fill the cache. */
@@ -35,10 +51,16 @@ export interface PullResult {
   /** The tag was resolved from the cache because the registry could not be reached. */
   offline: boolean;
   resolvedAt?: string;
+  /** Why the registry was not used for the tag (offline only). */
+  offlineReason?: string;
   cacheHits: number;
   downloads: number;
   /** Cached blobs found corrupt, dropped and fetched again. */
   repaired: number;
+  /** When the reference named a multi-platform index: the index, and which platform was pulled. */
+  index?: PlatformChoice["index"];
+  platform?: string;
+  platforms?: string[];
 }
 
 /**
@@ -46,15 +68,16 @@ export interface PullResult {
  * that directory when it is a tar marked for unpacking. Everything is written into a staging directory
  * first and moved into place only when all of it verified and extracted safely.
  */
-export async function pullArtifact(
-  fetcher: CachingFetcher,
-  ref: RegistryReference,
+export async function pullArtifact<R extends Reference>(
+  fetcher: PullSource<R>,
+  ref: R,
   options: PullOptions = {},
 ): Promise<PullResult> {
   const resolved = await fetcher.resolve(ref);
   let descriptor = resolved.descriptor;
   let data = await fetcher.manifest(ref, descriptor);
   let decoded = decodeManifest(data);
+  let choice: PlatformChoice | undefined;
   if (decoded.kind === "index") {
     const chosen = selectPlatform(decoded.doc.manifests, options.platform, formatReference(ref));
     if (!chosen) {
@@ -63,6 +86,7 @@ export async function pullArtifact(
         `${formatReference(ref)} is an index of several artifacts (${list}): pull one by digest`,
       );
     }
+    choice = platformChoice(descriptor, chosen, decoded.doc.manifests);
     descriptor = chosen;
     data = await fetcher.manifest(ref, descriptor);
     decoded = decodeManifest(data);
@@ -109,15 +133,17 @@ export async function pullArtifact(
     skipped: manifest.layers.length - names.size,
     offline: resolved.fromCache,
     ...(resolved.resolvedAt ? { resolvedAt: resolved.resolvedAt } : {}),
+    ...(resolved.offlineReason ? { offlineReason: resolved.offlineReason } : {}),
     cacheHits: fetcher.cacheHits,
     downloads: fetcher.downloads,
     repaired: fetcher.repaired,
+    ...(choice ?? {}),
   };
 }
 
-async function writeLayers(
-  fetcher: CachingFetcher,
-  ref: RegistryReference,
+async function writeLayers<R extends Reference>(
+  fetcher: PullSource<R>,
+  ref: R,
   names: Map<Descriptor, string>,
   outputDir: string,
 ): Promise<string[]> {
@@ -153,11 +179,11 @@ async function writeLayers(
 }
 
 /** The file name a layer is written under, or undefined for layers that are not files. */
-async function layerName(
+async function layerName<R extends Reference>(
   layer: Descriptor,
   config: Descriptor,
-  fetcher: CachingFetcher,
-  ref: RegistryReference,
+  fetcher: PullSource<R>,
+  ref: R,
 ): Promise<string | undefined> {
   let name = layer.annotations?.[Annotation.Title];
   if (

@@ -35,7 +35,7 @@ export interface ParseOptions {
 export function parseReference(input: string, options: ParseOptions = {}): Reference {
   const text = input.trim();
   if (text.startsWith("oci:") && !text.startsWith("oci://")) return parseLayout(text.slice(4), input);
-  const body = text.replace(/^(?:oci|docker):\/\//, "");
+  const body = stripScheme(text, input);
   const { rest, digest } = splitDigest(body, input);
   const { name, tag } = splitTag(rest);
   const { registry, repository } = splitRegistry(name, input, options.defaultRegistry);
@@ -61,7 +61,7 @@ export function parseLocation(
   input: string | undefined,
   options: ParseOptions = {},
 ): { registry: string; repository?: string } {
-  const text = (input ?? "").trim().replace(/^(?:oci|docker):\/\//, "");
+  const text = stripScheme((input ?? "").trim(), input ?? "");
   if (text === "") {
     if (!options.defaultRegistry) throw new UsageError("name a registry, or set WHARF_REGISTRY");
     return { registry: normalizeHost(options.defaultRegistry) };
@@ -70,6 +70,21 @@ export function parseLocation(
   const ref = parseRegistryReference(text, options);
   if (ref.tag || ref.digest) throw new UsageError(`${quote(input ?? "")} must not have a tag or digest here`);
   return { registry: ref.registry, repository: ref.repository };
+}
+
+/**
+ * `oci://`, `docker://` and `https://` in front of a reference (as Helm, skopeo and browsers write
+ * them) are dropped; `http://` is refused with the form wharf takes, since plain HTTP is a flag here.
+ */
+function stripScheme(text: string, input: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === undefined) return text;
+  const rest = text.slice(scheme.length + 3);
+  if (scheme === "oci" || scheme === "docker" || scheme === "https") return rest;
+  const hint = scheme === "http" ? " and --plain-http for a registry without TLS" : "";
+  throw new UsageError(
+    `${quote(input)}: write references as host[:port]/repository[:tag|@digest] (e.g. ${rest.replace(/\/+$/, "") || "registry.example.com/team/app:v1"})${hint}`,
+  );
 }
 
 export function formatReference(ref: Reference): string {

@@ -1,5 +1,6 @@
 import { parseAllDocuments } from "yaml";
 import { UsageError } from "./errors.js";
+import { parseReference } from "./reference.js";
 
 /** An OCI reference found in a configuration file. */
 export interface FoundReference {
@@ -15,8 +16,10 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
  * Finds the OCI references a YAML (multi-document) or JSON file declares: any `oci://…` string, any
- * `image:` string, Helm values' `image: {registry, repository, tag}`, Flux's `url: oci://…` with
- * `ref: {tag|digest|semver}`, and Chart.yaml dependencies with an `oci://` repository.
+ * `image:` string, any other string that is a full reference with a registry host and a tag or digest
+ * (`host:5000/x/y@sha256:…`), Helm values' `image: {registry, repository, tag}`, Flux's
+ * `url: oci://…` with `ref: {tag|digest|semver}`, and Chart.yaml dependencies with an `oci://`
+ * repository.
  */
 export function findReferences(text: string, fileName: string): FoundReference[] {
   const docs = parseAllDocuments(text);
@@ -41,7 +44,7 @@ function walk(value: Json, path: string, found: FoundReference[]): void {
     return;
   }
   if (value === null || typeof value !== "object") {
-    if (typeof value === "string" && value.startsWith("oci://"))
+    if (typeof value === "string" && (value.startsWith("oci://") || isFullReference(value)))
       found.push({ reference: strip(value), path });
     return;
   }
@@ -94,6 +97,21 @@ function composite(obj: { [key: string]: Json }, path: string, found: FoundRefer
     return new Set(["registry", "repository", "tag", "digest"]);
   }
   return new Set();
+}
+
+/**
+ * `host[:port]/repo:tag` or `…@digest` written out in full: a registry host (with `.` or `:`, or
+ * localhost) and a tag or digest, so that paths and URLs without a scheme are not taken for one.
+ */
+function isFullReference(value: string): boolean {
+  const text = value.trim();
+  if (text === "" || /\s|:\/\/|\{\{/.test(text) || !text.includes("/")) return false;
+  try {
+    const ref = parseReference(text);
+    return ref.kind === "registry" && (ref.tag !== undefined || ref.digest !== undefined);
+  } catch {
+    return false;
+  }
 }
 
 function strip(value: string): string {

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { MediaType } from "../oci/media-types.js";
 import { essenceOf } from "../oci/media-types.js";
-import { IntegrityError, NotFoundError, RegistryResponseError, errorMessage } from "./errors.js";
+import { AuthError, IntegrityError, NotFoundError, RegistryResponseError, errorMessage } from "./errors.js";
 import { discard, header, readBody, type HttpResponse } from "./http.js";
 import {
   MANIFEST_ACCEPT,
@@ -34,13 +34,21 @@ export class RegistryClient {
     return this.transport.host;
   }
 
-  /** Tag or digest → descriptor, by HEAD (which registries do not count against pull limits). */
-  async resolve(repository: string, reference: string): Promise<Descriptor> {
+  /**
+   * Tag or digest → descriptor, by HEAD (which registries do not count against pull limits). With
+   * `timeoutMs`, gives up (TimeoutError) when there is no answer by then, e.g. to use a cached answer.
+   */
+  async resolve(
+    repository: string,
+    reference: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<Descriptor> {
     const res = await this.transport.request({
       method: "HEAD",
       path: `/v2/${repository}/manifests/${reference}`,
       headers: { accept: MANIFEST_ACCEPT },
       scopes: [pull(repository)],
+      timeoutMs: options.timeoutMs,
     });
     if (res.status !== 200) {
       discard(res);
@@ -57,17 +65,22 @@ export class RegistryClient {
       return { mediaType: essenceOf(mediaType), digest, size };
     }
     // Some registries omit the digest on HEAD: fetch the manifest and compute it.
-    const data = await this.getManifest(repository, reference);
+    const data = await this.getManifest(repository, reference, options);
     return { mediaType: data.mediaType, digest: data.digest, size: data.bytes.length };
   }
 
   /** Fetches a manifest and verifies it: against the digest asked for, or the one the registry claims. */
-  async getManifest(repository: string, reference: string): Promise<ManifestData> {
+  async getManifest(
+    repository: string,
+    reference: string,
+    options: { timeoutMs?: number } = {},
+  ): Promise<ManifestData> {
     const res = await this.transport.request({
       method: "GET",
       path: `/v2/${repository}/manifests/${reference}`,
       headers: { accept: MANIFEST_ACCEPT },
       scopes: [pull(repository)],
+      timeoutMs: options.timeoutMs,
     });
     if (res.status !== 200) throw await this.manifestError(res, repository, reference);
     let bytes: Buffer;
@@ -131,12 +144,15 @@ export class RegistryClient {
     throw err;
   }
 
-  /** The blob's size if the repository has it, else undefined. */
-  async blobSize(repository: string, digest: string): Promise<number | undefined> {
+  /**
+   * The blob's size if the repository has it, else undefined. `forPush` asks for the push scope right
+   * away, as the check before an upload: one token for both, and a refusal that names the push.
+   */
+  async blobSize(repository: string, digest: string, forPush = false): Promise<number | undefined> {
     const res = await this.transport.request({
       method: "HEAD",
       path: `/v2/${repository}/blobs/${digest}`,
-      scopes: [pull(repository)],
+      scopes: [forPush ? push(repository) : pull(repository)],
     });
     discard(res);
     if (res.status === 200) return Number(header(res, "content-length") ?? "0");
@@ -165,7 +181,7 @@ export class RegistryClient {
     source: BlobSource,
     options: UploadOptions = {},
   ) {
-    if ((await this.blobSize(repository, descriptor.digest)) !== undefined) return { uploaded: false };
+    if ((await this.blobSize(repository, descriptor.digest, true)) !== undefined) return { uploaded: false };
     await uploadBlob(this.transport, repository, descriptor, source, options);
     return { uploaded: true };
   }
@@ -202,6 +218,11 @@ export class RegistryClient {
       scopes: [pull(repository)],
     });
     if (res.status !== 200) {
+      if (res.status === 404)
+        throw (
+          (await this.transport.notARegistryError()) ??
+          (await responseError(res, `tags of ${repository} on ${this.host}`))
+        );
       throw await responseError(res, `tags of ${repository} on ${this.host}`);
     }
     const body = await readJson<{ tags?: string[] | null }>(res);
@@ -240,9 +261,23 @@ export class RegistryClient {
       query: url ? undefined : pageQuery(options),
       scopes: ["registry:catalog:*"],
     });
-    if (res.status !== 200) throw await responseError(res, `repository list of ${this.host}`);
+    if (res.status !== 200) {
+      if (res.status === 404) {
+        const notRegistry = await this.transport.notARegistryError();
+        if (notRegistry) throw notRegistry;
+      }
+      throw await responseError(res, `repository list of ${this.host}`);
+    }
     const body = await readJson<{ repositories?: string[] | null }>(res);
-    return { items: body.repositories ?? [], next: nextLink(res) };
+    const items = body.repositories ?? [];
+    if (items.length === 0 && url === undefined && this.transport.anonymous) {
+      // An auth-on registry shows anonymous callers what anonymous may pull: here nothing. An empty
+      // list would read as "no repositories"; the truth is that the list needs a login.
+      throw new AuthError(
+        `the catalog (repository list) of ${this.host} needs a login: run \`wharf login ${this.host}\``,
+      );
+    }
+    return { items, next: nextLink(res) };
   }
 
   async *catalog(pageSize?: number): AsyncGenerator<string> {
@@ -327,7 +362,7 @@ export class RegistryClient {
     const name = `${this.host}/${repository}${reference.includes(":") ? "@" : ":"}${reference}`;
     if (res.status === 404) {
       discard(res);
-      return new NotFoundError(`${name} not found`);
+      return (await this.transport.notARegistryError()) ?? new NotFoundError(`${name} not found`);
     }
     return responseError(res, name);
   }

@@ -18,6 +18,8 @@ const TRANSIENT_CODES = new Set([
   "ECONNABORTED",
   "EAI_AGAIN",
   "ERR_STREAM_PREMATURE_CLOSE",
+  // Accepted but no answer: worth one more try (see isNoAnswer), not several.
+  "ERESPONSETIMEOUT",
 ]);
 
 /** Failures where the server is not there at all: retrying would only delay the answer (or the cache). */
@@ -27,6 +29,8 @@ const UNREACHABLE_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "EADDRNOTAVAIL",
+  // No TCP (or TLS) connection within the connect timeout: a dropped SYN is a missing host.
+  "ECONNECTTIMEOUT",
 ]);
 
 export function errorCode(err: unknown): string | undefined {
@@ -38,6 +42,11 @@ export function isTransientNetworkError(err: unknown): boolean {
   const code = errorCode(err);
   if (code && TRANSIENT_CODES.has(code)) return true;
   return err instanceof Error && /socket hang up|aborted|premature close/i.test(err.message);
+}
+
+/** The registry took the request and never answered: retried once, since a hung server rarely recovers. */
+export function isNoAnswer(err: unknown): boolean {
+  return errorCode(err) === "ERESPONSETIMEOUT";
 }
 
 export function isUnreachableError(err: unknown): boolean {
@@ -53,6 +62,24 @@ export function isTlsError(err: unknown): boolean {
 /** Statuses a well-behaved client retries: rate limiting and transient server trouble (not 501). */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/** Retry-After in seconds (the HTTP-date form too) → milliseconds, or undefined. */
+export function retryAfterMs(retryAfter: string | undefined): number | undefined {
+  if (retryAfter === undefined) return undefined;
+  const text = retryAfter.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/**
+ * Whether a 429/503 is worth waiting for: not when the server asks for longer than we would ever back
+ * off (a login lockout, a quota), since waiting silently would only look like a hang.
+ */
+export function worthWaiting(options: RetryOptions, retryAfter: string | undefined): boolean {
+  const ms = retryAfterMs(retryAfter);
+  return ms === undefined || ms <= options.maxDelayMs;
 }
 
 /** How long to wait before retry number `attempt` (0-based), honouring a Retry-After in seconds. */

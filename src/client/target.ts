@@ -64,8 +64,9 @@ export class RegistryTarget implements Target {
     return streamSource(() => this.fetchBlob(descriptor));
   }
 
+  /** Asked of destinations before an upload: with the push scope (see blobSize). */
   async hasBlob(descriptor: Descriptor): Promise<boolean> {
-    return (await this.registry.blobSize(this.repository, descriptor.digest)) !== undefined;
+    return (await this.registry.blobSize(this.repository, descriptor.digest, true)) !== undefined;
   }
 
   async pushBlob(

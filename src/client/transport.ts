@@ -1,7 +1,24 @@
 import { parseChallenges } from "./auth-challenge.js";
-import { Authenticator, AuthFailure, basicHeader, type TokenRequest, type TokenResponse } from "./auth.js";
+import {
+  Authenticator,
+  AuthFailure,
+  basicHeader,
+  describeScopes,
+  notLoggedIn,
+  retrySuffix,
+  type TokenRequest,
+  type TokenResponse,
+} from "./auth.js";
+import { Deadline } from "./deadline.js";
 import type { Credentials } from "./docker-config.js";
-import { AuthError, NotFoundError, RegistryResponseError, UnreachableError, errorMessage } from "./errors.js";
+import {
+  AuthError,
+  NotFoundError,
+  RegistryResponseError,
+  TimeoutError,
+  UnreachableError,
+  errorMessage,
+} from "./errors.js";
 import {
   discard,
   header,
@@ -16,9 +33,10 @@ import {
   backoffDelay,
   isRetryableStatus,
   isTlsError,
+  isNoAnswer,
   isTransientNetworkError,
   isUnreachableError,
-  sleep,
+  worthWaiting,
   type RetryOptions,
 } from "./retry.js";
 
@@ -30,6 +48,8 @@ export interface TransportOptions {
   retry?: RetryOptions;
   /** Called before each retry, for a verbose log or a test. */
   onRetry?: (message: string) => void;
+  /** The command's deadline (default: none). */
+  deadline?: Deadline;
 }
 
 export interface TransportRequest {
@@ -43,6 +63,11 @@ export interface TransportRequest {
   scopes: string[];
   /** Retry on 429/5xx and dropped connections (default true; off when the body cannot be sent twice). */
   retry?: boolean;
+  /**
+   * This request's own budget up to its response headers, retries and token included (default: only
+   * the command's deadline). For answers that have a fallback, such as a cached tag resolution.
+   */
+  timeoutMs?: number;
 }
 
 const MAX_REDIRECTS = 5;
@@ -56,6 +81,8 @@ export class Transport {
   readonly base: URL;
   private readonly auth: Authenticator;
   private readonly retryOptions: RetryOptions;
+  readonly deadline: Deadline;
+  private apiCheck: Promise<number | undefined> | undefined;
 
   constructor(
     readonly host: string,
@@ -65,31 +92,45 @@ export class Transport {
     const plain = options.plainHttp || isLoopback(apiHost);
     this.base = new URL(`${plain ? "http" : "https"}://${apiHost}`);
     this.retryOptions = options.retry ?? DEFAULT_RETRY;
+    this.deadline = options.deadline ?? Deadline.after(undefined);
     this.auth = new Authenticator(host, options.credentials, (request) => this.fetchToken(request));
   }
 
   /** Sends a request and returns whatever status the registry answered, after auth and retries. */
   async request(request: TransportRequest): Promise<HttpResponse> {
     const retries = request.retry === false ? 0 : this.retryOptions.retries;
-    for (let attempt = 0; ; attempt++) {
-      let res: HttpResponse;
-      try {
-        res = await this.authorized(request);
-      } catch (err) {
-        if (attempt < retries && isTransientNetworkError(err)) {
-          this.options.onRetry?.(`${request.method} ${this.host}: ${errorMessage(err)}; retrying`);
-          await sleep(backoffDelay(this.retryOptions, attempt));
+    const budget = this.deadline.within(request.timeoutMs);
+    try {
+      let noAnswer = 0;
+      for (let attempt = 0; ; attempt++) {
+        let res: HttpResponse;
+        try {
+          res = await this.authorized(request, budget.signal);
+        } catch (err) {
+          if (budget.signal.aborted) throw this.timedOut(budget.signal.reason);
+          const again = isTransientNetworkError(err) && !(isNoAnswer(err) && noAnswer++ > 0);
+          if (attempt < retries && again) {
+            this.options.onRetry?.(`${request.method} ${this.host}: ${errorMessage(err)}; retrying`);
+            await this.pause(backoffDelay(this.retryOptions, attempt), budget.signal);
+            continue;
+          }
+          throw this.networkError(err);
+        }
+        const retryAfter = header(res, "retry-after");
+        if (
+          attempt < retries &&
+          isRetryableStatus(res.status) &&
+          worthWaiting(this.retryOptions, retryAfter)
+        ) {
+          discard(res);
+          this.options.onRetry?.(`${request.method} ${this.host}: HTTP ${res.status}; retrying`);
+          await this.pause(backoffDelay(this.retryOptions, attempt, retryAfter), budget.signal);
           continue;
         }
-        throw this.networkError(err);
+        return res;
       }
-      if (attempt < retries && isRetryableStatus(res.status)) {
-        discard(res);
-        this.options.onRetry?.(`${request.method} ${this.host}: HTTP ${res.status}; retrying`);
-        await sleep(backoffDelay(this.retryOptions, attempt, header(res, "retry-after")));
-        continue;
-      }
-      return res;
+    } finally {
+      budget.dispose();
     }
   }
 
@@ -97,7 +138,37 @@ export class Transport {
   async ping(): Promise<void> {
     const res = await this.request({ method: "GET", path: "/v2/", scopes: [] });
     if (res.status === 200) return discard(res);
+    if (res.status === 404) {
+      discard(res);
+      throw this.notARegistry(404);
+    }
     throw await responseError(res, `${this.host} API check`);
+  }
+
+  /**
+   * After a 404: is this a registry at all? `GET /v2/` answers 200 or 401 on every OCI registry; a web
+   * server or another service answers 404. Asked once per host, only on the error path.
+   */
+  async notARegistryError(): Promise<Error | undefined> {
+    this.apiCheck ??= this.request({ method: "GET", path: "/v2/", scopes: [] }).then(
+      (res) => {
+        discard(res);
+        return res.status;
+      },
+      () => undefined,
+    );
+    const status = await this.apiCheck;
+    return status === 404 ? this.notARegistry(status) : undefined;
+  }
+
+  /** Whether we have credentials for this registry (stored, or given to the client). */
+  hasCredentials(): Promise<boolean> {
+    return this.auth.hasCredentials();
+  }
+
+  /** The registry asked for authentication and we answered without credentials. */
+  get anonymous(): boolean {
+    return this.auth.anonymous;
   }
 
   resolve(path: string, query?: TransportRequest["query"]): URL {
@@ -109,44 +180,53 @@ export class Transport {
     return url;
   }
 
-  private async authorized(request: TransportRequest): Promise<HttpResponse> {
+  private async authorized(request: TransportRequest, signal: AbortSignal): Promise<HttpResponse> {
     const url = this.resolve(request.path, request.query);
     let authorization = await this.auth.cachedHeader(request.scopes);
-    let res = await this.follow(request, url, authorization);
+    let res = await this.follow(request, url, authorization, signal);
     if (res.status !== 401) return res;
 
     const challenges = parseChallenges(res.headers["www-authenticate"]);
     discard(res);
     const hadAuthorization = authorization !== undefined;
     try {
-      authorization = await this.auth.authorize(challenges, request.scopes);
+      authorization = await this.auth.authorize(challenges, request.scopes, signal);
     } catch (err) {
       if (err instanceof AuthFailure) throw new AuthError(err.message);
       throw err;
     }
-    res = await this.follow(request, url, authorization);
+    res = await this.follow(request, url, authorization, signal);
     if (res.status === 401) {
-      discard(res);
       const retried = parseChallenges(res.headers["www-authenticate"]);
+      const said = await errorText(res);
+      const anonymous = !(await this.auth.hasCredentials());
+      // What was denied: the scopes asked for, else those the registry named.
+      const scopes = request.scopes.length
+        ? request.scopes
+        : retried.flatMap((c) => (c.params.scope ? c.params.scope.split(" ") : []));
+      if (anonymous) throw new AuthError(notLoggedIn(this.host, scopes));
       if (retried.some((c) => c.params.error === "insufficient_scope")) {
         // The credentials were accepted, but they do not allow this.
         throw new AuthError(
-          `${this.host} denied access (${request.scopes.join(" ") || "this request"}): the account lacks permission`,
+          `${this.host} denied ${describeScopes(scopes) || "this request"}: the account lacks permission`,
         );
       }
       this.auth.reset();
-      const anonymous = !(await this.auth.hasCredentials());
       throw new AuthError(
-        anonymous
-          ? `${this.host} requires authentication: run \`wharf login ${this.host}\``
-          : `${this.host} rejected the credentials${hadAuthorization ? " (they may have expired)" : ""}: run \`wharf login ${this.host}\``,
+        `${this.host} rejected the credentials${hadAuthorization ? " (they may have expired)" : ""}` +
+          `${said ? ` (${said})` : ""}: run \`wharf login ${this.host}\``,
       );
     }
     return res;
   }
 
   /** Sends, following redirects for reads; credentials are not sent to another host. */
-  private async follow(request: TransportRequest, start: URL, authorization: string | undefined) {
+  private async follow(
+    request: TransportRequest,
+    start: URL,
+    authorization: string | undefined,
+    signal: AbortSignal,
+  ) {
     let url = start;
     for (let hop = 0; ; hop++) {
       const sameHost = url.host === this.base.host;
@@ -156,6 +236,7 @@ export class Transport {
         url,
         headers,
         body: request.body,
+        signal,
       });
       const location = header(res, "location");
       const redirect = [301, 302, 303, 307, 308].includes(res.status) && location;
@@ -183,6 +264,7 @@ export class Transport {
         url,
         headers: { "content-type": "application/x-www-form-urlencoded" },
         body: form.toString(),
+        signal: request.signal,
       });
     } else {
       if (request.service) url.searchParams.set("service", request.service);
@@ -193,11 +275,11 @@ export class Transport {
         url.searchParams.set("account", creds.username);
         headers.authorization = basic;
       }
-      res = await this.sendToken({ method: "GET", url, headers });
+      res = await this.sendToken({ method: "GET", url, headers, signal: request.signal });
     }
     if (res.status !== 200) {
-      discard(res);
-      return { ok: false, status: res.status };
+      const retryAfter = header(res, "retry-after");
+      return { ok: false, status: res.status, message: await errorText(res), retryAfter };
     }
     const body = JSON.parse((await readBody(res, TOKEN_RESPONSE_LIMIT)).toString("utf8")) as {
       token?: string;
@@ -209,19 +291,29 @@ export class Transport {
     return { ok: true, token, expiresIn: typeof body.expires_in === "number" ? body.expires_in : 60 };
   }
 
+  /** Token requests are retried on 5xx and dropped connections, never on 429: that is a lockout. */
   private async sendToken(request: Parameters<typeof send>[1]): Promise<HttpResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await send(this.options.agents, request);
-        if (attempt < this.retryOptions.retries && isRetryableStatus(res.status)) {
+        const retryAfter = header(res, "retry-after");
+        if (
+          attempt < this.retryOptions.retries &&
+          res.status !== 429 &&
+          isRetryableStatus(res.status) &&
+          worthWaiting(this.retryOptions, retryAfter)
+        ) {
           discard(res);
-          await sleep(backoffDelay(this.retryOptions, attempt, header(res, "retry-after")));
+          this.options.onRetry?.(`token request to ${request.url.host}: HTTP ${res.status}; retrying`);
+          await this.pause(backoffDelay(this.retryOptions, attempt, retryAfter), request.signal);
           continue;
         }
         return res;
       } catch (err) {
+        if (request.signal?.aborted) throw err;
         if (attempt < this.retryOptions.retries && isTransientNetworkError(err)) {
-          await sleep(backoffDelay(this.retryOptions, attempt));
+          this.options.onRetry?.(`token request to ${request.url.host}: ${errorMessage(err)}; retrying`);
+          await this.pause(backoffDelay(this.retryOptions, attempt), request.signal);
           continue;
         }
         throw this.networkError(err, request.url.host);
@@ -229,8 +321,41 @@ export class Transport {
     }
   }
 
+  /** A backoff that ends early, failing, when the deadline comes. */
+  pause(ms: number, signal: AbortSignal = this.deadline.signal): Promise<void> {
+    return this.deadline.pause(ms, signal);
+  }
+
+  /** The error for a deadline that ran out while talking to this registry. */
+  private timedOut(reason: unknown): Error {
+    if (!(reason instanceof TimeoutError))
+      return reason instanceof Error ? reason : new Error(String(reason));
+    const message =
+      reason.budget === "command"
+        ? `${this.host} did not answer in time: ${reason.message}`
+        : `${this.host} ${reason.message}`;
+    return new TimeoutError(message, reason.budget, { cause: reason });
+  }
+
+  private notARegistry(status: number): Error {
+    return new RegistryResponseError(
+      `${this.host} is not an OCI registry (GET /v2/ answered ${status}): check the host and port`,
+      status,
+    );
+  }
+
   private networkError(err: unknown, host = this.base.host): Error {
+    if (err instanceof TimeoutError) return this.timedOut(err);
     if (err instanceof Error && "exitCode" in err) return err;
+    if (isNoAnswer(err)) {
+      return new TimeoutError(
+        `${host} accepted the connection but did not answer (${errorMessage(err)})`,
+        "request",
+        {
+          cause: err,
+        },
+      );
+    }
     if (isTlsError(err)) {
       return new UnreachableError(
         `TLS connection to ${host} failed (${errorMessage(err)}); trust its CA with --ca-file, or use --plain-http for a registry without TLS`,
@@ -252,20 +377,29 @@ export function isLoopback(host: string): boolean {
 
 /** Turns a failed response into the error the user should see, using the OCI error body if any. */
 export async function responseError(res: HttpResponse, what: string): Promise<Error> {
-  let code: string | undefined;
-  let message: string | undefined;
-  try {
-    const body = JSON.parse((await readBody(res, 64 * 1024)).toString("utf8")) as {
-      errors?: { code?: string; message?: string }[];
-    };
-    code = body.errors?.[0]?.code;
-    message = body.errors?.[0]?.message;
-  } catch {
-    res.body.destroy();
-  }
-  const detail = [code, message].filter(Boolean).join(": ") || `HTTP ${res.status}`;
+  const { code, message } = await errorBody(res);
+  let detail = [code, message].filter(Boolean).join(": ") || `HTTP ${res.status}`;
+  if (res.status === 429) detail += retrySuffix(message, header(res, "retry-after"));
   const text = `${what}: ${detail}`;
   if (res.status === 404) return new NotFoundError(text);
   if (res.status === 401 || res.status === 403) return new AuthError(text);
   return new RegistryResponseError(text, res.status, code);
+}
+
+/** The first error of an OCI error body (`{"errors":[{code,message}]}`), read within a small bound. */
+async function errorBody(res: HttpResponse): Promise<{ code?: string; message?: string }> {
+  try {
+    const body = JSON.parse((await readBody(res, 64 * 1024)).toString("utf8")) as {
+      errors?: { code?: string; message?: string }[];
+    };
+    return { code: body.errors?.[0]?.code, message: body.errors?.[0]?.message };
+  } catch {
+    res.body.destroy();
+    return {};
+  }
+}
+
+/** The server's own words for a refusal, if it gave any. */
+async function errorText(res: HttpResponse): Promise<string | undefined> {
+  return (await errorBody(res)).message || undefined;
 }

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { RegistryResponseError, WharfError } from "./errors.js";
+import { RegistryResponseError, WharfError, errorMessage } from "./errors.js";
 import { discard, header } from "./http.js";
 import type { Descriptor } from "./manifest.js";
 import {
@@ -7,7 +7,6 @@ import {
   DEFAULT_RETRY,
   isRetryableStatus,
   isTransientNetworkError,
-  sleep,
   type RetryOptions,
 } from "./retry.js";
 import { responseError, type Transport } from "./transport.js";
@@ -26,6 +25,8 @@ export interface UploadOptions {
   chunkThreshold?: number;
   chunkSize?: number;
   retry?: RetryOptions;
+  /** Hears about retried uploads (verbose output, a terminal). */
+  onRetry?: (message: string) => void;
   /** Bytes sent so far in this attempt; reset to 0 when an attempt starts over. */
   onProgress?: (sent: number) => void;
 }
@@ -61,7 +62,10 @@ export async function uploadBlob(
       const status = err instanceof RegistryResponseError ? err.status : undefined;
       const transient = status !== undefined ? isRetryableStatus(status) : isTransientNetworkError(err);
       if (attempt >= retry.retries || !transient) throw err;
-      await sleep(backoffDelay(retry, attempt));
+      options.onRetry?.(
+        `upload of ${descriptor.digest} to ${transport.host}: ${errorMessage(err)}; retrying`,
+      );
+      await transport.pause(backoffDelay(retry, attempt));
     }
   }
 }

@@ -7,6 +7,7 @@ import type { RepositoryAction } from "../auth/scopes.js";
 import { actionsCover, formatScope, type AccessEntry } from "../auth/scopes.js";
 import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
 import type { AuditLog } from "../registry/audit.js";
+import { noteIdentity } from "./request-log.js";
 
 /** What a route needs: any valid credentials (`/v2/`), the catalog, or an action on its repository. */
 export type Requirement = "login" | "catalog" | RepositoryAction;
@@ -154,6 +155,7 @@ export class AccessGuard {
       }
     }
     await this.authenticator.noteUse(identity);
+    noteIdentity(request, identity);
 
     const policy = await this.authenticator.policy();
     const access: RequestAccess = {

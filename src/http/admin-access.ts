@@ -7,6 +7,7 @@ import { InvalidTokenError } from "../auth/tokens.js";
 import { lockedOut, presentedCredentials } from "./access.js";
 import { hasBody } from "./request-body.js";
 import type { Services } from "./server.js";
+import { noteIdentity } from "./request-log.js";
 
 export type Account = Exclude<Identity, { kind: "anonymous" }>;
 
@@ -71,6 +72,7 @@ export async function adminCaller(
     }
     if (!identity)
       throw unauthorized("the token's account was removed, revoked or has expired", "invalid_token");
+    noteIdentity(request, identity);
     if (identity.kind !== "robot" && !granted && !options.anyToken) {
       await denied(services, request, identity, "the token lacks the admin scope");
       throw new RegistryError(
@@ -80,6 +82,7 @@ export async function adminCaller(
     }
   }
   if (!identity || identity.kind === "anonymous") throw unauthorized("authentication required");
+  noteIdentity(request, identity);
   if (identity.kind === "robot") {
     await denied(services, request, identity, "robot");
     throw new RegistryError("DENIED", "robots cannot use the admin API");

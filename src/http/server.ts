@@ -13,11 +13,13 @@ import { catalogRoute, pingRoute, referrersRoute, tagsRoute } from "./routes/lis
 import { registerTokenRoutes } from "./routes/token.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
-import type { AccessGuard } from "./access.js";
+import type { AccessGuard, RequestAccess, Requirement } from "./access.js";
 import type { AuditLog } from "../registry/audit.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import { closeIfBodyUnread } from "./connections.js";
+import { logAccess, noteErrorCode, requestId, safeUrl } from "./request-log.js";
 
 /** Everything the HTTP layer serves, built by the caller. */
 export interface Services {
@@ -52,7 +54,9 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
     logger: false,
     exposeHeadRoutes: false,
     connectionTimeout: options.idleTimeoutMs,
-    keepAliveTimeout: 65_000,
+    // An idle keep-alive connection is as idle as any other.
+    keepAliveTimeout: options.idleTimeoutMs,
+    genReqId: requestId,
     // Uploads may take long; the idle timeout above is what catches stalled clients.
     requestTimeout: 0,
     return503OnClosing: false,
@@ -63,35 +67,28 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", (_request, _payload, done) => done(null));
 
-  app.addHook("onRequest", async (_request, reply) => {
+  app.addHook("onRequest", async (request, reply) => {
     reply.header("Docker-Distribution-API-Version", "registry/2.0");
+    reply.header("X-Request-Id", request.id);
   });
-  app.addHook("onResponse", async (request, reply) => {
-    log.info(
-      {
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      "request",
-    );
-  });
+  app.addHook("onSend", async (request, reply) => closeIfBodyUnread(request, reply));
+  app.addHook("onResponse", async (request, reply) => logAccess(log, request, reply));
 
   app.setErrorHandler((error, request, reply) => handleError(error, request, reply, log));
   app.setNotFoundHandler((request, reply) => {
-    void sendJson(reply.code(404), errorBody("NAME_UNKNOWN", `no route for ${request.url}`));
+    noteErrorCode(request, "NAME_UNKNOWN");
+    void sendJson(reply.code(404), errorBody("NAME_UNKNOWN", `no route for ${safeUrl(request.url)}`));
   });
 
   app.route({
     method: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
     url: "/v2/*",
-    handler: (request, reply) => dispatch(services, request, reply),
+    handler: (request, reply) => dispatch(services, log, request, reply),
   });
   app.route({
     method: ["GET", "HEAD"],
     url: "/v2",
-    handler: (request, reply) => dispatch(services, request, reply),
+    handler: (request, reply) => dispatch(services, log, request, reply),
   });
   registerTokenRoutes(app, services.tokens, services.audit);
   registerAdminRoutes(app, services);
@@ -99,7 +96,12 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   return app;
 }
 
-async function dispatch(services: Services, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+async function dispatch(
+  services: Services,
+  log: Logger,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
   const path = request.url.split("?", 1)[0] ?? "";
   for (const route of API_ROUTES) {
     const match = route.pattern.exec(path);
@@ -114,7 +116,7 @@ async function dispatch(services: Services, request: FastifyRequest, reply: Fast
     const name = match[1] ?? "";
     // Before any permission check: a hostile name must never reach the rule matcher.
     if (match[1] !== undefined) requireRepositoryName(name);
-    const access = await services.guard.check(request, reply, requirement, name);
+    const access = await checkAccess(services, log, request, reply, requirement, name);
     const context: RouteContext = {
       request,
       reply,
@@ -128,4 +130,28 @@ async function dispatch(services: Services, request: FastifyRequest, reply: Fast
     return handler(context);
   }
   throw new RegistryError("NAME_UNKNOWN", `no route for ${path}`, undefined, 404);
+}
+
+/** The guard's decision, explained in the debug log (the access line carries only the outcome). */
+async function checkAccess(
+  services: Services,
+  log: Logger,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  requirement: Requirement,
+  repository: string,
+): Promise<RequestAccess> {
+  try {
+    const access = await services.guard.check(request, reply, requirement, repository);
+    log.debug({ reqId: request.id, actor: access.actor, requirement, repository }, "access granted");
+    return access;
+  } catch (err) {
+    if (err instanceof RegistryError) {
+      log.debug(
+        { reqId: request.id, requirement, repository, code: err.code, reason: err.message },
+        "access refused",
+      );
+    }
+    throw err;
+  }
 }

@@ -14,6 +14,9 @@ import {
 } from "./blob-store.js";
 
 const STREAM_BUFFER = 1024 * 1024;
+/** Stored content is private to the server's user. */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
 
 /**
@@ -33,7 +36,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async init(): Promise<void> {
-    await Promise.all([this.blobsDir, this.uploadsDir].map((d) => mkdir(d, { recursive: true })));
+    await Promise.all(
+      [this.blobsDir, this.uploadsDir].map((d) => mkdir(d, { recursive: true, mode: DIR_MODE })),
+    );
   }
 
   private blobPath(digest: string): string {
@@ -89,7 +94,7 @@ export class FsBlobStore implements BlobStore {
 
   async quarantine(digest: string): Promise<void> {
     const [algorithm, hex] = digest.split(":") as [string, string];
-    await mkdir(this.quarantineDir, { recursive: true });
+    await mkdir(this.quarantineDir, { recursive: true, mode: DIR_MODE });
     try {
       // A copy quarantined earlier is replaced: the latest bad copy is the one worth looking at.
       await rename(this.blobPath(digest), join(this.quarantineDir, `${algorithm}-${hex}`));
@@ -101,7 +106,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createUpload(id: string): Promise<void> {
-    const handle = await open(this.uploadPath(id), "wx").catch(rethrowFull);
+    const handle = await open(this.uploadPath(id), "wx", FILE_MODE).catch(rethrowFull);
     await handle.close();
   }
 
@@ -148,7 +153,7 @@ export class FsBlobStore implements BlobStore {
     const target = this.blobPath(digest);
     try {
       await fsyncFile(source);
-      await mkdir(dirname(target), { recursive: true });
+      await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
       // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
       await rename(source, target);
       await fsyncDir(dirname(target));

@@ -38,6 +38,11 @@ templated:
 extra:
   - oci://registry.example.com/bundles/base:3
   - https://example.com/not-oci
+  - github.com/org/project
+  - docs/guide.md
+pinned:
+  digest: host:5000/x/y@sha256:${"b".repeat(64)}
+  tagged: [localhost:5000/team/tool:1.2]
 `;
     assert.deepEqual(findReferences(yaml, "x.yaml"), [
       { reference: "ghcr.io/org/manifests:v1.2.0", path: "[0].spec.url" },
@@ -49,6 +54,8 @@ extra:
       { reference: "registry.example.com/team/api:2.1", path: "[2].image" },
       { reference: `registry.example.com/team/sidecar@sha256:${"a".repeat(64)}`, path: "[2].sidecar.image" },
       { reference: "registry.example.com/bundles/base:3", path: "[2].extra[0]" },
+      { reference: `host:5000/x/y@sha256:${"b".repeat(64)}`, path: "[2].pinned.digest" },
+      { reference: "localhost:5000/team/tool:1.2", path: "[2].pinned.tagged[0]" },
     ]);
     const json = JSON.stringify({
       artifacts: [
@@ -90,6 +97,50 @@ describe("wharf pull -f", () => {
     await cli.cleanup();
   });
 
+  test("the same repository on two registries goes to two directories; plain references count", async () => {
+    const other = await startWharf();
+    try {
+      await writeFile(join(cli.dir, "bundle.yaml"), "kind: Other\n");
+      const pushed = await cli.run(["push", `${other.host}/team/bundle:v1`, join(cli.dir, "bundle.yaml")]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const digest = pushed.stdout.trim();
+      const file = join(cli.dir, "two.yaml");
+      await writeFile(
+        file,
+        [
+          `first: oci://${server.host}/team/bundle:v1`,
+          `second:`,
+          `  pinned: ${other.host}/team/bundle@${digest}`,
+        ].join("\n"),
+      );
+      const out = join(cli.dir, "two");
+      const result = await cli.run(["pull", "-f", file, "-o", out]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /2 of 2 reference\(s\)/);
+      assert.equal(
+        await readFile(join(out, server.host, "team", "bundle", "v1", "bundle.yaml"), "utf8"),
+        "kind: Bundle\n",
+      );
+      assert.equal(
+        await readFile(
+          join(out, other.host, "team", "bundle", digest.replace(":", "-"), "bundle.yaml"),
+          "utf8",
+        ),
+        "kind: Other\n",
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test("a file without references is an error", async () => {
+    const file = join(cli.dir, "none.yaml");
+    await writeFile(file, "replicas: 2\nhome: github.com/org/project\n");
+    const result = await cli.run(["pull", "-f", file, "-o", join(cli.dir, "none")]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /declares no OCI references/);
+  });
+
   test("pulls every reference, resolving version ranges; goes on after a failure; works offline", async () => {
     const file = join(cli.dir, "deploy.yaml");
     await writeFile(
@@ -114,9 +165,12 @@ describe("wharf pull -f", () => {
     assert.equal(first.code, 3, first.stderr);
     assert.match(first.stderr, /team\/missing:v9 not found/);
     assert.match(first.stderr, /2 of 3 reference\(s\)/);
-    const chart = await readFile(join(out, "charts", "mychart", "0.2.0", "mychart-0.2.0.tgz"));
+    const chart = await readFile(join(out, server.host, "charts", "mychart", "0.2.0", "mychart-0.2.0.tgz"));
     assert.deepEqual(chart, await readFile(join(cli.dir, "mychart-0.2.0.tgz")));
-    assert.equal(await readFile(join(out, "team", "bundle", "v1", "bundle.yaml"), "utf8"), "kind: Bundle\n");
+    assert.equal(
+      await readFile(join(out, server.host, "team", "bundle", "v1", "bundle.yaml"), "utf8"),
+      "kind: Bundle\n",
+    );
 
     await server.stop();
     const offline = await cli.run(["pull", "-f", file, "-o", join(cli.dir, "offline"), "--json"]);

@@ -17,7 +17,7 @@ export function registerCache(program: Command): void {
   const ls = cache
     .command("ls")
     .description("List cached references, with their digest and when they were resolved");
-  withCommonOptions(ls);
+  withCommonOptions(ls, { network: false });
   examples(ls, ["wharf cache ls", "wharf cache ls --json"]);
   ls.action(async (options: CommonOptions) => {
     await runCommand(options, async (ctx) => {
@@ -42,7 +42,7 @@ export function registerCache(program: Command): void {
     .description("Remove blobs no cached reference needs (and, with --older-than, old references)")
     .option("--all", "empty the cache")
     .option("--older-than <age>", "first forget references resolved longer ago than this (30d, 12h)");
-  withCommonOptions(prune);
+  withCommonOptions(prune, { network: false });
   examples(prune, ["wharf cache prune", "wharf cache prune --older-than 30d", "wharf cache prune --all"]);
   prune.action(async (options: PruneOptions) => {
     await runCommand(options, async (ctx) => {
@@ -63,7 +63,7 @@ export function registerCache(program: Command): void {
   const verify = cache
     .command("verify")
     .description("Re-hash every cached blob; corrupt ones are removed (exit 5 if any)");
-  withCommonOptions(verify);
+  withCommonOptions(verify, { network: false });
   examples(verify, ["wharf cache verify"]);
   verify.action(async (options: CommonOptions) => {
     await runCommand(options, async (ctx) => {

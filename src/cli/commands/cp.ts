@@ -5,6 +5,8 @@ import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
+import { checkPlatform } from "../../client/platform.js";
+import { platformNote } from "./common/format.js";
 
 interface CpOptions extends CommonOptions {
   all?: boolean;
@@ -21,7 +23,7 @@ export function registerCp(program: Command): void {
     .option("--all", "copy every manifest of an index, not only this platform's")
     .option("--platform <os/arch>", "manifest to copy from a multi-platform index (default: this machine's)")
     .option("--referrers", "also copy signatures, SBOMs and other artifacts that refer to it");
-  withCommonOptions(command, { transfers: true });
+  withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf cp 127.0.0.1:5000/team/deploy:v1 registry.example.com/team/deploy:v1 --referrers",
     "wharf cp 127.0.0.1:5000/team/deploy:v1 127.0.0.1:5000/prod/deploy   # same registry: blobs are mounted",
@@ -30,6 +32,7 @@ export function registerCp(program: Command): void {
   ]);
   command.action(async (src: string, dst: string, options: CpOptions) => {
     await runCommand(options, async (ctx) => {
+      checkPlatform(options.platform);
       const from = ctx.client.parse(src);
       const to = ctx.client.parse(dst);
       if (to.digest) throw new UsageError("the destination takes a tag, not a digest: digests are preserved");
@@ -48,6 +51,8 @@ export function registerCp(program: Command): void {
         },
       );
       ctx.progress?.stop();
+      if (result.platform && !ctx.json)
+        ctx.note(platformNote(result, "choose another with --platform, or copy them all with --all"));
       const destination = formatReference({ ...to, ...(tag ? { tag } : {}) });
       if (ctx.json) return ctx.printJson({ source: formatReference(from), destination, ...result });
       const b = result.blobs;

@@ -30,11 +30,13 @@ export function registerInfo(program: Command): void {
       let descriptor: Descriptor;
       let bytes: Buffer;
       let offline = false;
+      let offlineReason: string | undefined;
       if (ref.kind === "registry") {
         // Through the cache, so that info works offline for what was pulled.
         const fetcher = new CachingFetcher(ctx.client, ctx.cache());
         const resolved = await fetcher.resolve(ref);
         offline = resolved.fromCache;
+        offlineReason = resolved.offlineReason;
         descriptor = resolved.descriptor;
         bytes = (await fetcher.manifest(ref, descriptor)).bytes;
       } else {
@@ -121,8 +123,7 @@ export function registerInfo(program: Command): void {
           lines.push(table(referrers.map((r) => [`  ${r.artifactType ?? r.mediaType}`, r.digest])));
         }
       } else if (options.referrers) lines.push("Referrers: unknown (registry unreachable)");
-      if (offline)
-        ctx.note(`${ref.kind === "registry" ? ref.registry : ""} is unreachable: described from the cache`);
+      if (offline) ctx.note(`${offlineReason ?? "the registry is unreachable"}: described from the cache`);
       ctx.print(lines.join("\n"));
     });
   });

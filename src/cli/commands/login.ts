@@ -66,7 +66,7 @@ export function registerLogout(program: Command): void {
     .command("logout")
     .description("Remove stored credentials for a registry")
     .argument("<host>", "registry host[:port]");
-  withCommonOptions(command);
+  withCommonOptions(command, { network: false });
   examples(command, ["wharf logout registry.example.com"]);
   command.action(async (hostArg: string, options: CommonOptions) => {
     await runCommand(options, async (ctx) => {

@@ -1,9 +1,16 @@
 import type { Command } from "commander";
 import { UsageError } from "../../client/errors.js";
 import { mapLimit } from "../../client/limit.js";
-import { artifactTypeOf, decodeManifest } from "../../client/manifest.js";
+import { LayoutTarget } from "../../client/layout.js";
+import { artifactTypeOf, decodeManifest, type ManifestData } from "../../client/manifest.js";
 import { parseLocation } from "../../client/reference.js";
-import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
+import {
+  examples,
+  runCommand,
+  withCommonOptions,
+  type CommonOptions,
+  type Context,
+} from "./common/context.js";
 import { table } from "./common/format.js";
 
 interface LsOptions extends CommonOptions {
@@ -18,7 +25,10 @@ export function registerLs(program: Command): void {
   const command = program
     .command("ls")
     .description("List a registry's repositories, or a repository's tags with digest and artifact type")
-    .argument("[location]", "HOST[:port] or HOST[:port]/REPO (default: WHARF_REGISTRY)")
+    .argument(
+      "[location]",
+      "HOST[:port], HOST[:port]/REPO (default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
+    )
     .option("--artifact-type <type>", "only tags whose artifact type is this")
     .option(
       "--all",
@@ -30,9 +40,21 @@ export function registerLs(program: Command): void {
     "wharf ls 127.0.0.1:5000/team/deploy     # tags, digests, artifact types",
     "wharf ls 127.0.0.1:5000/charts/mychart --artifact-type application/vnd.cncf.helm.config.v1+json",
     "WHARF_REGISTRY=127.0.0.1:5000 wharf ls team/deploy --json",
+    "wharf ls oci:./airgap                   # the tags of an OCI layout",
   ]);
   command.action(async (location: string | undefined, options: LsOptions) => {
     await runCommand(options, async (ctx) => {
+      if (location?.trim().startsWith("oci:") && !location.trim().startsWith("oci://")) {
+        const ref = ctx.client.parse(location);
+        if (ref.kind !== "layout" || ref.tag || ref.digest)
+          throw new UsageError(`${location}: name the layout directory only, as oci:DIR`);
+        const layout = new LayoutTarget(ref.path);
+        const tags = (await layout.tags()).filter((t) => options.all || !REFERRER_TAG.test(t));
+        const rows = await mapLimit(tags, 8, async (tag) =>
+          describeTag(tag, await layout.fetchManifest(await layout.resolve(tag))),
+        );
+        return printTags(ctx, options, { layout: ref.path }, rows);
+      }
       const where = parseLocation(location, { defaultRegistry: ctx.client.defaultRegistry });
       const registry = ctx.client.registry(where.registry);
       if (where.repository === undefined) {
@@ -41,32 +63,47 @@ export function registerLs(program: Command): void {
         const repositories: string[] = [];
         for await (const name of registry.catalog()) repositories.push(name);
         if (ctx.json) return ctx.printJson({ registry: where.registry, repositories });
-        return ctx.print(repositories.join("\n"));
+        return ctx.printLines(repositories);
       }
       const repository = where.repository;
       const tags: string[] = [];
       for await (const tag of registry.tags(repository))
         if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
       tags.sort();
-      const rows = await mapLimit(tags, 8, async (tag) => {
-        const data = await registry.getManifest(repository, tag);
-        const decoded = decodeManifest(data);
-        return {
-          tag,
-          digest: data.digest,
-          mediaType: data.mediaType,
-          artifactType: artifactTypeOf(decoded) ?? null,
-        };
-      });
-      const shown = options.artifactType ? rows.filter((r) => r.artifactType === options.artifactType) : rows;
-      if (ctx.json) return ctx.printJson({ registry: where.registry, repository, tags: shown });
-      if (shown.length === 0) return;
-      ctx.print(
-        table([
-          ["TAG", "DIGEST", "ARTIFACT TYPE"],
-          ...shown.map((r) => [r.tag, r.digest, r.artifactType ?? r.mediaType]),
-        ]),
+      const rows = await mapLimit(tags, 8, async (tag) =>
+        describeTag(tag, await registry.getManifest(repository, tag)),
       );
+      printTags(ctx, options, { registry: where.registry, repository }, rows);
     });
   });
+}
+
+interface TagRow {
+  tag: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+}
+
+function describeTag(tag: string, data: ManifestData): TagRow {
+  const decoded = decodeManifest(data);
+  return {
+    tag,
+    digest: data.digest,
+    mediaType: data.mediaType,
+    artifactType: artifactTypeOf(decoded) ?? null,
+  };
+}
+
+/** The tags table (or JSON), of a registry repository or a layout, filtered by --artifact-type. */
+function printTags(ctx: Context, options: LsOptions, where: Record<string, string>, rows: TagRow[]): void {
+  const shown = options.artifactType ? rows.filter((r) => r.artifactType === options.artifactType) : rows;
+  if (ctx.json) return ctx.printJson({ ...where, tags: shown });
+  if (shown.length === 0) return;
+  ctx.print(
+    table([
+      ["TAG", "DIGEST", "ARTIFACT TYPE"],
+      ...shown.map((r) => [r.tag, r.digest, r.artifactType ?? r.mediaType]),
+    ]),
+  );
 }

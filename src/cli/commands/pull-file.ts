@@ -25,8 +25,10 @@ interface Outcome {
 }
 
 /**
- * `wharf pull -f FILE`: pulls every OCI reference the file declares, each into DIR/<repository>/<tag>,
- * going on after a failure and exiting with the first failure's code.
+ * `wharf pull -f FILE`: pulls every OCI reference the file declares, each into
+ * DIR/<registry-host>/<repository>/<tag or digest> (so that the same repository path on two registries
+ * never mixes), going on after a failure and exiting with the first failure's code. A file without a
+ * single reference is an error: it is almost surely the wrong file.
  */
 export async function pullFromFile(
   ctx: Context,
@@ -41,9 +43,9 @@ export async function pullFromFile(
   }
   const found = findReferences(text, file);
   if (found.length === 0) {
-    if (ctx.json) ctx.printJson({ file, results: [] });
-    else ctx.note(`${file} declares no OCI references`);
-    return ExitCode.Ok;
+    throw new UsageError(
+      `${file} declares no OCI references (looked for oci://… URLs, image: values and host/repo:tag strings)`,
+    );
   }
   const outcomes: Outcome[] = [];
   for (const item of found) {
@@ -53,6 +55,7 @@ export async function pullFromFile(
       outcome.reference = formatReference(ref);
       outcome.output = join(
         options.output,
+        ref.registry,
         ref.repository,
         (ref.tag ?? ref.digest ?? "latest").replace(":", "-"),
       );
@@ -61,7 +64,7 @@ export async function pullFromFile(
     } catch (err) {
       const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
       outcome.error = { message: errorMessage(err), exitCode };
-      if (!ctx.json) ctx.note(`wharf: ${item.path}: ${errorMessage(err)}`);
+      if (!ctx.json) ctx.error(`${item.path}: ${errorMessage(err)}`);
     }
     outcomes.push(outcome);
   }

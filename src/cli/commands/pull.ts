@@ -1,7 +1,11 @@
 import type { Command } from "commander";
 import { UsageError } from "../../client/errors.js";
+import { stat } from "node:fs/promises";
 import { CachingFetcher } from "../../client/fetcher.js";
+import { LayoutSource } from "../../client/layout-source.js";
+import { checkPlatform } from "../../client/platform.js";
 import { pullArtifact, type PullResult } from "../../client/pull.js";
+import { platformNote } from "./common/format.js";
 import {
   examples,
   runCommand,
@@ -21,12 +25,12 @@ export function registerPull(program: Command): void {
   const command = program
     .command("pull")
     .description("Pull an artifact's files into a directory, verified, through the local cache")
-    .argument("[ref]", "host[:port]/repo[:tag|@digest]")
+    .argument("[ref]", "host[:port]/repo[:tag|@digest], or oci:DIR[:tag|@digest] for an OCI layout")
     .option("-o, --output <dir>", "directory to write into (created if missing)", ".")
     .option("--refresh", "ignore the cache: resolve and download everything again")
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
     .option("-f, --file <file>", "pull every OCI reference declared in this YAML or JSON file");
-  withCommonOptions(command, { transfers: true });
+  withCommonOptions(command, { transfers: "download" });
   examples(command, [
     "wharf pull 127.0.0.1:5000/team/deploy:v1 -o ./deploy",
     "wharf pull 127.0.0.1:5000/charts/mychart:0.1.0              # writes mychart-0.1.0.tgz here",
@@ -36,6 +40,8 @@ export function registerPull(program: Command): void {
   ]);
   command.action(async (reference: string | undefined, options: PullOptions) => {
     await runCommand(options, async (ctx) => {
+      checkPlatform(options.platform);
+      await checkOutputDir(options.output);
       if (options.file) {
         if (reference) throw new UsageError("give either a reference or --file, not both");
         const { pullFromFile } = await import("./pull-file.js");
@@ -56,22 +62,27 @@ export async function pullOne(
   options: { output?: string; refresh?: boolean; platform?: string },
 ): Promise<PullResult> {
   const ref = ctx.client.parse(reference);
-  if (ref.kind !== "registry")
-    throw new UsageError(`pull reads from registries; use wharf cp to read ${reference}`);
-  const fetcher = new CachingFetcher(ctx.client, ctx.cache(), { refresh: options.refresh });
-  const result = await pullArtifact(fetcher, ref, {
+  const pullOptions = {
     outputDir: options.output,
     platform: options.platform,
     progress: ctx.progress,
     concurrency: ctx.client.concurrency,
-  });
+  };
+  const result =
+    ref.kind === "layout"
+      ? await pullArtifact(new LayoutSource(ref.path), ref, pullOptions)
+      : await pullArtifact(
+          new CachingFetcher(ctx.client, ctx.cache(), { refresh: options.refresh }),
+          ref,
+          pullOptions,
+        );
   ctx.progress?.stop();
+  if (result.platform && !ctx.json) ctx.note(platformNote(result, "choose another with --platform"));
   if (!ctx.json) {
     if (result.offline) {
-      ctx.note(
-        `${ref.registry} is unreachable: used the cache (${result.reference} resolved ${result.resolvedAt})`,
-      );
-    } else if (result.downloads === 0)
+      const reason = result.offlineReason ?? "the registry is unreachable";
+      ctx.note(`${reason}: used the cache (${result.reference} resolved ${result.resolvedAt})`);
+    } else if (ref.kind === "registry" && result.downloads === 0)
       ctx.note(`All content came from the cache (${result.cacheHits} blobs)`);
     if (result.repaired > 0)
       ctx.note(`Replaced ${result.repaired} corrupt cache entr${result.repaired === 1 ? "y" : "ies"}`);
@@ -84,4 +95,12 @@ export async function pullOne(
     }
   }
   return result;
+}
+
+/** `-o` names a directory (made if missing): an existing file there is bad input, found before any work. */
+async function checkOutputDir(output: string | undefined): Promise<void> {
+  if (output === undefined) return;
+  const info = await stat(output).catch(() => undefined);
+  if (info && !info.isDirectory())
+    throw new UsageError(`-o ${output}: that is a file; name a directory (it is created if missing)`);
 }

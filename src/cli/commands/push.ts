@@ -31,7 +31,7 @@ export function registerPush(program: Command): void {
     )
     .option("--config <file[:mediatype]>", "use this file as the config blob")
     .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart");
-  withCommonOptions(command, { transfers: true });
+  withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/             # a directory: one reproducible layer",
     "wharf push 127.0.0.1:5000/charts/mychart mychart-0.1.0.tgz  # a Helm chart, tagged 0.1.0",

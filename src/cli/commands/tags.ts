@@ -53,7 +53,7 @@ export function registerTags(program: Command): void {
           tags,
           next: next ?? null,
         });
-      ctx.print(tags.join("\n"));
+      ctx.printLines(tags);
       if (next !== undefined) ctx.note(`more tags: --last ${next}`);
     });
   });

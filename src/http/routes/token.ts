@@ -7,6 +7,7 @@ import { parseScopes } from "../../auth/scopes.js";
 import type { AuditLog } from "../../registry/audit.js";
 import { lockedOut, presentedCredentials } from "../access.js";
 import { readLimitedBody } from "../request-body.js";
+import { noteIdentity } from "../request-log.js";
 
 const MAX_FORM_BYTES = 64 * 1024;
 
@@ -60,6 +61,7 @@ export function registerTokenRoutes(app: FastifyInstance, tokens: TokenService, 
     const client = request.ip;
     try {
       const issued = await tokens.issue({ grant, scopes: parseScopes(scopes), offline, client });
+      noteIdentity(request, issued.identity);
       if (grant.kind !== "anonymous") await audit.recordLogin(actorName(issued.identity), client, "ok");
       reply.header("Cache-Control", "no-store");
       return reply.send({

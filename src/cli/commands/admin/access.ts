@@ -10,6 +10,12 @@ export function registerAccess(program: Command): void {
   const access = program
     .command("access")
     .description("Show and edit access rules: who may pull, push, delete or administer which repositories");
+  examples(access, [
+    "wharf access --registry registry.example.com             # list the rules",
+    "wharf access add user:bob 'team-a/**' pull,push",
+    "wharf access add anonymous 'public/**' pull",
+    "wharf access rm 3f9a1c0b2d4e",
+  ]);
 
   const ls = access.command("ls", { isDefault: true }).description("List the rules");
   ls.option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");

@@ -55,7 +55,13 @@ export class AdminApi {
       scopes: [],
       retry: method === "GET",
     });
-    if (res.status >= 400) throw await responseError(res, `${method} ${path} on ${this.host}`);
+    if (res.status >= 400) {
+      const err = await responseError(res, `${method} ${path} on ${this.host}`);
+      // The server validated what we sent (a weak password, a bad name or action): bad input, as if
+      // the CLI had found it, so exit 2 either way.
+      if (res.status === 400 || res.status === 422) throw new UsageError(err.message);
+      throw err;
+    }
     if (res.status === 204) {
       discard(res);
       return undefined as T;

@@ -18,7 +18,8 @@ export function registerStorage(program: Command): void {
         "out of service (they answer 404 until pushed again, which repairs them)",
     )
     .option("--registry <host>", "the registry to check (default WHARF_REGISTRY)");
-  withCommonOptions(verify);
+  // A run over a large store takes as long as reading it all; each poll has its own read timeout.
+  withCommonOptions(verify, { timeout: "0" });
   examples(verify, [
     "wharf storage verify --registry registry.example.com",
     "wharf storage verify --json | jq '.problems[]'",

@@ -16,6 +16,11 @@ const DEFAULT_EXPIRY = "90d";
 
 export function registerToken(program: Command): void {
   const token = program.command("token").description("Robot tokens for CI: scoped, expiring, revocable");
+  examples(token, [
+    "wharf token create --name ci --repo 'team-a/**' --actions pull,push --expires 30d",
+    "wharf token ls --registry registry.example.com",
+    "wharf token revoke ci --registry registry.example.com",
+  ]);
 
   const create = token
     .command("create")
@@ -45,6 +50,8 @@ export function registerToken(program: Command): void {
           throw new UsageError("--expires: use a duration such as 30d, or never");
         expiresAt = new Date(Date.now() + ms).toISOString();
       }
+      if (options.repo.length === 0)
+        throw new UsageError("--repo: name at least one repository glob the token may use, e.g. 'team-a/**'");
       const actions = options.actions
         .split(",")
         .map((a) => a.trim())
@@ -60,8 +67,10 @@ export function registerToken(program: Command): void {
       ctx.print(created.secret);
       ctx.note(
         `Created token ${created.name} (${created.actions.join(",")} on ${created.repositories.join(" ")}, ` +
-          `${created.expiresAt ? `expires ${created.expiresAt}` : "never expires"}).\n` +
-          `The secret above is shown only now. Log in with: docker login ${api.host} -u ${created.name}`,
+          `${created.expiresAt ? `expires ${created.expiresAt}` : "never expires"}).`,
+      );
+      ctx.note(
+        `The secret above is shown only now. Log in with: docker login ${api.host} -u ${created.name}`,
       );
     });
   });

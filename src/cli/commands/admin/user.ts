@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
@@ -12,6 +11,7 @@ import { examples, runCommand, withCommonOptions, type CommonOptions } from "../
 import { table } from "../common/format.js";
 import { prompt, readStdin } from "../common/prompt.js";
 import { AdminApi, type RegistryOption } from "./api.js";
+import { preparePrivateDataDir } from "../../data-dir.js";
 
 interface UserOptions extends CommonOptions, RegistryOption {
   admin?: boolean;
@@ -21,6 +21,14 @@ interface UserOptions extends CommonOptions, RegistryOption {
 
 export function registerUser(program: Command): void {
   const user = program.command("user").description("Manage a Wharf registry's users (administrators only)");
+  examples(user, [
+    "wharf user add alice --admin --data-dir /var/lib/wharf   # the first administrator, before serve",
+    "wharf login registry.example.com -u alice                # then, as that administrator:",
+    "wharf user add bob --registry registry.example.com",
+    "wharf user ls --registry registry.example.com",
+    "wharf user passwd bob --registry registry.example.com",
+    "wharf user rm bob --registry registry.example.com",
+  ]);
 
   const add = user
     .command("add")
@@ -159,7 +167,7 @@ async function addUserInDataDir(
   admin: boolean,
 ): Promise<UserInfo> {
   // The first admin usually comes before the first start: create the data directory as serve would.
-  await mkdir(dataDir, { recursive: true });
+  await preparePrivateDataDir(dataDir);
   const db = await openSqlite(join(dataDir, "metadata.db"));
   try {
     const accounts = new Accounts(db, () => undefined);

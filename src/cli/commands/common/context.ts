@@ -3,36 +3,74 @@ import { Command, Option } from "commander";
 import { Cache } from "../../../client/cache.js";
 import { Client } from "../../../client/client.js";
 import { ExitCode, UsageError, WharfError, errorMessage } from "../../../client/errors.js";
-import { parseSize } from "./format.js";
+import { escapeControl, parseDuration, parseSize, terminalJson } from "./format.js";
 import { ProgressBars } from "./progress.js";
 
-/** Options every client command accepts. */
+/** Options of client commands (each command has those of the kinds it needs). */
 export interface CommonOptions {
   json?: boolean;
   plainHttp?: boolean;
   caFile?: string[];
+  timeout?: string;
   concurrency?: string;
   chunkSize?: string;
   verbose?: boolean;
 }
 
-/** Adds --json, --plain-http, --ca-file, --concurrency and --verbose to a command. */
-export function withCommonOptions(command: Command, options: { transfers?: boolean } = {}): Command {
-  command
-    .option("--json", "print machine-readable JSON on stdout")
-    .option("--plain-http", "use plain HTTP for the registries named (automatic for localhost and 127.0.0.1)")
-    .option(
-      "--ca-file <file>",
-      "trust this CA certificate (PEM) as well as the system ones; repeatable",
-      collect,
-      [],
-    )
-    .option("-v, --verbose", "report retries and other details on stderr");
+/**
+ * The whole command's deadline unless --timeout says otherwise: generous, but not for ever. Commands
+ * that move content get an hour (a big model over a slow link); the rest, whose every request is
+ * small, two minutes.
+ */
+export const DEFAULT_TIMEOUT = "2m";
+export const DEFAULT_TRANSFER_TIMEOUT = "1h";
+
+/**
+ * Adds the options a command needs: always --json and --verbose; unless `network: false`, the
+ * transport ones (--plain-http, --ca-file, --timeout); with `transfers`, --concurrency, and for
+ * uploads --chunk-size.
+ */
+export function withCommonOptions(
+  command: Command,
+  options: { network?: boolean; transfers?: "download" | "upload"; timeout?: string } = {},
+): Command {
+  command.option("--json", "print machine-readable JSON on stdout");
+  if (options.network !== false) {
+    command
+      .option(
+        "--plain-http",
+        "use plain HTTP for the registries named (automatic for localhost and 127.0.0.1)",
+      )
+      .option(
+        "--ca-file <file>",
+        "trust this CA certificate (PEM) as well as the system ones; repeatable",
+        collect,
+        [],
+      )
+      .addOption(
+        new Option(
+          "--timeout <duration>",
+          "give up after this long (from the first request), e.g. 30s, 5m, 2h; 0 for never",
+        ).default(options.timeout ?? (options.transfers ? DEFAULT_TRANSFER_TIMEOUT : DEFAULT_TIMEOUT)),
+      );
+  }
+  command.option("-v, --verbose", "more detail on stderr (retries, stack traces of failures)");
   if (options.transfers) {
     command.addOption(new Option("--concurrency <n>", "blobs transferred in parallel").default("4"));
+  }
+  if (options.transfers === "upload") {
     command.option("--chunk-size <size>", "upload in chunks of this size (e.g. 8M) instead of one request");
   }
   return command;
+}
+
+/** `--timeout`: a duration, or 0 for none. */
+export function parseTimeout(text: string | undefined): number | undefined {
+  if (text === undefined || text.trim() === "0") return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`--timeout ${text}: expected a duration such as 30s, 5m or 1h (0 for none)`);
+  return ms;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -71,7 +109,9 @@ export class Context {
       concurrency,
       chunkSize,
       retry: retryFromEnv(env),
-      onRetry: options.verbose ? (message) => this.note(message) : undefined,
+      timeoutMs: parseTimeout(options.timeout),
+      // Someone watching a terminal should know why nothing moves; logs and pipes stay quiet.
+      onRetry: options.verbose || process.stderr.isTTY ? (message) => this.note(message) : undefined,
     });
     this.progress = this.json ? undefined : ProgressBars.create(true);
   }
@@ -80,18 +120,31 @@ export class Context {
     return new Cache(Cache.location(this.env));
   }
 
-  /** A human message on stderr (status, not data). */
+  // Everything printed goes through escapeControl: names, tags, annotations and server messages come
+  // from the network and must not reach the terminal as control sequences.
+
+  /** A human message on stderr (status, not data): one line, whatever it quotes. */
   note(message: string): void {
-    process.stderr.write(`${message}\n`);
+    process.stderr.write(`${escapeControl(message)}\n`);
+  }
+
+  /** A failure on stderr, as `wharf: …` (the command may go on, as pull -f does). */
+  error(message: string): void {
+    this.note(`wharf: ${message}`);
   }
 
   /** Data on stdout. */
   print(text: string): void {
-    if (text !== "") process.stdout.write(`${text}\n`);
+    if (text !== "") process.stdout.write(`${escapeControl(text, true)}\n`);
+  }
+
+  /** One item per line (names, tags): a newline inside an item is escaped, never a line of its own. */
+  printLines(items: string[]): void {
+    if (items.length > 0) process.stdout.write(`${items.map((item) => escapeControl(item)).join("\n")}\n`);
   }
 
   printJson(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    process.stdout.write(`${terminalJson(value)}\n`);
   }
 
   close(): void {
@@ -126,12 +179,13 @@ export async function runCommand(
     ctx?.progress?.stop();
     const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
     const message = errorMessage(err);
-    process.stderr.write(`wharf: ${message}\n`);
+    if (ctx) ctx.error(message);
+    else process.stderr.write(`wharf: ${escapeControl(message)}\n`);
     if (options.verbose && err instanceof Error && !(err instanceof WharfError))
       process.stderr.write(`${err.stack}\n`);
     if (options.json) {
       const kind = err instanceof WharfError ? err.name : "Error";
-      process.stdout.write(`${JSON.stringify({ error: { kind, message, exitCode } }, null, 2)}\n`);
+      process.stdout.write(`${terminalJson({ error: { kind, message, exitCode } })}\n`);
     }
     process.exitCode = exitCode;
   } finally {

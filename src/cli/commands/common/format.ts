@@ -27,9 +27,47 @@ export function parseSize(text: string): number | undefined {
   return Number(match[1]) * factor;
 }
 
-/** Left-aligned columns, two spaces apart. */
-export function table(rows: string[][]): string {
-  if (rows.length === 0) return "";
+// Matching control characters is the point of these two.
+/* eslint-disable no-control-regex */
+/** C0 controls (tab and newline included), DEL and C1 controls: none of them is text. */
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+/** The same without tab and newline, which multi-line messages use as layout. */
+const CONTROL_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/* eslint-enable no-control-regex */
+
+/**
+ * Makes text safe for a terminal: every control character becomes a visible escape (`\x1b`, `\r`,
+ * `\u009b`), so that a user name, tag, annotation or server message cannot move the cursor, recolour
+ * the screen or forge lines of output. An escape sequence is defused by escaping its ESC (or C1 CSI).
+ * `keepLayout` keeps tab and newline for text that is ours to lay out (messages, joined table lines).
+ */
+export function escapeControl(text: string, keepLayout = false): string {
+  return text.replace(keepLayout ? CONTROL_BUT_LAYOUT : CONTROL_ALL, (char) => {
+    const code = char.charCodeAt(0);
+    if (char === "\n") return "\\n";
+    if (char === "\r") return "\\r";
+    if (char === "\t") return "\\t";
+    return code < 0x80
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
+/**
+ * JSON for a terminal: JSON.stringify already escapes C0 controls, but not DEL and C1, which some
+ * terminals act on. `\u007f`-style escapes keep the document valid and the parsed value identical.
+ */
+export function terminalJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Left-aligned columns, two spaces apart; cells are escaped whole (a newline in a cell is data). */
+export function table(input: string[][]): string {
+  if (input.length === 0) return "";
+  const rows = input.map((row) => row.map((cell) => escapeControl(cell)));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows
@@ -46,4 +84,15 @@ export function table(rows: string[][]): string {
 export function shortDigest(digest: string): string {
   const colon = digest.indexOf(":");
   return digest.slice(0, colon + 13);
+}
+
+/** Which manifest of a multi-platform index was taken, and from which choices. */
+export function platformNote(
+  result: { platform?: string; platforms?: string[]; digest: string; index?: { digest: string } },
+  how: string,
+): string {
+  return (
+    `${result.index?.digest ?? "the index"} is a multi-platform index (${(result.platforms ?? []).join(", ")}): ` +
+    `picked ${result.platform} (${result.digest}); ${how}`
+  );
 }

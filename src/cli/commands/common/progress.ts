@@ -1,5 +1,5 @@
 import type { ProgressSink, ProgressTask } from "../../../client/progress.js";
-import { formatBytes } from "./format.js";
+import { escapeControl, formatBytes } from "./format.js";
 
 interface Line {
   label: string;
@@ -29,7 +29,8 @@ export class ProgressBars implements ProgressSink {
   }
 
   task(label: string, total: number): ProgressTask {
-    const line: Line = { label, total, done: 0, started: Date.now() };
+    // Labels are layer titles from the manifest: escaped like all output from the network.
+    const line: Line = { label: escapeControl(label), total, done: 0, started: Date.now() };
     this.lines.push(line);
     this.timer ??= setInterval(() => this.render(), FRAME_MS).unref();
     return {

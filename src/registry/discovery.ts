@@ -176,7 +176,7 @@ export class DiscoveryService {
     visible: Visibility,
   ): Promise<Page<RepositoryView>> {
     const kind = this.requireKind(filter.kind);
-    const prefix = filter.q === undefined ? undefined : this.requireQuery(filter.q);
+    const prefix = filter.q ? this.requireQuery(filter.q) : undefined;
     if (page.last !== undefined) requireName(page.last, "last");
     const names = await filteredPage(
       page,

@@ -161,7 +161,7 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
   kinds: {
     key: "kinds",
     env: "WHARF_KINDS",
-    help: "operator artifact kinds: a list of kind entries, or a YAML/JSON file of them",
+    help: "operator artifact kinds (a list; in the environment as YAML or JSON), over the built-in ones",
     parse: parseKinds,
   },
 };

@@ -160,6 +160,12 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .on("artifacts")
         .columns(["repository", "top_level", "digest"])
         .execute();
+      // A repository's newest listed artifact (its description in repository listings) is one seek.
+      await db.schema
+        .createIndex("artifacts_newest")
+        .on("artifacts")
+        .columns(["repository", "top_level", "pushed_at"])
+        .execute();
       await db.schema.createIndex("artifacts_kind").on("artifacts").columns(["kind", "repository"]).execute();
       await db.schema
         .createIndex("artifacts_refers_to")
@@ -174,12 +180,15 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .addColumn("field", "varchar(16)", (c) => c.notNull())
         .addColumn("weight", "integer", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("search_terms_term").on("search_terms").column("term").execute();
+      // Covering: a search reads only this index over its term range (no table lookups per match).
       await db.schema
-        .createIndex("search_terms_artifact")
+        .createIndex("search_terms_term")
         .on("search_terms")
-        .columns(["repository", "digest"])
+        .columns(["term", "field", "weight", "repository", "digest"])
         .execute();
+      // By digest alone (digests all but never repeat across repositories): an index in group-by order
+      // would tempt SQLite to walk it whole for a search instead of ranging over terms.
+      await db.schema.createIndex("search_terms_digest").on("search_terms").column("digest").execute();
     },
   },
 });

@@ -88,25 +88,92 @@ export interface SearchQuery {
 }
 
 export interface SearchCursor {
+  /** Which tier of fields (SEARCH_TIERS) the hit came from. */
+  tier: number;
   score: number;
   repository: string;
   digest: string;
 }
 
-export interface SearchHit {
-  repository: string;
-  digest: string;
-  score: number;
-}
+export type SearchHit = SearchCursor;
+
+/**
+ * Fields in rank order. Every score of a tier is above every score of the next (weights and bonuses are
+ * chosen so), so an artifact ranks by the first tier it matches in, and a search can stop at the tier
+ * that fills the page instead of grouping every match of a broad prefix.
+ */
+export const SEARCH_TIERS: readonly (readonly string[])[] = [
+  ["name", "namepart"],
+  ["title", TAG_FIELD],
+  ["description"],
+  ["annotation"],
+];
 
 type Eb = ExpressionBuilder<Database & { t: Database["search_terms"]; a: Database["artifacts"] }, "t" | "a">;
 
 /**
  * Listed artifacts with a term in the prefix range `[prefix, prefix + U+FFFF)`: an index range scan on
  * `search_terms_term` on SQLite and PostgreSQL alike. Each artifact scores its best match (an exact
- * repository name, then name prefixes, titles and tags, descriptions, annotations).
+ * repository name, then name prefixes, titles and tags, descriptions, annotations); tiers are read in
+ * order until the page is full.
  */
 export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<SearchHit[]> {
+  if (query.prefix === null) {
+    if (query.annotations.length === 0) return [];
+    return searchTier(db, query, null, query.after);
+  }
+  const hits: SearchHit[] = [];
+  for (let tier = query.after?.tier ?? 0; tier < SEARCH_TIERS.length && hits.length < query.limit; tier++) {
+    const higher = SEARCH_TIERS.slice(0, tier).flat();
+    let after = tier === query.after?.tier ? query.after : undefined;
+    let size = query.limit - hits.length;
+    for (;;) {
+      const rows = await searchTier(db, { ...query, limit: size }, tier, after);
+      // An artifact a higher tier matched was listed there (on this page or an earlier one).
+      const shadowed =
+        higher.length > 0 ? await matchedIn(db, query.prefix, higher, rows) : new Set<string>();
+      for (const row of rows) {
+        if (hits.length < query.limit && !shadowed.has(`${row.repository}@${row.digest}`)) hits.push(row);
+      }
+      const last = rows.at(-1);
+      if (hits.length >= query.limit || !last || rows.length < size) break;
+      after = last;
+      // Mostly shadowed: read further ahead each round, so a tier is grouped a few times at most.
+      size = Math.min(size * 4, 10_000);
+    }
+  }
+  return hits;
+}
+
+/** Which of `hits` have a term in the prefix range in one of `fields` (looked up by digest). */
+async function matchedIn(
+  db: Conn,
+  prefix: string,
+  fields: string[],
+  hits: readonly SearchHit[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const batch of batches([...new Set(hits.map((h) => h.digest))])) {
+    const rows = await db
+      .selectFrom("search_terms")
+      .select(["repository", "digest"])
+      .where("digest", "in", batch)
+      .where("field", "in", fields)
+      .where("term", ">=", prefix)
+      .where("term", "<", prefix + PREFIX_END)
+      .execute();
+    for (const row of rows) found.add(`${row.repository}@${row.digest}`);
+  }
+  return found;
+}
+
+/** One tier of a search (or, for `tier` null, a search by annotation filters alone). */
+async function searchTier(
+  db: Conn,
+  query: SearchQuery,
+  tier: number | null,
+  after: SearchCursor | undefined,
+): Promise<SearchHit[]> {
   const prefix = query.prefix;
   const score = (eb: Eb): Expression<number> => {
     if (prefix === null) return eb.ref("t.weight");
@@ -121,21 +188,25 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
   };
   const maxScore = (eb: Eb) => eb.fn.max(score(eb));
 
+  // A cross join with the join condition in WHERE: SQLite then keeps search_terms as the outer loop, so the
+  // term index drives the query (without statistics it would rather scan artifacts); PostgreSQL plans it
+  // as the inner join it is.
   let select = db
     .selectFrom("search_terms as t")
-    .innerJoin("artifacts as a", (join) =>
-      join.onRef("a.repository", "=", "t.repository").onRef("a.digest", "=", "t.digest"),
-    )
+    .crossJoin("artifacts as a")
+    .whereRef("a.repository", "=", "t.repository")
+    .whereRef("a.digest", "=", "t.digest")
     .select((eb) => ["t.repository", "t.digest", maxScore(eb).as("score")])
     .where("a.top_level", "=", 1)
     .groupBy(["t.repository", "t.digest"]);
 
   const [first, ...rest] = query.annotations;
-  if (prefix !== null) {
+  if (prefix !== null && tier !== null) {
+    const end = prefix + PREFIX_END;
     select = select
       .where("t.term", ">=", prefix)
-      .where("t.term", "<", prefix + PREFIX_END)
-      .where("t.field", "!=", KV_FIELD);
+      .where("t.term", "<", end)
+      .where("t.field", "in", [...SEARCH_TIERS[tier]!]);
   } else if (first !== undefined) {
     select = select.where("t.term", "=", first).where("t.field", "=", KV_FIELD);
   } else {
@@ -148,14 +219,15 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
         eb
           .selectFrom("search_terms as k")
           .select("k.digest")
-          .whereRef("k.repository", "=", "t.repository")
           .whereRef("k.digest", "=", "t.digest")
+          .whereRef("k.repository", "=", "t.repository")
+          .where("k.term", "=", kv)
           .where("k.field", "=", KV_FIELD)
-          .where("k.term", "=", kv),
+          // Filter rows all weigh 0: with it, the lookup is one point in the covering term index.
+          .where("k.weight", "=", 0),
       ),
     );
   }
-  const after = query.after;
   if (after) {
     select = select.having((eb): Expression<SqlBool> =>
       eb.or([
@@ -177,6 +249,7 @@ export async function searchArtifacts(db: Conn, query: SearchQuery): Promise<Sea
     .limit(query.limit)
     .execute();
   return rows.map((r) => ({
+    tier: tier ?? 0,
     repository: r.repository,
     digest: r.digest,
     score: Number(r.score),
@@ -193,9 +266,9 @@ export async function repositoriesMatching(
 ): Promise<string[]> {
   let query = db
     .selectFrom("search_terms as t")
-    .innerJoin("artifacts as a", (join) =>
-      join.onRef("a.repository", "=", "t.repository").onRef("a.digest", "=", "t.digest"),
-    )
+    .crossJoin("artifacts as a")
+    .whereRef("a.repository", "=", "t.repository")
+    .whereRef("a.digest", "=", "t.digest")
     .select("t.repository")
     .distinct()
     .where("t.term", ">=", prefix)

@@ -19,6 +19,8 @@ const MAX_TAGS = 100;
 const BACKFILL_BATCH = 100;
 const COSIGN_TAG = /^sha(256|512)-[0-9a-f]+\.[a-z]+$/;
 
+type ConfigDescriptor = { mediaType: string | null; digest: string | null; size: number };
+
 /**
  * Facts per artifact, extracted once: at push (after the manifest is stored) and, for manifests stored
  * before facts existed, by a background backfill at start-up. Extraction never fails a push: any error
@@ -57,6 +59,27 @@ export class FactsRecorder {
     }
   }
 
+  /**
+   * The stored facts of an artifact, extracted now when it has none yet (stored before facts existed and
+   * not reached by the backfill yet). Never throws for a bad manifest: it gets the generic kind.
+   */
+  async ensure(repository: string, digest: string, content: Buffer): Promise<artifacts.ArtifactRow> {
+    const known = await artifacts.findArtifact(this.db, repository, digest);
+    if (known) return known;
+    const tags = await artifacts.tagsOf(this.db, repository, digest, MAX_TAGS);
+    await this.record(
+      repository,
+      digest,
+      content,
+      tags.find((t) => COSIGN_TAG.test(t)) ?? tags[0] ?? null,
+      1,
+    );
+    if (tags.length > 0) await setTagTerms(this.db, repository, digest, tags);
+    const row = await artifacts.findArtifact(this.db, repository, digest);
+    if (!row) throw new Error(`facts of ${repository}@${digest} were not stored`);
+    return row;
+  }
+
   /** After a manifest is deleted: its facts and terms go; children of an index are listed on their own. */
   async afterDelete(repository: string, digest: string, children: readonly string[]): Promise<void> {
     try {
@@ -89,7 +112,7 @@ export class FactsRecorder {
       const manifest: unknown = JSON.parse(content.toString("utf8"));
       const view = viewManifest(manifest);
       annotations = view.annotations;
-      const config = view.isIndex ? undefined : await this.readConfig(view.config);
+      const config = view.isIndex ? undefined : await this.configOrNothing(repository, view.config);
       const childFacts: ArtifactFacts[] = [];
       if (view.isIndex) {
         children = view.manifests.flatMap((m) => (m.digest ? [m.digest] : [])).slice(0, MAX_CHILDREN);
@@ -148,10 +171,18 @@ export class FactsRecorder {
     return result;
   }
 
+  /** A config that cannot be read (slow or missing) only loses the facts it would have given. */
+  private async configOrNothing(repository: string, config: ConfigDescriptor | null): Promise<unknown> {
+    try {
+      return await this.readConfig(config);
+    } catch (err) {
+      this.log.warn({ err, repository, digest: config?.digest }, "config blob not read for artifact facts");
+      return undefined;
+    }
+  }
+
   /** The parsed config blob when it is JSON and small enough; undefined otherwise (facts do without). */
-  private async readConfig(
-    config: { mediaType: string | null; digest: string | null; size: number } | null,
-  ): Promise<unknown> {
+  private async readConfig(config: ConfigDescriptor | null): Promise<unknown> {
     if (!config?.digest || config.size > MAX_CONFIG_BYTES || config.size <= 2) return undefined;
     if (!config.mediaType || !/json/i.test(config.mediaType)) return undefined;
     const stream = await this.store.read(config.digest, { start: 0, end: config.size - 1 });

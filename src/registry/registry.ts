@@ -39,7 +39,7 @@ export class Registry {
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
     this.manifests = new ManifestService(db, this.facts);
-    this.discovery = new DiscoveryService(db, this.manifests, kinds);
+    this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
     this.verification = new StorageVerification(db, store);
   }

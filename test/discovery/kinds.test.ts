@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { KIND_CASES } from "../unit/kinds-fixtures.js";
 import { BUILTIN_KINDS } from "../../src/oci/kinds/index.js";
+import { pushBlob, putManifest } from "../spec/manifest-support.js";
 import {
   allPages,
   api,
@@ -77,6 +78,31 @@ describe("discovery: kinds, facts, actions and accessories", { timeout: 300_000 
     const image = await detail("OCI image");
     assert.deepEqual(image.facts.platforms, ["linux/amd64"]);
     assert.equal(image.layers.length, 2);
+  });
+
+  test("a config that is not JSON, too large or of the wrong shape loses only its facts, never the push", async () => {
+    const helmConfig = "application/vnd.cncf.helm.config.v1+json";
+    const helmLayer = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+    const cases: [string, string][] = [
+      ["bad/notjson", "{not json"],
+      ["bad/toolarge", JSON.stringify({ name: "big", version: "1.0.0", pad: "x".repeat(300 * 1024) })],
+      ["bad/shape", JSON.stringify([{ name: 1, version: { a: 1 } }])],
+    ];
+    for (const [repo, config] of cases) {
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: await pushBlob(wharf.url, repo, config, helmConfig),
+        layers: [await pushBlob(wharf.url, repo, "chart bytes", helmLayer)],
+        annotations: { "org.opencontainers.image.title": "still titled" },
+      };
+      const put = await putManifest(wharf.url, repo, "v1", manifest);
+      assert.equal(put.status, 201, `${repo}: ${JSON.stringify(put.errors)}`);
+      const detail = (await apiOk<ArtifactDetail>(wharf.url, `/api/v1/artifacts/${repo}:v1`)).body;
+      assert.equal(detail.kind.id, "helm-chart", repo);
+      assert.equal(detail.facts.title, "still titled", repo);
+      assert.equal(detail.facts.chart, null, repo);
+    }
   });
 
   test("actions are rendered with the registry host the caller used, by tag and by digest", async () => {
@@ -227,9 +253,16 @@ describe("discovery: kinds, facts, actions and accessories", { timeout: 300_000 
       "/api/v1/repositories?kind=helm-chart",
       "repositories",
     );
+    // The chart fixture and the charts with broken configs (pushed by another test of this suite): no others.
+    const chartRepos = [...pushed.values()].filter((p) => p.expect === "helm-chart").map((p) => p.repo);
+    const listed = charts.items.map((r) => r.name);
+    assert.ok(
+      chartRepos.every((name) => listed.includes(name)),
+      JSON.stringify(listed),
+    );
     assert.deepEqual(
-      charts.items.map((r) => r.name),
-      [...pushed.values()].filter((p) => p.expect === "helm-chart").map((p) => p.repo),
+      listed.filter((name) => !chartRepos.includes(name)),
+      listed.filter((name) => name.startsWith("bad/")),
     );
     const bad = await api<{ errors: { code: string }[] }>(wharf.url, "/api/v1/repositories?kind=Not*A*Kind");
     assert.equal(bad.status, 400);

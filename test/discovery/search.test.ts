@@ -15,7 +15,11 @@ describe("discovery: search", { timeout: 300_000 }, () => {
     wharf = await startWharf();
     const url = wharf.url;
     await pushImage(url, "search/redis", "7", { [TITLE]: "Cache server" });
-    await pushImage(url, "search/redis-operator", "1", { [TITLE]: "Operator for clusters" });
+    // Matches by name and by description: listed once, by its best match.
+    await pushImage(url, "search/redis-operator", "1", {
+      [TITLE]: "Operator for clusters",
+      [DESCRIPTION]: "Runs Redis clusters",
+    });
     await pushImage(url, "search/cache", "1", { [TITLE]: "Redis cache companion" });
     await pushImage(url, "search/tagged", "redis-1", { [TITLE]: "Tagged only" });
     await pushImage(url, "search/other", "1", { [DESCRIPTION]: "Works well with Redis and friends" });
@@ -75,9 +79,11 @@ describe("discovery: search", { timeout: 300_000 }, () => {
 
   test("pages follow Link with n and last, in the same order, without repeats", async () => {
     const whole = repos((await search("q=redis")).body.results);
-    const paged = await allPages<SearchResult>(wharf.url, "/api/v1/search?q=redis&n=2", "results");
-    assert.deepEqual(repos(paged.items), whole);
-    assert.equal(paged.pages, Math.ceil(whole.length / 2));
+    for (const n of [1, 2, 3]) {
+      const paged = await allPages<SearchResult>(wharf.url, `/api/v1/search?q=redis&n=${n}`, "results");
+      assert.deepEqual(repos(paged.items), whole, `n=${n}`);
+      assert.equal(paged.pages, Math.ceil(whole.length / n));
+    }
     const first = await search("q=bulk");
     assert.equal(first.body.results.length, 100, "the default page is 100");
     assert.match(first.res.headers.get("link") ?? "", /^<\/api\/v1\/search\?q=bulk&last=[^>]+>; rel="next"$/);

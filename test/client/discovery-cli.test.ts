@@ -350,6 +350,15 @@ describe("discovery as the caller: what the stored credentials may pull", { time
       return (JSON.parse(result.stdout) as ListingJson).artifacts.map((a) => a.repository).sort();
     };
     assert.deepEqual(await names(), ["public/app"]);
+    const hidden = await cli.run(["search", "private", "--registry", host, "--json"]);
+    assert.equal(hidden.code, 0, hidden.stderr);
+    assert.deepEqual((JSON.parse(hidden.stdout) as ListingJson).artifacts, []);
+    assert.ok(
+      hidden.stderr.includes(
+        `anonymous callers see only what anonymous may pull: run \`wharf login ${host}\``,
+      ),
+      hidden.stderr,
+    );
     const docker = join(cli.dir, "docker-admin");
     await mkdir(docker, { recursive: true });
     const auth = Buffer.from(`${ADMIN.name}:${ADMIN.password}`).toString("base64");

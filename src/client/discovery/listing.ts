@@ -1,6 +1,6 @@
 import { BUILTIN_KINDS } from "../../oci/kinds/index.js";
 import type { Client } from "../client.js";
-import { NotFoundError, UsageError } from "../errors.js";
+import { AuthError, NotFoundError, UsageError } from "../errors.js";
 import { mapLimit } from "../limit.js";
 import type { ApiArtifact } from "./api-shapes.js";
 import { resolveKindFilter } from "./kind-filter.js";
@@ -105,8 +105,10 @@ export async function searchArtifacts(
     const artifacts = found.items
       .filter((a) => inNamespace(a.repository, request.namespace) && ofKinds(a.kind, kinds))
       .map(fromApi);
-    await api.requireLoginIfEmpty(found.items.length === 0);
-    return apiListing(request, artifacts, kinds, found.truncated);
+    const listing = apiListing(request, artifacts, kinds, found.truncated);
+    if (artifacts.length === 0 && (await api.anonymousWhereLoginIsWanted()))
+      listing.notes.push(api.loginHint());
+    return listing;
   }
   if (annotations.length > 0) {
     throw new UsageError(
@@ -121,7 +123,13 @@ async function listThroughApi(api: WharfApi, request: ListRequest): Promise<List
   const kinds = request.kind ? resolveKindFilter(request.kind, api.kinds) : null;
   const kind = kinds?.length === 1 ? kinds[0] : undefined;
   const repositories = await api.repositories(kind);
-  await api.requireLoginIfEmpty(repositories.items.length === 0);
+  const hidden = repositories.items.length === 0 && (await api.anonymousWhereLoginIsWanted());
+  // No repository at all, unfiltered, is what the catalog answers anonymous callers too: a login error.
+  if (hidden && kind === undefined && !kinds) {
+    throw new AuthError(
+      `the catalog (repository list) of ${request.registry} needs a login: run \`wharf login ${request.registry}\` (${api.loginHint().split(":")[0]})`,
+    );
+  }
   const names = repositories.items.filter((name) => inNamespace(name, request.namespace));
   let truncated = repositories.truncated;
   let total = 0;
@@ -138,7 +146,9 @@ async function listThroughApi(api: WharfApi, request: ListRequest): Promise<List
     return items;
   });
   const artifacts = perRepository.flat().slice(0, MAX_ENTRIES).map(fromApi);
-  return apiListing(request, artifacts, kinds, truncated || total > MAX_ENTRIES);
+  const listing = apiListing(request, artifacts, kinds, truncated || total > MAX_ENTRIES);
+  if (hidden) listing.notes.push(api.loginHint());
+  return listing;
 }
 
 /** The first fallback source that has something for this registry, or undefined when none has. */

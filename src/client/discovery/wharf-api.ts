@@ -122,17 +122,18 @@ export class WharfApi {
   }
 
   /**
-   * After an empty answer: the API shows anonymous callers only what anonymous may pull, so on a
-   * registry that wants a login an empty list means "log in", not "nothing here" (as the catalog says).
+   * Whether this caller is anonymous on a registry that wants a login. The API shows anonymous callers
+   * only what anonymous may pull, so an empty answer may mean "log in" rather than "nothing here".
+   * Such registries still hand anonymous callers a token: what tells is that they asked for one.
    */
-  async requireLoginIfEmpty(empty: boolean): Promise<void> {
-    if (!empty || this.authorization) return;
-    // Registries that want a login still hand anonymous callers a token: what tells is that they asked.
+  async anonymousWhereLoginIsWanted(): Promise<boolean> {
+    if (this.authorization) return false;
     await this.registry.transport.ping().catch(() => undefined);
-    if (!this.registry.transport.anonymous) return;
-    throw new AuthError(
-      `the catalog (repository list) of ${this.host} needs a login: run \`wharf login ${this.host}\` (anonymous callers see only what anonymous may pull)`,
-    );
+    return this.registry.transport.anonymous;
+  }
+
+  loginHint(): string {
+    return `anonymous callers see only what anonymous may pull: run \`wharf login ${this.host}\``;
   }
 
   private url(path: string, query: Record<string, string | string[] | undefined>): string {

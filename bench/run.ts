@@ -14,6 +14,7 @@ import { listingWorkloads } from "./workloads/listings.js";
 import { manifestWorkloads } from "./workloads/manifests.js";
 import { mixedWorkloads } from "./workloads/mixed.js";
 import { referenceWorkload } from "./workloads/reference.js";
+import { discoveryWorkload } from "./workloads/discovery.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     ...manifestWorkloads(options),
     ...listingWorkloads(options),
     ...mixedWorkloads(options),
+    discoveryWorkload(options),
   ];
   const only = args.only ?? [];
   const selected = all.filter((w) => only.length === 0 || only.some((o) => w.name.includes(o)));

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { BUILTIN_KINDS, KindsError, validateKinds, type Kind } from "../oci/kinds/index.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -26,6 +27,8 @@ export interface ServerConfig {
   /** Failed logins per user name (and ten times that per client address) within `lockoutMs`. */
   maxFailedLogins: number;
   lockoutMs: number;
+  /** Operator kinds (`kinds:` entries), validated; merged over the built-in catalogue at start-up. */
+  kinds: Kind[];
 }
 
 /** A configuration value that cannot be used; names the key so the user can find it. */
@@ -164,6 +167,12 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     parse: parseDuration,
     format: formatDuration,
   },
+  kinds: {
+    key: "kinds",
+    env: "WHARF_KINDS",
+    help: "operator artifact kinds (a list; in the environment as YAML or JSON), over the built-in ones",
+    parse: parseKinds,
+  },
 };
 
 const defaults = (): ServerConfig => ({
@@ -182,6 +191,7 @@ const defaults = (): ServerConfig => ({
   refreshTtlMs: 30 * 86_400_000,
   maxFailedLogins: 10,
   lockoutMs: 15 * 60_000,
+  kinds: [],
 });
 
 export interface ConfigSources {
@@ -279,8 +289,12 @@ async function readConfigFile(path: string): Promise<Map<string, unknown>> {
   return values;
 }
 
+/** Keys whose value is a structure of its own, validated as a whole (not split into dotted keys). */
+const STRUCTURED_KEYS = new Set(["kinds"]);
+
 function flatten(value: unknown, prefix: string, into: Map<string, unknown>): void {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+  const structured = STRUCTURED_KEYS.has(prefix);
+  if (!structured && typeof value === "object" && value !== null && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, into);
     return;
   }
@@ -320,6 +334,24 @@ function parsePositiveInteger(value: unknown, key: string): number {
   const number = Number(typeof value === "number" ? value : requireString(value, key));
   if (!Number.isInteger(number) || number < 1) throw new ConfigError(key, "must be a positive integer");
   return number;
+}
+
+/** A list of kinds (in the environment: the same list as YAML or JSON text). */
+function parseKinds(value: unknown, key: string): Kind[] {
+  let entries = value;
+  if (typeof value === "string") {
+    try {
+      entries = parseYaml(value) as unknown;
+    } catch (err) {
+      throw new ConfigError(key, `is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return validateKinds(entries, BUILTIN_KINDS, "kinds");
+  } catch (err) {
+    if (err instanceof KindsError) throw new ConfigError(key, err.message);
+    throw err;
+  }
 }
 
 function parseUrl(value: unknown, key: string): string {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { openSqlite } from "../metadata/database.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
 import { Registry } from "../registry/registry.js";
+import { BUILTIN_KINDS, mergeKinds } from "../oci/kinds/index.js";
 import { buildHttpServer } from "../http/server.js";
 import { ConfigError, isLoopback, type ServerConfig } from "./config.js";
 import type { Db } from "../metadata/database.js";
@@ -61,7 +62,8 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
   const store = new FsBlobStore(join(config.dataDir, "storage"));
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));
-  const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs }, log);
+  const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
+  const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs, kinds }, log);
   let services: Services;
   let authEnabled: boolean;
   try {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { MediaType, isValidMediaType } from "../oci/media-types.js";
@@ -41,6 +41,22 @@ export interface PushOptions {
   detectHelm?: boolean;
   progress?: ProgressSink;
   concurrency?: number;
+  /**
+   * Called with everything about to be published, before the first request to the target: a check that
+   * throws (a failed gate, a kind's own validation) publishes nothing, not one blob.
+   */
+  beforePublish?: (plan: PublishPlan) => Promise<void>;
+}
+
+/** What a push is about to publish. */
+export interface PublishPlan {
+  tag: string;
+  /** The manifest as it will be stored. */
+  manifest: Record<string, unknown>;
+  /** The config blob's content when it is small enough to have been read (a chart's, the empty one). */
+  config: Buffer | undefined;
+  inputs: readonly PushInput[];
+  helm?: { name: string; version: string };
 }
 
 export interface PushResult {
@@ -94,13 +110,15 @@ export async function pushArtifact(
     }
 
     let config: PreparedBlob;
-    if (helm) config = bytesBlob(helm.config, HelmMediaType.Config);
+    let configBytes: Buffer | undefined;
+    if (helm) config = bytesBlob((configBytes = helm.config), HelmMediaType.Config);
     else if (options.config) {
       const mediaType = options.config.mediaType ?? DEFAULT_CONFIG_MEDIA_TYPE;
       checkMediaType(mediaType);
       const { digest, size } = await hashFile(options.config.path);
       config = { descriptor: { mediaType, digest, size }, source: fileSource(options.config.path) };
-    } else config = bytesBlob(EMPTY_CONFIG.bytes, EMPTY_CONFIG.mediaType);
+      configBytes = await readSmallFile(options.config.path, size);
+    } else config = bytesBlob((configBytes = EMPTY_CONFIG.bytes), EMPTY_CONFIG.mediaType);
 
     const artifactType = helm
       ? undefined
@@ -119,6 +137,15 @@ export async function pushArtifact(
     const bytes = Buffer.from(JSON.stringify(manifest));
     const data: ManifestData = { bytes, mediaType: MediaType.OciManifest, digest: digestLike(bytes) };
 
+    const finalTag = tag ?? (helm ? helmTag(helm.version) : "latest");
+    await options.beforePublish?.({
+      tag: finalTag,
+      manifest,
+      config: configBytes,
+      inputs,
+      ...(helm ? { helm: { name: helm.name, version: helm.version } } : {}),
+    });
+
     const progress = options.progress ?? silentProgress;
     await mapLimit([config, ...layers], options.concurrency ?? 4, async (blob) => {
       const label = blob.descriptor.annotations?.[Annotation.Title] ?? blob.descriptor.mediaType;
@@ -127,7 +154,6 @@ export async function pushArtifact(
       await target.pushBlob(blob.descriptor, blob.source, (sent) => task.update(sent));
       task.done();
     });
-    const finalTag = tag ?? (helm ? helmTag(helm.version) : "latest");
     await target.pushManifest(data, finalTag);
     return {
       digest: data.digest,
@@ -176,6 +202,11 @@ async function prepareLayer(input: PushInput, work: string, index: number): Prom
     descriptor: { mediaType, digest, size, annotations: { [Annotation.Title]: title } },
     source: fileSource(input.path),
   };
+}
+
+/** A config file small enough to judge the artifact by (the size the registry reads configs up to). */
+async function readSmallFile(path: string, size: number): Promise<Buffer | undefined> {
+  return size <= 256 * 1024 ? readFile(path).catch(() => undefined) : undefined;
 }
 
 function bytesBlob(bytes: Buffer, mediaType: string): PreparedBlob {

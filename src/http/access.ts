@@ -91,6 +91,25 @@ export class AccessGuard {
     return `${request.protocol}://${host}/auth/token`;
   }
 
+  /**
+   * The caller of a read-only listing (the discovery API): no credentials mean the anonymous identity
+   * (what `anonymous` rules grant) rather than a challenge; credentials are checked as for `/v2/`. What
+   * the caller may see is then decided per repository by `mayPull`, as for a pull.
+   */
+  async reader(request: FastifyRequest, reply: FastifyReply): Promise<RequestAccess> {
+    if (!(await this.authenticator.isEnabled())) return OPEN_ACCESS(request.ip);
+    if (request.headers.authorization) return this.check(request, reply, "login", "");
+    const policy = await this.authenticator.policy();
+    return {
+      identity: ANONYMOUS,
+      actor: "anonymous",
+      client: request.ip,
+      restricted: true,
+      mayPull: async (repository) => policy.can(ANONYMOUS, repository, "pull"),
+      mayList: (repository) => policy.can(ANONYMOUS, repository, "pull"),
+    };
+  }
+
   async check(
     request: FastifyRequest,
     reply: FastifyReply,

@@ -12,6 +12,7 @@ import { manifestRoutes } from "./routes/manifests.js";
 import { catalogRoute, pingRoute, referrersRoute, tagsRoute } from "./routes/listings.js";
 import { registerTokenRoutes } from "./routes/token.js";
 import { registerAdminRoutes } from "./routes/admin.js";
+import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import type { AccessGuard, RequestAccess, Requirement } from "./access.js";
 import type { AuditLog } from "../registry/audit.js";
 import type { TokenService } from "../auth/token-service.js";
@@ -95,6 +96,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   });
   registerTokenRoutes(app, services.tokens, services.audit);
   registerAdminRoutes(app, services);
+  registerDiscoveryRoutes(app, services);
   return app;
 }
 

@@ -132,6 +132,65 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  "0003_discovery": {
+    // Facts per artifact and the search index, filled at push and by the start-up backfill. Plain
+    // tables and B-tree indexes only: search is a prefix range over `term`, the same on every dialect.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("artifacts")
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("kind", "varchar(64)", (c) => c.notNull())
+        .addColumn("kind_title", "varchar(255)", (c) => c.notNull())
+        .addColumn("accessory", "integer", (c) => c.notNull())
+        .addColumn("refers_to", "varchar(160)")
+        .addColumn("top_level", "integer", (c) => c.notNull())
+        .addColumn("title", "text")
+        .addColumn("description", "text")
+        .addColumn("version", "text")
+        .addColumn("size", "bigint", (c) => c.notNull())
+        .addColumn("layer_count", "integer", (c) => c.notNull())
+        .addColumn("platforms", "text", (c) => c.notNull())
+        .addColumn("facts", "text", (c) => c.notNull())
+        .addColumn("pushed_at", "varchar(32)", (c) => c.notNull())
+        .addPrimaryKeyConstraint("artifacts_pk", ["repository", "digest"])
+        .execute();
+      await db.schema
+        .createIndex("artifacts_listing")
+        .on("artifacts")
+        .columns(["repository", "top_level", "digest"])
+        .execute();
+      // A repository's newest listed artifact (its description in repository listings) is one seek.
+      await db.schema
+        .createIndex("artifacts_newest")
+        .on("artifacts")
+        .columns(["repository", "top_level", "pushed_at"])
+        .execute();
+      await db.schema.createIndex("artifacts_kind").on("artifacts").columns(["kind", "repository"]).execute();
+      await db.schema
+        .createIndex("artifacts_refers_to")
+        .on("artifacts")
+        .columns(["repository", "refers_to"])
+        .execute();
+      await db.schema
+        .createTable("search_terms")
+        .addColumn("term", "varchar(255)", (c) => c.notNull())
+        .addColumn("repository", "varchar(255)", (c) => c.notNull())
+        .addColumn("digest", "varchar(160)", (c) => c.notNull())
+        .addColumn("field", "varchar(16)", (c) => c.notNull())
+        .addColumn("weight", "integer", (c) => c.notNull())
+        .execute();
+      // Covering: a search reads only this index over its term range (no table lookups per match).
+      await db.schema
+        .createIndex("search_terms_term")
+        .on("search_terms")
+        .columns(["term", "field", "weight", "repository", "digest"])
+        .execute();
+      // By digest alone (digests all but never repeat across repositories): an index in group-by order
+      // would tempt SQLite to walk it whole for a search instead of ranging over terms.
+      await db.schema.createIndex("search_terms_digest").on("search_terms").column("digest").execute();
+    },
+  },
 });
 
 export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {

@@ -112,6 +112,43 @@ export interface SettingsTable {
   value: string;
 }
 
+/** Facts extracted from a manifest (and its config) once, at push or by the start-up backfill. */
+export interface ArtifactsTable {
+  repository: string;
+  digest: string;
+  kind: string;
+  kind_title: string;
+  /** 1 for signatures, SBOMs and attestations that refer to another artifact. */
+  accessory: number;
+  /** Digest of the artifact an accessory refers to. */
+  refers_to: string | null;
+  /** 1 when listed on its own: not an accessory and not a child of an index in the repository. */
+  top_level: number;
+  title: string | null;
+  description: string | null;
+  version: string | null;
+  size: BigIntColumn;
+  layer_count: number;
+  /** JSON array of `os/architecture[/variant]`. */
+  platforms: string;
+  /** JSON of every fact (ArtifactFacts) and the annotations kept for display. */
+  facts: string;
+  pushed_at: string;
+}
+
+/**
+ * The search index: one row per searchable word or value of an artifact, lower-cased. Queried by prefix
+ * range on `term` (a B-tree index on every dialect); `weight` ranks the field it came from.
+ */
+export interface SearchTermsTable {
+  term: string;
+  repository: string;
+  digest: string;
+  /** name, title, tag, description, annotation, or kv (an exact `key=value` for annotation filters). */
+  field: string;
+  weight: number;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -125,4 +162,6 @@ export interface Database {
   access_rules: AccessRulesTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
+  artifacts: ArtifactsTable;
+  search_terms: SearchTermsTable;
 }

@@ -6,6 +6,9 @@ import { linkedBlobSizes } from "../metadata/blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
 import { deleteTag, setTag } from "../metadata/tags.js";
+import { indexChildren } from "../metadata/artifacts.js";
+import { deleteTagTerm } from "../metadata/search-terms.js";
+import type { FactsRecorder } from "./facts.js";
 import {
   lookupReference,
   parseReference,
@@ -22,7 +25,11 @@ export interface PutManifestResult {
 }
 
 export class ManifestService {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Extracts each artifact's facts after it is stored (discovery and search). */
+    private readonly facts?: FactsRecorder,
+  ) {}
 
   async get(repository: string, reference: string): Promise<StoredManifest> {
     requireRepositoryName(repository);
@@ -85,6 +92,7 @@ export class ManifestService {
       });
       for (const tag of tags) await setTag(trx, repository, tag, digest);
     });
+    await this.facts?.afterPut(repository, digest, body, tags);
     return { digest, subject: info.subject?.digest ?? null };
   }
 
@@ -93,13 +101,22 @@ export class ManifestService {
     requireRepositoryName(repository);
     const ref = lookupReference(reference);
     if (!ref) throw manifestUnknown(reference);
-    const deleted =
-      ref.kind === "tag"
-        ? await deleteTag(this.db, repository, ref.tag)
-        : await this.db
-            .transaction()
-            .execute((trx) => manifests.deleteManifest(trx, repository, ref.digest.digest));
+    if (ref.kind === "tag") {
+      const untagged = await this.db.transaction().execute(async (trx) => {
+        const found = await deleteTag(trx, repository, ref.tag);
+        if (found) await deleteTagTerm(trx, repository, ref.tag);
+        return found;
+      });
+      if (!untagged) throw manifestUnknown(reference);
+      return;
+    }
+    const digest = ref.digest.digest;
+    const children = await indexChildren(this.db, repository, digest);
+    const deleted = await this.db
+      .transaction()
+      .execute((trx) => manifests.deleteManifest(trx, repository, digest));
     if (!deleted) throw manifestUnknown(reference);
+    await this.facts?.afterDelete(repository, digest, children);
   }
 
   private async requirePresent(repository: string, descriptors: Descriptor[], kind: "blob" | "manifest") {

@@ -10,14 +10,21 @@ export interface PageRequest {
 }
 
 /** Reads `n` and `last` from a query; an absent `n` means the default page, a huge one the maximum. */
-export function pageRequest(n: string | undefined, last: string | undefined): PageRequest {
-  if (n === undefined || n === "") return { limit: DEFAULT_PAGE_SIZE, last: last || undefined };
+export function pageRequest(
+  n: string | undefined,
+  last: string | undefined,
+  bounds: { defaultSize: number; maxSize: number } = {
+    defaultSize: DEFAULT_PAGE_SIZE,
+    maxSize: MAX_PAGE_SIZE,
+  },
+): PageRequest {
+  if (n === undefined || n === "") return { limit: bounds.defaultSize, last: last || undefined };
   if (!/^\d+$/.test(n)) {
     throw new RegistryError("PAGINATION_NUMBER_INVALID", "n must be a non-negative integer", {
       n: n.slice(0, 40),
     });
   }
-  return { limit: Math.min(Number(n), MAX_PAGE_SIZE), last: last || undefined };
+  return { limit: Math.min(Number(n), bounds.maxSize), last: last || undefined };
 }
 
 export interface Page<T> {
@@ -37,4 +44,33 @@ export async function fetchPage<T>(
   const items = rows.slice(0, request.limit);
   const lastItem = items.at(-1);
   return { items, next: rows.length > request.limit && lastItem !== undefined ? keyOf(lastItem) : undefined };
+}
+
+/**
+ * A page of the items `visible` accepts, read in batches after `last` until the page is full or the
+ * source ends: a caller's filter never shortens a page that has more to show, and never sees what it hides.
+ */
+export async function filteredPage<T>(
+  request: PageRequest,
+  batch: (last: string | undefined, limit: number) => Promise<T[]>,
+  keyOf: (item: T) => string,
+  visible: ((item: T) => Promise<boolean>) | undefined,
+): Promise<Page<T>> {
+  if (request.limit === 0) return { items: [], next: undefined };
+  const size = Math.max(request.limit + 1, 100);
+  const shown: T[] = [];
+  let cursor = request.last;
+  for (;;) {
+    const rows = await batch(cursor, visible ? size : request.limit + 1);
+    for (const row of rows) {
+      if (shown.length > request.limit) break;
+      if (!visible || (await visible(row))) shown.push(row);
+    }
+    const lastRow = rows.at(-1);
+    if (!visible || shown.length > request.limit || !lastRow || rows.length < size) break;
+    cursor = keyOf(lastRow);
+  }
+  const items = shown.slice(0, request.limit);
+  const lastItem = items.at(-1);
+  return { items, next: shown.length > request.limit && lastItem ? keyOf(lastItem) : undefined };
 }

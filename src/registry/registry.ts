@@ -7,10 +7,15 @@ import { ManifestService } from "./manifests.js";
 import { UploadService } from "./uploads.js";
 import { StorageVerification } from "./storage-verification.js";
 import { KeyedLock } from "./keyed-lock.js";
+import { FactsRecorder } from "./facts.js";
+import { DiscoveryService } from "./discovery.js";
+import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
   uploadTtlMs: number;
+  /** The kinds catalogue (built-in merged with the operator's); the built-in one by default. */
+  kinds?: readonly Kind[];
 }
 
 /** The registry's domain: everything the HTTP API does, without HTTP. */
@@ -20,6 +25,8 @@ export class Registry {
   readonly manifests: ManifestService;
   readonly listings: ListingService;
   readonly verification: StorageVerification;
+  readonly facts: FactsRecorder;
+  readonly discovery: DiscoveryService;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -32,7 +39,10 @@ export class Registry {
     const blobCommits = new KeyedLock();
     this.blobs = new BlobService(db, store);
     this.uploads = new UploadService(db, store, blobCommits);
-    this.manifests = new ManifestService(db);
+    const kinds = options.kinds ?? BUILTIN_KINDS;
+    this.facts = new FactsRecorder(db, store, kinds, log);
+    this.manifests = new ManifestService(db, this.facts);
+    this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
     this.verification = new StorageVerification(db, store, blobCommits, log);
   }
@@ -44,10 +54,12 @@ export class Registry {
     const interval = Math.min(Math.max(this.options.uploadTtlMs / 4, 1000), 10 * 60_000);
     this.sweeper = setInterval(() => void this.expireUploads(), interval);
     this.sweeper.unref();
+    this.facts.startBackfill();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.facts.stop();
     await this.db.destroy();
   }
 

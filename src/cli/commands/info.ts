@@ -7,8 +7,10 @@ import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes, shortDigest, table } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
+import { accessoryLines, actionLines, describeInfoKind, factRows } from "./common/kind-info.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 
-interface InfoOptions extends CommonOptions {
+interface InfoOptions extends CommonOptions, KindDefaultOptions {
   referrers: boolean;
 }
 
@@ -18,15 +20,17 @@ export function registerInfo(program: Command): void {
     .description("Describe an artifact without downloading its layers")
     .argument("<ref>", "host[:port]/repo[:tag|@digest], or oci:DIR[:tag]")
     .option("--no-referrers", "do not look up signatures, SBOMs and other referrers");
+  withKindDefault(command);
   withCommonOptions(command);
   examples(command, [
     "wharf info 127.0.0.1:5000/team/deploy:v1",
     "wharf info 127.0.0.1:5000/team/app:v1 --json | jq -r .digest",
     "wharf info oci:./layout:v1",
+    "wharf info --kind chart mychart:0.1.0   # a short name: says which default it resolved through",
   ]);
   command.action(async (reference: string, options: InfoOptions) => {
     await runCommand(options, async (ctx) => {
-      const ref = ctx.client.parse(reference);
+      const { ref, through } = ctx.client.resolve(reference, kindDefault(options));
       let descriptor: Descriptor;
       let bytes: Buffer;
       let offline = false;
@@ -53,9 +57,11 @@ export function registerInfo(program: Command): void {
           if (!(err instanceof UnreachableError)) throw err;
         }
       }
+      const kind = await describeInfoKind(ctx, ref, descriptor, bytes, referrers, offline);
       const doc = decoded.doc;
       const info = {
         reference: formatReference(ref),
+        ...(through ? { resolvedThrough: through } : {}),
         digest: descriptor.digest,
         mediaType: descriptor.mediaType,
         artifactType: artifactTypeOf(decoded),
@@ -70,16 +76,24 @@ export function registerInfo(program: Command): void {
           : { manifests: decoded.doc.manifests }),
         ...(doc.subject ? { subject: doc.subject } : {}),
         ...(referrers ? { referrers } : {}),
+        kind: kind.kind,
+        kindSource: kind.source,
+        facts: kind.facts,
+        accessories: kind.accessories,
+        actions: kind.actions,
         ...(offline ? { offline: true } : {}),
       };
       if (ctx.json) return ctx.printJson(info);
 
       const rows: string[][] = [
         ["Reference:", info.reference],
+        ...(through ? [["Resolved through:", through]] : []),
         ["Digest:", info.digest],
         ["Media type:", info.mediaType],
       ];
       if (info.artifactType) rows.push(["Artifact type:", info.artifactType]);
+      rows.push(["Kind:", `${kind.kind.title} (${kind.kind.id}, icon ${kind.kind.icon})`]);
+      rows.push(...factRows(kind.facts));
       rows.push(["Manifest size:", formatBytes(info.size)]);
       if (decoded.kind === "image") {
         const content = [decoded.doc.config, ...decoded.doc.layers].reduce((sum, d) => sum + d.size, 0);
@@ -123,6 +137,7 @@ export function registerInfo(program: Command): void {
           lines.push(table(referrers.map((r) => [`  ${r.artifactType ?? r.mediaType}`, r.digest])));
         }
       } else if (options.referrers) lines.push("Referrers: unknown (registry unreachable)");
+      lines.push(...accessoryLines(kind.accessories), ...actionLines(kind.actions));
       if (offline) ctx.note(`${offlineReason ?? "the registry is unreachable"}: described from the cache`);
       ctx.print(lines.join("\n"));
     });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { UsageError } from "../../client/errors.js";
+import { NotFoundError, UsageError } from "../../client/errors.js";
 import { mapLimit } from "../../client/limit.js";
 import { LayoutTarget } from "../../client/layout.js";
 import { artifactTypeOf, decodeManifest, type ManifestData } from "../../client/manifest.js";
@@ -12,9 +12,13 @@ import {
   type Context,
 } from "./common/context.js";
 import { table } from "./common/format.js";
+import { defaultLocation, printListing } from "./common/artifacts.js";
+import { CATALOG_SOURCE, INDEX_SOURCE, listArtifacts, tryFallbacks } from "../../client/discovery/listing.js";
+import { WharfApi } from "../../client/discovery/wharf-api.js";
 
 interface LsOptions extends CommonOptions {
   artifactType?: string;
+  kind?: string;
   all?: boolean;
 }
 
@@ -24,27 +28,48 @@ const REFERRER_TAG = /^sha(?:256|512)-[0-9a-f]{64,128}$/;
 export function registerLs(program: Command): void {
   const command = program
     .command("ls")
-    .description("List a registry's repositories, or a repository's tags with digest and artifact type")
+    .description(
+      "List a registry's or namespace's artifacts with kind, title and version, or a repository's tags",
+    )
     .argument(
       "[location]",
-      "HOST[:port], HOST[:port]/REPO (default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
+      "HOST[:port][/NAMESPACE] (artifacts), HOST[:port]/REPO (tags; default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
     )
     .option("--artifact-type <type>", "only tags whose artifact type is this")
+    .option(
+      "--kind <kind>",
+      "only artifacts of this kind at or below REGISTRY[/NAMESPACE]: a kind id, or the word kind ids end in (chart, policy, sbom; see `wharf kinds`)",
+    )
     .option(
       "--all",
       "include the sha256-… tags that index referrers on registries without the referrers API",
     );
   withCommonOptions(command);
   examples(command, [
-    "wharf ls 127.0.0.1:5000                 # repositories",
+    "wharf ls 127.0.0.1:5000                 # artifacts: from index:latest, else the catalog and tags (slow)",
+    "wharf ls registry.example.com/team      # from team/index:latest (see push --index)",
     "wharf ls 127.0.0.1:5000/team/deploy     # tags, digests, artifact types",
     "wharf ls 127.0.0.1:5000/charts/mychart --artifact-type application/vnd.cncf.helm.config.v1+json",
     "WHARF_REGISTRY=127.0.0.1:5000 wharf ls team/deploy --json",
+    "wharf ls 127.0.0.1:5000 --kind chart    # every Helm chart, with version and size",
+    "wharf ls 127.0.0.1:5000/team --kind policy --json",
     "wharf ls oci:./airgap                   # the tags of an OCI layout",
   ]);
   command.action(async (location: string | undefined, options: LsOptions) => {
     await runCommand(options, async (ctx) => {
-      if (location?.trim().startsWith("oci:") && !location.trim().startsWith("oci://")) {
+      const isLayout = location?.trim().startsWith("oci:") && !location.trim().startsWith("oci://");
+      if (options.kind !== undefined) {
+        if (isLayout) throw new UsageError("--kind lists a registry's artifacts: name a registry");
+        if (options.artifactType) throw new UsageError("give --kind or --artifact-type, not both");
+        const where = parseLocation(location, { defaultRegistry: defaultLocation(ctx, options.kind) });
+        const listing = await listArtifacts(ctx.client, {
+          registry: where.registry,
+          namespace: where.repository,
+          kind: options.kind,
+        });
+        return printListing(ctx, listing);
+      }
+      if (isLayout && location !== undefined) {
         const ref = ctx.client.parse(location);
         if (ref.kind !== "layout" || ref.tag || ref.digest)
           throw new UsageError(`${location}: name the layout directory only, as oci:DIR`);
@@ -60,15 +85,35 @@ export function registerLs(program: Command): void {
       if (where.repository === undefined) {
         if (options.artifactType)
           throw new UsageError("--artifact-type filters the tags of one repository: name it");
-        const repositories: string[] = [];
-        for await (const name of registry.catalog()) repositories.push(name);
-        if (ctx.json) return ctx.printJson({ registry: where.registry, repositories });
-        return ctx.printLines(repositories);
+        return printListing(ctx, await listArtifacts(ctx.client, { registry: where.registry }));
       }
       const repository = where.repository;
+      const request = { registry: where.registry, namespace: repository };
+      // A repository lists its tags; a namespace its artifacts, from Wharf's discovery API, else its
+      // index artifact (asked first there, since some registries refuse tags of a name they lack).
+      const api = options.artifactType ? null : await WharfApi.open(ctx.client, where.registry);
+      const notes: string[] = [];
+      if (!api && !options.artifactType) {
+        const indexed = await tryFallbacks(ctx.client, request, [INDEX_SOURCE], notes);
+        if (indexed) return printListing(ctx, indexed);
+      }
       const tags: string[] = [];
-      for await (const tag of registry.tags(repository))
-        if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
+      try {
+        for await (const tag of registry.tags(repository))
+          if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
+      } catch (err) {
+        if (!(err instanceof NotFoundError) || options.artifactType) throw err;
+        const listed = await listArtifacts(ctx.client, request, {
+          api,
+          fallbacks: [CATALOG_SOURCE],
+          notes,
+        });
+        if (listed.artifacts.length === 0)
+          throw new NotFoundError(
+            `${where.registry}/${repository} is neither a repository nor a namespace with artifacts`,
+          );
+        return printListing(ctx, listed);
+      }
       tags.sort();
       const rows = await mapLimit(tags, 8, async (tag) =>
         describeTag(tag, await registry.getManifest(repository, tag)),

@@ -1,16 +1,31 @@
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../client/errors.js";
 import { pushArtifact } from "../../client/push.js";
 import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes } from "./common/format.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
+import {
+  indexNamespace,
+  maintainIndex,
+  pushedChange,
+  withIndexOption,
+  type IndexOption,
+} from "./common/index-option.js";
 import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
+import { declaredGate, runGate, type Gate } from "../../client/gate.js";
+import { checkPushedKind } from "../../client/kind-checks.js";
 
-interface PushOptions extends CommonOptions {
+interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
   annotation: string[];
   config?: string;
   helm: boolean;
+  /** `--gate CMD`, `--no-gate` (false), or neither (the pushed directory's wharf.yaml decides). */
+  gate?: string | false;
+  index?: IndexOption;
 }
 
 export function registerPush(program: Command): void {
@@ -30,7 +45,14 @@ export function registerPush(program: Command): void {
       [],
     )
     .option("--config <file[:mediatype]>", "use this file as the config blob")
-    .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart");
+    .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart")
+    .option(
+      "--gate <command>",
+      "run this shell command first (in the pushed directory, WHARF_REF set) and push nothing if it fails; default: the gate: of the directory's wharf.yaml",
+    )
+    .option("--no-gate", "skip the gate and the kind's own checks (a chart's version is its tag, …)");
+  withIndexOption(command, "then list the artifact");
+  withKindDefault(command);
   withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/             # a directory: one reproducible layer",
@@ -38,27 +60,44 @@ export function registerPush(program: Command): void {
     "wharf push registry.example.com/team/sbom:v1 sbom.json:application/spdx+json --artifact-type application/spdx+json",
     "wharf push reg.example.com/ml/model:v3 model.onnx -a org.opencontainers.image.source=https://git.example.com/ml",
     "DIGEST=$(wharf push 127.0.0.1:5000/team/app:v1 app.tar.gz)  # stdout is the digest alone",
+    "wharf push 127.0.0.1:5000/team/deploy:v2 ./k8s/ --gate 'kubeconform -summary .'  # publish only if it passes",
+    "wharf push registry.example.com/team/app:v1 ./k8s/ --index  # and list it in team/index:latest",
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
     await runCommand(options, async (ctx) => {
-      const ref = ctx.client.parse(reference);
+      const ref = ctx.client.parse(reference, kindDefault(options));
       if (ref.digest)
         throw new UsageError("push names a tag, not a digest: the digest is what push computes");
       let config: { path: string; mediaType?: string } | undefined;
       if (options.config) config = splitMediaType(options.config);
+      const namespace = indexNamespace(ctx, options.index, ref);
       const target = openTarget(ctx, ref);
       const result = await pushArtifact(target, ref.tag, paths.map(splitMediaType), {
         artifactType: options.artifactType,
         annotations: parseAnnotations(options.annotation),
         config,
         detectHelm: options.helm,
+        beforePublish: async (plan) => {
+          if (options.gate === false) return;
+          await checkPushedKind(plan);
+          const published = formatReference({ ...ref, tag: plan.tag });
+          for (const gate of await gatesFor(options.gate, paths)) {
+            ctx.note(`Running the gate ${gate.command} in ${gate.cwd} for ${published}`);
+            await runGate(gate, published, process.env);
+          }
+        },
         progress: ctx.progress,
         concurrency: ctx.client.concurrency,
       });
       ctx.progress?.stop();
       const pushed = formatReference({ ...ref, tag: result.tag });
+      let index;
+      if (namespace !== undefined && ref.kind === "registry") {
+        const change = () => pushedChange(ctx, ref, result.digest, [result.tag]);
+        index = await maintainIndex(ctx, ref, namespace, change, `pushed ${pushed} (${result.digest})`);
+      }
       if (ctx.json) {
-        ctx.printJson({ reference: pushed, ...result });
+        ctx.printJson({ reference: pushed, ...result, ...(index ? { index } : {}) });
         return;
       }
       const total = result.layers.reduce((sum, l) => sum + l.size, 0);
@@ -69,4 +108,34 @@ export function registerPush(program: Command): void {
       ctx.print(result.digest);
     });
   });
+}
+
+/**
+ * The gates to run: `--gate CMD` (in the pushed directory when exactly one is pushed, else here), or else
+ * the gate each pushed directory declares in its wharf.yaml, in its own directory.
+ */
+async function gatesFor(flag: string | undefined, paths: string[]): Promise<Gate[]> {
+  const dirs: string[] = [];
+  for (const path of paths) {
+    const { path: file } = splitMediaType(path);
+    if (
+      await stat(file).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      dirs.push(resolve(file));
+  }
+  if (flag !== undefined) {
+    if (flag.trim() === "") throw new UsageError("--gate needs a command");
+    return [
+      { command: flag, cwd: dirs.length === 1 ? (dirs[0] as string) : process.cwd(), origin: "--gate" },
+    ];
+  }
+  const gates: Gate[] = [];
+  for (const dir of dirs) {
+    const gate = await declaredGate(dir);
+    if (gate) gates.push(gate);
+  }
+  return gates;
 }

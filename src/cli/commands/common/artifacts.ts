@@ -1,0 +1,74 @@
+import { BUILTIN_KINDS } from "../../../oci/kinds/index.js";
+import type { Listing, ListedArtifact } from "../../../client/discovery/listing.js";
+import { formatLocation } from "../../../client/defaults/index.js";
+import type { Context } from "./context.js";
+import { escapeControl, formatBytes, table } from "./format.js";
+
+const TITLES = new Map(BUILTIN_KINDS.map((k) => [k.id, k.title]));
+
+/**
+ * Prints a listing (of `wharf ls --kind` or `wharf search`): JSON with --json, else a table of kind,
+ * reference, title, version, size and push time, with each artifact's accessories on a line under it.
+ * Notes (which source answered, a listing cut short) go to stderr.
+ */
+export function printListing(ctx: Context, listing: Listing): void {
+  for (const note of listing.notes) ctx.note(note);
+  if (ctx.json) {
+    return ctx.printJson({
+      registry: listing.registry,
+      namespace: listing.namespace,
+      source: listing.source,
+      kinds: listing.kinds,
+      truncated: listing.truncated,
+      artifacts: listing.artifacts,
+    });
+  }
+  if (listing.artifacts.length === 0) return;
+  const rows: string[][] = [["KIND", "REFERENCE", "TITLE", "VERSION", "SIZE", "PUSHED"]];
+  // Lines under each artifact (its other tags, its accessories), kept out of the column widths.
+  const under: string[][] = [[]];
+  for (const a of listing.artifacts) {
+    rows.push([
+      a.kindTitle ?? a.kind ?? "-",
+      referenceOf(listing.registry, a),
+      a.title ?? "-",
+      a.version ?? "-",
+      a.size === null ? "-" : formatBytes(a.size),
+      pushedAt(a.updated),
+    ]);
+    const lines: string[] = [];
+    if (a.tags.length > 1) lines.push(`  tags: ${a.tags.join(", ")}`);
+    const accessories = Object.entries(a.accessories);
+    if (accessories.length > 0) {
+      lines.push(`  └ ${accessories.map(([kind, n]) => `${n} ${TITLES.get(kind) ?? kind}`).join(", ")}`);
+    }
+    under.push(lines.map((line) => escapeControl(line)));
+  }
+  const out = table(rows)
+    .split("\n")
+    .flatMap((line, i) => [line, ...(under[i] ?? [])]);
+  ctx.print(out.join("\n"));
+}
+
+/** `host/repo:tag` with the first tag, else `host/repo@digest`. */
+export function referenceOf(registry: string, a: ListedArtifact): string {
+  const base = `${registry}/${a.repository}`;
+  if (a.tags[0]) return `${base}:${a.tags[0]}`;
+  return a.digest ? `${base}@${a.digest}` : base;
+}
+
+/** ISO time → `2026-12-01 08:20` (UTC), or `-`. */
+function pushedAt(iso: string | null): string {
+  if (!iso) return "-";
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? "-" : time.toISOString().slice(0, 16).replace("T", " ");
+}
+
+/**
+ * Where `wharf ls --kind K` and `wharf search --kind K` look when not told: the kind's own default
+ * (`registries.K` in the client config), else the general one (WHARF_REGISTRY, `registry:`).
+ */
+export function defaultLocation(ctx: Context, kind: string | undefined): string | undefined {
+  const chosen = ctx.client.resolver.defaultFor(kind);
+  return chosen ? formatLocation(chosen.location) : undefined;
+}

@@ -1,0 +1,325 @@
+import { RegistryError } from "../oci/errors.js";
+import { isValidDigest } from "../oci/digest.js";
+import { renderActions, type ArtifactFacts, type Kind } from "../oci/kinds/index.js";
+import { viewManifest } from "../oci/kinds/view.js";
+import type { Db } from "../metadata/database.js";
+import * as artifacts from "../metadata/artifacts.js";
+import type { ArtifactRow } from "../metadata/artifacts.js";
+import { listRepositories, repositoryExists } from "../metadata/repositories.js";
+import { repositoriesMatching, searchArtifacts } from "../metadata/search-terms.js";
+import type { ManifestService } from "./manifests.js";
+import type { FactsRecorder } from "./facts.js";
+import { filteredPage, type Page, type PageRequest } from "./pagination.js";
+import {
+  decodeCursor,
+  encodeCursor,
+  invalid,
+  MAX_ANNOTATION_FILTERS,
+  parseAnnotationFilter,
+  requireKind,
+  requireName,
+  requireQuery,
+} from "./discovery-input.js";
+import {
+  iconUrl,
+  type AccessorySummary,
+  type AccessoryView,
+  type ArtifactDetail,
+  type ArtifactSummary,
+  type KindView,
+  type RepositoryView,
+  type SearchRequest,
+  type SearchResult,
+  type Visibility,
+} from "./discovery-views.js";
+
+export type { Visibility } from "./discovery-views.js";
+
+const MAX_TAGS_SHOWN = 100;
+const MAX_ACCESSORIES = 200;
+const MAX_LAYERS_SHOWN = 1000;
+
+/**
+ * The discovery API's domain: kinds, repositories and artifacts with their facts, and search. Every list
+ * takes the caller's Visibility and shows only repositories it accepts; names and parameters are
+ * validated before any query.
+ */
+export class DiscoveryService {
+  private readonly byId: Map<string, Kind>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly manifests: ManifestService,
+    private readonly facts: FactsRecorder,
+    readonly kinds: readonly Kind[],
+  ) {
+    this.byId = new Map(kinds.map((k) => [k.id, k]));
+  }
+
+  kind(id: string): Kind | undefined {
+    return this.byId.get(id);
+  }
+
+  kindList(page: PageRequest): Page<KindView> {
+    const start = page.last === undefined ? 0 : this.kinds.findIndex((k) => k.id === page.last) + 1;
+    const slice = this.kinds.slice(start, start + page.limit);
+    const more = start + page.limit < this.kinds.length;
+    return {
+      items: slice.map((k) => ({
+        id: k.id,
+        title: k.title,
+        description: k.description,
+        icon: k.icon,
+        iconUrl: iconUrl(k.id),
+        accessory: k.accessory,
+        hiddenFromPlatforms: k.hiddenFromPlatforms,
+        detect: k.detect,
+        actions: k.actions,
+      })),
+      next: more && slice.length > 0 ? slice.at(-1)!.id : undefined,
+    };
+  }
+
+  async repositories(
+    filter: { kind: string | undefined; q: string | undefined },
+    page: PageRequest,
+    visible: Visibility,
+  ): Promise<Page<RepositoryView>> {
+    const kind = requireKind(this.byId, filter.kind);
+    const prefix = filter.q ? requireQuery(filter.q) : undefined;
+    if (page.last !== undefined) requireName(page.last, "last");
+    const names = await filteredPage(
+      page,
+      (last, limit) => {
+        if (prefix) return repositoriesMatching(this.db, prefix, kind, last, limit);
+        if (kind) return artifacts.repositoriesWithKind(this.db, kind, last, limit);
+        return listRepositories(this.db, last, limit);
+      },
+      (name) => name,
+      visible,
+    );
+    const [summaries, kinds, tags, descriptions] = await Promise.all([
+      artifacts.repositorySummaries(this.db, names.items),
+      artifacts.repositoryKinds(this.db, names.items),
+      artifacts.tagCounts(this.db, names.items),
+      artifacts.repositoryDescriptions(this.db, names.items),
+    ]);
+    return {
+      items: names.items.map((name) => ({
+        name,
+        kinds: kinds.get(name) ?? [],
+        tagCount: tags.get(name) ?? 0,
+        artifactCount: summaries.get(name)?.artifacts ?? 0,
+        size: summaries.get(name)?.size ?? 0,
+        lastPush: summaries.get(name)?.lastPush ?? null,
+        description: descriptions.get(name) ?? null,
+      })),
+      next: names.next,
+    };
+  }
+
+  async artifacts(
+    repository: string,
+    kindFilter: string | undefined,
+    page: PageRequest,
+    visible: Visibility,
+  ): Promise<Page<ArtifactSummary>> {
+    await this.requireVisibleRepository(repository, visible);
+    const kind = requireKind(this.byId, kindFilter);
+    if (page.last !== undefined && !isValidDigest(page.last)) {
+      throw invalid("last must be a digest from the previous page's Link", "last");
+    }
+    const rows = await filteredPage(
+      page,
+      (last, limit) => artifacts.listTopLevel(this.db, repository, { kind, last, limit }),
+      (row) => row.digest,
+      undefined,
+    );
+    const digests = rows.items.map((r) => r.digest);
+    const [tags, accessories] = await Promise.all([
+      artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN),
+      artifacts.accessoriesOf(this.db, repository, digests, MAX_ACCESSORIES * 10),
+    ]);
+    return {
+      items: rows.items.map((row) => ({
+        ...this.summaryOf(row),
+        tags: tags.get(row.digest) ?? [],
+        accessories: summarizeAccessories(accessories.filter((a) => a.refers_to === row.digest)),
+      })),
+      next: rows.next,
+    };
+  }
+
+  /** One artifact by tag or digest, with everything known of it; actions use `registryHost`. */
+  async artifact(
+    repository: string,
+    reference: string,
+    registryHost: string,
+    visible: Visibility,
+  ): Promise<ArtifactDetail> {
+    await this.requireVisibleRepository(repository, visible);
+    const manifest = await this.manifests.get(repository, reference);
+    // Stored before facts existed and not reached by the backfill yet: extracted now.
+    const row = await this.facts.ensure(repository, manifest.digest, manifest.content);
+    const facts = JSON.parse(row.facts) as ArtifactFacts;
+    const view = viewManifest(JSON.parse(manifest.content.toString("utf8")));
+    const byTag = !reference.includes(":");
+    const [tags, accessoryRows] = await Promise.all([
+      artifacts.tagsOf(this.db, repository, manifest.digest, MAX_TAGS_SHOWN),
+      artifacts.accessoriesOf(this.db, repository, [manifest.digest], MAX_ACCESSORIES),
+    ]);
+    const accessoryTags = await artifacts.tagsOfMany(
+      this.db,
+      repository,
+      accessoryRows.map((a) => a.digest),
+      MAX_TAGS_SHOWN,
+    );
+    const accessories: Record<string, AccessoryView[]> = {};
+    for (const a of accessoryRows) {
+      (accessories[a.kind] ??= []).push({
+        digest: a.digest,
+        kind: a.kind,
+        kindTitle: a.kind_title,
+        iconUrl: iconUrl(a.kind),
+        tags: accessoryTags.get(a.digest) ?? [],
+        title: a.title,
+        pushedAt: a.pushed_at,
+        facts: JSON.parse(a.facts) as ArtifactFacts,
+      });
+    }
+    const kind = this.byId.get(row.kind) ?? this.byId.get("artifact");
+    const actions = kind
+      ? renderActions(kind, {
+          registry: registryHost,
+          repository,
+          tag: byTag ? reference : null,
+          digest: manifest.digest,
+          subject: row.refers_to,
+        })
+      : [];
+    return {
+      repository,
+      digest: manifest.digest,
+      mediaType: manifest.mediaType,
+      tags,
+      kind: {
+        id: row.kind,
+        title: row.kind_title,
+        icon: kind?.icon ?? "artifact",
+        iconUrl: iconUrl(row.kind),
+        description: kind?.description ?? "",
+      },
+      facts,
+      pushedAt: row.pushed_at,
+      annotations: view.annotations,
+      subject: view.subject,
+      config: view.config
+        ? { mediaType: view.config.mediaType, digest: view.config.digest, size: view.config.size }
+        : null,
+      layers: view.layers.slice(0, MAX_LAYERS_SHOWN).map((l) => ({
+        mediaType: l.mediaType,
+        digest: l.digest,
+        size: l.size,
+        annotations: l.annotations,
+      })),
+      manifests: view.manifests.slice(0, MAX_LAYERS_SHOWN).map((m) => ({
+        mediaType: m.mediaType,
+        digest: m.digest,
+        size: m.size,
+        platform: m.platform,
+      })),
+      accessories,
+      actions,
+    };
+  }
+
+  async search(request: SearchRequest, page: PageRequest, visible: Visibility): Promise<Page<SearchResult>> {
+    const kind = requireKind(this.byId, request.kind);
+    const prefix = request.q === undefined || request.q.trim() === "" ? null : requireQuery(request.q);
+    if (request.annotations.length > MAX_ANNOTATION_FILTERS) {
+      throw invalid(`at most ${MAX_ANNOTATION_FILTERS} annotation filters`, "annotation");
+    }
+    const annotations = request.annotations.map(parseAnnotationFilter);
+    if (prefix === null && annotations.length === 0) {
+      throw invalid("give q (a search text) or an annotation=key=value filter", "q");
+    }
+    if (page.last !== undefined) decodeCursor(page.last);
+    const hits = await filteredPage(
+      page,
+      (last, limit) =>
+        searchArtifacts(this.db, {
+          prefix,
+          kind,
+          annotations,
+          after: last === undefined ? undefined : decodeCursor(last),
+          limit,
+        }),
+      encodeCursor,
+      visible ? (hit) => visible(hit.repository) : undefined,
+    );
+    const rows = await artifacts.findArtifacts(this.db, hits.items);
+    const byKey = new Map(rows.map((r) => [`${r.repository}@${r.digest}`, r]));
+    // Tags by repository: one query per repository on the page rather than one per hit.
+    const digestsByRepository = new Map<string, string[]>();
+    for (const hit of hits.items) {
+      digestsByRepository.set(hit.repository, [
+        ...(digestsByRepository.get(hit.repository) ?? []),
+        hit.digest,
+      ]);
+    }
+    const tagsByKey = new Map<string, string[]>();
+    for (const [repository, digests] of digestsByRepository) {
+      const tags = await artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN);
+      for (const [digest, list] of tags) tagsByKey.set(`${repository}@${digest}`, list);
+    }
+    const items: SearchResult[] = [];
+    for (const hit of hits.items) {
+      const row = byKey.get(`${hit.repository}@${hit.digest}`);
+      if (!row) continue;
+      const tags = tagsByKey.get(`${hit.repository}@${hit.digest}`) ?? [];
+      const summary = this.summaryOf(row);
+      items.push({
+        repository: hit.repository,
+        digest: hit.digest,
+        tags,
+        kind: summary.kind,
+        kindTitle: summary.kindTitle,
+        iconUrl: summary.iconUrl,
+        title: summary.title,
+        version: summary.version,
+        description: summary.description,
+        score: hit.score,
+      });
+    }
+    return { items, next: hits.next };
+  }
+
+  private summaryOf(row: ArtifactRow): Omit<ArtifactSummary, "tags" | "accessories"> {
+    return {
+      digest: row.digest,
+      kind: row.kind,
+      kindTitle: row.kind_title,
+      iconUrl: iconUrl(row.kind),
+      title: row.title,
+      version: row.version,
+      description: row.description,
+      size: Number(row.size),
+      pushedAt: row.pushed_at,
+      platforms: JSON.parse(row.platforms) as string[],
+    };
+  }
+
+  /** A repository the caller may not pull is as unknown as one that does not exist. */
+  private async requireVisibleRepository(repository: string, visible: Visibility): Promise<void> {
+    requireName(repository, "name");
+    if ((visible && !(await visible(repository))) || !(await repositoryExists(this.db, repository))) {
+      throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
+    }
+  }
+}
+
+function summarizeAccessories(rows: readonly ArtifactRow[]): AccessorySummary {
+  const kinds: Record<string, number> = {};
+  for (const row of rows) kinds[row.kind] = (kinds[row.kind] ?? 0) + 1;
+  return { count: rows.length, kinds };
+}

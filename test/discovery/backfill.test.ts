@@ -1,0 +1,100 @@
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import SqliteDatabase from "better-sqlite3";
+import { startWharf, type TestServer } from "../helpers/server.js";
+import {
+  allPages,
+  api,
+  apiOk,
+  pushImage,
+  pushShaped,
+  type ArtifactDetail,
+  type SearchResult,
+} from "./support.js";
+
+/** Puts a data directory back to what the code before facts left: no facts tables, migration not run. */
+function downgrade(dataDir: string): void {
+  const db = new SqliteDatabase(join(dataDir, "metadata.db"));
+  try {
+    db.exec("DROP TABLE artifacts; DROP TABLE search_terms;");
+    db.prepare("DELETE FROM kysely_migration WHERE name = ?").run("0003_discovery");
+  } finally {
+    db.close();
+  }
+}
+
+describe("discovery: facts for artifacts stored before facts existed", { timeout: 300_000 }, () => {
+  let wharf: TestServer | undefined;
+  let dataDir: string;
+
+  after(async () => {
+    await wharf?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test("a start-up backfill gives every stored manifest its facts, in batches, while serving", async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "wharf-backfill-"));
+    wharf = await startWharf({ dataDir });
+    const count = 230; // more than two backfill batches
+    for (let i = 0; i < count; i++) {
+      await pushImage(wharf.url, `old/app${String(i).padStart(3, "0")}`, "v1", {
+        "org.opencontainers.image.title": `Legacy app ${i}`,
+      });
+    }
+    const image = await pushImage(wharf.url, "old/signed", "1.0");
+    await pushShaped(wharf.url, "old/signed", `sha256-${image.digest.slice(7)}.sig`, {
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: { mediaType: "application/vnd.oci.image.config.v1+json", size: 0 },
+      layers: [{ mediaType: "application/vnd.dev.cosign.simplesigning.v1+json", size: 250 }],
+    });
+    const chart = await pushShaped(
+      wharf.url,
+      "old/chart",
+      "2.0.0",
+      {
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: { mediaType: "application/vnd.cncf.helm.config.v1+json", size: 0 },
+        layers: [{ mediaType: "application/vnd.cncf.helm.chart.content.v1.tar+gzip", size: 300 }],
+      },
+      { name: "legacy", version: "2.0.0", appVersion: "9.9", apiVersion: "v2" },
+    );
+    await wharf.stop({ keepData: true });
+    downgrade(dataDir);
+
+    wharf = await startWharf({ dataDir });
+    // Serving starts at once; the backfill catches up in the background (bounded polling, no timing).
+    let found: SearchResult[] = [];
+    for (let attempt = 0; attempt < 200 && found.length < count + 1; attempt++) {
+      found = (await allPages<SearchResult>(wharf.url, "/api/v1/search?q=legacy&n=1000", "results")).items;
+      if (found.length < count + 1) await sleep(50);
+    }
+    assert.equal(found.filter((r) => r.repository.startsWith("old/app")).length, count);
+    assert.ok(found.some((r) => r.repository === "old/chart"));
+
+    const chartDetail = (
+      await apiOk<ArtifactDetail>(wharf.url, `/api/v1/artifacts/old/chart@${chart.digest}`)
+    ).body;
+    assert.equal(chartDetail.kind.id, "helm-chart");
+    assert.equal(chartDetail.facts.chart?.appVersion, "9.9");
+    // The signature is found by its tag and listed under its image.
+    const listing = await api<{
+      artifacts: { digest: string; accessories: { kinds: Record<string, number> } }[];
+    }>(wharf.url, "/api/v1/repositories/old/signed/artifacts");
+    assert.deepEqual(
+      listing.body.artifacts.map((a) => [a.digest, a.accessories.kinds]),
+      [[image.digest, { "cosign-signature": 1 }]],
+    );
+    // Tags were indexed too.
+    const byTag = (await apiOk<{ results: SearchResult[] }>(wharf.url, "/api/v1/search?q=2.0.0")).body;
+    assert.deepEqual(
+      byTag.results.map((r) => r.repository),
+      ["old/chart"],
+    );
+  });
+});

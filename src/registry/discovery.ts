@@ -1,133 +1,43 @@
 import { RegistryError } from "../oci/errors.js";
 import { isValidDigest } from "../oci/digest.js";
-import { isValidRepositoryName } from "../oci/names.js";
-import { renderActions, type ArtifactFacts, type Kind, type RenderedAction } from "../oci/kinds/index.js";
+import { renderActions, type ArtifactFacts, type Kind } from "../oci/kinds/index.js";
 import { viewManifest } from "../oci/kinds/view.js";
 import type { Db } from "../metadata/database.js";
 import * as artifacts from "../metadata/artifacts.js";
 import type { ArtifactRow } from "../metadata/artifacts.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
-import {
-  repositoriesMatching,
-  searchArtifacts,
-  SEARCH_TIERS,
-  type SearchCursor,
-} from "../metadata/search-terms.js";
+import { repositoriesMatching, searchArtifacts } from "../metadata/search-terms.js";
 import type { ManifestService } from "./manifests.js";
 import type { FactsRecorder } from "./facts.js";
 import { filteredPage, type Page, type PageRequest } from "./pagination.js";
-import { annotationFilterTerm, normalizeTerm } from "./search-index.js";
+import {
+  decodeCursor,
+  encodeCursor,
+  invalid,
+  MAX_ANNOTATION_FILTERS,
+  parseAnnotationFilter,
+  requireKind,
+  requireName,
+  requireQuery,
+} from "./discovery-input.js";
+import {
+  iconUrl,
+  type AccessorySummary,
+  type AccessoryView,
+  type ArtifactDetail,
+  type ArtifactSummary,
+  type KindView,
+  type RepositoryView,
+  type SearchRequest,
+  type SearchResult,
+  type Visibility,
+} from "./discovery-views.js";
 
-/** Whether the caller may pull a repository; undefined when everyone may (an open registry). */
-export type Visibility = ((repository: string) => Promise<boolean>) | undefined;
+export type { Visibility } from "./discovery-views.js";
 
 const MAX_TAGS_SHOWN = 100;
 const MAX_ACCESSORIES = 200;
 const MAX_LAYERS_SHOWN = 1000;
-const MAX_QUERY = 200;
-export const MAX_ANNOTATION_FILTERS = 8;
-const KIND_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-
-export interface KindView {
-  id: string;
-  title: string;
-  description: string;
-  icon: string;
-  iconUrl: string;
-  accessory: boolean;
-  hiddenFromPlatforms: boolean;
-  detect: Kind["detect"];
-  actions: Kind["actions"];
-}
-
-export interface RepositoryView {
-  name: string;
-  kinds: string[];
-  tagCount: number;
-  artifactCount: number;
-  size: number;
-  lastPush: string | null;
-  description: string | null;
-}
-
-export interface AccessorySummary {
-  count: number;
-  /** Count per kind id. */
-  kinds: Record<string, number>;
-}
-
-export interface ArtifactSummary {
-  digest: string;
-  tags: string[];
-  kind: string;
-  kindTitle: string;
-  iconUrl: string;
-  title: string | null;
-  version: string | null;
-  description: string | null;
-  size: number;
-  pushedAt: string;
-  platforms: string[];
-  accessories: AccessorySummary;
-}
-
-export interface AccessoryView {
-  digest: string;
-  kind: string;
-  kindTitle: string;
-  iconUrl: string;
-  tags: string[];
-  title: string | null;
-  pushedAt: string;
-  facts: ArtifactFacts;
-}
-
-export interface ArtifactDetail {
-  repository: string;
-  digest: string;
-  mediaType: string;
-  tags: string[];
-  kind: { id: string; title: string; icon: string; iconUrl: string; description: string };
-  facts: ArtifactFacts;
-  pushedAt: string;
-  annotations: Record<string, string>;
-  subject: string | null;
-  config: { mediaType: string | null; digest: string | null; size: number } | null;
-  layers: {
-    mediaType: string | null;
-    digest: string | null;
-    size: number;
-    annotations: Record<string, string>;
-  }[];
-  manifests: { mediaType: string | null; digest: string | null; size: number; platform: string | null }[];
-  /** Accessories of this artifact, by kind id. */
-  accessories: Record<string, AccessoryView[]>;
-  actions: RenderedAction[];
-}
-
-export interface SearchResult {
-  repository: string;
-  digest: string;
-  tags: string[];
-  kind: string;
-  kindTitle: string;
-  iconUrl: string;
-  title: string | null;
-  version: string | null;
-  description: string | null;
-  score: number;
-}
-
-export interface SearchRequest {
-  q: string | undefined;
-  kind: string | undefined;
-  /** `key=value` filters, as given. */
-  annotations: string[];
-}
-
-export function iconUrl(kind: string): string {
-  return `/api/v1/kinds/${kind}/icon.svg`;
-}
 
 /**
  * The discovery API's domain: kinds, repositories and artifacts with their facts, and search. Every list
@@ -175,8 +85,8 @@ export class DiscoveryService {
     page: PageRequest,
     visible: Visibility,
   ): Promise<Page<RepositoryView>> {
-    const kind = this.requireKind(filter.kind);
-    const prefix = filter.q ? this.requireQuery(filter.q) : undefined;
+    const kind = requireKind(this.byId, filter.kind);
+    const prefix = filter.q ? requireQuery(filter.q) : undefined;
     if (page.last !== undefined) requireName(page.last, "last");
     const names = await filteredPage(
       page,
@@ -215,7 +125,7 @@ export class DiscoveryService {
     visible: Visibility,
   ): Promise<Page<ArtifactSummary>> {
     await this.requireVisibleRepository(repository, visible);
-    const kind = this.requireKind(kindFilter);
+    const kind = requireKind(this.byId, kindFilter);
     if (page.last !== undefined && !isValidDigest(page.last)) {
       throw invalid("last must be a digest from the previous page's Link", "last");
     }
@@ -324,8 +234,8 @@ export class DiscoveryService {
   }
 
   async search(request: SearchRequest, page: PageRequest, visible: Visibility): Promise<Page<SearchResult>> {
-    const kind = this.requireKind(request.kind);
-    const prefix = request.q === undefined || request.q.trim() === "" ? null : this.requireQuery(request.q);
+    const kind = requireKind(this.byId, request.kind);
+    const prefix = request.q === undefined || request.q.trim() === "" ? null : requireQuery(request.q);
     if (request.annotations.length > MAX_ANNOTATION_FILTERS) {
       throw invalid(`at most ${MAX_ANNOTATION_FILTERS} annotation filters`, "annotation");
     }
@@ -406,86 +316,10 @@ export class DiscoveryService {
       throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
     }
   }
-
-  private requireKind(kind: string | undefined): string | undefined {
-    if (kind === undefined || kind === "") return undefined;
-    if (kind.length > 64 || !KIND_ID.test(kind) || !this.byId.has(kind)) {
-      throw invalid("unknown kind; see GET /api/v1/kinds", "kind", kind.slice(0, 64));
-    }
-    return kind;
-  }
-
-  private requireQuery(q: string): string {
-    if (q.length > MAX_QUERY) throw invalid(`q must be at most ${MAX_QUERY} characters`, "q");
-    const prefix = normalizeTerm(q);
-    // eslint-disable-next-line no-control-regex -- a query is one line of text
-    if (/[\u0000-\u001f\u007f]/.test(prefix)) throw invalid("q must not contain control characters", "q");
-    if (prefix.length === 0) throw invalid("q must not be empty", "q");
-    return prefix;
-  }
 }
 
 function summarizeAccessories(rows: readonly ArtifactRow[]): AccessorySummary {
   const kinds: Record<string, number> = {};
   for (const row of rows) kinds[row.kind] = (kinds[row.kind] ?? 0) + 1;
   return { count: rows.length, kinds };
-}
-
-function requireName(name: string, parameter: string): void {
-  if (!isValidRepositoryName(name)) {
-    throw new RegistryError("NAME_INVALID", "invalid repository name", {
-      parameter,
-      name: name.slice(0, 300),
-    });
-  }
-}
-
-function parseAnnotationFilter(filter: string): string {
-  const eq = filter.indexOf("=");
-  if (eq <= 0 || filter.length > 512) {
-    throw invalid(
-      "annotation filters are key=value, at most 512 characters",
-      "annotation",
-      filter.slice(0, 100),
-    );
-  }
-  return annotationFilterTerm(filter.slice(0, eq), filter.slice(eq + 1));
-}
-
-function encodeCursor(hit: SearchCursor): string {
-  return Buffer.from(JSON.stringify([hit.tier, hit.score, hit.repository, hit.digest])).toString("base64url");
-}
-
-function decodeCursor(text: string): SearchCursor {
-  try {
-    if (text.length > 1024) throw new Error("too long");
-    const [tier, score, repository, digest] = JSON.parse(
-      Buffer.from(text, "base64url").toString("utf8"),
-    ) as unknown[];
-    if (
-      typeof tier === "number" &&
-      Number.isInteger(tier) &&
-      tier >= 0 &&
-      tier < SEARCH_TIERS.length &&
-      typeof score === "number" &&
-      Number.isInteger(score) &&
-      typeof repository === "string" &&
-      isValidRepositoryName(repository) &&
-      typeof digest === "string" &&
-      isValidDigest(digest)
-    ) {
-      return { tier, score, repository, digest };
-    }
-  } catch {
-    // Reported below.
-  }
-  throw invalid("last must be the value from the previous page's Link", "last");
-}
-
-function invalid(message: string, parameter: string, value?: string): RegistryError {
-  return new RegistryError(
-    "INVALID_REQUEST",
-    message,
-    value === undefined ? { parameter } : { parameter, value },
-  );
 }

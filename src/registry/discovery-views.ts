@@ -1,0 +1,106 @@
+/** What the discovery API answers: plain data, serialized as is. */
+import type { ArtifactFacts, Kind, RenderedAction } from "../oci/kinds/index.js";
+
+/** Whether the caller may pull a repository; undefined when everyone may (an open registry). */
+export type Visibility = ((repository: string) => Promise<boolean>) | undefined;
+
+export interface KindView {
+  id: string;
+  title: string;
+  description: string;
+  icon: string;
+  iconUrl: string;
+  accessory: boolean;
+  hiddenFromPlatforms: boolean;
+  detect: Kind["detect"];
+  actions: Kind["actions"];
+}
+
+export interface RepositoryView {
+  name: string;
+  kinds: string[];
+  tagCount: number;
+  artifactCount: number;
+  size: number;
+  lastPush: string | null;
+  description: string | null;
+}
+
+export interface AccessorySummary {
+  count: number;
+  /** Count per kind id. */
+  kinds: Record<string, number>;
+}
+
+export interface ArtifactSummary {
+  digest: string;
+  tags: string[];
+  kind: string;
+  kindTitle: string;
+  iconUrl: string;
+  title: string | null;
+  version: string | null;
+  description: string | null;
+  size: number;
+  pushedAt: string;
+  platforms: string[];
+  accessories: AccessorySummary;
+}
+
+export interface AccessoryView {
+  digest: string;
+  kind: string;
+  kindTitle: string;
+  iconUrl: string;
+  tags: string[];
+  title: string | null;
+  pushedAt: string;
+  facts: ArtifactFacts;
+}
+
+export interface ArtifactDetail {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  tags: string[];
+  kind: { id: string; title: string; icon: string; iconUrl: string; description: string };
+  facts: ArtifactFacts;
+  pushedAt: string;
+  annotations: Record<string, string>;
+  subject: string | null;
+  config: { mediaType: string | null; digest: string | null; size: number } | null;
+  layers: {
+    mediaType: string | null;
+    digest: string | null;
+    size: number;
+    annotations: Record<string, string>;
+  }[];
+  manifests: { mediaType: string | null; digest: string | null; size: number; platform: string | null }[];
+  /** Accessories of this artifact, by kind id. */
+  accessories: Record<string, AccessoryView[]>;
+  actions: RenderedAction[];
+}
+
+export interface SearchResult {
+  repository: string;
+  digest: string;
+  tags: string[];
+  kind: string;
+  kindTitle: string;
+  iconUrl: string;
+  title: string | null;
+  version: string | null;
+  description: string | null;
+  score: number;
+}
+
+export interface SearchRequest {
+  q: string | undefined;
+  kind: string | undefined;
+  /** `key=value` filters, as given. */
+  annotations: string[];
+}
+
+export function iconUrl(kind: string): string {
+  return `/api/v1/kinds/${kind}/icon.svg`;
+}

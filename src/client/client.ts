@@ -1,7 +1,8 @@
 import { Deadline } from "./deadline.js";
 import { DockerConfig, type Credentials } from "./docker-config.js";
 import { HttpAgents } from "./http.js";
-import { parseReference, type Reference } from "./reference.js";
+import { formatLocation, Resolver, type Resolved } from "./defaults/index.js";
+import type { Reference } from "./reference.js";
 import { RegistryClient } from "./registry.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./retry.js";
 import { Transport } from "./transport.js";
@@ -46,11 +47,14 @@ export class Client {
   private started: Deadline | undefined;
   private readonly registries = new Map<string, RegistryClient>();
   private dockerConfig: Promise<DockerConfig> | undefined;
+  /** Short names: WHARF_REGISTRY, the client config file and its per-kind defaults. */
+  readonly resolver: Resolver;
 
   constructor(readonly options: ClientOptions = {}) {
     this.env = options.env ?? process.env;
     this.concurrency = options.concurrency ?? 4;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.resolver = new Resolver(this.env);
     this.agents = new HttpAgents({
       ca: options.ca,
       idleTimeoutMs: options.idleTimeoutMs,
@@ -66,12 +70,20 @@ export class Client {
     return this.started;
   }
 
+  /** The default for short names (`oci://host[/namespace]`): WHARF_REGISTRY, else the config file's. */
   get defaultRegistry(): string | undefined {
-    return this.env.WHARF_REGISTRY || undefined;
+    const chosen = this.resolver.defaultFor();
+    return chosen ? formatLocation(chosen.location) : undefined;
   }
 
-  parse(reference: string): Reference {
-    return parseReference(reference, { defaultRegistry: this.defaultRegistry });
+  /** A reference as the user wrote it; short names through the defaults (for `kind`, its own first). */
+  parse(reference: string, options: { kind?: string } = {}): Reference {
+    return this.resolver.resolve(reference, options).ref;
+  }
+
+  /** As parse, and which default a short name went through (for `wharf info`). */
+  resolve(reference: string, options: { kind?: string } = {}): Resolved {
+    return this.resolver.resolve(reference, options);
   }
 
   registry(host: string): RegistryClient {

@@ -23,7 +23,10 @@ export interface LayoutReference {
 export type Reference = RegistryReference | LayoutReference;
 
 export interface ParseOptions {
-  /** Registry for short names such as `team/app:v1` (the CLI passes WHARF_REGISTRY). */
+  /**
+   * Registry for short names such as `team/app:v1`: `[oci://]host[:port][/namespace]` (the CLI passes
+   * the default its resolver chose; see client/defaults). A namespace goes in front of the name.
+   */
   defaultRegistry?: string;
 }
 
@@ -49,6 +52,15 @@ export function parseReference(input: string, options: ParseOptions = {}): Refer
   return { kind: "registry", registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
+/** Whether `input` names its registry (or is a layout), so that no default is needed to resolve it. */
+export function namesRegistry(input: string): boolean {
+  const text = input.trim();
+  if (text.startsWith("oci:") && !text.startsWith("oci://")) return true;
+  const body = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "");
+  const slash = body.indexOf("/");
+  return slash > 0 && looksLikeHost(body.slice(0, slash));
+}
+
 /** A registry reference only (for commands that cannot work on layouts). */
 export function parseRegistryReference(input: string, options: ParseOptions = {}): RegistryReference {
   const ref = parseReference(input, options);
@@ -64,7 +76,8 @@ export function parseLocation(
   const text = stripScheme((input ?? "").trim(), input ?? "");
   if (text === "") {
     if (!options.defaultRegistry) throw new UsageError("name a registry, or set WHARF_REGISTRY");
-    return { registry: normalizeHost(options.defaultRegistry) };
+    const { host, namespace } = splitDefault(options.defaultRegistry);
+    return { registry: host, ...(namespace ? { repository: namespace } : {}) };
   }
   if (!text.includes("/") && looksLikeHost(text)) return { registry: normalizeHost(text) };
   const ref = parseRegistryReference(text, options);
@@ -115,12 +128,19 @@ function parseLayout(spec: string, input: string): LayoutReference {
   return { kind: "layout", path: name, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 
+/**
+ * `…@sha256:<hex>` is a digest. `…@v7`, with no algorithm, is tag v7 (as some tools write versions),
+ * unless the reference already has a tag.
+ */
 function splitDigest(text: string, input: string): { rest: string; digest?: string } {
   const at = text.lastIndexOf("@");
   if (at < 0) return { rest: text };
   const digest = text.slice(at + 1);
+  const rest = text.slice(0, at);
+  if (!digest.includes(":") && isValidTag(digest) && splitTag(rest).tag === undefined)
+    return { rest: `${rest}:${digest}` };
   if (!isValidDigest(digest)) throw new UsageError(`invalid reference ${quote(input)}: bad digest`);
-  return { rest: text.slice(0, at), digest };
+  return { rest, digest };
 }
 
 /** The tag is after the last `:` only when that colon follows the last `/` (else it is a port). */
@@ -149,7 +169,19 @@ function splitRegistry(
       `${quote(input)} names no registry: write it as host[:port]/repository, or set WHARF_REGISTRY`,
     );
   }
-  return { registry: normalizeHost(defaultRegistry), repository: name };
+  const { host, namespace } = splitDefault(defaultRegistry);
+  return { registry: host, repository: namespace ? `${namespace}/${name}` : name };
+}
+
+/** `[oci://]host[:port][/namespace]` → host and namespace. */
+function splitDefault(text: string): { host: string; namespace: string } {
+  const body = text
+    .trim()
+    .replace(/^(?:https?|oci):\/\//i, "")
+    .replace(/\/+$/, "");
+  const slash = body.indexOf("/");
+  if (slash < 0) return { host: normalizeHost(body), namespace: "" };
+  return { host: normalizeHost(body.slice(0, slash)), namespace: body.slice(slash + 1) };
 }
 
 function normalizeHost(host: string): string {

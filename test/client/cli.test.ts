@@ -82,11 +82,12 @@ for (const kind of registries) {
       assert.equal(again.stdout.trim(), digests.deploy);
     });
 
-    test("ls lists repositories, then tags with digest and artifact type", async () => {
+    test("ls lists artifacts by repository, then tags with digest and artifact type", async () => {
       const repos = await cli.run(["ls", host]);
       assert.equal(repos.code, 0, repos.stderr);
+      const firstColumn = repos.stdout.split("\n").map((line) => line.split(/\s+/)[0]);
       for (const repo of ["charts/mychart", "team/deploy", "team/notes"])
-        assert.ok(repos.stdout.split("\n").includes(repo));
+        assert.ok(firstColumn.includes(repo), repo);
 
       const tags = await cli.run(["ls", `${host}/team/deploy`]);
       assert.equal(tags.code, 0, tags.stderr);

@@ -7,8 +7,9 @@ import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes, shortDigest, table } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 
-interface InfoOptions extends CommonOptions {
+interface InfoOptions extends CommonOptions, KindDefaultOptions {
   referrers: boolean;
 }
 
@@ -18,15 +19,17 @@ export function registerInfo(program: Command): void {
     .description("Describe an artifact without downloading its layers")
     .argument("<ref>", "host[:port]/repo[:tag|@digest], or oci:DIR[:tag]")
     .option("--no-referrers", "do not look up signatures, SBOMs and other referrers");
+  withKindDefault(command);
   withCommonOptions(command);
   examples(command, [
     "wharf info 127.0.0.1:5000/team/deploy:v1",
     "wharf info 127.0.0.1:5000/team/app:v1 --json | jq -r .digest",
     "wharf info oci:./layout:v1",
+    "wharf info --kind chart mychart:0.1.0   # a short name: says which default it resolved through",
   ]);
   command.action(async (reference: string, options: InfoOptions) => {
     await runCommand(options, async (ctx) => {
-      const ref = ctx.client.parse(reference);
+      const { ref, through } = ctx.client.resolve(reference, kindDefault(options));
       let descriptor: Descriptor;
       let bytes: Buffer;
       let offline = false;
@@ -56,6 +59,7 @@ export function registerInfo(program: Command): void {
       const doc = decoded.doc;
       const info = {
         reference: formatReference(ref),
+        ...(through ? { resolvedThrough: through } : {}),
         digest: descriptor.digest,
         mediaType: descriptor.mediaType,
         artifactType: artifactTypeOf(decoded),
@@ -76,6 +80,7 @@ export function registerInfo(program: Command): void {
 
       const rows: string[][] = [
         ["Reference:", info.reference],
+        ...(through ? [["Resolved through:", through]] : []),
         ["Digest:", info.digest],
         ["Media type:", info.mediaType],
       ];

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { UsageError } from "../../client/errors.js";
+import { discover, fromCatalog, fromIndex } from "../../client/discovery/index.js";
+import { NotFoundError, UsageError } from "../../client/errors.js";
 import { mapLimit } from "../../client/limit.js";
 import { LayoutTarget } from "../../client/layout.js";
 import { artifactTypeOf, decodeManifest, type ManifestData } from "../../client/manifest.js";
@@ -11,6 +12,7 @@ import {
   type CommonOptions,
   type Context,
 } from "./common/context.js";
+import { printArtifacts } from "./common/artifacts.js";
 import { table } from "./common/format.js";
 
 interface LsOptions extends CommonOptions {
@@ -24,10 +26,12 @@ const REFERRER_TAG = /^sha(?:256|512)-[0-9a-f]{64,128}$/;
 export function registerLs(program: Command): void {
   const command = program
     .command("ls")
-    .description("List a registry's repositories, or a repository's tags with digest and artifact type")
+    .description(
+      "List a registry's or namespace's artifacts with kind, title and version, or a repository's tags",
+    )
     .argument(
       "[location]",
-      "HOST[:port], HOST[:port]/REPO (default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
+      "HOST[:port][/NAMESPACE] (artifacts), HOST[:port]/REPO (tags; default: WHARF_REGISTRY) or oci:DIR (a layout's tags)",
     )
     .option("--artifact-type <type>", "only tags whose artifact type is this")
     .option(
@@ -36,7 +40,8 @@ export function registerLs(program: Command): void {
     );
   withCommonOptions(command);
   examples(command, [
-    "wharf ls 127.0.0.1:5000                 # repositories",
+    "wharf ls 127.0.0.1:5000                 # artifacts: from index:latest, else the catalog and tags (slow)",
+    "wharf ls registry.example.com/team      # from team/index:latest (see push --index)",
     "wharf ls 127.0.0.1:5000/team/deploy     # tags, digests, artifact types",
     "wharf ls 127.0.0.1:5000/charts/mychart --artifact-type application/vnd.cncf.helm.config.v1+json",
     "WHARF_REGISTRY=127.0.0.1:5000 wharf ls team/deploy --json",
@@ -60,15 +65,28 @@ export function registerLs(program: Command): void {
       if (where.repository === undefined) {
         if (options.artifactType)
           throw new UsageError("--artifact-type filters the tags of one repository: name it");
-        const repositories: string[] = [];
-        for await (const name of registry.catalog()) repositories.push(name);
-        if (ctx.json) return ctx.printJson({ registry: where.registry, repositories });
-        return ctx.printLines(repositories);
+        return printArtifacts(ctx, await discover(ctx.client, { registry: where.registry }));
       }
       const repository = where.repository;
+      // A namespace with an index lists its artifacts; else it is a repository, and when it has no
+      // tags, a namespace listed the slow way.
+      const query = { registry: where.registry, namespace: repository };
+      const notes: string[] = [];
+      const indexed = options.artifactType ? null : await fromIndex(registry, query, notes);
+      if (indexed) return printArtifacts(ctx, indexed);
       const tags: string[] = [];
-      for await (const tag of registry.tags(repository))
-        if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
+      try {
+        for await (const tag of registry.tags(repository))
+          if (options.all || !REFERRER_TAG.test(tag)) tags.push(tag);
+      } catch (err) {
+        if (!(err instanceof NotFoundError) || options.artifactType) throw err;
+        const listed = await fromCatalog(registry, query, notes);
+        if (listed.artifacts.length === 0)
+          throw new NotFoundError(
+            `${where.registry}/${repository} is neither a repository nor a namespace with artifacts`,
+          );
+        return printArtifacts(ctx, listed);
+      }
       tags.sort();
       const rows = await mapLimit(tags, 8, async (tag) =>
         describeTag(tag, await registry.getManifest(repository, tag)),

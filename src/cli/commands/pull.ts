@@ -6,6 +6,7 @@ import { LayoutSource } from "../../client/layout-source.js";
 import { checkPlatform } from "../../client/platform.js";
 import { pullArtifact, type PullResult } from "../../client/pull.js";
 import { platformNote } from "./common/format.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 import {
   examples,
   runCommand,
@@ -14,7 +15,7 @@ import {
   type Context,
 } from "./common/context.js";
 
-interface PullOptions extends CommonOptions {
+interface PullOptions extends CommonOptions, KindDefaultOptions {
   output: string;
   refresh?: boolean;
   platform?: string;
@@ -30,6 +31,7 @@ export function registerPull(program: Command): void {
     .option("--refresh", "ignore the cache: resolve and download everything again")
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
     .option("-f, --file <file>", "pull every OCI reference declared in this YAML or JSON file");
+  withKindDefault(command);
   withCommonOptions(command, { transfers: "download" });
   examples(command, [
     "wharf pull 127.0.0.1:5000/team/deploy:v1 -o ./deploy",
@@ -37,6 +39,8 @@ export function registerPull(program: Command): void {
     "wharf pull reg.example.com/team/app@sha256:…                 # by digest: served from the cache once pulled",
     "wharf pull --refresh 127.0.0.1:5000/team/deploy:v1 -o deploy # bypass the cache",
     "wharf pull -f values.yaml -o vendor/                         # every oci:// reference and image: in the file",
+    "WHARF_REGISTRY=oci://reg.example.com/library wharf pull postgres:v14   # a short name",
+    "wharf pull --kind policy baseline:v1    # through registries.policy in ~/.config/wharf/config.yaml",
   ]);
   command.action(async (reference: string | undefined, options: PullOptions) => {
     await runCommand(options, async (ctx) => {
@@ -59,9 +63,9 @@ export function registerPull(program: Command): void {
 export async function pullOne(
   ctx: Context,
   reference: string,
-  options: { output?: string; refresh?: boolean; platform?: string },
+  options: { output?: string; refresh?: boolean; platform?: string } & KindDefaultOptions,
 ): Promise<PullResult> {
-  const ref = ctx.client.parse(reference);
+  const ref = ctx.client.parse(reference, kindDefault(options));
   const pullOptions = {
     outputDir: options.output,
     platform: options.platform,

@@ -4,13 +4,22 @@ import { pushArtifact } from "../../client/push.js";
 import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes } from "./common/format.js";
+import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
+import {
+  indexNamespace,
+  maintainIndex,
+  pushedChange,
+  withIndexOption,
+  type IndexOption,
+} from "./common/index-option.js";
 import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
 
-interface PushOptions extends CommonOptions {
+interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
   annotation: string[];
   config?: string;
   helm: boolean;
+  index?: IndexOption;
 }
 
 export function registerPush(program: Command): void {
@@ -31,6 +40,8 @@ export function registerPush(program: Command): void {
     )
     .option("--config <file[:mediatype]>", "use this file as the config blob")
     .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart");
+  withIndexOption(command, "then list the artifact");
+  withKindDefault(command);
   withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/             # a directory: one reproducible layer",
@@ -38,14 +49,16 @@ export function registerPush(program: Command): void {
     "wharf push registry.example.com/team/sbom:v1 sbom.json:application/spdx+json --artifact-type application/spdx+json",
     "wharf push reg.example.com/ml/model:v3 model.onnx -a org.opencontainers.image.source=https://git.example.com/ml",
     "DIGEST=$(wharf push 127.0.0.1:5000/team/app:v1 app.tar.gz)  # stdout is the digest alone",
+    "wharf push registry.example.com/team/app:v1 ./k8s/ --index  # and list it in team/index:latest",
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
     await runCommand(options, async (ctx) => {
-      const ref = ctx.client.parse(reference);
+      const ref = ctx.client.parse(reference, kindDefault(options));
       if (ref.digest)
         throw new UsageError("push names a tag, not a digest: the digest is what push computes");
       let config: { path: string; mediaType?: string } | undefined;
       if (options.config) config = splitMediaType(options.config);
+      const namespace = indexNamespace(ctx, options.index, ref);
       const target = openTarget(ctx, ref);
       const result = await pushArtifact(target, ref.tag, paths.map(splitMediaType), {
         artifactType: options.artifactType,
@@ -57,8 +70,13 @@ export function registerPush(program: Command): void {
       });
       ctx.progress?.stop();
       const pushed = formatReference({ ...ref, tag: result.tag });
+      let index;
+      if (namespace !== undefined && ref.kind === "registry") {
+        const change = () => pushedChange(ctx, ref, result.digest, [result.tag]);
+        index = await maintainIndex(ctx, ref, namespace, change, `pushed ${pushed} (${result.digest})`);
+      }
       if (ctx.json) {
-        ctx.printJson({ reference: pushed, ...result });
+        ctx.printJson({ reference: pushed, ...result, ...(index ? { index } : {}) });
         return;
       }
       const total = result.layers.reduce((sum, l) => sum + l.size, 0);

@@ -1,0 +1,111 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { startWharf } from "../helpers/server.js";
+import { startDistribution } from "./distribution.js";
+import { cliHome, type CliHome, type CliResult } from "./cli.js";
+import { makeWorkspace, type Workspace } from "./workspace.js";
+import type { DiscoveryResult } from "../../src/client/discovery/index.js";
+
+interface Registry {
+  host: string;
+  stop(): Promise<void>;
+}
+
+const registries: { name: string; start(): Promise<Registry> }[] = [
+  { name: "Distribution 2.8 (docker-registry)", start: () => startDistribution() },
+  { name: "wharf serve", start: () => startWharf() },
+];
+
+function ok(result: CliResult): CliResult {
+  assert.equal(result.code, 0, `exit ${result.code}\n${result.stderr}\n${result.stdout}`);
+  return result;
+}
+
+for (const kind of registries) {
+  describe(`wharf ls REGISTRY[/NAMESPACE] on ${kind.name}`, () => {
+    let registry: Registry;
+    let cli: CliHome;
+    let ws: Workspace;
+    let host: string;
+    let chart: string;
+
+    before(async () => {
+      registry = await kind.start();
+      host = registry.host;
+      cli = await cliHome();
+      ws = await makeWorkspace(cli.dir);
+      chart = ok(await cli.run(["push", `${host}/team/mychart`, ws.chart, "--index"])).stdout.trim();
+      ok(await cli.run(["push", `${host}/team/deploy:v1`, ws.manifests, "--index"]));
+      // A namespace kept without an index, with one digest under two tags and a cosign signature tag.
+      const notes = ok(await cli.run(["push", `${host}/other/notes:v1`, ws.notes])).stdout.trim();
+      ok(await cli.run(["tag", `${host}/other/notes:v1`, "stable"]));
+      const sig = join(cli.dir, "sig.json");
+      await writeFile(sig, "{}");
+      const sigTag = `${notes.replace(":", "-")}.sig`;
+      ok(
+        await cli.run([
+          "push",
+          `${host}/other/notes:${sigTag}`,
+          `${sig}:application/vnd.dev.cosign.simplesigning.v1+json`,
+        ]),
+      );
+      ok(await cli.run(["push", `${host}/other/chart`, ws.chart]));
+    });
+    after(async () => {
+      await cli.cleanup();
+      await registry.stop();
+    });
+
+    test("a namespace with an index is listed from it, with kind, title and version", async () => {
+      const text = ok(await cli.run(["ls", `${host}/team`]));
+      assert.match(text.stderr, new RegExp(`listed from ${host}/team/index:latest`));
+      assert.match(text.stdout, /^REPOSITORY\s+TAGS\s+KIND\s+TITLE\s+VERSION\s+DIGEST$/m);
+      assert.match(text.stdout, /^team\/mychart\s+0\.1\.0\s+helm-chart\s+mychart\s+0\.1\.0\s+sha256:/m);
+      assert.match(text.stdout, /^team\/deploy\s+v1\s+/m);
+      const json = JSON.parse(ok(await cli.run(["ls", `${host}/team`, "--json"])).stdout) as DiscoveryResult;
+      assert.equal(json.source, "index");
+      assert.equal(json.namespace, "team");
+      const entry = json.artifacts.find((a) => a.repository === "team/mychart");
+      assert.equal(entry?.digest, chart);
+      assert.equal(entry?.kindTitle, "Helm chart");
+    });
+
+    test("a namespace without one falls back to the catalog and tags, and says so on stderr", async () => {
+      const text = ok(await cli.run(["ls", `${host}/other`]));
+      assert.match(
+        text.stderr,
+        new RegExp(
+          `no index artifact at ${host}/other/index:latest: listed the catalog and every tag instead \\(slow`,
+        ),
+      );
+      assert.match(text.stdout, /^other\/notes\s+stable,v1\s+artifact\s+/m);
+      assert.match(text.stdout, /^other\/chart\s+0\.1\.0\s+helm-chart\s+/m);
+      assert.doesNotMatch(text.stdout, /\.sig/);
+      assert.doesNotMatch(text.stdout, /^team\//m);
+      const json = JSON.parse(ok(await cli.run(["ls", `${host}/other`, "--json"])).stdout) as DiscoveryResult;
+      assert.equal(json.source, "catalog");
+      assert.deepEqual(json.artifacts.map((a) => a.repository).sort(), ["other/chart", "other/notes"]);
+    });
+
+    test("the whole registry without a top-level index goes through the catalog too", async () => {
+      const json = JSON.parse(ok(await cli.run(["ls", host, "--json"])).stdout) as DiscoveryResult;
+      assert.equal(json.source, "catalog");
+      for (const repo of ["team/mychart", "team/deploy", "other/notes", "other/chart", "team/index"])
+        assert.ok(
+          json.artifacts.some((a) => a.repository === repo),
+          repo,
+        );
+      assert.equal(json.artifacts.find((a) => a.repository === "team/index")?.kind, "wharf-index");
+    });
+
+    test("a repository still lists its tags; a name that is neither is not found (exit 3)", async () => {
+      const tags = ok(await cli.run(["ls", `${host}/team/deploy`]));
+      assert.match(tags.stdout, /^v1\s+sha256:/m);
+      const missing = await cli.run(["ls", `${host}/nothing/here`]);
+      assert.equal(missing.code, 3, missing.stderr);
+      assert.match(missing.stderr, /is neither a repository nor a namespace with artifacts/);
+    });
+  });
+}

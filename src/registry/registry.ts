@@ -8,6 +8,7 @@ import { UploadService } from "./uploads.js";
 import { StorageVerification } from "./storage-verification.js";
 import { FactsRecorder } from "./facts.js";
 import { DiscoveryService } from "./discovery.js";
+import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 
 export interface RegistryOptions {
@@ -15,6 +16,8 @@ export interface RegistryOptions {
   uploadTtlMs: number;
   /** The kinds catalogue (built-in merged with the operator's); the built-in one by default. */
   kinds?: readonly Kind[];
+  /** The namespaces whose index artifact the server keeps current; none by default. */
+  index?: ManagedIndexOptions;
 }
 
 /** The registry's domain: everything the HTTP API does, without HTTP. */
@@ -26,6 +29,7 @@ export class Registry {
   readonly verification: StorageVerification;
   readonly facts: FactsRecorder;
   readonly discovery: DiscoveryService;
+  readonly indexes: ManagedIndexes;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -41,6 +45,10 @@ export class Registry {
     this.manifests = new ManifestService(db, this.facts);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
+    const index = options.index ?? { namespaces: [], delayMs: 1000 };
+    const blobs = this.blobs;
+    this.indexes = new ManagedIndexes(db, this.manifests, this.uploads, blobs, this.facts, index, log);
+    this.manifests.trackIndexes(this.indexes);
     this.verification = new StorageVerification(db, store);
   }
 
@@ -52,10 +60,12 @@ export class Registry {
     this.sweeper = setInterval(() => void this.expireUploads(), interval);
     this.sweeper.unref();
     this.facts.startBackfill();
+    await this.indexes.start();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.indexes.stop();
     await this.facts.stop();
     await this.db.destroy();
   }

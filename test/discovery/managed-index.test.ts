@@ -17,6 +17,10 @@ import { cliHome, type CliHome } from "../client/cli.js";
 import { makeWorkspace } from "../client/workspace.js";
 import { parseIndexDocument, type IndexDocument } from "../../src/oci/index-artifact/index.js";
 import { WHARF_INDEX_MEDIA_TYPE } from "../../src/oci/kinds/index.js";
+import pino from "pino";
+import { openSqlite } from "../../src/metadata/database.js";
+import { FsBlobStore } from "../../src/storage/fs-blob-store.js";
+import { Registry } from "../../src/registry/registry.js";
 import { OCI_MANIFEST, pushImage, pushShaped } from "./support.js";
 
 const repoRoot = join(import.meta.dirname, "..", "..");
@@ -242,6 +246,55 @@ describe("the index mark survives a restart", { timeout: 120_000 }, () => {
       after.close();
     }
     wharf = undefined;
+  });
+});
+
+describe("two nodes rebuilding one namespace's index at once", { timeout: 120_000 }, () => {
+  let wharf: TestServer | undefined;
+  let dataDir: string;
+  let second: Registry | undefined;
+  after(async () => {
+    await second?.stop();
+    await wharf?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test("rebuilds racing pushes on another node end with the exact list and no mark left", async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "wharf-index-nodes-"));
+    const options = { namespaces: ["team"], delayMs: 200 };
+    wharf = await startWharf({
+      dataDir,
+      env: { WHARF_INDEX_NAMESPACES: "team", WHARF_INDEX_DELAY: "200ms" },
+    });
+    // A second node: the same database and blob store, its own domain services (as a later issue runs).
+    const db = await openSqlite(join(dataDir, "metadata.db"));
+    const store = new FsBlobStore(join(dataDir, "storage"));
+    await store.init();
+    second = new Registry(db, store, { uploadTtlMs: 3600_000, index: options }, pino({ level: "silent" }));
+    const node = second;
+    const names = Array.from({ length: 10 }, (_, i) => `team/node${i}`);
+    let rebuilds = 0;
+    const racing = (async () => {
+      for (const name of names) {
+        await pushImage(wharf.url, name, "v1");
+        await node.indexes.rebuild("team");
+        rebuilds += 1;
+      }
+    })();
+    await Promise.all([racing, ...names.map(() => node.indexes.rebuild("team").then(() => (rebuilds += 1)))]);
+    assert.equal(rebuilds, 20);
+    const doc = await indexUntil(wharf.url, "team", (d) => repos(d).length === names.length);
+    assert.deepEqual(repos(doc), [...names].sort());
+    // Both nodes build the same bytes from the same state: a rebuild now by the second writes nothing new.
+    const before = await fetch(`${wharf.url}/v2/team/index/manifests/latest`, { method: "HEAD" });
+    await node.indexes.rebuild("team");
+    const afterRebuild = await fetch(`${wharf.url}/v2/team/index/manifests/latest`, { method: "HEAD" });
+    assert.equal(
+      afterRebuild.headers.get("docker-content-digest"),
+      before.headers.get("docker-content-digest"),
+    );
+    const marks = await db.selectFrom("index_marks").selectAll().execute();
+    assert.deepEqual(marks, []);
   });
 });
 

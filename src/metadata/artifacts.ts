@@ -247,23 +247,30 @@ export async function repositoryKinds(db: Conn, names: readonly string[]): Promi
   return result;
 }
 
-/** The description of each repository's newest listed artifact that has one. */
+/** The description of each repository's newest listed artifact that has one (one index seek each). */
 export async function repositoryDescriptions(
   db: Conn,
   names: readonly string[],
 ): Promise<Map<string, string>> {
   const result = new Map<string, string>();
-  for (const name of names) {
-    const row = await db
-      .selectFrom("artifacts")
-      .select("description")
-      .where("repository", "=", name)
-      .where("top_level", "=", 1)
-      .where("description", "is not", null)
-      .orderBy("pushed_at", "desc")
-      .limit(1)
-      .executeTakeFirst();
-    if (row?.description) result.set(name, row.description);
+  for (const batch of batches(names)) {
+    const rows = await db
+      .selectFrom("repositories as r")
+      .select((eb) => [
+        "r.name",
+        eb
+          .selectFrom("artifacts as a")
+          .select("a.description")
+          .whereRef("a.repository", "=", "r.name")
+          .where("a.top_level", "=", 1)
+          .where("a.description", "is not", null)
+          .orderBy("a.pushed_at", "desc")
+          .limit(1)
+          .as("description"),
+      ])
+      .where("r.name", "in", batch)
+      .execute();
+    for (const row of rows) if (row.description) result.set(row.name, row.description);
   }
   return result;
 }

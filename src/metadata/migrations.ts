@@ -160,6 +160,12 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .on("artifacts")
         .columns(["repository", "top_level", "digest"])
         .execute();
+      // A repository's newest listed artifact (its description in repository listings) is one seek.
+      await db.schema
+        .createIndex("artifacts_newest")
+        .on("artifacts")
+        .columns(["repository", "top_level", "pushed_at"])
+        .execute();
       await db.schema.createIndex("artifacts_kind").on("artifacts").columns(["kind", "repository"]).execute();
       await db.schema
         .createIndex("artifacts_refers_to")

@@ -298,6 +298,57 @@ describe("two nodes rebuilding one namespace's index at once", { timeout: 120_00
   });
 });
 
+describe("a rebuild that read older state than the database holds", { timeout: 120_000 }, () => {
+  let wharf: TestServer | undefined;
+  let dataDir: string;
+  let second: Registry | undefined;
+  after(async () => {
+    await second?.stop();
+    await wharf?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test("never replaces the newer index another rebuild wrote (the mark's token is compared in the write)", async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "wharf-index-stale-"));
+    // The serving node waits an hour: only the second node's rebuilds, run by the test, write the index.
+    wharf = await startWharf({ dataDir, env: { WHARF_INDEX_NAMESPACES: "team", WHARF_INDEX_DELAY: "1h" } });
+    await indexUntil(wharf.url, "team", () => true);
+    const db = await openSqlite(join(dataDir, "metadata.db"));
+    const store = new FsBlobStore(join(dataDir, "storage"));
+    await store.init();
+    const options = { namespaces: ["team"], delayMs: 3600_000 };
+    second = new Registry(db, store, { uploadTtlMs: 3600_000, index: options }, pino({ level: "silent" }));
+    // The first rebuild is held between building its list and writing it.
+    const indexes = second.indexes as unknown as { build(ns: string): Promise<unknown> };
+    const build = indexes.build.bind(indexes);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let built!: () => void;
+    const held = new Promise<void>((resolve) => (built = resolve));
+    let calls = 0;
+    indexes.build = async (ns: string) => {
+      const result = await build(ns);
+      if (++calls === 1) {
+        built();
+        await gate;
+      }
+      return result;
+    };
+
+    await pushImage(wharf.url, "team/first", "v1");
+    const stale = second.indexes.rebuild("team");
+    await held; // it has built a list holding team/first only
+    await pushImage(wharf.url, "team/second", "v1");
+    await second.indexes.rebuild("team"); // a newer rebuild writes both
+    assert.deepEqual(repos((await readIndex(wharf.url, "team"))!), ["team/first", "team/second"]);
+    release();
+    await stale;
+    // The held rebuild found its mark replaced, built again, and found nothing to change.
+    assert.deepEqual(repos((await readIndex(wharf.url, "team"))!), ["team/first", "team/second"]);
+    assert.ok(calls >= 3, `the stale rebuild built again (${calls} builds)`);
+  });
+});
+
 describe("index.namespaces in the configuration", () => {
   test("--print-config shows it (/ for the top level); a bad namespace stops start-up naming the key", async () => {
     const wharf = join(repoRoot, "bin", "wharf");

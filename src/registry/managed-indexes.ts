@@ -168,10 +168,12 @@ export class ManagedIndexes implements IndexTracking {
       if (current) await this.removePrevious(namespace, current, built);
       return;
     }
+    // Newer marks kept coming: the last one is still there, and the next schedule or sweep takes it.
+    this.log.debug({ namespace }, "managed index rebuild gave way to newer changes");
   }
 
   /** The artifact, bounded: past the format's byte cap, entries are left out until it fits. */
-  private async build(namespace: string): Promise<BuiltIndex> {
+  private async build(namespace: string): Promise<BuiltIndex & { entries: number }> {
     const { doc, omitted } = await buildDocument(this.db, this.facts, namespace, this.repositories);
     let kept: IndexDocument = doc;
     let built = buildIndexArtifact(kept);
@@ -187,10 +189,14 @@ export class ManagedIndexes implements IndexTracking {
         "the namespace has more artifacts than its index can hold: the first ones by repository are listed",
       );
     }
-    return built;
+    return { ...built, entries: kept.entries.length };
   }
 
-  private async write(namespace: string, built: BuiltIndex, token: string | null): Promise<void> {
+  private async write(
+    namespace: string,
+    built: BuiltIndex & { entries: number },
+    token: string | null,
+  ): Promise<void> {
     const repository = indexRepository(namespace);
     await this.ensureBlob(repository, built.config);
     await this.ensureBlob(repository, built.layer);
@@ -203,9 +209,8 @@ export class ManagedIndexes implements IndexTracking {
     };
     const manifest = built.manifest;
     await this.manifests.put(repository, INDEX_TAG, manifest.mediaType, manifest.bytes, [], guard);
-    const entries = JSON.parse(built.layer.bytes.toString("utf8")) as IndexDocument;
     this.log.info(
-      { namespace, repository, digest: manifest.digest, entries: entries.entries.length },
+      { namespace, repository, digest: manifest.digest, entries: built.entries },
       "managed index written",
     );
     await this.audit?.record({
@@ -214,7 +219,7 @@ export class ManagedIndexes implements IndexTracking {
       action: "index.update",
       repository,
       target: manifest.digest,
-      detail: { namespace, entries: entries.entries.length },
+      detail: { namespace, entries: built.entries },
     });
   }
 

@@ -246,8 +246,18 @@ export class ManagedIndexes implements IndexTracking {
     built: BuiltIndex,
   ): Promise<void> {
     const repository = indexRepository(namespace);
+    let layer: { digest: string };
     try {
-      const layer = indexLayerOf(previous.content);
+      layer = indexLayerOf(previous.content);
+    } catch {
+      // The namespace is managed: the tag is the server's. What held it stays stored, by digest.
+      this.log.warn(
+        { namespace, repository, digest: previous.digest },
+        "the tag held an artifact that is not Wharf's index: it is kept by digest, the tag names the managed index",
+      );
+      return;
+    }
+    try {
       // Still tagged (latest again, or another tag someone gave it): deleting would take the tag.
       if ((await tagsOf(this.db, repository, previous.digest, 1)).length > 0) return;
       await this.manifests.delete(repository, previous.digest);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
+import { isValidRepositoryName } from "../oci/names.js";
 import { BUILTIN_KINDS, KindsError, validateKinds, type Kind } from "../oci/kinds/index.js";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -29,6 +30,10 @@ export interface ServerConfig {
   lockoutMs: number;
   /** Operator kinds (`kinds:` entries), validated; merged over the built-in catalogue at start-up. */
   kinds: Kind[];
+  /** Namespaces whose `<namespace>/index:latest` the server keeps current ("" is the top level). */
+  indexNamespaces: string[];
+  /** How long after the last change below a namespace its index is rebuilt. */
+  indexDelayMs: number;
 }
 
 /** A configuration value that cannot be used; names the key so the user can find it. */
@@ -173,6 +178,20 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     help: "operator artifact kinds (a list; in the environment as YAML or JSON), over the built-in ones",
     parse: parseKinds,
   },
+  indexNamespaces: {
+    key: "index.namespaces",
+    env: "WHARF_INDEX_NAMESPACES",
+    help: "namespaces whose NAMESPACE/index:latest the server keeps current (a list; / is the top level)",
+    parse: parseNamespaces,
+    format: (list) => list.map((n) => (n === "" ? "/" : n)),
+  },
+  indexDelayMs: {
+    key: "index.delay",
+    env: "WHARF_INDEX_DELAY",
+    help: "a managed index is rebuilt this long after the last change below it (at most 10x after the first)",
+    parse: parseDuration,
+    format: formatDuration,
+  },
 };
 
 const defaults = (): ServerConfig => ({
@@ -192,6 +211,8 @@ const defaults = (): ServerConfig => ({
   maxFailedLogins: 10,
   lockoutMs: 15 * 60_000,
   kinds: [],
+  indexNamespaces: [],
+  indexDelayMs: 1000,
 });
 
 export interface ConfigSources {
@@ -352,6 +373,23 @@ function parseKinds(value: unknown, key: string): Kind[] {
     if (err instanceof KindsError) throw new ConfigError(key, err.message);
     throw err;
   }
+}
+
+/** A list of namespaces (in the environment: comma-separated); `/` or "" is the registry's top level. */
+function parseNamespaces(value: unknown, key: string): string[] {
+  const items = typeof value === "string" ? value.split(",").map((s) => s.trim()) : value;
+  if (!Array.isArray(items)) throw new ConfigError(key, "must be a list of namespaces");
+  const namespaces = items.map((item: unknown) => {
+    if (typeof item !== "string") throw new ConfigError(key, `${JSON.stringify(item)} is not a namespace`);
+    const name = item.replace(/^\/+|\/+$/g, "");
+    if (name !== "" && !isValidRepositoryName(name))
+      throw new ConfigError(
+        key,
+        `${JSON.stringify(item)} is not a repository path such as team or team/charts`,
+      );
+    return name;
+  });
+  return [...new Set(namespaces)];
 }
 
 function parseUrl(value: unknown, key: string): string {

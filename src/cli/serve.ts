@@ -63,7 +63,8 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
   await store.init();
   const db = await openSqlite(join(config.dataDir, "metadata.db"));
   const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
-  const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs, kinds }, log);
+  const index = { namespaces: config.indexNamespaces, delayMs: config.indexDelayMs };
+  const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs, kinds, index }, log);
   let services: Services;
   let authEnabled: boolean;
   try {
@@ -146,6 +147,7 @@ async function buildServices(
     refreshTtlSeconds: Math.max(Math.round(config.refreshTtlMs / 1000), 1),
   });
   const audit = new AuditLog(db, log);
+  registry.indexes.auditWith(audit);
   const services = {
     registry,
     authenticator,

@@ -191,6 +191,19 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
       await db.schema.createIndex("search_terms_digest").on("search_terms").column("digest").execute();
     },
   },
+  "0004_index_marks": {
+    // Namespaces whose managed index artifact is out of date. In the database, not in memory, so that a
+    // restart (or another node) rebuilds what a push marked; the token changes on every mark, so a
+    // rebuild clears only the mark it read.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("index_marks")
+        .addColumn("namespace", "varchar(255)", (c) => c.primaryKey())
+        .addColumn("token", "varchar(64)", (c) => c.notNull())
+        .addColumn("marked_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {

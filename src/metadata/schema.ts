@@ -149,6 +149,13 @@ export interface SearchTermsTable {
   weight: number;
 }
 
+/** A namespace whose managed index (`<namespace>/index:latest`) must be rebuilt; `token` is new per mark. */
+export interface IndexMarksTable {
+  namespace: string;
+  token: string;
+  marked_at: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -164,4 +171,5 @@ export interface Database {
   settings: SettingsTable;
   artifacts: ArtifactsTable;
   search_terms: SearchTermsTable;
+  index_marks: IndexMarksTable;
 }

@@ -8,6 +8,7 @@ import { repositoryExists } from "../metadata/repositories.js";
 import { deleteTag, setTag } from "../metadata/tags.js";
 import { indexChildren } from "../metadata/artifacts.js";
 import { deleteTagTerm } from "../metadata/search-terms.js";
+import { markIndexes } from "../metadata/index-marks.js";
 import type { FactsRecorder } from "./facts.js";
 import {
   lookupReference,
@@ -19,17 +20,35 @@ import {
 
 export type StoredManifest = manifests.StoredManifest;
 
+/** How manifest changes reach the managed index artifacts (see ManagedIndexes). */
+export interface IndexTracking {
+  /** Managed namespaces a change to `repository` puts out of date (none for an index's own repository). */
+  namespacesOf(repository: string): string[];
+  /** After the change is committed: rebuild soon. Never throws. */
+  changed(namespaces: readonly string[]): void;
+}
+
+/** Runs inside a manifest write's transaction; throwing aborts the write (a compare-and-set). */
+export type WriteGuard = (trx: Db) => Promise<void>;
+
 export interface PutManifestResult {
   digest: string;
   subject: string | null;
 }
 
 export class ManifestService {
+  private indexes: IndexTracking | undefined;
+
   constructor(
     private readonly db: Db,
     /** Extracts each artifact's facts after it is stored (discovery and search). */
     private readonly facts?: FactsRecorder,
   ) {}
+
+  /** Changes below a managed namespace mark its index in the change's transaction, then schedule it. */
+  trackIndexes(tracking: IndexTracking): void {
+    this.indexes = tracking;
+  }
 
   async get(repository: string, reference: string): Promise<StoredManifest> {
     requireRepositoryName(repository);
@@ -58,6 +77,7 @@ export class ManifestService {
     contentType: string | undefined,
     body: Buffer,
     extraTags: string[] = [],
+    guard?: WriteGuard,
   ): Promise<PutManifestResult> {
     requireRepositoryName(repository);
     const ref = parseReference(reference);
@@ -76,7 +96,9 @@ export class ManifestService {
     await this.requirePresent(repository, info.blobs, "blob");
     await this.requirePresent(repository, info.manifests, "manifest");
 
+    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     await this.db.transaction().execute(async (trx) => {
+      await guard?.(trx);
       await manifests.insertManifest(trx, {
         repository,
         digest,
@@ -91,8 +113,10 @@ export class ManifestService {
         ],
       });
       for (const tag of tags) await setTag(trx, repository, tag, digest);
+      await markIndexes(trx, namespaces);
     });
     await this.facts?.afterPut(repository, digest, body, tags);
+    this.indexes?.changed(namespaces);
     return { digest, subject: info.subject?.digest ?? null };
   }
 
@@ -101,22 +125,28 @@ export class ManifestService {
     requireRepositoryName(repository);
     const ref = lookupReference(reference);
     if (!ref) throw manifestUnknown(reference);
+    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     if (ref.kind === "tag") {
       const untagged = await this.db.transaction().execute(async (trx) => {
         const found = await deleteTag(trx, repository, ref.tag);
         if (found) await deleteTagTerm(trx, repository, ref.tag);
+        if (found) await markIndexes(trx, namespaces);
         return found;
       });
       if (!untagged) throw manifestUnknown(reference);
+      this.indexes?.changed(namespaces);
       return;
     }
     const digest = ref.digest.digest;
     const children = await indexChildren(this.db, repository, digest);
-    const deleted = await this.db
-      .transaction()
-      .execute((trx) => manifests.deleteManifest(trx, repository, digest));
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      const found = await manifests.deleteManifest(trx, repository, digest);
+      if (found) await markIndexes(trx, namespaces);
+      return found;
+    });
     if (!deleted) throw manifestUnknown(reference);
     await this.facts?.afterDelete(repository, digest, children);
+    this.indexes?.changed(namespaces);
   }
 
   private async requirePresent(repository: string, descriptors: Descriptor[], kind: "blob" | "manifest") {

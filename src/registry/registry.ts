@@ -9,6 +9,7 @@ import { StorageVerification } from "./storage-verification.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { FactsRecorder } from "./facts.js";
 import { DiscoveryService } from "./discovery.js";
+import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 
 export interface RegistryOptions {
@@ -16,6 +17,8 @@ export interface RegistryOptions {
   uploadTtlMs: number;
   /** The kinds catalogue (built-in merged with the operator's); the built-in one by default. */
   kinds?: readonly Kind[];
+  /** The namespaces whose index artifact the server keeps current; none by default. */
+  index?: ManagedIndexOptions;
 }
 
 /** The registry's domain: everything the HTTP API does, without HTTP. */
@@ -27,6 +30,7 @@ export class Registry {
   readonly verification: StorageVerification;
   readonly facts: FactsRecorder;
   readonly discovery: DiscoveryService;
+  readonly indexes: ManagedIndexes;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -44,6 +48,10 @@ export class Registry {
     this.manifests = new ManifestService(db, this.facts);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
+    const index = options.index ?? { namespaces: [], delayMs: 1000 };
+    const blobs = this.blobs;
+    this.indexes = new ManagedIndexes(db, this.manifests, this.uploads, blobs, this.facts, index, log);
+    this.manifests.trackIndexes(this.indexes);
     this.verification = new StorageVerification(db, store, blobCommits, log);
   }
 
@@ -55,10 +63,12 @@ export class Registry {
     this.sweeper = setInterval(() => void this.expireUploads(), interval);
     this.sweeper.unref();
     this.facts.startBackfill();
+    await this.indexes.start();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.indexes.stop();
     await this.facts.stop();
     await this.db.destroy();
   }

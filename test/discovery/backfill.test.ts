@@ -20,8 +20,9 @@ import {
 function downgrade(dataDir: string): void {
   const db = new SqliteDatabase(join(dataDir, "metadata.db"));
   try {
-    db.exec("DROP TABLE artifacts; DROP TABLE search_terms;");
-    db.prepare("DELETE FROM kysely_migration WHERE name = ?").run("0003_discovery");
+    // Later migrations go too: that code had none of them.
+    db.exec("DROP TABLE artifacts; DROP TABLE search_terms; DROP TABLE IF EXISTS index_marks;");
+    db.prepare("DELETE FROM kysely_migration WHERE name >= ?").run("0003_discovery");
   } finally {
     db.close();
   }

@@ -184,7 +184,7 @@ for (const kind of registries) {
               description: null,
               updated: new Date().toISOString(),
             }),
-            { baseDelayMs: 20, attempts: 20, onRetry: (m) => retries.push(m) },
+            { baseDelayMs: 100, attempts: 20, onRetry: (m) => retries.push(m) },
           ),
         ),
       );

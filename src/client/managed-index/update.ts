@@ -65,10 +65,16 @@ export async function updateIndex(
     const started = Date.now();
     const digest = await write(registry, repository, change.apply(doc()));
     // Settle: writers that read before our write finish theirs within about one round trip of ours.
-    await sleep(Math.max(base, 2 * (Date.now() - started)) * (0.5 + random()));
-    read = await readIndex(registry, namespace);
-    if (change.applied(doc()))
-      return { repository, digest, attempts: attempt, entries: doc().entries.length };
+    // Never less than twice our own write time, and confirmed by two reads a settle apart: a writer
+    // slowed down between its read and its write is the one that can still drop our change.
+    const settle = Math.max(base, 2 * (Date.now() - started));
+    let survived = true;
+    for (let check = 0; check < 2 && survived; check++) {
+      await sleep(settle * (1 + random()));
+      read = await readIndex(registry, namespace);
+      survived = change.applied(doc());
+    }
+    if (survived) return { repository, digest, attempts: attempt, entries: doc().entries.length };
     options.onRetry?.(
       `${registry.host}/${repository}:${INDEX_TAG} was rewritten by another writer: merging ${change.describe} again`,
     );

@@ -20,7 +20,8 @@ const CHECKS: Record<string, Check> = {
   // Helm resolves `--version X` to the tag X: a chart under another tag cannot be installed by version.
   "helm-chart": async (plan, config) => {
     const version = config?.version;
-    if (typeof version !== "string" || helmTag(version) === plan.tag) return;
+    // Pushed by digest only (a referrer): there is no tag to disagree with.
+    if (typeof version !== "string" || plan.tag === undefined || helmTag(version) === plan.tag) return;
     throw new UsageError(
       `the chart's Chart.yaml version is ${version}, but it would be pushed to tag ${plan.tag}: ` +
         `push it to tag ${helmTag(version)} (or name no tag), or change the version in Chart.yaml`,

@@ -37,6 +37,11 @@ export interface PushOptions {
   /** Manifest annotations. */
   annotations?: Record<string, string>;
   config?: { path: string; mediaType?: string };
+  /**
+   * The manifest this one refers to (OCI 1.1 `subject`). With a subject and no tag the push is by digest
+   * only: referrers are found through their subject, and a default tag would overwrite another's.
+   */
+  subject?: Descriptor;
   /** Set false to push a .tgz chart as a plain file. */
   detectHelm?: boolean;
   progress?: ProgressSink;
@@ -50,7 +55,8 @@ export interface PushOptions {
 
 /** What a push is about to publish. */
 export interface PublishPlan {
-  tag: string;
+  /** Undefined when pushing by digest only. */
+  tag: string | undefined;
   /** The manifest as it will be stored. */
   manifest: Record<string, unknown>;
   /** The config blob's content when it is small enough to have been read (a chart's, the empty one). */
@@ -63,7 +69,8 @@ export interface PushResult {
   digest: string;
   mediaType: string;
   size: number;
-  tag: string;
+  /** Undefined when pushed by digest only. */
+  tag: string | undefined;
   artifactType?: string;
   layers: Descriptor[];
   helm?: { name: string; version: string };
@@ -130,6 +137,7 @@ export async function pushArtifact(
       ...(artifactType ? { artifactType } : {}),
       config: config.descriptor,
       layers: layers.map((l) => l.descriptor),
+      ...(options.subject ? { subject: subjectDescriptor(options.subject) } : {}),
       ...(options.annotations && Object.keys(options.annotations).length > 0
         ? { annotations: sortedObject(options.annotations) }
         : {}),
@@ -137,7 +145,7 @@ export async function pushArtifact(
     const bytes = Buffer.from(JSON.stringify(manifest));
     const data: ManifestData = { bytes, mediaType: MediaType.OciManifest, digest: digestLike(bytes) };
 
-    const finalTag = tag ?? (helm ? helmTag(helm.version) : "latest");
+    const finalTag = tag ?? (options.subject ? undefined : helm ? helmTag(helm.version) : "latest");
     await options.beforePublish?.({
       tag: finalTag,
       manifest,
@@ -228,6 +236,11 @@ export async function hashFile(path: string): Promise<{ digest: string; size: nu
     throw new UsageError(`cannot read ${path}`);
   }
   return { digest: `sha256:${hash.digest("hex")}`, size };
+}
+
+/** A subject is named by media type, digest and size alone (annotations belong to the subject itself). */
+function subjectDescriptor(subject: Descriptor): Descriptor {
+  return { mediaType: subject.mediaType, digest: subject.digest, size: subject.size };
 }
 
 function checkMediaType(mediaType: string): void {

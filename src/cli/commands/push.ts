@@ -4,7 +4,13 @@ import type { Command } from "commander";
 import { UsageError } from "../../client/errors.js";
 import { pushArtifact } from "../../client/push.js";
 import { formatReference } from "../../client/reference.js";
-import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
+import {
+  examples,
+  runCommand,
+  withCommonOptions,
+  type CommonOptions,
+  type Context,
+} from "./common/context.js";
 import { formatBytes } from "./common/format.js";
 import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 import {
@@ -14,7 +20,9 @@ import {
   withIndexOption,
   type IndexOption,
 } from "./common/index-option.js";
-import { openTarget, parseAnnotations, splitMediaType } from "./common/targets.js";
+import { openTarget, parseAnnotations, splitMediaType, targetReference } from "./common/targets.js";
+import type { Descriptor } from "../../client/manifest.js";
+import type { Reference, RegistryReference } from "../../client/reference.js";
 import { declaredGate, runGate, type Gate } from "../../client/gate.js";
 import { checkPushedKind } from "../../client/kind-checks.js";
 
@@ -26,6 +34,7 @@ interface PushOptions extends CommonOptions, KindDefaultOptions {
   /** `--gate CMD`, `--no-gate` (false), or neither (the pushed directory's wharf.yaml decides). */
   gate?: string | false;
   index?: IndexOption;
+  subject?: string;
 }
 
 export function registerPush(program: Command): void {
@@ -45,6 +54,10 @@ export function registerPush(program: Command): void {
       [],
     )
     .option("--config <file[:mediatype]>", "use this file as the config blob")
+    .option(
+      "--subject <ref>",
+      "make the artifact a referrer of this manifest (tag, digest, or @sha256:…/:tag in the same repository); pushed by digest unless <ref> has a tag",
+    )
     .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart")
     .option(
       "--gate <command>",
@@ -62,6 +75,7 @@ export function registerPush(program: Command): void {
     "DIGEST=$(wharf push 127.0.0.1:5000/team/app:v1 app.tar.gz)  # stdout is the digest alone",
     "wharf push 127.0.0.1:5000/team/deploy:v2 ./k8s/ --gate 'kubeconform -summary .'  # publish only if it passes",
     "wharf push registry.example.com/team/app:v1 ./k8s/ --index  # and list it in team/index:latest",
+    "wharf push 127.0.0.1:5000/team/app sbom.json:application/spdx+json --artifact-type application/spdx+json --subject :v1",
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
     await runCommand(options, async (ctx) => {
@@ -72,11 +86,14 @@ export function registerPush(program: Command): void {
       if (options.config) config = splitMediaType(options.config);
       const namespace = indexNamespace(ctx, options.index, ref);
       const target = openTarget(ctx, ref);
+      const subject =
+        options.subject === undefined ? undefined : await resolveSubject(ctx, ref, options.subject);
       const result = await pushArtifact(target, ref.tag, paths.map(splitMediaType), {
         artifactType: options.artifactType,
         annotations: parseAnnotations(options.annotation),
         config,
         detectHelm: options.helm,
+        ...(subject ? { subject } : {}),
         beforePublish: async (plan) => {
           if (options.gate === false) return;
           await checkPushedKind(plan);
@@ -90,10 +107,12 @@ export function registerPush(program: Command): void {
         concurrency: ctx.client.concurrency,
       });
       ctx.progress?.stop();
-      const pushed = formatReference({ ...ref, tag: result.tag });
+      const pushed = result.tag
+        ? formatReference({ ...ref, tag: result.tag })
+        : formatReference({ ...ref, digest: result.digest });
       let index;
       if (namespace !== undefined && ref.kind === "registry") {
-        const change = () => pushedChange(ctx, ref, result.digest, [result.tag]);
+        const change = () => pushedChange(ctx, ref, result.digest, result.tag ? [result.tag] : []);
         index = await maintainIndex(ctx, ref, namespace, change, `pushed ${pushed} (${result.digest})`);
       }
       if (ctx.json) {
@@ -108,6 +127,35 @@ export function registerPush(program: Command): void {
       ctx.print(result.digest);
     });
   });
+}
+
+/**
+ * `--subject REF` → the subject manifest's descriptor, resolved in the push's own registry. A bare
+ * `@sha256:…` or `:tag` names the pushed repository.
+ */
+async function resolveSubject(ctx: Context, ref: Reference, input: string): Promise<Descriptor> {
+  if (ref.kind !== "registry")
+    throw new UsageError("--subject needs a registry push target: OCI layouts have no referrers here");
+  let subject: RegistryReference;
+  if (input.startsWith("@") || input.startsWith(":")) {
+    const parsed = ctx.client.parse(`${ref.registry}/${ref.repository}${input}`);
+    if (parsed.kind !== "registry") throw new UsageError(`--subject ${JSON.stringify(input)}: bad reference`);
+    subject = parsed;
+  } else {
+    const parsed = ctx.client.parse(input);
+    if (parsed.kind !== "registry" || parsed.registry !== ref.registry)
+      throw new UsageError(
+        `--subject ${JSON.stringify(input)} must be in the push's registry ${ref.registry} (a referrer lives beside its subject)`,
+      );
+    subject = parsed;
+  }
+  if (!subject.tag && !subject.digest)
+    throw new UsageError(`--subject ${JSON.stringify(input)} needs a tag or digest`);
+  if (subject.repository !== ref.repository)
+    throw new UsageError(
+      `--subject ${JSON.stringify(input)} must be in the pushed repository ${ref.repository}: referrers are listed per repository`,
+    );
+  return openTarget(ctx, subject).resolve(targetReference(subject));
 }
 
 /**

@@ -21,7 +21,7 @@ type Token =
   | { kind: "optional"; skip: number };
 
 /** Brace expansion is bounded so a pattern cannot expand into millions of alternatives. */
-export const MAX_GLOB_ALTERNATIVES = 64;
+const MAX_GLOB_ALTERNATIVES = 64;
 
 export class GlobSyntaxError extends Error {}
 

@@ -120,6 +120,27 @@ export async function isIndexChild(db: Conn, repository: string, digest: string)
   return row !== undefined;
 }
 
+/** Which of `digests` are children of an index in the repository (one query per batch). */
+export async function indexChildrenAmong(
+  db: Conn,
+  repository: string,
+  digests: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const batch of batches(digests)) {
+    const rows = await db
+      .selectFrom("manifest_references")
+      .select("child_digest")
+      .distinct()
+      .where("repository", "=", repository)
+      .where("kind", "=", "manifest")
+      .where("child_digest", "in", batch)
+      .execute();
+    for (const row of rows) found.add(row.child_digest);
+  }
+  return found;
+}
+
 export interface ArtifactFilter {
   kind?: string;
   /** Digest after which to start (pages are in digest order). */

@@ -10,12 +10,12 @@ export interface Term {
   weight: number;
 }
 
-export const TAG_FIELD = "tag";
-export const TAG_WEIGHT = 60;
+const TAG_FIELD = "tag";
+const TAG_WEIGHT = 60;
 /** Exact `key=value` rows for annotation filters; never matched by a free-text query. */
 export const KV_FIELD = "kv";
 /** A query equal to a whole repository name (or one of its path components) ranks above everything. */
-export const EXACT_NAME_SCORE = 100;
+const EXACT_NAME_SCORE = 100;
 const EXACT_BONUS = 5;
 /** Above every term, in code point order (see searchArtifacts: a prefix range, not LIKE). */
 const PREFIX_END = "\uffff";

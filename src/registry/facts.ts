@@ -1,7 +1,15 @@
 import type { Logger } from "pino";
 import type { Db } from "../metadata/database.js";
 import type { BlobStore } from "../storage/blob-store.js";
-import { detectKind, extractFacts, GENERIC_KIND, type ArtifactFacts, type Kind } from "../oci/kinds/index.js";
+import {
+  COSIGN_TAG,
+  detectKind,
+  extractFacts,
+  GENERIC_KIND,
+  type ArtifactFacts,
+  type Kind,
+} from "../oci/kinds/index.js";
+import { findManifest } from "../metadata/manifests.js";
 import { viewManifest } from "../oci/kinds/view.js";
 import * as artifacts from "../metadata/artifacts.js";
 import { deleteArtifactTerms, replaceFactTerms, setTagTerms } from "../metadata/search-terms.js";
@@ -17,7 +25,11 @@ const MAX_CHILDREN = 64;
 /** Tags considered when detecting by the cosign tag convention. */
 const MAX_TAGS = 100;
 const BACKFILL_BATCH = 100;
-const COSIGN_TAG = /^sha(256|512)-[0-9a-f]+\.[a-z]+$/;
+
+/** The tag detection looks at: a cosign-convention tag decides the kind, else the first. */
+function detectionTag(tags: readonly string[]): string | null {
+  return tags.find((t) => COSIGN_TAG.test(t)) ?? tags[0] ?? null;
+}
 
 type ConfigDescriptor = { mediaType: string | null; digest: string | null; size: number };
 
@@ -51,7 +63,7 @@ export class FactsRecorder {
       const cosignTag = tags.find((t) => COSIGN_TAG.test(t));
       const known = await artifacts.findArtifact(this.db, repository, digest);
       if (!known || (cosignTag && !known.accessory)) {
-        await this.record(repository, digest, content, cosignTag ?? tags[0] ?? null, 1);
+        await this.record(repository, digest, content, detectionTag(tags), 1);
       }
       if (tags.length > 0) await setTagTerms(this.db, repository, digest, tags);
     } catch (err) {
@@ -67,13 +79,7 @@ export class FactsRecorder {
     const known = await artifacts.findArtifact(this.db, repository, digest);
     if (known) return known;
     const tags = await artifacts.tagsOf(this.db, repository, digest, MAX_TAGS);
-    await this.record(
-      repository,
-      digest,
-      content,
-      tags.find((t) => COSIGN_TAG.test(t)) ?? tags[0] ?? null,
-      1,
-    );
+    await this.record(repository, digest, content, detectionTag(tags), 1);
     if (tags.length > 0) await setTagTerms(this.db, repository, digest, tags);
     const row = await artifacts.findArtifact(this.db, repository, digest);
     if (!row) throw new Error(`facts of ${repository}@${digest} were not stored`);
@@ -86,10 +92,8 @@ export class FactsRecorder {
       await this.db.transaction().execute(async (trx) => {
         await artifacts.deleteArtifact(trx, repository, digest);
         await deleteArtifactTerms(trx, repository, digest);
-        const orphans: string[] = [];
-        for (const child of children) {
-          if (!(await artifacts.isIndexChild(trx, repository, child))) orphans.push(child);
-        }
+        const stillChildren = await artifacts.indexChildrenAmong(trx, repository, children);
+        const orphans = children.filter((child) => !stillChildren.has(child));
         await artifacts.setTopLevel(trx, repository, orphans, true);
       });
     } catch (err) {
@@ -159,12 +163,7 @@ export class FactsRecorder {
         result.push(JSON.parse(json) as ArtifactFacts);
       } else if (depth > 0) {
         // Backfill reaches manifests in digest order: a child may not have its facts yet.
-        const row = await this.db
-          .selectFrom("manifests")
-          .select("content")
-          .where("repository", "=", repository)
-          .where("digest", "=", child)
-          .executeTakeFirst();
+        const row = await findManifest(this.db, repository, child);
         if (row) result.push(await this.record(repository, child, row.content, null, depth - 1));
       }
     }
@@ -229,7 +228,7 @@ export class FactsRecorder {
         // A child recorded early through its index has facts already.
         if (await artifacts.findArtifact(this.db, m.repository, m.digest)) continue;
         const tags = await artifacts.tagsOf(this.db, m.repository, m.digest, MAX_TAGS);
-        const tag = tags.find((t) => COSIGN_TAG.test(t)) ?? tags[0] ?? null;
+        const tag = detectionTag(tags);
         try {
           await this.record(m.repository, m.digest, m.content, tag, 1);
           if (tags.length > 0) await setTagTerms(this.db, m.repository, m.digest, tags);

@@ -2,10 +2,10 @@ import type { ArtifactFacts } from "../oci/kinds/index.js";
 import { KV_FIELD, type Term } from "../metadata/search-terms.js";
 
 /** How a field ranks in search: names first, then titles (and tags), descriptions, annotation values. */
-export const FIELD_WEIGHTS = { name: 80, namepart: 80, title: 60, description: 40, annotation: 20 } as const;
+const FIELD_WEIGHTS = { name: 80, namepart: 80, title: 60, description: 40, annotation: 20 } as const;
 
 /** Longest term stored; a query longer than this matches by its first MAX_TERM characters. */
-export const MAX_TERM = 100;
+const MAX_TERM = 100;
 const MAX_TERMS = 256;
 const MAX_ANNOTATIONS = 64;
 const WORD = /[\p{L}\p{N}]+/gu;

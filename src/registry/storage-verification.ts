@@ -8,7 +8,7 @@ import type { KeyedLock } from "./keyed-lock.js";
 /** Blobs read from the database at a time: memory stays bounded however many there are. */
 const PAGE = 500;
 /** Problems a report lists; beyond that they are only counted, so the report stays small. */
-export const MAX_LISTED_PROBLEMS = 1000;
+const MAX_LISTED_PROBLEMS = 1000;
 
 export interface BlobProblem {
   digest: string;

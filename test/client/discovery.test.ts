@@ -2,27 +2,10 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startWharf } from "../helpers/server.js";
-import { startDistribution } from "./distribution.js";
-import { cliHome, type CliHome, type CliResult } from "./cli.js";
+import { cliHome, type CliHome } from "./cli.js";
+import { ok, registries, type Registry } from "./registries.js";
 import { makeWorkspace, type Workspace } from "./workspace.js";
 import type { DiscoveryResult } from "../../src/client/discovery/index.js";
-
-interface Registry {
-  host: string;
-  stop(): Promise<void>;
-}
-
-/** `api`: the registry has Wharf's discovery API, which answers before the index and the catalog. */
-const registries: { name: string; api: boolean; start(): Promise<Registry> }[] = [
-  { name: "Distribution 2.8 (docker-registry)", api: false, start: () => startDistribution() },
-  { name: "wharf serve", api: true, start: () => startWharf() },
-];
-
-function ok(result: CliResult): CliResult {
-  assert.equal(result.code, 0, `exit ${result.code}\n${result.stderr}\n${result.stdout}`);
-  return result;
-}
 
 for (const kind of registries) {
   describe(`wharf ls REGISTRY[/NAMESPACE] on ${kind.name}`, () => {

@@ -2,31 +2,14 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startWharf } from "../helpers/server.js";
 import { skopeo } from "../interop/support.js";
-import { startDistribution } from "./distribution.js";
-import { cliHome, type CliHome, type CliResult } from "./cli.js";
+import { cliHome, type CliHome } from "./cli.js";
+import { ok, registries, type Registry } from "./registries.js";
 import { makeWorkspace, type Workspace } from "./workspace.js";
 import { Client } from "../../src/client/index.js";
 import { readIndex, updateIndex, upsertChange } from "../../src/client/managed-index/index.js";
 import { parseIndexDocument, type IndexDocument } from "../../src/oci/index-artifact/index.js";
 import { WHARF_INDEX_MEDIA_TYPE } from "../../src/oci/kinds/index.js";
-
-interface Registry {
-  host: string;
-  stop(): Promise<void>;
-}
-
-/** `api`: the registry has Wharf's discovery API, which `wharf ls` asks before any index. */
-const registries: { name: string; api: boolean; start(): Promise<Registry> }[] = [
-  { name: "Distribution 2.8 (docker-registry)", api: false, start: () => startDistribution() },
-  { name: "wharf serve", api: true, start: () => startWharf() },
-];
-
-function ok(result: CliResult): CliResult {
-  assert.equal(result.code, 0, `exit ${result.code}\n${result.stderr}\n${result.stdout}`);
-  return result;
-}
 
 for (const kind of registries) {
   describe(`push --index keeps <namespace>/index:latest current on ${kind.name}`, () => {

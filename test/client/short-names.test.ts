@@ -2,24 +2,8 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { startWharf } from "../helpers/server.js";
-import { startDistribution } from "./distribution.js";
-import { cliHome, type CliHome, type CliResult } from "./cli.js";
-
-interface Registry {
-  host: string;
-  stop(): Promise<void>;
-}
-
-const registries: { name: string; start(): Promise<Registry> }[] = [
-  { name: "wharf serve", start: () => startWharf() },
-  { name: "Distribution 2.8 (docker-registry)", start: () => startDistribution() },
-];
-
-function ok(result: CliResult): CliResult {
-  assert.equal(result.code, 0, `exit ${result.code}\n${result.stderr}\n${result.stdout}`);
-  return result;
-}
+import { cliHome, type CliHome } from "./cli.js";
+import { ok, registries, type Registry } from "./registries.js";
 
 for (const kind of registries) {
   describe(`short names and default registries against ${kind.name}`, () => {

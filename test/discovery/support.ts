@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { OCI_EMPTY, pushBlob, putManifest, sha256 } from "../spec/manifest-support.js";
+// The API's answers as the server declares them: tests read the same shapes clients get.
+export type { ArtifactSummary, RepositoryView, SearchResult } from "../../src/registry/discovery-views.js";
 
 export { sha256 };
 
@@ -171,18 +173,6 @@ export async function allPages<T>(
   return { items, pages };
 }
 
-export interface ArtifactSummary {
-  digest: string;
-  tags: string[];
-  kind: string;
-  kindTitle: string;
-  title: string | null;
-  version: string | null;
-  size: number;
-  platforms: string[];
-  accessories: { count: number; kinds: Record<string, number> };
-}
-
 export interface ArtifactDetail {
   repository: string;
   digest: string;
@@ -198,25 +188,6 @@ export interface ArtifactDetail {
   layers: { mediaType: string; digest: string; size: number }[];
   accessories: Record<string, { digest: string; kind: string; tags: string[] }[]>;
   actions: { label: string; command: string }[];
-}
-
-export interface SearchResult {
-  repository: string;
-  digest: string;
-  tags: string[];
-  kind: string;
-  title: string | null;
-  score: number;
-}
-
-export interface RepositoryView {
-  name: string;
-  kinds: string[];
-  tagCount: number;
-  artifactCount: number;
-  size: number;
-  lastPush: string | null;
-  description: string | null;
 }
 
 /** A GET with headers fetch may not set (Host), over node:http; returns status and parsed JSON. */

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { isValidDigest } from "../digest.js";
+import { digestOf, isValidDigest } from "../digest.js";
 import { WHARF_INDEX_MEDIA_TYPE } from "../kinds/index.js";
 import { MediaType } from "../media-types.js";
 import { isValidRepositoryName, isValidTag } from "../names.js";
@@ -57,7 +56,7 @@ function blob(mediaType: string, bytes: Buffer): IndexBlob {
     mediaType,
     bytes,
     size: bytes.length,
-    digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`,
+    digest: digestOf(bytes),
   };
 }
 

@@ -18,12 +18,4 @@ export {
   type BuiltIndex,
   type IndexBlob,
 } from "./format.js";
-export {
-  emptyIndex,
-  hasEntry,
-  lacksTag,
-  removeDigest,
-  removeTag,
-  sortEntries,
-  upsertEntry,
-} from "./merge.js";
+export { emptyIndex, lacksTag, removeDigest, removeTag, sortEntries, upsertEntry } from "./merge.js";

@@ -58,17 +58,6 @@ export function sortEntries(entries: readonly IndexEntry[]): IndexEntry[] {
   return [...entries].sort((a, b) => compare(a.repository, b.repository) || compare(a.digest, b.digest));
 }
 
-/** Whether the document holds `repository@digest` with every one of `tags`. */
-export function hasEntry(
-  doc: IndexDocument,
-  repository: string,
-  digest: string,
-  tags: readonly string[],
-): boolean {
-  const entry = doc.entries.find((e) => e.repository === repository && e.digest === digest);
-  return entry !== undefined && tags.every((t) => entry.tags.includes(t));
-}
-
 /** Whether no entry of `repository` has `tag`. */
 export function lacksTag(doc: IndexDocument, repository: string, tag: string): boolean {
   return !doc.entries.some((e) => e.repository === repository && e.tags.includes(tag));

@@ -49,7 +49,7 @@ export interface Detection {
 }
 
 /** cosign's tag convention: `sha256-<hex>.sig` (or .att, .sbom) refers to `sha256:<hex>`. */
-const COSIGN_TAG = /^(sha256|sha512)-([0-9a-f]{64}|[0-9a-f]{128})\.([a-z]+)$/;
+export const COSIGN_TAG = /^(sha256|sha512)-([0-9a-f]{64}|[0-9a-f]{128})\.([a-z]+)$/;
 /** BuildKit names the image an attestation manifest is about in the index's descriptor. */
 const BUILDKIT_REFERENCE = "vnd.docker.reference.digest";
 

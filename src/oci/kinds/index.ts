@@ -5,7 +5,7 @@
  */
 export type { ActionTemplate, Kind, KindRules } from "./types.js";
 export { BUILTIN_KINDS, GENERIC_KIND, WHARF_INDEX_MEDIA_TYPE } from "./catalogue/index.js";
-export { detectKind, type Detection, type DetectInput, type DetectionStage } from "./detect.js";
+export { COSIGN_TAG, detectKind, type Detection, type DetectInput, type DetectionStage } from "./detect.js";
 export { deriveTitle } from "./derive.js";
 export {
   extractFacts,

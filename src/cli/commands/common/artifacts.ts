@@ -1,10 +1,8 @@
-import { BUILTIN_KINDS } from "../../../oci/kinds/index.js";
+import { kindTitle } from "../../../client/discovery/kinds.js";
 import type { Listing, ListedArtifact } from "../../../client/discovery/listing.js";
 import { formatLocation } from "../../../client/defaults/index.js";
 import type { Context } from "./context.js";
 import { escapeControl, formatBytes, table } from "./format.js";
-
-const TITLES = new Map(BUILTIN_KINDS.map((k) => [k.id, k.title]));
 
 /**
  * Prints a listing (of `wharf ls --kind` or `wharf search`): JSON with --json, else a table of kind,
@@ -40,7 +38,7 @@ export function printListing(ctx: Context, listing: Listing): void {
     if (a.tags.length > 1) lines.push(`  tags: ${a.tags.join(", ")}`);
     const accessories = Object.entries(a.accessories);
     if (accessories.length > 0) {
-      lines.push(`  └ ${accessories.map(([kind, n]) => `${n} ${TITLES.get(kind) ?? kind}`).join(", ")}`);
+      lines.push(`  └ ${accessories.map(([kind, n]) => `${n} ${kindTitle(kind) ?? kind}`).join(", ")}`);
     }
     under.push(lines.map((line) => escapeControl(line)));
   }

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
+import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { isValidRepositoryName } from "../oci/names.js";
@@ -34,6 +34,29 @@ export interface ServerConfig {
   indexNamespaces: string[];
   /** How long after the last change below a namespace its index is rebuilt. */
   indexDelayMs: number;
+  /** Where metadata lives: the embedded SQLite file in the data directory, or a PostgreSQL database. */
+  metadataDriver: "sqlite" | "postgres";
+  /** postgres://user:password@host:port/database (driver postgres only). */
+  metadataUrl: string | undefined;
+  /** Most connections one process (each worker) opens to PostgreSQL. */
+  metadataPoolSize: number;
+  /** Where blobs live: the data directory, or an S3-compatible bucket. */
+  storageDriver: "filesystem" | "s3";
+  s3Bucket: string | undefined;
+  /** Key prefix inside the bucket ("" for none), so several registries may share one bucket. */
+  s3Prefix: string;
+  /** S3 endpoint URL; unset for AWS itself. */
+  s3Endpoint: string | undefined;
+  /** Region; unset takes the AWS chain's (AWS_REGION, ~/.aws/config). */
+  s3Region: string | undefined;
+  /** Path-style addressing (http://endpoint/bucket/key), which most S3-compatible servers need. */
+  s3ForcePathStyle: boolean;
+  /** The endpoint clients reach S3 under, for presigned redirects (default: s3Endpoint). */
+  s3PublicEndpoint: string | undefined;
+  /** Answer blob GETs with a 307 to a presigned URL (s3 only) instead of streaming through the node. */
+  storageRedirect: boolean;
+  /** Server processes on this machine (each a full node); 0 means one per CPU. */
+  workers: number;
 }
 
 /** A configuration value that cannot be used; names the key so the user can find it. */
@@ -192,6 +215,79 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     parse: parseDuration,
     format: formatDuration,
   },
+  metadataDriver: {
+    key: "metadata.driver",
+    env: "WHARF_METADATA_DRIVER",
+    help: "sqlite (a file in the data directory) or postgres (metadata.url)",
+    parse: (v, k) => oneOf(v, k, ["sqlite", "postgres"] as const),
+  },
+  metadataUrl: {
+    key: "metadata.url",
+    env: "WHARF_METADATA_URL",
+    help: "PostgreSQL connection URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (the password is masked)",
+    parse: parsePostgresUrl,
+    format: maskUrlPassword,
+  },
+  metadataPoolSize: {
+    key: "metadata.poolSize",
+    env: "WHARF_METADATA_POOL_SIZE",
+    help: "most PostgreSQL connections per process (each worker has its own pool)",
+    parse: parsePositiveInteger,
+  },
+  storageDriver: {
+    key: "storage.driver",
+    env: "WHARF_STORAGE_DRIVER",
+    help: "filesystem (the data directory) or s3 (storage.s3.*)",
+    parse: (v, k) => oneOf(v, k, ["filesystem", "s3"] as const),
+  },
+  s3Bucket: {
+    key: "storage.s3.bucket",
+    env: "WHARF_S3_BUCKET",
+    help: "the bucket blobs are stored in (it must exist)",
+    parse: requireString,
+  },
+  s3Prefix: {
+    key: "storage.s3.prefix",
+    env: "WHARF_S3_PREFIX",
+    help: "key prefix inside the bucket, e.g. registry/ (several registries may share a bucket)",
+    parse: (v, k) => (v === "" ? "" : parsePrefix(requireString(v, k), k)),
+  },
+  s3Endpoint: {
+    key: "storage.s3.endpoint",
+    env: "WHARF_S3_ENDPOINT",
+    help: "S3 endpoint URL for S3-compatible stores (unset: AWS); credentials come from the AWS chain",
+    parse: parseUrl,
+  },
+  s3Region: {
+    key: "storage.s3.region",
+    env: "WHARF_S3_REGION",
+    help: "the bucket's region (unset: AWS_REGION or ~/.aws/config, else us-east-1)",
+    parse: requireString,
+  },
+  s3ForcePathStyle: {
+    key: "storage.s3.forcePathStyle",
+    env: "WHARF_S3_FORCE_PATH_STYLE",
+    help: "path-style URLs (ENDPOINT/BUCKET/KEY), which MinIO, Ceph and Swift need",
+    parse: parseBoolean,
+  },
+  s3PublicEndpoint: {
+    key: "storage.s3.publicEndpoint",
+    env: "WHARF_S3_PUBLIC_ENDPOINT",
+    help: "the S3 endpoint as clients reach it, for presigned redirects (default: storage.s3.endpoint)",
+    parse: parseUrl,
+  },
+  storageRedirect: {
+    key: "storage.redirect",
+    env: "WHARF_STORAGE_REDIRECT",
+    help: "s3 only: answer blob GETs with 307 to a presigned URL instead of streaming through the node",
+    parse: parseBoolean,
+  },
+  workers: {
+    key: "workers",
+    env: "WHARF_WORKERS",
+    help: "server processes sharing the address (0: one per CPU); each is a full node",
+    parse: parseNonNegativeInteger,
+  },
 };
 
 const defaults = (): ServerConfig => ({
@@ -213,6 +309,18 @@ const defaults = (): ServerConfig => ({
   kinds: [],
   indexNamespaces: [],
   indexDelayMs: 1000,
+  metadataDriver: "sqlite",
+  metadataUrl: undefined,
+  metadataPoolSize: 10,
+  storageDriver: "filesystem",
+  s3Bucket: undefined,
+  s3Prefix: "",
+  s3Endpoint: undefined,
+  s3Region: undefined,
+  s3ForcePathStyle: false,
+  s3PublicEndpoint: undefined,
+  storageRedirect: false,
+  workers: 0,
 });
 
 export interface ConfigSources {
@@ -237,7 +345,38 @@ export async function loadServerConfig(sources: ConfigSources): Promise<ServerCo
     else if (fileValues.has(setting.key) && fileValues.get(setting.key) !== null)
       assign(config, name, setting.parse(fileValues.get(setting.key), setting.key));
   }
+  checkBackends(config);
   return config;
+}
+
+/** Settings that only make sense together. */
+function checkBackends(config: ServerConfig): void {
+  if (config.metadataDriver === "postgres" && !config.metadataUrl) {
+    throw new ConfigError(
+      "metadata.url",
+      "is required with metadata.driver: postgres (or set WHARF_METADATA_URL)",
+    );
+  }
+  if (config.metadataDriver === "sqlite" && config.metadataUrl) {
+    throw new ConfigError("metadata.url", "is only used with metadata.driver: postgres");
+  }
+  if (config.storageDriver === "s3" && !config.s3Bucket) {
+    throw new ConfigError(
+      "storage.s3.bucket",
+      "is required with storage.driver: s3 (or set WHARF_S3_BUCKET)",
+    );
+  }
+  if (config.storageRedirect && config.storageDriver !== "s3") {
+    throw new ConfigError(
+      "storage.redirect",
+      "needs storage.driver: s3 (a filesystem store streams blobs itself)",
+    );
+  }
+}
+
+/** The number of server processes `workers` asks for (0: one per CPU). */
+export function workerCount(config: ServerConfig): number {
+  return config.workers > 0 ? config.workers : Math.max(availableParallelism(), 1);
 }
 
 const SECRET_MASK = "********";
@@ -351,6 +490,45 @@ function parseBoolean(value: unknown, key: string): boolean {
   throw new ConfigError(key, `expected true or false, got ${JSON.stringify(text)}`);
 }
 
+function parseNonNegativeInteger(value: unknown, key: string): number {
+  const number = Number(typeof value === "number" ? value : requireString(value, key));
+  if (!Number.isInteger(number) || number < 0 || number > 256) {
+    throw new ConfigError(key, "must be a whole number from 0 to 256");
+  }
+  return number;
+}
+
+function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {
+  const text = requireString(value, key);
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new ConfigError(key, `must be one of ${allowed.join(", ")}, got ${JSON.stringify(text)}`);
+  }
+  return text as T;
+}
+
+function parsePostgresUrl(value: unknown, key: string): string {
+  const text = requireString(value, key);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(key, "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    throw new ConfigError(key, `expected a postgres:// URL, got ${url.protocol}//…`);
+  }
+  return text;
+}
+
+/** A key prefix: no leading slash, always a trailing one, plain path characters only. */
+function parsePrefix(text: string, key: string): string {
+  const trimmed = text.replace(/^\/+/, "");
+  if (!/^[A-Za-z0-9._\-/]*$/.test(trimmed) || trimmed.split("/").some((p) => p === "." || p === "..")) {
+    throw new ConfigError(key, "may hold letters, digits, '.', '_', '-' and '/' only");
+  }
+  return trimmed === "" || trimmed.endsWith("/") ? trimmed : `${trimmed}/`;
+}
+
 function parsePositiveInteger(value: unknown, key: string): number {
   const number = Number(typeof value === "number" ? value : requireString(value, key));
   if (!Number.isInteger(number) || number < 1) throw new ConfigError(key, "must be a positive integer");
@@ -422,6 +600,14 @@ function maskUrlCredentials(text: string): string {
   if (!url.username && !url.password) return text;
   url.username = SECRET_MASK;
   url.password = "";
+  return url.toString();
+}
+
+/** A database URL with its password masked; the user name stays (it says which role is used). */
+export function maskUrlPassword(text: string): string {
+  const url = new URL(text);
+  if (!url.password) return text;
+  url.password = SECRET_MASK;
   return url.toString();
 }
 

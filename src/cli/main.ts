@@ -63,6 +63,7 @@ program
     "-d, --data-dir <dir>",
     "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)",
   )
+  .option("-w, --workers <n>", "server processes sharing the address (also WHARF_WORKERS; default: one per CPU)")
   .addOption(
     new Option(
       "--print-config [format]",
@@ -88,7 +89,7 @@ Examples:
       config = await loadServerConfig({
         file: options.config,
         env: process.env,
-        flags: { listen: options.listen, dataDir: options.dataDir },
+        flags: { listen: options.listen, dataDir: options.dataDir, workers: options.workers },
       });
     } catch (err) {
       // Every message of `wharf serve` on stderr is a JSON line, even before the configured log exists.
@@ -123,6 +124,7 @@ interface ServeOptions {
   config?: string;
   listen?: string;
   dataDir?: string;
+  workers?: string;
   printConfig?: "yaml" | "json" | true;
 }
 

@@ -1,6 +1,5 @@
 import { join } from "node:path";
-import { openSqlite } from "../metadata/database.js";
-import { FsBlobStore } from "../storage/fs-blob-store.js";
+import { openBlobStore, openMetadata } from "./backends.js";
 import { Registry } from "../registry/registry.js";
 import { BUILTIN_KINDS, mergeKinds } from "../oci/kinds/index.js";
 import { buildHttpServer } from "../http/server.js";
@@ -59,12 +58,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
 }
 
 async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock): Promise<RunningServer> {
-  const store = new FsBlobStore(join(config.dataDir, "storage"));
-  await store.init();
-  const db = await openSqlite(join(config.dataDir, "metadata.db"));
+  const store = await openBlobStore(config);
+  const db = await openMetadata(config, { migrate: true });
   const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
   const index = { namespaces: config.indexNamespaces, delayMs: config.indexDelayMs };
-  const registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs, kinds, index }, log);
+  const options = { uploadTtlMs: config.uploadTtlMs, kinds, index, alone: true };
+  const registry = new Registry(db, store, options, log);
   let services: Services;
   let authEnabled: boolean;
   try {
@@ -98,8 +97,8 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
     {
       listen: url,
       dataDir: config.dataDir,
-      metadata: "sqlite",
-      storage: "filesystem",
+      metadata: config.metadataDriver,
+      storage: config.storageDriver,
       auth: authEnabled,
       pid: process.pid,
     },

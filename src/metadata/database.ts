@@ -1,14 +1,20 @@
 import { closeSync, openSync } from "node:fs";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from "kysely";
 import SqliteDatabase from "better-sqlite3";
+import pg from "pg";
 import type { Database } from "./schema.js";
-import { migrateToLatest } from "./migrations.js";
+import { migrateToLatest, type SqlDialect } from "./migrations.js";
 import { withStatementCache } from "./statement-cache.js";
 
 export type Db = Kysely<Database>;
 
+export interface OpenOptions {
+  /** Bring the schema up to date (the one process that starts a node does; its workers only check). */
+  migrate?: boolean;
+}
+
 /** Opens (creating if needed) the embedded SQLite database and brings its schema up to date. */
-export async function openSqlite(path: string): Promise<Db> {
+export async function openSqlite(path: string, options: OpenOptions = {}): Promise<Db> {
   // It holds password and token hashes: create it 0600. SQLite gives its -wal and -shm the same mode.
   closeSync(openSync(path, "a", 0o600));
   const sqlite = new SqliteDatabase(path);
@@ -18,6 +24,31 @@ export async function openSqlite(path: string): Promise<Db> {
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  await migrateToLatest(db as Kysely<unknown>, "sqlite");
+  await prepareSchema(db, "sqlite", options);
   return db;
+}
+
+// BIGINT (sizes, counts) as numbers: every size the registry stores is below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** Connects to PostgreSQL with a bounded pool and brings its schema up to date. */
+export async function openPostgres(url: string, poolSize: number, options: OpenOptions = {}): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await prepareSchema(db, "postgres", options);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return db;
+}
+
+async function prepareSchema(db: Db, dialect: SqlDialect, options: OpenOptions): Promise<void> {
+  await migrateToLatest(db as Kysely<unknown>, dialect, { apply: options.migrate !== false });
+}
+
+/** The dialect a connection speaks, for the few statements that must differ (locks, collations). */
+export function dialectOf(db: Kysely<unknown>): SqlDialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? "postgres" : "sqlite";
 }

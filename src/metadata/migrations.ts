@@ -1,4 +1,11 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import {
+  DEFAULT_MIGRATION_TABLE,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  sql,
+} from "kysely";
 
 export type SqlDialect = "sqlite" | "postgres";
 
@@ -204,10 +211,62 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  "0005_shared_uploads": {
+    // Everything a node needs to continue an upload another node started: the size received, the
+    // SHA-256 state after it (so completing never re-reads the data), the blob store's own state (an S3
+    // multipart upload's parts), and a lease that keeps two requests from writing one upload at once.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("uploads")
+        .addColumn("size", "bigint", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable("uploads")
+        .addColumn("hash_state", dialect === "postgres" ? "bytea" : "blob")
+        .execute();
+      await db.schema.alterTable("uploads").addColumn("store_state", "text").execute();
+      await db.schema.alterTable("uploads").addColumn("lease_token", "varchar(64)").execute();
+      await db.schema.alterTable("uploads").addColumn("lease_until", "varchar(32)").execute();
+      await db.schema.createIndex("uploads_updated").on("uploads").column("updated_at").execute();
+    },
+  },
 });
 
-export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => migrationsFor(dialect) };
+/** The database was migrated by a newer Wharf: this binary must not touch it. */
+export class SchemaTooNewError extends Error {}
+
+export interface MigrateOptions {
+  /** Apply pending migrations; when false only check that none is pending and none is unknown. */
+  apply: boolean;
+}
+
+/**
+ * Brings the schema up to date. Kysely's migrator takes a database lock (an advisory lock on
+ * PostgreSQL; SQLite's single writer), so nodes starting together migrate one at a time.
+ */
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  dialect: SqlDialect,
+  options: MigrateOptions = { apply: true },
+): Promise<void> {
+  const known = migrationsFor(dialect);
+  const applied = await appliedMigrations(db);
+  const unknown = applied.filter((name) => !(name in known));
+  if (unknown.length > 0) {
+    throw new SchemaTooNewError(
+      `the database schema is newer than this wharf: it has migration ${unknown.join(", ")}, which this ` +
+        "version does not know. Run the wharf version that migrated it (or a newer one); never downgrade " +
+        "a database in place (restore the backup taken before the upgrade instead)",
+    );
+  }
+  if (!options.apply) {
+    const pending = Object.keys(known).filter((name) => !applied.includes(name));
+    if (pending.length > 0) {
+      throw new Error(`the database schema is not up to date (pending: ${pending.join(", ")})`);
+    }
+    return;
+  }
+  const provider: MigrationProvider = { getMigrations: async () => known };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {
@@ -215,4 +274,12 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: SqlDialect):
       `database migration failed${failed ? ` at ${failed.migrationName}` : ""}: ${String(error)}`,
     );
   }
+}
+
+/** Names of the migrations already applied (none on a fresh database). */
+async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === DEFAULT_MIGRATION_TABLE)) return [];
+  const rows = await sql<{ name: string }>`select name from ${sql.table(DEFAULT_MIGRATION_TABLE)}`.execute(db);
+  return rows.rows.map((r) => r.name);
 }

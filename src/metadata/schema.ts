@@ -55,6 +55,15 @@ export interface UploadsTable {
   repository: string;
   created_at: string;
   updated_at: string;
+  /** Bytes received so far (the store holds exactly these once the request that sent them ended). */
+  size: ColumnType<number | string | bigint, number | undefined, number>;
+  /** Saved SHA-256 state after `size` bytes; null when it must be recomputed from the data. */
+  hash_state: Buffer | null;
+  /** The blob store's UploadState for this upload. */
+  store_state: string | null;
+  /** The request writing to the upload now, and until when its lease holds (a crashed node's expires). */
+  lease_token: string | null;
+  lease_until: string | null;
 }
 
 export interface UsersTable {

@@ -1,11 +1,15 @@
 import { Transform, type TransformCallback } from "node:stream";
-import type { Hash } from "node:crypto";
+
+/** Anything fed bytes: node:crypto's Hash, a ResumableHash. */
+export interface ByteSink {
+  update(data: Buffer): unknown;
+}
 
 /** Passes bytes through while feeding a hash and counting them: one pass, no copies. */
 export class DigestingStream extends Transform {
   bytes = 0;
 
-  constructor(private readonly hash: Hash | undefined) {
+  constructor(private readonly hash: ByteSink | undefined) {
     super({ highWaterMark: 1024 * 1024 });
   }
 

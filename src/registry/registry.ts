@@ -19,6 +19,11 @@ export interface RegistryOptions {
   kinds?: readonly Kind[];
   /** The namespaces whose index artifact the server keeps current; none by default. */
   index?: ManagedIndexOptions;
+  /**
+   * This process is the only node on its database while it starts (the embedded registry, holding its
+   * data directory's lock): state a crashed predecessor held, such as upload leases, is released.
+   */
+  alone?: boolean;
 }
 
 /** The registry's domain: everything the HTTP API does, without HTTP. */
@@ -55,9 +60,9 @@ export class Registry {
     this.verification = new StorageVerification(db, store, blobCommits, log);
   }
 
-  /** Cleans what a crash may have left, then expires stale uploads periodically. */
+  /** Expires stale uploads (with what a crash may have left) now and periodically. */
   async start(): Promise<void> {
-    await this.uploads.reconcile();
+    if (this.options.alone) await this.uploads.releaseAllLeases();
     await this.expireUploads();
     const interval = Math.min(Math.max(this.options.uploadTtlMs / 4, 1000), 10 * 60_000);
     this.sweeper = setInterval(() => void this.expireUploads(), interval);

@@ -1,14 +1,16 @@
-import { randomUUID, type Hash } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { pipeline } from "node:stream";
 import type { Readable } from "node:stream";
 import { RegistryError } from "../oci/errors.js";
 import { createDigester, type DigestAlgorithm, type ParsedDigest } from "../oci/digest.js";
-import type { BlobStore } from "../storage/blob-store.js";
+import type { AppendResult, BlobStore, UploadState } from "../storage/blob-store.js";
 import { StorageFullError, UploadNotFoundError } from "../storage/blob-store.js";
 import type { Db } from "../metadata/database.js";
 import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
-import { DigestingStream } from "./digesting-stream.js";
+import { DigestingStream, type ByteSink } from "./digesting-stream.js";
+import { resumableSha256, type ResumableHash } from "./resumable-hash.js";
+import { batches } from "../metadata/batches.js";
 import type { KeyedLock } from "./keyed-lock.js";
 import { ChunkLengthError, DeclaredLength, IncompleteBodyError } from "./declared-length.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
@@ -22,23 +24,31 @@ export interface ChunkOptions {
 
 export type MountResult = { mounted: true; digest: string } | { mounted: false; id: string };
 
-/** A hash kept in memory between chunks so that completing an upload needs no second read of the data. */
-interface RunningHash {
-  hash: Hash;
-  offset: number;
-}
+/** The algorithm whose state is saved between chunks; others are computed by reading the upload back. */
+const RESUMABLE_ALGORITHM: DigestAlgorithm = "sha256";
+/** A write's lease on its upload; renewed while the body streams, so only a dead node's lapses. */
+const LEASE_MS = 30_000;
+/**
+ * Upload data without a session is removed once this old: younger, it may belong to an upload another
+ * node has just created and not yet recorded.
+ */
+const ORPHAN_GRACE_MS = 10 * 60_000;
+/** Sessions removed per expiry pass, per statement. */
+const EXPIRY_BATCH = 200;
 
-/** The algorithm hashed while streaming; others are computed by reading the upload back at the end. */
-const STREAMING_ALGORITHM: DigestAlgorithm = "sha256";
+interface Progress {
+  size: number;
+  hashState: Buffer | null;
+  storeState: UploadState;
+}
 
 /**
  * Blob upload sessions: start, append chunks, complete with digest verification, cancel, mount.
- * One request at a time may write to a session; a concurrent one is refused rather than interleaved.
+ * Everything about a session is in the database (size, saved SHA-256 state, the store's own state), so
+ * any node may continue or complete an upload another node started. One request at a time may write to
+ * a session (a lease in its row); a concurrent one is refused rather than interleaved.
  */
 export class UploadService {
-  private readonly running = new Map<string, RunningHash>();
-  private readonly busy = new Set<string>();
-
   constructor(
     private readonly db: Db,
     private readonly store: BlobStore,
@@ -49,15 +59,16 @@ export class UploadService {
   async start(repository: string): Promise<string> {
     requireRepositoryName(repository);
     const id = randomUUID();
+    let state: UploadState;
     try {
-      await this.store.createUpload(id);
+      state = await this.store.createUpload(id);
     } catch (err) {
       throw err instanceof StorageFullError ? storageFull() : err;
     }
     try {
-      await uploads.insertUpload(this.db, id, repository);
+      await uploads.insertUpload(this.db, id, repository, state);
     } catch (err) {
-      await this.store.deleteUpload(id);
+      await this.store.deleteUpload(id, state).catch(() => undefined);
       throw err instanceof StorageFullError ? storageFull() : err;
     }
     return id;
@@ -81,7 +92,8 @@ export class UploadService {
       return await this.complete(repository, id, digest, body, chunk);
     } catch (err) {
       // The refusal is what the client must see; a session left over is removed at its TTL anyway.
-      await this.discard(id).catch(() => undefined);
+      const session = await uploads.findUpload(this.db, id).catch(() => null);
+      if (session) await this.discard(session).catch(() => undefined);
       throw err;
     }
   }
@@ -101,13 +113,14 @@ export class UploadService {
 
   /** Bytes received so far. */
   async status(repository: string, id: string): Promise<number> {
-    await this.session(repository, id);
-    return this.currentSize(id);
+    return (await this.session(repository, id)).size;
   }
 
   async append(repository: string, id: string, body: Readable, chunk: ChunkOptions): Promise<number> {
-    await this.session(repository, id);
-    return this.exclusive(id, () => this.releasedWhenFull(id, () => this.appendUnlocked(id, body, chunk)));
+    const progress = await this.leased(repository, id, (session, token) =>
+      this.appendLeased(session, token, body, chunk, "resumable"),
+    );
+    return progress.size;
   }
 
   /** Appends an optional last chunk, verifies the digest and makes the blob visible in the repository. */
@@ -119,24 +132,31 @@ export class UploadService {
     chunk: ChunkOptions,
   ): Promise<{ digest: string; size: number }> {
     const parsed = requireDigest(digest);
-    await this.session(repository, id);
-    return this.exclusive(id, () =>
-      this.releasedWhenFull(id, () => this.completeUnlocked(repository, id, parsed, body, chunk)),
+    return this.leased(repository, id, (session, token) =>
+      this.completeLeased(repository, session, token, parsed, body, chunk),
     );
   }
 
-  private async completeUnlocked(
+  private async completeLeased(
     repository: string,
-    id: string,
+    session: uploads.UploadSession,
+    token: string,
     parsed: ParsedDigest,
     body: Readable | undefined,
     chunk: ChunkOptions,
   ): Promise<{ digest: string; size: number }> {
-    if (body) await this.appendUnlocked(id, body, chunk);
-    const size = await this.currentSize(id);
-    const actual = await this.digestOf(id, parsed.algorithm, size);
+    let progress: Progress = session;
+    let digested: string | undefined;
+    if (body) {
+      // The whole blob in this request: node:crypto (several times faster), nothing to save for later.
+      const whole = session.size === 0 && parsed.algorithm === RESUMABLE_ALGORITHM;
+      const fast = whole ? createDigester(RESUMABLE_ALGORITHM) : undefined;
+      progress = await this.appendLeased(session, token, body, chunk, fast ?? "resumable");
+      if (fast) digested = `${RESUMABLE_ALGORITHM}:${fast.digest("hex")}`;
+    }
+    const actual = digested ?? (await this.digestOf(session.id, parsed.algorithm, progress));
     if (actual !== parsed.digest) {
-      await this.discard(id);
+      await this.discard({ ...session, ...progress });
       throw new RegistryError("DIGEST_INVALID", "uploaded content does not match the digest", {
         expected: parsed.digest,
         actual,
@@ -144,28 +164,29 @@ export class UploadService {
     }
     // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
     // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
-    await this.commits.run(parsed.digest, () => this.store.commitUpload(id, parsed.digest));
+    await this.commits.run(parsed.digest, () =>
+      this.store.commitUpload(session.id, progress.storeState, parsed.digest, progress.size),
+    );
     await this.db.transaction().execute(async (trx) => {
-      await linkBlob(trx, repository, parsed.digest, size);
-      await uploads.deleteUpload(trx, id);
+      await linkBlob(trx, repository, parsed.digest, progress.size);
+      await uploads.deleteUpload(trx, session.id);
     });
-    this.running.delete(id);
-    return { digest: parsed.digest, size };
+    return { digest: parsed.digest, size: progress.size };
   }
 
   /**
    * Runs `work` on a session; when storage is full (the blob store's disk, or the metadata database's)
    * the session is released with its data, since it holds space the registry needs and the client must
    * start again once there is room anyway. Its data goes first: on a full disk deleting the session's
-   * row may fail too, and a row without data answers BLOB_UPLOAD_UNKNOWN and is dropped at the next
-   * start or at its TTL. A blob committed but not linked stays in storage, unreferenced.
+   * row may fail too, and a row without data answers BLOB_UPLOAD_UNKNOWN and is dropped at its TTL. A
+   * blob committed but not linked stays in storage, unreferenced.
    */
-  private async releasedWhenFull<T>(id: string, work: () => Promise<T>): Promise<T> {
+  private async releasedWhenFull<T>(session: uploads.UploadSession, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
       if (!(err instanceof StorageFullError)) throw err;
-      await this.discard(id).catch((cleanup: unknown) => {
+      await this.discard(session).catch((cleanup: unknown) => {
         if (!(cleanup instanceof StorageFullError)) throw cleanup;
       });
       throw storageFull();
@@ -173,27 +194,53 @@ export class UploadService {
   }
 
   async cancel(repository: string, id: string): Promise<void> {
-    await this.session(repository, id);
-    await this.exclusive(id, () => this.discard(id));
+    await this.leased(repository, id, (session) => this.discard(session));
   }
 
-  /** Removes sessions idle since before `cutoff`, with their data. Returns how many. */
+  /**
+   * Removes sessions idle since before `cutoff` (with their data) that no request is writing to, then
+   * upload data older than that whose session is gone (a crash between storing and recording it). Any
+   * node may run it at any time. Returns how many sessions it removed.
+   */
   async expire(cutoff: Date): Promise<number> {
-    const stale = await uploads.staleUploadIds(this.db, cutoff.toISOString());
-    for (const id of stale.filter((s) => !this.busy.has(s))) await this.discard(id);
-    return stale.length;
+    let removed = 0;
+    for (;;) {
+      const stale = await uploads.staleUploads(this.db, cutoff.toISOString(), EXPIRY_BATCH);
+      for (const session of stale) {
+        const token = randomUUID();
+        // Leased first: a request that starts writing now keeps its session.
+        if (!(await uploads.acquireLease(this.db, session.id, token, new Date(Date.now() + LEASE_MS))))
+          continue;
+        await this.discard(session);
+        removed++;
+      }
+      if (stale.length < EXPIRY_BATCH) break;
+    }
+    const orphanCutoff = new Date(Math.max(cutoff.getTime(), Date.now() - ORPHAN_GRACE_MS));
+    const stored = await this.store.listUploads(orphanCutoff);
+    for (const slice of batches(stored)) {
+      const known = await uploads.existingUploadIds(this.db, slice);
+      for (const id of slice) if (!known.has(id)) await this.store.deleteUpload(id, null);
+    }
+    return removed;
   }
 
-  /** At start-up, before serving: drops upload data without a session and sessions without data. */
-  async reconcile(): Promise<void> {
-    const sessions = new Set(await uploads.allUploadIds(this.db));
-    const stored = new Set(await this.store.listUploads());
-    for (const id of stored) if (!sessions.has(id)) await this.store.deleteUpload(id);
-    for (const id of sessions) if (!stored.has(id)) await uploads.deleteUpload(this.db, id);
+  /**
+   * Releases every write lease. Only for a node that knows it is alone on its database (the embedded
+   * one, holding the data directory's lock) at start-up: the leases are a crashed predecessor's.
+   */
+  async releaseAllLeases(): Promise<void> {
+    await uploads.releaseAllLeases(this.db);
   }
 
-  private async appendUnlocked(id: string, body: Readable, chunk: ChunkOptions): Promise<number> {
-    const offset = await this.currentSize(id);
+  private async appendLeased(
+    session: uploads.UploadSession,
+    token: string,
+    body: Readable,
+    chunk: ChunkOptions,
+    hashing: ByteSink | "resumable",
+  ): Promise<Progress> {
+    const offset = session.size;
     let declared: number | undefined;
     if (chunk.rangeStart !== undefined) {
       if (chunk.rangeStart !== offset) {
@@ -214,20 +261,24 @@ export class UploadService {
         );
       }
     }
-    const running = this.runningHashAt(id, offset);
-    const counter = new DigestingStream(running?.hash);
+    // A resumable hash continues from the saved state; without one (an earlier chunk came in a request
+    // that hashed with node:crypto) the digest is computed from the data at completion.
+    let resumable: ResumableHash | undefined;
+    if (hashing === "resumable") {
+      if (offset === 0) resumable = await resumableSha256();
+      else if (session.hashState) resumable = await resumableSha256(session.hashState);
+    }
+    const counter = new DigestingStream(hashing === "resumable" ? resumable : hashing);
     const source =
       declared === undefined
         ? pipeline(body, counter, () => undefined)
         : pipeline(body, new DeclaredLength(declared), counter, () => undefined);
-    let size: number;
+    let result: AppendResult;
     try {
-      size = await this.store.appendUpload(id, offset, source);
+      result = await this.store.appendUpload(session.id, session.storeState, offset, source);
     } catch (err) {
       // Whatever the store did not read of the body is discarded, so that the error response goes out.
       source.destroy();
-      // The hash saw bytes the store rolled back: forget it and re-read the data at completion.
-      this.running.delete(id);
       if (err instanceof UploadNotFoundError) throw unknownUpload();
       if (err instanceof ChunkLengthError) {
         throw new RegistryError("BLOB_UPLOAD_INVALID", err.message, { size: offset }, 416);
@@ -240,52 +291,55 @@ export class UploadService {
       }
       throw err;
     }
-    if (running) running.offset = size;
-    await uploads.touchUpload(this.db, id);
-    return size;
+    const progress = { size: result.size, hashState: resumable?.save() ?? null, storeState: result.state };
+    if (!(await uploads.saveProgress(this.db, session.id, token, progress))) throw leaseLost();
+    return progress;
   }
 
-  private runningHashAt(id: string, offset: number): RunningHash | undefined {
-    const existing = this.running.get(id);
-    if (existing?.offset === offset) return existing;
-    this.running.delete(id);
-    if (offset !== 0) return undefined;
-    const fresh = { hash: createDigester(STREAMING_ALGORITHM), offset: 0 };
-    this.running.set(id, fresh);
-    return fresh;
-  }
-
-  private async digestOf(id: string, algorithm: DigestAlgorithm, size: number): Promise<string> {
-    const running = this.running.get(id);
-    if (algorithm === STREAMING_ALGORITHM && running?.offset === size) {
-      return `${algorithm}:${running.hash.digest("hex")}`;
+  private async digestOf(id: string, algorithm: DigestAlgorithm, progress: Progress): Promise<string> {
+    if (algorithm === RESUMABLE_ALGORITHM && (progress.hashState || progress.size === 0)) {
+      const hash = await resumableSha256(progress.hashState ?? undefined);
+      return `${algorithm}:${hash.hex()}`;
     }
-    this.running.delete(id);
     const hash = createDigester(algorithm);
-    for await (const chunk of await this.store.readUpload(id)) hash.update(chunk as Buffer);
+    const data = await this.store.readUpload(id, progress.storeState, progress.size);
+    for await (const chunk of data) hash.update(chunk as Buffer);
     return `${algorithm}:${hash.digest("hex")}`;
   }
 
-  private async discard(id: string): Promise<void> {
-    this.running.delete(id);
-    await this.store.deleteUpload(id);
-    await uploads.deleteUpload(this.db, id);
+  private async discard(session: { id: string; storeState: UploadState }): Promise<void> {
+    await this.store.deleteUpload(session.id, session.storeState);
+    await uploads.deleteUpload(this.db, session.id);
   }
 
-  private async session(repository: string, id: string): Promise<void> {
+  private async session(repository: string, id: string): Promise<uploads.UploadSession> {
     requireRepositoryName(repository);
     const session = await uploads.findUpload(this.db, id);
     if (!session || session.repository !== repository) throw unknownUpload();
+    return session;
   }
 
-  private async currentSize(id: string): Promise<number> {
-    const size = await this.store.uploadSize(id);
-    if (size === null) throw unknownUpload();
-    return size;
+  /**
+   * Runs `work` holding the session's write lease, with the session as it is once the lease is held.
+   * The lease is renewed while work runs (a long body), and lapses by itself if this node dies.
+   */
+  private async leased<T>(
+    repository: string,
+    id: string,
+    work: (session: uploads.UploadSession, token: string) => Promise<T>,
+  ): Promise<T> {
+    const found = await this.session(repository, id);
+    return this.releasedWhenFull(found, () => this.leasedUnguarded(repository, id, work));
   }
 
-  private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
-    if (this.busy.has(id)) {
+  private async leasedUnguarded<T>(
+    repository: string,
+    id: string,
+    work: (session: uploads.UploadSession, token: string) => Promise<T>,
+  ): Promise<T> {
+    const token = randomUUID();
+    if (!(await uploads.acquireLease(this.db, id, token, new Date(Date.now() + LEASE_MS)))) {
+      await this.session(repository, id);
       throw new RegistryError(
         "BLOB_UPLOAD_INVALID",
         "another request is writing to this upload",
@@ -293,13 +347,27 @@ export class UploadService {
         416,
       );
     }
-    this.busy.add(id);
+    const renewal = setInterval(() => {
+      void uploads.renewLease(this.db, id, token, new Date(Date.now() + LEASE_MS)).catch(() => undefined);
+    }, LEASE_MS / 4);
+    renewal.unref();
     try {
-      return await work();
+      return await work(await this.session(repository, id), token);
     } finally {
-      this.busy.delete(id);
+      clearInterval(renewal);
+      await uploads.releaseLease(this.db, id, token).catch(() => undefined);
     }
   }
+}
+
+function leaseLost(): RegistryError {
+  return new RegistryError(
+    "BLOB_UPLOAD_INVALID",
+    "this request lost its hold on the upload (it took longer than the lease); check the upload's " +
+      "status and resume",
+    undefined,
+    416,
+  );
 }
 
 function storageFull(): RegistryError {

@@ -31,23 +31,49 @@ export interface BlobStore {
    */
   quarantine(digest: string): Promise<void>;
 
-  createUpload(id: string): Promise<void>;
-  /** Size of an upload's data so far, or null when the upload does not exist. */
-  uploadSize(id: string): Promise<number | null>;
   /**
-   * Appends the stream to the upload, which must currently be `offset` bytes long. All or nothing: if the
-   * stream fails, the upload is cut back to `offset`. Returns the new size.
+   * Upload sessions. The database is the source of truth for an upload (its size, and this opaque
+   * `UploadState` the store returns): any node may continue or complete an upload another started, so a
+   * store keeps nothing about uploads in process memory. Each call that changes the upload returns the
+   * new state, which the caller persists before acknowledging the request; a state the caller never
+   * persisted (the request failed) must leave the last persisted one usable.
    */
-  appendUpload(id: string, offset: number, source: Readable): Promise<number>;
-  readUpload(id: string): Promise<Readable>;
+  createUpload(id: string): Promise<UploadState>;
   /**
-   * Makes the upload's data the blob `digest` (already verified by the caller) and removes the upload,
-   * atomically replacing any copy already stored: that copy may have gone bad since it was written.
+   * Appends the stream to the upload, which is `offset` bytes long in `state`. All or nothing as far as
+   * the persisted state is concerned: if the stream fails, the previous state still describes `offset`
+   * bytes (the store may leave garbage that only a later state would have referred to). Returns the new
+   * size and state.
    */
-  commitUpload(id: string, digest: string): Promise<void>;
-  deleteUpload(id: string): Promise<void>;
-  /** Upload ids present in storage, for cleaning up uploads whose session is gone. */
-  listUploads(): Promise<string[]>;
+  appendUpload(id: string, state: UploadState, offset: number, source: Readable): Promise<AppendResult>;
+  /** The upload's `size` bytes, from the start. */
+  readUpload(id: string, state: UploadState, size: number): Promise<Readable>;
+  /**
+   * Makes the upload's `size` bytes the blob `digest` (already verified by the caller) and removes the
+   * upload, atomically replacing any copy already stored: that copy may have gone bad since it was
+   * written. The blob's key never holds partial content.
+   */
+  commitUpload(id: string, state: UploadState, digest: string, size: number): Promise<void>;
+  /** Removes the upload's data; `state` is null when the caller has none (the session row is gone). */
+  deleteUpload(id: string, state: UploadState | null): Promise<void>;
+  /**
+   * Uploads present in storage and last changed before `before`, for removing data whose session is
+   * gone (a crash between creating the data and recording the session).
+   */
+  listUploads(before: Date): Promise<string[]>;
+  /**
+   * A URL the client may GET the blob from directly (a presigned object-store URL), for redirects;
+   * stores that cannot hand out URLs leave it out. Range headers sent to the URL are honoured.
+   */
+  presignedUrl?(digest: string, method: "GET"): Promise<string>;
+}
+
+/** What a store needs to continue an upload (JSON-serialisable; null when it needs nothing). */
+export type UploadState = string | null;
+
+export interface AppendResult {
+  size: number;
+  state: UploadState;
 }
 
 export interface BlobReader {

@@ -2,15 +2,17 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from "node:fs/promises";
 import { join, dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { EarlyFlush } from "./early-flush.js";
 import {
   BlobNotFoundError,
   StorageFullError,
   UploadNotFoundError,
+  type AppendResult,
   type BlobReader,
   type BlobStore,
   type ByteRange,
+  type UploadState,
 } from "./blob-store.js";
 
 const STREAM_BUFFER = 1024 * 1024;
@@ -107,21 +109,18 @@ export class FsBlobStore implements BlobStore {
     await fsyncDir(this.quarantineDir);
   }
 
-  async createUpload(id: string): Promise<void> {
+  async createUpload(id: string): Promise<UploadState> {
     const handle = await open(this.uploadPath(id), "wx", FILE_MODE).catch(rethrowFull);
     await handle.close();
+    return null;
   }
 
-  async uploadSize(id: string): Promise<number | null> {
-    try {
-      return (await stat(this.uploadPath(id))).size;
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
-  }
-
-  async appendUpload(id: string, offset: number, source: Readable): Promise<number> {
+  async appendUpload(
+    id: string,
+    _state: UploadState,
+    offset: number,
+    source: Readable,
+  ): Promise<AppendResult> {
     const path = this.uploadPath(id);
     let handle: FileHandle;
     try {
@@ -130,6 +129,14 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) throw new UploadNotFoundError(id);
       throw err;
     }
+    // The database's size is the truth: bytes past it are what a failed request (maybe on a node that
+    // died) wrote and nobody acknowledged. Fewer bytes than it means the data is gone.
+    const onDisk = (await handle.stat()).size;
+    if (onDisk < offset) {
+      await handle.close();
+      throw new UploadNotFoundError(id);
+    }
+    if (onDisk > offset) await handle.truncate(offset);
     const sink = createWriteStream("", { fd: handle, start: offset, highWaterMark: STREAM_BUFFER });
     try {
       await pipeline(source, new EarlyFlush(handle, offset), sink);
@@ -137,29 +144,40 @@ export class FsBlobStore implements BlobStore {
       await truncate(path, offset).catch(() => undefined);
       rethrowFull(err);
     }
-    return (await stat(path)).size;
+    return { size: (await stat(path)).size, state: null };
   }
 
-  async readUpload(id: string): Promise<Readable> {
+  async readUpload(id: string, _state: UploadState, size: number): Promise<Readable> {
     try {
       const handle = await open(this.uploadPath(id), "r");
-      return createReadStream("", { fd: handle, highWaterMark: STREAM_BUFFER });
+      if (size === 0) {
+        await handle.close();
+        return Readable.from([]);
+      }
+      return createReadStream("", { fd: handle, start: 0, end: size - 1, highWaterMark: STREAM_BUFFER });
     } catch (err) {
       if (isNotFound(err)) throw new UploadNotFoundError(id);
       throw err;
     }
   }
 
-  async commitUpload(id: string, digest: string): Promise<void> {
+  async commitUpload(id: string, _state: UploadState, digest: string, size: number): Promise<void> {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
     try {
-      await fsyncFile(source);
+      const handle = await open(source, "r+");
+      try {
+        if ((await handle.stat()).size !== size) await handle.truncate(size);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
       // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
       await rename(source, target);
       await fsyncDir(dirname(target));
     } catch (err) {
+      if (isNotFound(err)) throw new UploadNotFoundError(id);
       rethrowFull(err);
     }
   }
@@ -168,19 +186,16 @@ export class FsBlobStore implements BlobStore {
     await rm(this.uploadPath(id), { force: true });
   }
 
-  async listUploads(): Promise<string[]> {
+  async listUploads(before: Date): Promise<string[]> {
     // Only files named like an upload: anything else in the directory (lost+found, a stray copy) is not ours.
     const entries = await readdir(this.uploadsDir, { withFileTypes: true });
-    return entries.filter((e) => e.isFile() && UPLOAD_ID.test(e.name)).map((e) => e.name);
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const names = entries.filter((e) => e.isFile() && UPLOAD_ID.test(e.name)).map((e) => e.name);
+    const old: string[] = [];
+    for (const name of names) {
+      const info = await stat(join(this.uploadsDir, name)).catch(() => null);
+      if (info && info.mtimeMs < before.getTime()) old.push(name);
+    }
+    return old;
   }
 }
 

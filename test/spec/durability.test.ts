@@ -2,7 +2,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import type { Socket } from "node:net";
@@ -237,6 +237,8 @@ describe("kill -9 during an upload", { concurrency: true }, () => {
     socket.destroy();
     // What a crash between creating upload data and recording its session would leave.
     await writeFile(join(uploadsDir(dataDir), "0f0e0d0c-orphan-upload"), "stray");
+    // Old enough that no node can still be about to record its session.
+    await backdate(join(uploadsDir(dataDir), "0f0e0d0c-orphan-upload"));
 
     const second = await start(dataDir);
     assert.equal(await blobStatus(second.url, repo, d), 404);
@@ -301,11 +303,14 @@ describe("damaged or untidy data directories", { concurrency: true }, () => {
     await mkdir(join(uploads, "lost+found"));
     await mkdir(join(uploads, "a1b2c3d4-directory"));
     await writeFile(join(uploads, "a1b2c3d4-orphan"), "orphaned upload data");
+    await backdate(join(uploads, "a1b2c3d4-orphan"));
+    // A fresh one may be an upload another node is creating right now: it stays.
+    await writeFile(join(uploads, "a1b2c3d4-fresh"), "upload data being created");
 
     const second = await start(dataDir);
     const remaining = await readdir(uploads);
     assert.ok(!remaining.includes("a1b2c3d4-orphan"), "orphaned upload data is removed");
-    for (const name of ["notes.txt", ".hidden", "lost+found", "a1b2c3d4-directory"]) {
+    for (const name of ["notes.txt", ".hidden", "lost+found", "a1b2c3d4-directory", "a1b2c3d4-fresh"]) {
       assert.ok(remaining.includes(name), `${name} is not the registry's to delete`);
     }
     const repo = uniqueRepo("stray");
@@ -501,3 +506,9 @@ describe("stalled clients and expired sessions", { concurrency: true }, () => {
     await expectBlob(ttl.url, repo, data);
   });
 });
+
+/** Upload data from an hour ago: past the grace in which a node may be about to record its session. */
+async function backdate(path: string): Promise<void> {
+  const hourAgo = new Date(Date.now() - 3600_000);
+  await utimes(path, hourAgo, hourAgo);
+}

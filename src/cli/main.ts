@@ -63,7 +63,10 @@ program
     "-d, --data-dir <dir>",
     "where metadata and blobs live (also WHARF_DATA_DIR; default ~/.local/share/wharf)",
   )
-  .option("-w, --workers <n>", "server processes sharing the address (also WHARF_WORKERS; default: one per CPU)")
+  .option(
+    "-w, --workers <n>",
+    "server processes sharing the address (also WHARF_WORKERS; default: one per CPU)",
+  )
   .addOption(
     new Option(
       "--print-config [format]",

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
+import { backendEnv } from "./backends.js";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
 
@@ -12,6 +13,8 @@ export interface TestServer {
   /** host:port, e.g. 127.0.0.1:41234, for clients that take a registry host */
   host: string;
   dataDir: string;
+  /** The backend environment it runs with (a database URL, a bucket prefix), to start a peer node. */
+  backend: Record<string, string>;
   process: ChildProcess;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
@@ -25,11 +28,17 @@ export interface StartOptions {
   /** Extra CLI arguments after `serve`. */
   args?: string[];
   env?: Record<string, string>;
+  /**
+   * The backends, as environment (see backends.ts): by default the run's WHARF_TEST_BACKEND with a
+   * fresh database and prefix; pass the env of another server to share its database and bucket.
+   */
+  backend?: Record<string, string>;
 }
 
 /** Starts the built `bin/wharf serve` on a free loopback port and waits until it accepts requests. */
 export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "wharf-test-")));
+  const backend = opts.backend ?? (await backendEnv());
   const child = spawn(
     process.execPath,
     [
@@ -41,7 +50,10 @@ export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
       dataDir,
       ...(opts.args ?? []),
     ],
-    { env: { ...process.env, WHARF_LOG_LEVEL: "warn", ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: { ...process.env, WHARF_LOG_LEVEL: "warn", ...backend, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   let out = "";
   child.stdout.setEncoding("utf8");
@@ -66,6 +78,7 @@ export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
     url,
     host: new URL(url).host,
     dataDir,
+    backend,
     process: child,
     output: () => out,
     async stop(stopOpts = {}) {

@@ -49,6 +49,6 @@ async function prepareSchema(db: Db, dialect: SqlDialect, options: OpenOptions):
 }
 
 /** The dialect a connection speaks, for the few statements that must differ (locks, collations). */
-export function dialectOf(db: Kysely<unknown>): SqlDialect {
+export function dialectOf(db: Pick<Kysely<unknown>, "getExecutor">): SqlDialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? "postgres" : "sqlite";
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Database, RobotsTable, UsersTable } from "./schema.js";
 import { now } from "./time.js";
+import { dialectOf } from "./database.js";
 
 type Conn = Kysely<Database>;
 export type UserRow = Selectable<UsersTable>;
@@ -61,32 +62,46 @@ export async function updatePassword(db: Conn, name: string, passwordHash: strin
 }
 
 /**
- * Deletes a user unless that would leave no administrator, in one conditional statement: two
- * requests removing each other cannot both see "another admin remains". (SQLite runs each statement
- * atomically; a PostgreSQL dialect must lock the admin rows first, e.g. `SELECT … FOR UPDATE`.)
+ * Deletes a user unless that would leave no administrator. Two requests removing each other must not
+ * both see "another admin remains": SQLite runs the conditional statement atomically under its single
+ * writer; under PostgreSQL's READ COMMITTED each would count the other's row, so the transaction
+ * first locks every admin row (in name order, so two such transactions queue instead of deadlocking)
+ * and the second counts only after the first has committed.
  */
 export async function deleteUserKeepingAnAdmin(
   db: Conn,
   name: string,
 ): Promise<"deleted" | "not_found" | "last_admin"> {
-  const result = await db
-    .deleteFrom("users")
-    .where("name", "=", name)
-    .where((eb) =>
-      eb.or([
-        eb("admin", "=", 0),
-        eb(
-          eb
-            .selectFrom("users")
-            .select((s) => s.fn.countAll<number>().as("n"))
-            .where("admin", "=", 1),
-          ">",
-          1,
-        ),
-      ]),
-    )
-    .executeTakeFirst();
-  if (result.numDeletedRows > 0n) return "deleted";
+  const deleted = await db.transaction().execute(async (trx) => {
+    if (dialectOf(trx) === "postgres") {
+      await trx
+        .selectFrom("users")
+        .select("name")
+        .where("admin", "=", 1)
+        .orderBy("name")
+        .forUpdate()
+        .execute();
+    }
+    const result = await trx
+      .deleteFrom("users")
+      .where("name", "=", name)
+      .where((eb) =>
+        eb.or([
+          eb("admin", "=", 0),
+          eb(
+            eb
+              .selectFrom("users")
+              .select((s) => s.fn.countAll<number>().as("n"))
+              .where("admin", "=", 1),
+            ">",
+            1,
+          ),
+        ]),
+      )
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  });
+  if (deleted) return "deleted";
   return (await findUser(db, name)) ? "last_admin" : "not_found";
 }
 

@@ -9,228 +9,251 @@ import {
 
 export type SqlDialect = "sqlite" | "postgres";
 
-/** Migrations live in code so the built package needs no migration files on disk. Never edit one; add one. */
-const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
-  "0001_initial": {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("repositories")
-        .addColumn("name", "varchar(255)", (c) => c.primaryKey())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("blobs")
-        .addColumn("digest", "varchar(160)", (c) => c.primaryKey())
-        .addColumn("size", "bigint", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("repository_blobs")
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .addPrimaryKeyConstraint("repository_blobs_pk", ["repository", "digest"])
-        .execute();
-      await db.schema
-        .createIndex("repository_blobs_digest")
-        .on("repository_blobs")
-        .column("digest")
-        .execute();
-      await db.schema
-        .createTable("manifests")
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("media_type", "varchar(255)", (c) => c.notNull())
-        .addColumn("artifact_type", "varchar(255)")
-        .addColumn("subject_digest", "varchar(160)")
-        .addColumn("annotations", "text")
-        .addColumn("size", "bigint", (c) => c.notNull())
-        .addColumn("content", dialect === "postgres" ? "bytea" : "blob", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .addPrimaryKeyConstraint("manifests_pk", ["repository", "digest"])
-        .execute();
-      await db.schema
-        .createIndex("manifests_subject")
-        .on("manifests")
-        .columns(["repository", "subject_digest"])
-        .execute();
-      await db.schema
-        .createTable("manifest_references")
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("manifest_digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("child_digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("kind", "varchar(16)", (c) => c.notNull())
-        .addPrimaryKeyConstraint("manifest_references_pk", ["repository", "manifest_digest", "child_digest"])
-        .execute();
-      await db.schema
-        .createIndex("manifest_references_child")
-        .on("manifest_references")
-        .columns(["repository", "child_digest"])
-        .execute();
-      await db.schema
-        .createTable("tags")
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("name", "varchar(128)", (c) => c.notNull())
-        .addColumn("digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("updated_at", "varchar(32)", (c) => c.notNull())
-        .addPrimaryKeyConstraint("tags_pk", ["repository", "name"])
-        .execute();
-      await db.schema.createIndex("tags_digest").on("tags").columns(["repository", "digest"]).execute();
-      await db.schema
-        .createTable("uploads")
-        .addColumn("id", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .addColumn("updated_at", "varchar(32)", (c) => c.notNull())
-        .execute();
+/**
+ * Migrations live in code so the built package needs no migration files on disk. Never edit one; add one.
+ * (The PostgreSQL branch's `collate "C"` was added to existing migrations before any PostgreSQL
+ * database was deployed: no database migrated without it exists.)
+ */
+const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
+  /**
+   * Text compares by bytes on both dialects, as SQLite's BINARY collation does: names, tags, digests and
+   * search terms are keys of ORDER BY, pagination (`> last`) and prefix ranges, which a locale's
+   * collation (PostgreSQL's default) would order differently (case, punctuation) and not range-scan.
+   */
+  const varchar = (length: number) =>
+    dialect === "postgres"
+      ? sql`varchar(${sql.raw(String(length))}) collate "C"`
+      : sql`varchar(${sql.raw(String(length))})`;
+  return {
+    "0001_initial": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("repositories")
+          .addColumn("name", varchar(255), (c) => c.primaryKey())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("blobs")
+          .addColumn("digest", varchar(160), (c) => c.primaryKey())
+          .addColumn("size", "bigint", (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("repository_blobs")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .addPrimaryKeyConstraint("repository_blobs_pk", ["repository", "digest"])
+          .execute();
+        await db.schema
+          .createIndex("repository_blobs_digest")
+          .on("repository_blobs")
+          .column("digest")
+          .execute();
+        await db.schema
+          .createTable("manifests")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("media_type", varchar(255), (c) => c.notNull())
+          .addColumn("artifact_type", varchar(255))
+          .addColumn("subject_digest", varchar(160))
+          .addColumn("annotations", "text")
+          .addColumn("size", "bigint", (c) => c.notNull())
+          .addColumn("content", dialect === "postgres" ? "bytea" : "blob", (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .addPrimaryKeyConstraint("manifests_pk", ["repository", "digest"])
+          .execute();
+        await db.schema
+          .createIndex("manifests_subject")
+          .on("manifests")
+          .columns(["repository", "subject_digest"])
+          .execute();
+        await db.schema
+          .createTable("manifest_references")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("manifest_digest", varchar(160), (c) => c.notNull())
+          .addColumn("child_digest", varchar(160), (c) => c.notNull())
+          .addColumn("kind", varchar(16), (c) => c.notNull())
+          .addPrimaryKeyConstraint("manifest_references_pk", [
+            "repository",
+            "manifest_digest",
+            "child_digest",
+          ])
+          .execute();
+        await db.schema
+          .createIndex("manifest_references_child")
+          .on("manifest_references")
+          .columns(["repository", "child_digest"])
+          .execute();
+        await db.schema
+          .createTable("tags")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("name", varchar(128), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("updated_at", varchar(32), (c) => c.notNull())
+          .addPrimaryKeyConstraint("tags_pk", ["repository", "name"])
+          .execute();
+        await db.schema.createIndex("tags_digest").on("tags").columns(["repository", "digest"]).execute();
+        await db.schema
+          .createTable("uploads")
+          .addColumn("id", varchar(64), (c) => c.primaryKey())
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .addColumn("updated_at", varchar(32), (c) => c.notNull())
+          .execute();
+      },
     },
-  },
-  "0002_auth": {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("users")
-        .addColumn("name", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("password_hash", "varchar(255)", (c) => c.notNull())
-        .addColumn("admin", "integer", (c) => c.notNull())
-        .addColumn("version", "integer", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .addColumn("updated_at", "varchar(32)", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("robots")
-        .addColumn("name", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("secret_hash", "varchar(255)", (c) => c.notNull())
-        .addColumn("repositories", "text", (c) => c.notNull())
-        .addColumn("actions", "text", (c) => c.notNull())
-        .addColumn("expires_at", "varchar(32)")
-        .addColumn("last_used_at", "varchar(32)")
-        .addColumn("revoked_at", "varchar(32)")
-        .addColumn("created_by", "varchar(64)", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("access_rules")
-        .addColumn("id", "varchar(32)", (c) => c.primaryKey())
-        .addColumn("subject", "varchar(80)", (c) => c.notNull())
-        .addColumn("pattern", "varchar(255)", (c) => c.notNull())
-        .addColumn("actions", "text", (c) => c.notNull())
-        .addColumn("created_by", "varchar(64)", (c) => c.notNull())
-        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable("audit_events")
-        .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) =>
-          dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
-        )
-        .addColumn("at", "varchar(32)", (c) => c.notNull())
-        .addColumn("actor", "varchar(80)", (c) => c.notNull())
-        .addColumn("client", "varchar(64)", (c) => c.notNull())
-        .addColumn("action", "varchar(64)", (c) => c.notNull())
-        .addColumn("repository", "varchar(255)")
-        .addColumn("target", "varchar(255)")
-        .addColumn("outcome", "varchar(16)", (c) => c.notNull())
-        .addColumn("detail", "text")
-        .execute();
-      await db.schema.createIndex("audit_events_at").on("audit_events").column("at").execute();
-      await db.schema
-        .createTable("settings")
-        .addColumn("key", "varchar(64)", (c) => c.primaryKey())
-        .addColumn("value", "text", (c) => c.notNull())
-        .execute();
+    "0002_auth": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("users")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("password_hash", varchar(255), (c) => c.notNull())
+          .addColumn("admin", "integer", (c) => c.notNull())
+          .addColumn("version", "integer", (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .addColumn("updated_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("robots")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("secret_hash", varchar(255), (c) => c.notNull())
+          .addColumn("repositories", "text", (c) => c.notNull())
+          .addColumn("actions", "text", (c) => c.notNull())
+          .addColumn("expires_at", varchar(32))
+          .addColumn("last_used_at", varchar(32))
+          .addColumn("revoked_at", varchar(32))
+          .addColumn("created_by", varchar(64), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("access_rules")
+          .addColumn("id", varchar(32), (c) => c.primaryKey())
+          .addColumn("subject", varchar(80), (c) => c.notNull())
+          .addColumn("pattern", varchar(255), (c) => c.notNull())
+          .addColumn("actions", "text", (c) => c.notNull())
+          .addColumn("created_by", varchar(64), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("audit_events")
+          .addColumn("seq", dialect === "postgres" ? "bigserial" : "integer", (c) =>
+            dialect === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn("at", varchar(32), (c) => c.notNull())
+          .addColumn("actor", varchar(80), (c) => c.notNull())
+          .addColumn("client", varchar(64), (c) => c.notNull())
+          .addColumn("action", varchar(64), (c) => c.notNull())
+          .addColumn("repository", varchar(255))
+          .addColumn("target", varchar(255))
+          .addColumn("outcome", varchar(16), (c) => c.notNull())
+          .addColumn("detail", "text")
+          .execute();
+        await db.schema.createIndex("audit_events_at").on("audit_events").column("at").execute();
+        await db.schema
+          .createTable("settings")
+          .addColumn("key", varchar(64), (c) => c.primaryKey())
+          .addColumn("value", "text", (c) => c.notNull())
+          .execute();
+      },
     },
-  },
-  "0003_discovery": {
-    // Facts per artifact and the search index, filled at push and by the start-up backfill. Plain
-    // tables and B-tree indexes only: search is a prefix range over `term`, the same on every dialect.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("artifacts")
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("kind", "varchar(64)", (c) => c.notNull())
-        .addColumn("kind_title", "varchar(255)", (c) => c.notNull())
-        .addColumn("accessory", "integer", (c) => c.notNull())
-        .addColumn("refers_to", "varchar(160)")
-        .addColumn("top_level", "integer", (c) => c.notNull())
-        .addColumn("title", "text")
-        .addColumn("description", "text")
-        .addColumn("version", "text")
-        .addColumn("size", "bigint", (c) => c.notNull())
-        .addColumn("layer_count", "integer", (c) => c.notNull())
-        .addColumn("platforms", "text", (c) => c.notNull())
-        .addColumn("facts", "text", (c) => c.notNull())
-        .addColumn("pushed_at", "varchar(32)", (c) => c.notNull())
-        .addPrimaryKeyConstraint("artifacts_pk", ["repository", "digest"])
-        .execute();
-      await db.schema
-        .createIndex("artifacts_listing")
-        .on("artifacts")
-        .columns(["repository", "top_level", "digest"])
-        .execute();
-      // A repository's newest listed artifact (its description in repository listings) is one seek.
-      await db.schema
-        .createIndex("artifacts_newest")
-        .on("artifacts")
-        .columns(["repository", "top_level", "pushed_at"])
-        .execute();
-      await db.schema.createIndex("artifacts_kind").on("artifacts").columns(["kind", "repository"]).execute();
-      await db.schema
-        .createIndex("artifacts_refers_to")
-        .on("artifacts")
-        .columns(["repository", "refers_to"])
-        .execute();
-      await db.schema
-        .createTable("search_terms")
-        .addColumn("term", "varchar(255)", (c) => c.notNull())
-        .addColumn("repository", "varchar(255)", (c) => c.notNull())
-        .addColumn("digest", "varchar(160)", (c) => c.notNull())
-        .addColumn("field", "varchar(16)", (c) => c.notNull())
-        .addColumn("weight", "integer", (c) => c.notNull())
-        .execute();
-      // Covering: a search reads only this index over its term range (no table lookups per match).
-      await db.schema
-        .createIndex("search_terms_term")
-        .on("search_terms")
-        .columns(["term", "field", "weight", "repository", "digest"])
-        .execute();
-      // By digest alone (digests all but never repeat across repositories): an index in group-by order
-      // would tempt SQLite to walk it whole for a search instead of ranging over terms.
-      await db.schema.createIndex("search_terms_digest").on("search_terms").column("digest").execute();
+    "0003_discovery": {
+      // Facts per artifact and the search index, filled at push and by the start-up backfill. Plain
+      // tables and B-tree indexes only: search is a prefix range over `term`, the same on every dialect.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("artifacts")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("kind", varchar(64), (c) => c.notNull())
+          .addColumn("kind_title", varchar(255), (c) => c.notNull())
+          .addColumn("accessory", "integer", (c) => c.notNull())
+          .addColumn("refers_to", varchar(160))
+          .addColumn("top_level", "integer", (c) => c.notNull())
+          .addColumn("title", "text")
+          .addColumn("description", "text")
+          .addColumn("version", "text")
+          .addColumn("size", "bigint", (c) => c.notNull())
+          .addColumn("layer_count", "integer", (c) => c.notNull())
+          .addColumn("platforms", "text", (c) => c.notNull())
+          .addColumn("facts", "text", (c) => c.notNull())
+          .addColumn("pushed_at", varchar(32), (c) => c.notNull())
+          .addPrimaryKeyConstraint("artifacts_pk", ["repository", "digest"])
+          .execute();
+        await db.schema
+          .createIndex("artifacts_listing")
+          .on("artifacts")
+          .columns(["repository", "top_level", "digest"])
+          .execute();
+        // A repository's newest listed artifact (its description in repository listings) is one seek.
+        await db.schema
+          .createIndex("artifacts_newest")
+          .on("artifacts")
+          .columns(["repository", "top_level", "pushed_at"])
+          .execute();
+        await db.schema
+          .createIndex("artifacts_kind")
+          .on("artifacts")
+          .columns(["kind", "repository"])
+          .execute();
+        await db.schema
+          .createIndex("artifacts_refers_to")
+          .on("artifacts")
+          .columns(["repository", "refers_to"])
+          .execute();
+        await db.schema
+          .createTable("search_terms")
+          .addColumn("term", varchar(255), (c) => c.notNull())
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("field", varchar(16), (c) => c.notNull())
+          .addColumn("weight", "integer", (c) => c.notNull())
+          .execute();
+        // Covering: a search reads only this index over its term range (no table lookups per match).
+        await db.schema
+          .createIndex("search_terms_term")
+          .on("search_terms")
+          .columns(["term", "field", "weight", "repository", "digest"])
+          .execute();
+        // By digest alone (digests all but never repeat across repositories): an index in group-by order
+        // would tempt SQLite to walk it whole for a search instead of ranging over terms.
+        await db.schema.createIndex("search_terms_digest").on("search_terms").column("digest").execute();
+      },
     },
-  },
-  "0004_index_marks": {
-    // Namespaces whose managed index artifact is out of date. In the database, not in memory, so that a
-    // restart (or another node) rebuilds what a push marked; the token changes on every mark, so a
-    // rebuild clears only the mark it read.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("index_marks")
-        .addColumn("namespace", "varchar(255)", (c) => c.primaryKey())
-        .addColumn("token", "varchar(64)", (c) => c.notNull())
-        .addColumn("marked_at", "varchar(32)", (c) => c.notNull())
-        .execute();
+    "0004_index_marks": {
+      // Namespaces whose managed index artifact is out of date. In the database, not in memory, so that a
+      // restart (or another node) rebuilds what a push marked; the token changes on every mark, so a
+      // rebuild clears only the mark it read.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("index_marks")
+          .addColumn("namespace", varchar(255), (c) => c.primaryKey())
+          .addColumn("token", varchar(64), (c) => c.notNull())
+          .addColumn("marked_at", varchar(32), (c) => c.notNull())
+          .execute();
+      },
     },
-  },
-  "0005_shared_uploads": {
-    // Everything a node needs to continue an upload another node started: the size received, the
-    // SHA-256 state after it (so completing never re-reads the data), the blob store's own state (an S3
-    // multipart upload's parts), and a lease that keeps two requests from writing one upload at once.
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .alterTable("uploads")
-        .addColumn("size", "bigint", (c) => c.notNull().defaultTo(0))
-        .execute();
-      await db.schema
-        .alterTable("uploads")
-        .addColumn("hash_state", dialect === "postgres" ? "bytea" : "blob")
-        .execute();
-      await db.schema.alterTable("uploads").addColumn("store_state", "text").execute();
-      await db.schema.alterTable("uploads").addColumn("lease_token", "varchar(64)").execute();
-      await db.schema.alterTable("uploads").addColumn("lease_until", "varchar(32)").execute();
-      await db.schema.createIndex("uploads_updated").on("uploads").column("updated_at").execute();
+    "0005_shared_uploads": {
+      // Everything a node needs to continue an upload another node started: the size received, the
+      // SHA-256 state after it (so completing never re-reads the data), the blob store's own state (an S3
+      // multipart upload's parts), and a lease that keeps two requests from writing one upload at once.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("uploads")
+          .addColumn("size", "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable("uploads")
+          .addColumn("hash_state", dialect === "postgres" ? "bytea" : "blob")
+          .execute();
+        await db.schema.alterTable("uploads").addColumn("store_state", "text").execute();
+        await db.schema.alterTable("uploads").addColumn("lease_token", varchar(64)).execute();
+        await db.schema.alterTable("uploads").addColumn("lease_until", varchar(32)).execute();
+        await db.schema.createIndex("uploads_updated").on("uploads").column("updated_at").execute();
+      },
     },
-  },
-});
+  };
+};
 
 /** The database was migrated by a newer Wharf: this binary must not touch it. */
 export class SchemaTooNewError extends Error {}

@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
+import { backendOf } from "../helpers/backends.js";
 import { cliHome, type CliHome, type CliResult } from "../client/cli.js";
 
 /**
@@ -56,6 +57,7 @@ async function bootstrap(home: CliHome, dataDir: string, name: string, password:
   ok(
     await home.run(["user", "add", name, "--admin", "--password-stdin", "--data-dir", dataDir], {
       input: password,
+      env: await backendOf(dataDir),
     }),
   );
 }
@@ -214,12 +216,13 @@ describe("secure defaults", { timeout: 600_000 }, () => {
     const dir = await dataDir();
     const short = await home.run(["user", "add", "admin", "--admin", "--password-stdin", "--data-dir", dir], {
       input: "short",
+      env: await backendOf(dir),
     });
     assert.equal(short.code, 2, show(short));
     assert.match(short.stderr, /8 to 1024 characters/);
     const badName = await home.run(
       ["user", "add", "Admin!", "--admin", "--password-stdin", "--data-dir", dir],
-      { input: ADMIN_PASSWORD },
+      { input: ADMIN_PASSWORD, env: await backendOf(dir) },
     );
     assert.equal(badName.code, 2, show(badName));
     assert.match(badName.stderr, /invalid name/);

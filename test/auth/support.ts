@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
+import { backendOf } from "../helpers/backends.js";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
 
@@ -40,7 +41,10 @@ export async function bootstrapAdmin(dataDir: string, creds: Credentials = ADMIN
       "--data-dir",
       dataDir,
     ],
-    { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, WHARF_LOG_LEVEL: "warn" } },
+    {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, WHARF_LOG_LEVEL: "warn", ...(await backendOf(dataDir)) },
+    },
   );
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));

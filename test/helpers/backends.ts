@@ -145,6 +145,46 @@ export async function backendEnv(backend: TestBackend = testBackend()): Promise<
   };
 }
 
+const byDataDir = new Map<string, Promise<Record<string, string>>>();
+
+/**
+ * The backend of the registry whose data directory is `dataDir`: a data directory stands for one
+ * registry, so a restart on it (or a CLI command given it) reaches the same database and prefix. An
+ * explicit `backend` (a peer node's) is taken and remembered; otherwise a fresh one of the run's backend.
+ */
+export function backendOf(
+  dataDir: string,
+  backend?: Record<string, string>,
+): Promise<Record<string, string>> {
+  const key = resolve(dataDir);
+  const known = byDataDir.get(key);
+  if (known && !backend) return known;
+  const chosen = backend ? Promise.resolve(backend) : backendEnv();
+  byDataDir.set(key, chosen);
+  return chosen;
+}
+
+/** Why a test cannot run on this run's backend (for `{ skip }`), or false when it can. */
+export const embeddedOnly = (reason: string): string | false =>
+  testBackend() === "embedded" ? false : `embedded backend only: ${reason}`;
+
+/** Runs one query on a server's PostgreSQL database (its backend env), returning the rows. */
+export async function queryPostgres<T>(
+  backend: Record<string, string>,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const url = backend.WHARF_METADATA_URL;
+  if (!url) throw new Error("this server has no PostgreSQL database");
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 function isReady(): boolean {
   return spawnSync(`${PG_BIN}/pg_isready`, ["-h", "127.0.0.1", "-p", String(PG_PORT)]).status === 0;
 }

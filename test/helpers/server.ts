@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { once } from "node:events";
-import { backendEnv } from "./backends.js";
+import { backendOf } from "./backends.js";
 
 const repoRoot = resolve(import.meta.dirname, "..", "..");
 
@@ -30,7 +30,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /**
    * The backends, as environment (see backends.ts): by default the run's WHARF_TEST_BACKEND with a
-   * fresh database and prefix; pass the env of another server to share its database and bucket.
+   * fresh database and prefix; pass the env of another server to share its database and bucket. With a
+   * `dataDir`, the backend that data directory was first started with (see backendOf).
    */
   backend?: Record<string, string>;
 }
@@ -38,7 +39,8 @@ export interface StartOptions {
 /** Starts the built `bin/wharf serve` on a free loopback port and waits until it accepts requests. */
 export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "wharf-test-")));
-  const backend = opts.backend ?? (await backendEnv());
+  // A data directory keeps its backend across restarts; a fresh one gets a fresh backend.
+  const backend = await backendOf(dataDir, opts.backend);
   const child = spawn(
     process.execPath,
     [

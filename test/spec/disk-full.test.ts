@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
+import { embeddedOnly } from "../helpers/backends.js";
 import { bytes, digest, randomBlob, startUpload, uniqueRepo, withDigest } from "./support.js";
 import { expectError, pushImage } from "./manifest-support.js";
 import { listFiles, sessionIds, uploadsDir } from "./storage-support.js";
@@ -46,7 +47,7 @@ async function expectStorageFull(res: Response): Promise<void> {
 }
 
 async function assertNoUploads(what: string): Promise<void> {
-  assert.deepEqual(sessionIds(dataDir), [], `${what}: sessions`);
+  assert.deepEqual(await sessionIds(dataDir), [], `${what}: sessions`);
   assert.deepEqual(await listFiles(uploadsDir(dataDir)), [], `${what}: upload files`);
 }
 
@@ -131,80 +132,84 @@ describe("disk full", { skip }, () => {
  * The metadata database on the full disk too: a tmpfs under the whole data directory, filled by a file
  * beside it, so SQLite's writes (its WAL grows until the first checkpoint) fail with SQLITE_FULL.
  */
-describe("disk full under the metadata database", { skip }, () => {
-  let whole: string;
-  let wholeServer: TestServer | undefined;
-  let wholeMounted = false;
-  const filler = () => join(whole, "filler");
+describe(
+  "disk full under the metadata database",
+  { skip: skip || embeddedOnly("fills the disk under the SQLite file") },
+  () => {
+    let whole: string;
+    let wholeServer: TestServer | undefined;
+    let wholeMounted = false;
+    const filler = () => join(whole, "filler");
 
-  before(async () => {
-    whole = await mkdtemp(join(tmpdir(), "wharf-full-db-"));
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${8 * MiB}`, "tmpfs", whole]);
-    wholeMounted = true;
-    wholeServer = await startWharf({ dataDir: whole });
-  });
-
-  after(async () => {
-    await wholeServer?.stop({ keepData: true });
-    if (wholeMounted) execFileSync("umount", [whole]);
-    await rm(whole, { recursive: true, force: true });
-  });
-
-  /** Writes a file beside the data until the filesystem has not one byte left. */
-  function fillDisk(): void {
-    const fd = openSync(filler(), "a");
-    const block = Buffer.alloc(64 * 1024);
-    try {
-      for (;;) writeSync(fd, block);
-    } catch (err) {
-      assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  test("a blob committed but not linked answers 507, and its session is released", async () => {
-    const base = wholeServer!.url;
-    const repo = uniqueRepo("fulldb");
-    const location = await startUpload(base, repo);
-    const data = randomBlob(MiB);
-    const patched = await fetch(location, { method: "PATCH", body: bytes(data) });
-    await patched.arrayBuffer();
-    assert.equal(patched.status, 202);
-    fillDisk();
-    try {
-      // Committing is a rename (no space needed); linking the blob is a database write that fails.
-      await expectStorageFull(await fetch(withDigest(location, digest(data)), { method: "PUT" }));
-      await expectError(await fetch(location), 404, "BLOB_UPLOAD_UNKNOWN");
-      assert.deepEqual(await listFiles(uploadsDir(whole)), [], "upload files");
-      await expectError(await fetch(`${base}/v2/${repo}/blobs/${digest(data)}`), 404, "BLOB_UNKNOWN");
-    } finally {
-      await rm(filler());
-    }
-    // With space again the same blob is pushed and served.
-    const again = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest(data)}`, {
-      method: "POST",
-      body: bytes(data),
+    before(async () => {
+      whole = await mkdtemp(join(tmpdir(), "wharf-full-db-"));
+      execFileSync("mount", ["-t", "tmpfs", "-o", `size=${8 * MiB}`, "tmpfs", whole]);
+      wholeMounted = true;
+      wholeServer = await startWharf({ dataDir: whole });
     });
-    await again.arrayBuffer();
-    assert.equal(again.status, 201);
-    const got = await fetch(`${base}/v2/${repo}/blobs/${digest(data)}`);
-    assert.ok(Buffer.from(await got.arrayBuffer()).equals(data));
-  });
 
-  test("starting an upload session on a full database answers 507 and leaves no upload file", async () => {
-    const base = wholeServer!.url;
-    const repo = uniqueRepo("fulldb");
-    const before = sessionIds(whole);
-    fillDisk();
-    try {
-      await expectStorageFull(await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }));
-      assert.deepEqual(await listFiles(uploadsDir(whole)), [], "upload files");
-      assert.deepEqual(sessionIds(whole), before, "sessions");
-    } finally {
-      await rm(filler());
+    after(async () => {
+      await wholeServer?.stop({ keepData: true });
+      if (wholeMounted) execFileSync("umount", [whole]);
+      await rm(whole, { recursive: true, force: true });
+    });
+
+    /** Writes a file beside the data until the filesystem has not one byte left. */
+    function fillDisk(): void {
+      const fd = openSync(filler(), "a");
+      const block = Buffer.alloc(64 * 1024);
+      try {
+        for (;;) writeSync(fd, block);
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, "ENOSPC");
+      } finally {
+        closeSync(fd);
+      }
     }
-    const location = await startUpload(base, repo);
-    assert.ok(location);
-  });
-});
+
+    test("a blob committed but not linked answers 507, and its session is released", async () => {
+      const base = wholeServer!.url;
+      const repo = uniqueRepo("fulldb");
+      const location = await startUpload(base, repo);
+      const data = randomBlob(MiB);
+      const patched = await fetch(location, { method: "PATCH", body: bytes(data) });
+      await patched.arrayBuffer();
+      assert.equal(patched.status, 202);
+      fillDisk();
+      try {
+        // Committing is a rename (no space needed); linking the blob is a database write that fails.
+        await expectStorageFull(await fetch(withDigest(location, digest(data)), { method: "PUT" }));
+        await expectError(await fetch(location), 404, "BLOB_UPLOAD_UNKNOWN");
+        assert.deepEqual(await listFiles(uploadsDir(whole)), [], "upload files");
+        await expectError(await fetch(`${base}/v2/${repo}/blobs/${digest(data)}`), 404, "BLOB_UNKNOWN");
+      } finally {
+        await rm(filler());
+      }
+      // With space again the same blob is pushed and served.
+      const again = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest(data)}`, {
+        method: "POST",
+        body: bytes(data),
+      });
+      await again.arrayBuffer();
+      assert.equal(again.status, 201);
+      const got = await fetch(`${base}/v2/${repo}/blobs/${digest(data)}`);
+      assert.ok(Buffer.from(await got.arrayBuffer()).equals(data));
+    });
+
+    test("starting an upload session on a full database answers 507 and leaves no upload file", async () => {
+      const base = wholeServer!.url;
+      const repo = uniqueRepo("fulldb");
+      const before = await sessionIds(whole);
+      fillDisk();
+      try {
+        await expectStorageFull(await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: "POST" }));
+        assert.deepEqual(await listFiles(uploadsDir(whole)), [], "upload files");
+        assert.deepEqual(await sessionIds(whole), before, "sessions");
+      } finally {
+        await rm(filler());
+      }
+      const location = await startUpload(base, repo);
+      assert.ok(location);
+    });
+  },
+);

@@ -35,7 +35,7 @@ after(async () => {
 /** Only the session opened on purpose exists, in the database and as a file. */
 function assertOnlyOpenSession(what: string): Promise<void> {
   return (async () => {
-    assert.deepEqual(sessionIds(server.dataDir), [openSession], `${what}: sessions`);
+    assert.deepEqual(await sessionIds(server.dataDir), [openSession], `${what}: sessions`);
     assert.deepEqual(await listFiles(uploadsDir(server.dataDir)), [openSession], `${what}: upload files`);
   })();
 }
@@ -95,11 +95,12 @@ describe("refused monolithic uploads", () => {
     );
     socket.write(data.subarray(0, 50_000));
     // The server is mid-upload: a second session (this one) exists besides the kept one.
-    await waitFor(async () => sessionIds(server.dataDir).length === 2, 10_000, "the upload session");
+    await waitFor(async () => (await sessionIds(server.dataDir)).length === 2, 10_000, "the upload session");
     socket.destroy();
     await waitFor(
       async () =>
-        sessionIds(server.dataDir).length === 1 && (await listFiles(uploadsDir(server.dataDir))).length === 1,
+        (await sessionIds(server.dataDir)).length === 1 &&
+        (await listFiles(uploadsDir(server.dataDir))).length === 1,
       10_000,
       "the cut upload to be cleaned up",
     );
@@ -114,7 +115,7 @@ describe("refused monolithic uploads", () => {
     });
     await put.arrayBuffer();
     assert.equal(put.status, 201);
-    assert.deepEqual(sessionIds(server.dataDir), []);
+    assert.deepEqual(await sessionIds(server.dataDir), []);
     assert.deepEqual(await listFiles(uploadsDir(server.dataDir)), []);
   });
 });

@@ -2,6 +2,7 @@
 import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import SqliteDatabase from "better-sqlite3";
+import { backendOf, queryPostgres } from "../helpers/backends.js";
 
 export function uploadsDir(dataDir: string): string {
   return join(dataDir, "storage", "uploads");
@@ -26,7 +27,15 @@ export async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** Ids of the upload sessions in the server's metadata database (read beside the running server). */
-export function sessionIds(dataDir: string): string[] {
+export async function sessionIds(dataDir: string): Promise<string[]> {
+  const backend = await backendOf(dataDir);
+  if (backend.WHARF_METADATA_URL) {
+    const rows = await queryPostgres<{ id: string }>(
+      backend,
+      'SELECT id FROM uploads ORDER BY id COLLATE "C"',
+    );
+    return rows.map((r) => r.id);
+  }
   const db = new SqliteDatabase(join(dataDir, "metadata.db"), { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare("SELECT id FROM uploads ORDER BY id").all() as { id: string }[];

@@ -1,9 +1,9 @@
-import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
 import { Accounts, type UserInfo } from "../../../auth/accounts.js";
 import { AccountError } from "../../../auth/errors.js";
-import { openSqlite } from "../../../metadata/database.js";
+import { openMetadata } from "../../backends.js";
+import { ConfigError, loadServerConfig } from "../../config.js";
 import { putSetting } from "../../../metadata/settings.js";
 import { AuditLog } from "../../../registry/audit.js";
 import { pino } from "pino";
@@ -168,7 +168,11 @@ async function addUserInDataDir(
 ): Promise<UserInfo> {
   // The first admin usually comes before the first start: create the data directory as serve would.
   await preparePrivateDataDir(dataDir);
-  const db = await openSqlite(join(dataDir, "metadata.db"));
+  // The database serve would use: metadata.driver and metadata.url from the environment or WHARF_CONFIG.
+  const config = await loadServerConfig({ env: process.env, flags: { dataDir } }).catch((err: unknown) => {
+    throw err instanceof ConfigError ? new UsageError(err.message) : err;
+  });
+  const db = await openMetadata(config, { migrate: true });
   try {
     const accounts = new Accounts(db, () => undefined);
     let created: UserInfo;

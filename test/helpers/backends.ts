@@ -57,14 +57,20 @@ export function postgresAdminUrl(): string {
   return url;
 }
 
-/** A new, empty database on the shared cluster; its URL. */
-export async function createTestDatabase(): Promise<string> {
+/**
+ * A new, empty database on the shared cluster; its URL. `icuLocale` gives it that locale's collation
+ * as its default (the cluster's own is C.UTF-8, byte order), as a database created by hand often has.
+ */
+export async function createTestDatabase(options: { icuLocale?: string } = {}): Promise<string> {
   const admin = postgresAdminUrl();
   const name = `wharf_${randomBytes(6).toString("hex")}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    const locale = options.icuLocale
+      ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale.replace(/[^A-Za-z0-9-]/g, "")}'`
+      : "";
+    await client.query(`CREATE DATABASE ${name}${locale}`);
   } finally {
     await client.end();
   }

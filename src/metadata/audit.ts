@@ -24,8 +24,10 @@ export async function queryAuditEvents(db: Conn, filter: AuditFilter): Promise<A
   if (filter.actor !== undefined) query = query.where("actor", "=", filter.actor);
   if (filter.action !== undefined) {
     const action = filter.action;
+    // A prefix is a range, not LIKE: LIKE ignores ASCII case on SQLite but not on PostgreSQL, and needs
+    // its wildcards escaped; a range compares bytes on both (the column is collate "C").
     query = action.endsWith(".")
-      ? query.where("action", "like", `${action.replace(/[%_\\]/g, "")}%`)
+      ? query.where("action", ">=", action).where("action", "<", `${action}\uffff`)
       : query.where("action", "=", action);
   }
   if (filter.repository !== undefined) query = query.where("repository", "=", filter.repository);

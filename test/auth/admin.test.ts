@@ -626,6 +626,9 @@ describe("the admin CLI through the admin API", { timeout: 600_000 }, () => {
 
     const exact = json<AuditEvent[]>(await admin.run(["audit", ...reg(), "--json", "--action", "token"]));
     assert.deepEqual(exact, [], "without the dot, --action matches exactly");
+    // A prefix matches as exactly as a whole name does: case-sensitively, on every database.
+    const shouted = json<AuditEvent[]>(await admin.run(["audit", ...reg(), "--json", "--action", "TOKEN."]));
+    assert.deepEqual(shouted, [], "--action prefixes are case-sensitive");
 
     const byRepo = json<AuditEvent[]>(await admin.run(["audit", ...reg(), "--json", "--repo", "team-a/x"]));
     assert.ok(byRepo.length >= 2);

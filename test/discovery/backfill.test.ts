@@ -4,8 +4,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import SqliteDatabase from "better-sqlite3";
 import { startWharf, type TestServer } from "../helpers/server.js";
+import { queryMetadata } from "../helpers/backends.js";
 import {
   allPages,
   api,
@@ -17,15 +17,12 @@ import {
 } from "./support.js";
 
 /** Puts a data directory back to what the code before facts left: no facts tables, migration not run. */
-function downgrade(dataDir: string): void {
-  const db = new SqliteDatabase(join(dataDir, "metadata.db"));
-  try {
-    // Later migrations go too: that code had none of them.
-    db.exec("DROP TABLE artifacts; DROP TABLE search_terms; DROP TABLE IF EXISTS index_marks;");
-    db.prepare("DELETE FROM kysely_migration WHERE name >= ?").run("0003_discovery");
-  } finally {
-    db.close();
+async function downgrade(dataDir: string): Promise<void> {
+  // Later migrations go too: that code had none of them.
+  for (const table of ["artifacts", "search_terms", "index_marks"]) {
+    await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
   }
+  await queryMetadata(dataDir, "DELETE FROM kysely_migration WHERE name >= ?", ["0003_discovery"]);
 }
 
 describe("discovery: facts for artifacts stored before facts existed", { timeout: 300_000 }, () => {
@@ -66,7 +63,7 @@ describe("discovery: facts for artifacts stored before facts existed", { timeout
       { name: "legacy", version: "2.0.0", appVersion: "9.9", apiVersion: "v2" },
     );
     await wharf.stop({ keepData: true });
-    downgrade(dataDir);
+    await downgrade(dataDir);
 
     wharf = await startWharf({ dataDir });
     // Serving starts at once; the backfill catches up in the background (bounded polling, no timing).

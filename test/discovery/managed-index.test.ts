@@ -9,8 +9,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import SqliteDatabase from "better-sqlite3";
 import { startWharf, type TestServer } from "../helpers/server.js";
+import { backendOf, queryMetadata } from "../helpers/backends.js";
 import { run } from "../helpers/clients.js";
 import { skopeo } from "../interop/support.js";
 import { cliHome, type CliHome } from "../client/cli.js";
@@ -18,7 +18,7 @@ import { makeWorkspace } from "../client/workspace.js";
 import { parseIndexDocument, type IndexDocument } from "../../src/oci/index-artifact/index.js";
 import { WHARF_INDEX_MEDIA_TYPE } from "../../src/oci/kinds/index.js";
 import pino from "pino";
-import { openSqlite } from "../../src/metadata/database.js";
+import { openPostgres, openSqlite } from "../../src/metadata/database.js";
 import { FsBlobStore } from "../../src/storage/fs-blob-store.js";
 import { Registry } from "../../src/registry/registry.js";
 import { OCI_MANIFEST, pushImage, pushShaped } from "./support.js";
@@ -244,32 +244,24 @@ describe("the index mark survives a restart", { timeout: 120_000 }, () => {
     assert.deepEqual((await readIndex(wharf.url, "team"))?.entries, []);
     await wharf.stop({ keepData: true });
 
-    const db = new SqliteDatabase(join(dataDir, "metadata.db"), { readonly: true });
-    try {
-      const marks = db.prepare("SELECT namespace FROM index_marks").all();
-      assert.deepEqual(marks, [{ namespace: "team" }]);
-    } finally {
-      db.close();
-    }
+    assert.deepEqual(await queryMetadata(dataDir, "SELECT namespace FROM index_marks"), [
+      { namespace: "team" },
+    ]);
 
     wharf = await startWharf({ dataDir, env });
     const doc = await indexUntil(wharf.url, "team", (d) => d.entries.length > 0);
     assert.deepEqual(repos(doc), ["team/late"]);
     await wharf.stop({ keepData: true });
 
-    const after = new SqliteDatabase(join(dataDir, "metadata.db"), { readonly: true });
-    try {
-      assert.deepEqual(after.prepare("SELECT namespace FROM index_marks").all(), []);
-      const audited = after
-        .prepare("SELECT actor, repository FROM audit_events WHERE action = 'index.update' ORDER BY seq")
-        .all();
-      assert.deepEqual(audited, [
-        { actor: "system", repository: "team/index" },
-        { actor: "system", repository: "team/index" },
-      ]);
-    } finally {
-      after.close();
-    }
+    assert.deepEqual(await queryMetadata(dataDir, "SELECT namespace FROM index_marks"), []);
+    const audited = await queryMetadata(
+      dataDir,
+      "SELECT actor, repository FROM audit_events WHERE action = 'index.update' ORDER BY seq",
+    );
+    assert.deepEqual(audited, [
+      { actor: "system", repository: "team/index" },
+      { actor: "system", repository: "team/index" },
+    ]);
     wharf = undefined;
   });
 });
@@ -293,7 +285,9 @@ describe("a rebuild that read older state than the database holds", { timeout: 1
     // The serving node waits an hour: only the second node's rebuilds, run by the test, write the index.
     wharf = await startWharf({ dataDir, env: { WHARF_INDEX_NAMESPACES: "team", WHARF_INDEX_DELAY: "1h" } });
     await indexUntil(wharf.url, "team", () => true);
-    const db = await openSqlite(join(dataDir, "metadata.db"));
+    // The same database the serving node uses, whichever backend it is.
+    const url = (await backendOf(dataDir)).WHARF_METADATA_URL;
+    const db = url ? await openPostgres(url, 2) : await openSqlite(join(dataDir, "metadata.db"));
     const store = new FsBlobStore(join(dataDir, "storage"));
     await store.init();
     const options = { namespaces: ["team"], delayMs: 3600_000 };

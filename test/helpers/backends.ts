@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pg from "pg";
+import SqliteDatabase from "better-sqlite3";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 
 export type TestBackend = "embedded" | "postgres" | "postgres-s3";
@@ -188,6 +189,31 @@ export async function queryPostgres<T>(
     return (await client.query(text, values)).rows as T[];
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * Runs one statement on the metadata database of the registry in `dataDir`, whichever backend it has
+ * (beside or after the server): `?` placeholders on both (numbered for PostgreSQL here).
+ */
+export async function queryMetadata<T>(dataDir: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const backend = await backendOf(dataDir);
+  if (backend.WHARF_METADATA_URL) {
+    let n = 0;
+    return queryPostgres<T>(
+      backend,
+      text.replace(/\?/g, () => `$${++n}`),
+      values,
+    );
+  }
+  const db = new SqliteDatabase(join(dataDir, "metadata.db"), { fileMustExist: true });
+  try {
+    const statement = db.prepare(text);
+    if (statement.reader) return statement.all(...values) as T[];
+    statement.run(...values);
+    return [];
+  } finally {
+    db.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { backendEnv, backendOf, createTestDatabase, queryPostgres } from "../helpers/backends.js";
 import { pushImage } from "../spec/manifest-support.js";
-import { uniqueRepo } from "../spec/support.js";
+import { bytes, uniqueRepo } from "../spec/support.js";
 import { adminCall, ADMIN, bootstrapAdmin, type Credentials } from "../auth/support.js";
 
 const servers: TestServer[] = [];
@@ -51,7 +51,7 @@ describe("keys in byte order on a database with a locale's default collation", (
       const res = await fetch(`${server.url}/v2/${repo}/manifests/${tag}`, {
         method: "PUT",
         headers: { "Content-Type": image.mediaType },
-        body: image.body,
+        body: bytes(image.body),
       });
       await res.arrayBuffer();
       assert.equal(res.status, 201);

@@ -22,6 +22,11 @@ async function downgrade(dataDir: string): Promise<void> {
   for (const table of ["artifacts", "search_terms", "index_marks"]) {
     await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
   }
+  // 0005_shared_uploads, undone: its index, then its columns.
+  await queryMetadata(dataDir, "DROP INDEX IF EXISTS uploads_updated");
+  for (const column of ["size", "hash_state", "store_state", "lease_token", "lease_until"]) {
+    await queryMetadata(dataDir, `ALTER TABLE uploads DROP COLUMN ${column}`);
+  }
   await queryMetadata(dataDir, "DELETE FROM kysely_migration WHERE name >= ?", ["0003_discovery"]);
 }
 

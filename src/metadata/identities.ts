@@ -66,13 +66,13 @@ export async function updatePassword(db: Conn, name: string, passwordHash: strin
  * both see "another admin remains": SQLite runs the conditional statement atomically under its single
  * writer; under PostgreSQL's READ COMMITTED each would count the other's row, so the transaction
  * first locks every admin row (in name order, so two such transactions queue instead of deadlocking)
- * and the second counts only after the first has committed.
+ * and the second counts only after the first has committed. Joins the caller's transaction if in one.
  */
 export async function deleteUserKeepingAnAdmin(
   db: Conn,
   name: string,
 ): Promise<"deleted" | "not_found" | "last_admin"> {
-  const deleted = await db.transaction().execute(async (trx) => {
+  const deleteIfAnotherRemains = async (trx: Conn): Promise<boolean> => {
     if (dialectOf(trx) === "postgres") {
       await trx
         .selectFrom("users")
@@ -100,7 +100,10 @@ export async function deleteUserKeepingAnAdmin(
       )
       .executeTakeFirst();
     return result.numDeletedRows > 0n;
-  });
+  };
+  const deleted = db.isTransaction
+    ? await deleteIfAnotherRemains(db)
+    : await db.transaction().execute(deleteIfAnotherRemains);
   if (deleted) return "deleted";
   return (await findUser(db, name)) ? "last_admin" : "not_found";
 }

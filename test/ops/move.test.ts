@@ -8,21 +8,23 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
-import { startWharf, type TestServer } from "../helpers/server.js";
+import { startWharf } from "../helpers/server.js";
 import { backendEnv, type TestBackend } from "../helpers/backends.js";
 import { runWharf } from "../client/cli.js";
 import {
   ADMIN,
   addRule,
   basic,
+  bearer,
   bootstrapAdmin,
   createRobot,
   createUser,
+  getToken,
   type Credentials,
 } from "../auth/support.js";
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, type Descriptor } from "../spec/manifest-support.js";
@@ -103,13 +105,6 @@ async function pushImage(client: Client, repo: string, tag: string, layers: Buff
     annotations: { "org.opencontainers.image.title": `${repo} ${tag}` },
   });
   return { manifest, blobs: [config, ...descriptors] };
-}
-
-interface MoveRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
 }
 
 function moveArgs(from: string, dataDir: string, extra: string[] = []): string[] {
@@ -221,6 +216,7 @@ describe("wharf move", { timeout: 300_000 }, () => {
     const robot = await createRobot(source.url, "ci", ["move/**"], ["pull"]);
     await addRule(source.url, "user:carol", "move/app", ["pull"]);
     const catalog = await admin.json<{ repositories: string[] }>("/v2/_catalog");
+    const token = await getToken(source.url, ["repository:move/app:pull"], carol);
     const audit = await as(source.url, ADMIN).json<{ events: { seq: number; action: string }[] }>(
       "/api/v1/audit?limit=1000",
     );
@@ -279,6 +275,12 @@ describe("wharf move", { timeout: 300_000 }, () => {
       // The moved accounts log in; the rule still grants what it granted; the robot still pulls.
       const asCarol = as(served.url, carol);
       assert.equal((await asCarol.get(`/v2/move/app/manifests/v1`)).status, 200);
+      // The signing key came along: a token the old registry issued is still good.
+      const withToken = await fetch(`${served.url}/v2/move/app/manifests/v1`, {
+        headers: { Authorization: bearer(token), Accept: OCI_MANIFEST },
+      });
+      assert.equal(withToken.status, 200);
+      assert.equal(sha256(Buffer.from(await withToken.arrayBuffer())), amd.manifest.digest);
       assert.equal((await asCarol.get(`/v2/move/lib/manifests/latest`)).status, 403);
       assert.equal((await as(served.url, robot).get(`/v2/move/lib/manifests/latest`)).status, 200);
       assert.equal(
@@ -307,14 +309,148 @@ describe("wharf move", { timeout: 300_000 }, () => {
       await served.stop();
     }
   });
-});
 
-void spawn;
-void once;
-void writeFile;
-void countFiles;
-void postgresCounts;
-void sqliteCounts;
-void ALL_TABLES;
-void moveArgs;
-type _T = TestServer;
+  test("a move killed half-way completes when run again, with nothing duplicated", async () => {
+    const source = await startWharf({ backend: {} });
+    const client = as(source.url);
+    const layers = Array.from({ length: 48 }, () => randomBytes(1024 * 1024));
+    const images = [];
+    for (let i = 0; i < 4; i++) {
+      images.push(await pushImage(client, `bulk/r${i}`, "v1", layers.slice(i * 12, (i + 1) * 12)));
+    }
+    await source.stop({ keepData: true });
+    dirs.push(source.dataDir);
+
+    const target = await backendEnv(TARGET);
+    const targetDir = await tempDir("wharf-move-dst-");
+    const child = spawn(process.execPath, [bin, ...moveArgs(source.dataDir, targetDir)], {
+      env: { ...env, ...target },
+      stdio: "ignore",
+    });
+    const exited = once(child, "exit");
+    // Killed once a few blobs have arrived: neither before the move started nor after it finished.
+    const blobsDir = join(targetDir, "storage", "blobs");
+    let seen = 0;
+    while (child.exitCode === null && (seen = await countFiles(blobsDir)) < 3) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    child.kill("SIGKILL");
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    assert.equal(signal, "SIGKILL", `the first move was not interrupted (exit ${code})`);
+    assert.ok(seen >= 3);
+    const total = new Set(images.flatMap((image) => image.blobs.map((b) => b.digest))).size;
+    const partial = await countFiles(blobsDir);
+    assert.ok(partial < total, `the first move copied everything (${partial}) before it was killed`);
+
+    const rerun = await move(source.dataDir, targetDir, target);
+    assert.equal(rerun.code, 0, `the second move failed:\n${rerun.stderr}`);
+    assert.ok(rerun.report?.ok, rerun.stdout);
+    assert.equal(rerun.report.blobs.copied + rerun.report.blobs.skipped, total);
+    assert.ok(rerun.report.blobs.skipped >= partial, "blobs the first run committed are not copied again");
+    assert.equal(await countFiles(blobsDir), total);
+    // Counted outside the move's own report: the target holds each source row once.
+    assert.deepEqual(
+      await postgresCounts(target.WHARF_METADATA_URL ?? "", ALL_TABLES),
+      sqliteCounts(source.dataDir, ALL_TABLES),
+    );
+    // A third run finds nothing to do.
+    const again = await move(source.dataDir, targetDir, target);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.report?.blobs.copied, 0);
+    assert.ok(again.report?.tables.every((t) => t.inserted === 0 || t.table === "search_terms"));
+
+    // A blob gone bad in the target since: trusted by size, but --verify-existing re-hashes and replaces it.
+    const victim = images[0]?.blobs[1] as Descriptor;
+    const hex = victim.digest.slice("sha256:".length);
+    const victimPath = join(blobsDir, "sha256", hex.slice(0, 2), hex);
+    await writeFile(victimPath, randomBytes(victim.size));
+    const verified = await move(source.dataDir, targetDir, target, ["--verify-existing"]);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal(verified.report?.blobs.copied, 1);
+    assert.equal(verified.report?.blobs.verified, total - 1);
+    assert.equal(sha256(await readFile(victimPath)), victim.digest);
+
+    const served = await startWharf({ dataDir: targetDir, backend: target });
+    try {
+      const reader = as(served.url);
+      for (const [i, image] of images.entries()) {
+        const got = await reader.get(`/v2/bulk/r${i}/manifests/v1`);
+        assert.equal(sha256(got.body), image.manifest.digest);
+        const last = image.blobs[image.blobs.length - 1] as Descriptor;
+        assert.equal(
+          sha256((await reader.get(`/v2/bulk/r${i}/blobs/${last.digest}`, "*/*")).body),
+          last.digest,
+        );
+      }
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test("a corrupt source blob is reported by digest, not copied, and the move exits non-zero", async () => {
+    const source = await startWharf({ backend: {} });
+    const image = await pushImage(as(source.url), "bad/app", "v1", [
+      randomBytes(20_000),
+      randomBytes(30_000),
+    ]);
+    await source.stop({ keepData: true });
+    dirs.push(source.dataDir);
+    const bad = image.blobs[1] as Descriptor;
+    const hex = bad.digest.slice("sha256:".length);
+    const path = join(source.dataDir, "storage", "blobs", "sha256", hex.slice(0, 2), hex);
+    // Same size, other bytes: only hashing finds it.
+    await writeFile(path, randomBytes(bad.size));
+
+    const target = await backendEnv(TARGET);
+    const targetDir = await tempDir("wharf-move-dst-");
+    const moved = await move(source.dataDir, targetDir, target);
+    assert.equal(moved.code, 5, moved.stderr);
+    assert.match(moved.stderr, new RegExp(`${bad.digest} \\(corrupt`));
+    assert.deepEqual(
+      moved.report?.problems.map((p) => [p.digest, p.problem]),
+      [[bad.digest, "corrupt"]],
+    );
+    assert.equal(moved.report?.blobs.copied, image.blobs.length - 1);
+    const stored = join(targetDir, "storage", "blobs", "sha256", hex.slice(0, 2), hex);
+    assert.equal(await countFiles(join(targetDir, "storage", "blobs")), image.blobs.length - 1);
+    await assert.rejects(stat(stored), { code: "ENOENT" }, "the corrupt blob is not in the target");
+    // Nor does any row promise it.
+    const client = new pg.Client({ connectionString: target.WHARF_METADATA_URL });
+    await client.connect();
+    try {
+      const rows = await client.query("select digest from blobs where digest = $1", [bad.digest]);
+      assert.equal(rows.rowCount, 0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test("refuses a source a server runs on, a target in the source's directory, and another registry's target", async () => {
+    const one = await startWharf({ backend: {} });
+    await pushImage(as(one.url), "one/app", "v1", [randomBytes(1000)]);
+    const target = await backendEnv(TARGET);
+    const targetDir = await tempDir("wharf-move-dst-");
+
+    const busy = await move(one.dataDir, targetDir, target);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /in use by wharf serve \(pid \d+/);
+    await one.stop({ keepData: true });
+    dirs.push(one.dataDir);
+
+    const same = await move(one.dataDir, one.dataDir, {});
+    assert.equal(same.code, 2);
+    assert.match(same.stderr, /the target \(sqlite \+ filesystem\) lives in .*the source/);
+
+    assert.equal((await move(one.dataDir, targetDir, target)).code, 0);
+    const two = await startWharf({ backend: {} });
+    await pushImage(as(two.url), "two/app", "v1", [randomBytes(1000)]);
+    await two.stop({ keepData: true });
+    dirs.push(two.dataDir);
+    const other = await move(two.dataDir, await tempDir("wharf-move-dst-"), target);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /filled by a move from .*refusing to merge two registries/);
+    const missing = await move(join(targetDir, "nothing"), targetDir, target);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no embedded registry there/);
+  });
+});

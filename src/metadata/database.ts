@@ -1,5 +1,5 @@
 import { closeSync, openSync } from "node:fs";
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from "kysely";
+import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type Driver } from "kysely";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import type { Database } from "./schema.js";
@@ -23,9 +23,26 @@ export async function openSqlite(path: string, options: OpenOptions = {}): Promi
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   await prepareSchema(db, "sqlite", options);
   return db;
+}
+
+/**
+ * Transactions that take SQLite's write lock when they begin. Several processes (workers) share the file:
+ * a deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when another process
+ * wrote in between (the busy timeout cannot help it), where an immediate one waits its turn.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    };
+    return driver;
+  }
 }
 
 // BIGINT (sizes, counts) as numbers: every size the registry stores is below 2^53.

@@ -69,15 +69,15 @@ export async function recordMoveSource(db: Db, source: string): Promise<void> {
   await putSetting(db, MOVE_MARKER, source);
 }
 
-/** Whether any table a move fills holds a row (the move's own marker aside). */
-export async function holdsData(db: Db): Promise<boolean> {
+/** The first table a move fills that holds a row already (the move's own marker aside), if any. */
+export async function filledTable(db: Db): Promise<string | undefined> {
   const any = db as unknown as AnyDb;
   for (const name of [...MOVED_TABLES.map((t) => t.name), SEARCH_TERMS]) {
     let query = any.selectFrom(name).select(sql<number>`1`.as("one"));
     if (name === "settings") query = query.where("key", "!=", MOVE_MARKER);
-    if ((await query.limit(1).executeTakeFirst()) !== undefined) return true;
+    if ((await query.limit(1).executeTakeFirst()) !== undefined) return name;
   }
-  return false;
+  return undefined;
 }
 
 export async function countRows(db: Db, table: string): Promise<number> {

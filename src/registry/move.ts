@@ -7,7 +7,7 @@ import {
   advanceSequences,
   copySearchTerms,
   countRows,
-  holdsData,
+  filledTable,
   insertMissing,
   keyOf,
   moveSourceOf,
@@ -148,10 +148,12 @@ async function checkMovable(source: Db, target: Db, sourceId: string): Promise<v
         "registries; move into an empty database and bucket prefix",
     );
   }
-  if (await holdsData(target)) {
+  const filled = await filledTable(target);
+  if (filled !== undefined) {
+    // A node started on the target before the move counts too: it may have written settings or audit.
     throw new MoveRefusedError(
-      "the target database already holds a registry (repositories, users or settings): refusing to " +
-        "merge two registries; move into an empty database",
+      `the target database is not empty (its ${filled} table has rows): refusing to merge two ` +
+        "registries; move into an empty database, before any node runs on it",
     );
   }
 }

@@ -449,6 +449,14 @@ describe("wharf move", { timeout: 300_000 }, () => {
     const other = await move(two.dataDir, await tempDir("wharf-move-dst-"), target);
     assert.equal(other.code, 1);
     assert.match(other.stderr, /filled by a move from .*refusing to merge two registries/);
+
+    // A database a node already serves (it has repositories of its own) is not a move's target either.
+    const used = await startWharf({ backend: await backendEnv(TARGET) });
+    await pushImage(as(used.url), "used/app", "v1", [randomBytes(1000)]);
+    await used.stop();
+    const busyTarget = await move(two.dataDir, await tempDir("wharf-move-dst-"), used.backend);
+    assert.equal(busyTarget.code, 1);
+    assert.match(busyTarget.stderr, /the target database is not empty \(its repositories table has rows\)/);
     const missing = await move(join(targetDir, "nothing"), targetDir, target);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no embedded registry there/);

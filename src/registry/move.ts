@@ -76,8 +76,10 @@ export interface MoveReport {
     totalBytes: number;
   };
   tables: TableReport[];
-  /** Source blobs that could not be moved: the move is incomplete while there are any. */
+  /** Source blobs that could not be moved (the first MAX_PROBLEMS): the move is incomplete while any are. */
   problems: BlobProblem[];
+  /** How many source blobs could not be moved, listed or not. */
+  problemCount: number;
   /** What the final check found wrong (missing blobs, row counts short). */
   mismatches: string[];
   /** Upload sessions in the source, not moved (they are in-flight state). */
@@ -101,7 +103,7 @@ export async function moveRegistry(
   await recordMoveSource(target.db, options.sourceId);
 
   const blobs = await copyBlobs(source, target, options);
-  const failed = new Set(blobs.problems.map((p) => p.digest));
+  const failed = blobs.failed;
   const tables: TableReport[] = [];
   const rowsTask = options.progress?.task("copying tables", MOVED_TABLES.length + 1);
   for (const [i, table] of MOVED_TABLES.entries()) {
@@ -119,12 +121,13 @@ export async function moveRegistry(
   const uploadsLeft = await countRows(source.db, "uploads");
   return {
     source: options.sourceId,
-    blobs,
+    blobs: blobs.blobs,
     tables,
     problems: blobs.problems,
+    problemCount: failed.size,
     mismatches,
     uploadsLeft,
-    ok: blobs.problems.length === 0 && mismatches.length === 0,
+    ok: failed.size === 0 && mismatches.length === 0,
   };
 }
 
@@ -164,6 +167,8 @@ async function copyBlobs(source: MoveSide, target: MoveSide, options: MoveOption
   const totalBytes = await sumSizes(source.db);
   const report = { total, copied: 0, skipped: 0, verified: 0, bytesCopied: 0, totalBytes };
   const problems: BlobProblem[] = [];
+  // Every digest that failed, listed or not: none of them may get rows in the target.
+  const failed = new Set<string>();
   const task = options.progress?.task("copying blobs", totalBytes);
   let done = 0;
   const advance = (bytes: number) => {
@@ -187,6 +192,7 @@ async function copyBlobs(source: MoveSide, target: MoveSide, options: MoveOption
           advance,
         );
         if (typeof outcome === "object") {
+          failed.add(outcome.digest);
           if (problems.length < MAX_PROBLEMS) problems.push(outcome);
           continue;
         }
@@ -202,7 +208,7 @@ async function copyBlobs(source: MoveSide, target: MoveSide, options: MoveOption
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
   task?.done(`${report.copied} copied, ${report.skipped} skipped`);
-  return { ...report, problems };
+  return { blobs: report, problems, failed };
 }
 
 type BlobOutcome = "copied" | "skipped" | "verified" | BlobProblem;

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { ExitCode, UsageError, WharfError } from "../../client/errors.js";
 import { moveRegistry, MoveRefusedError, type MoveReport } from "../../registry/move.js";
 import { openBlobStore, openMetadata, usesDataDir } from "../backends.js";
-import { ConfigError, loadServerConfig, type ServerConfig } from "../config.js";
+import { ConfigError, loadServerConfig, maskUrlPassword, type ServerConfig } from "../config.js";
 import { createPrivateDataDir } from "../data-dir.js";
 import { DataDirInUseError, describeHolder, lockDataDir, type DataDirLock } from "../data-dir-lock.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
@@ -30,7 +30,11 @@ export function registerMove(program: Command): void {
     )
     .requiredOption("--from <dir>", "the embedded registry's data directory (no server may run on it)")
     .option("-c, --config <file>", "the target's configuration, as the nodes run with (also WHARF_CONFIG)")
-    .option("-d, --data-dir <dir>", "the target's data directory, for filesystem or sqlite targets")
+    .option(
+      "-d, --data-dir <dir>",
+      "the target's data directory (also WHARF_DATA_DIR): its blobs and metadata.db for filesystem and " +
+        "sqlite targets, and the token signing key",
+    )
     .option("--verify-existing", "re-hash blobs the target already has instead of trusting their size");
   withCommonOptions(move, { network: false });
   examples(move, [
@@ -60,9 +64,9 @@ export function registerMove(program: Command): void {
         ctx.progress?.stop();
         if (ctx.json) ctx.printJson(report);
         else printReport(ctx, report);
-        if (report.problems.length > 0) {
+        if (report.problemCount > 0) {
           ctx.error(
-            `${report.problems.length} source blob(s) could not be moved: ` +
+            `${report.problemCount} source blob(s) could not be moved: ` +
               report.problems.map((p) => `${p.digest} (${p.problem}: ${p.detail})`).join(", ") +
               "; repair them (wharf storage verify on the old registry, then push them again) and rerun",
           );
@@ -133,7 +137,12 @@ async function run(
   };
   const sourceDb = await openMetadata(sourceConfig, { migrate: true });
   try {
-    const targetDb = await openMetadata(target, { migrate: true });
+    const targetDb = await openMetadata(target, { migrate: true }).catch((err: unknown) => {
+      const where = target.metadataDriver === "postgres" ? maskUrlPassword(target.metadataUrl ?? "") : "";
+      throw new WharfError(
+        `cannot open the target's metadata database ${where}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    });
     try {
       const report = await moveRegistry(
         { db: sourceDb, store: await openBlobStore(sourceConfig) },

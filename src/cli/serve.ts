@@ -105,6 +105,7 @@ async function startNode(config: ServerConfig, log: Logger, worker?: number): Pr
   const app = buildHttpServer(services, log, {
     idleTimeoutMs: config.idleTimeoutMs,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    trustedProxies: config.trustedProxies,
   });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   try {

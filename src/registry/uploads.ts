@@ -27,7 +27,7 @@ export type MountResult = { mounted: true; digest: string } | { mounted: false; 
 /** The algorithm whose state is saved between chunks; others are computed by reading the upload back. */
 const RESUMABLE_ALGORITHM: DigestAlgorithm = "sha256";
 /** A write's lease on its upload; renewed while the body streams, so only a dead node's lapses. */
-const LEASE_MS = 30_000;
+const LEASE_MS = 15_000;
 /**
  * Upload data without a session is removed once this old: younger, it may belong to an upload another
  * node has just created and not yet recorded.

@@ -283,6 +283,9 @@ describe("wharf move", { timeout: 300_000 }, () => {
       assert.equal(sha256(Buffer.from(await withToken.arrayBuffer())), amd.manifest.digest);
       assert.equal((await asCarol.get(`/v2/move/lib/manifests/latest`)).status, 403);
       assert.equal((await as(served.url, robot).get(`/v2/move/lib/manifests/latest`)).status, 200);
+      // Both log in to the token endpoint as well (what docker login does).
+      await getToken(served.url, ["repository:move/app:pull"], carol);
+      await getToken(served.url, ["repository:move/lib:pull"], robot);
       assert.equal(
         (await as(served.url, { name: "carol", password: "wrong-password" }).get("/v2/")).status,
         401,

@@ -54,3 +54,31 @@ test("wharf user add --server-config bootstraps an admin on PostgreSQL; nodes th
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("an unreachable or refusing PostgreSQL stops start-up with where and why, never the password", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "wharf-pg-down-"));
+  try {
+    for (const url of [
+      "postgres://wharf:s3cret-pw@127.0.0.1:1/wharf",
+      "postgres://nobody:s3cret-pw@127.0.0.1:55432/none",
+    ]) {
+      const result = await runWharf(
+        ["serve", "--listen", "127.0.0.1:0", "--data-dir", dir, "--workers", "1"],
+        {
+          ...process.env,
+          WHARF_METADATA_DRIVER: "postgres",
+          WHARF_METADATA_URL: url,
+        } as Record<string, string>,
+      );
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /cannot use PostgreSQL at 127\.0\.0\.1:(1\/wharf|55432\/none) \(metadata\.url\)/,
+      );
+      assert.doesNotMatch(result.stderr + result.stdout, /s3cret-pw/);
+      assert.doesNotMatch(result.stderr, /\bat .*\.js:\d+/, "no stack trace");
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

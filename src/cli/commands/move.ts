@@ -2,6 +2,7 @@ import { copyFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { ExitCode, UsageError, WharfError } from "../../client/errors.js";
+import { DatabaseUnavailableError } from "../../metadata/database.js";
 import { moveRegistry, MoveRefusedError, type MoveReport } from "../../registry/move.js";
 import { openBlobStore, openMetadata, usesDataDir } from "../backends.js";
 import { ConfigError, loadServerConfig, maskUrlPassword, type ServerConfig } from "../config.js";
@@ -138,10 +139,12 @@ async function run(
   const sourceDb = await openMetadata(sourceConfig, { migrate: true });
   try {
     const targetDb = await openMetadata(target, { migrate: true }).catch((err: unknown) => {
-      const where = target.metadataDriver === "postgres" ? maskUrlPassword(target.metadataUrl ?? "") : "";
-      throw new WharfError(
-        `cannot open the target's metadata database ${where}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      const reason = err instanceof Error ? err.message : String(err);
+      // An unreachable PostgreSQL names where already (never with the password).
+      if (err instanceof DatabaseUnavailableError) throw new WharfError(`the target: ${reason}`);
+      const where =
+        target.metadataDriver === "postgres" ? ` ${maskUrlPassword(target.metadataUrl ?? "")}` : "";
+      throw new WharfError(`cannot open the target's metadata database${where}: ${reason}`);
     });
     try {
       const report = await moveRegistry(

@@ -6,14 +6,18 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import { startWharf } from "../helpers/server.js";
+import { openBlobStore } from "../../src/cli/backends.js";
+import { loadServerConfig } from "../../src/cli/config.js";
+import type { BlobStore } from "../../src/storage/blob-store.js";
 import { backendEnv, type TestBackend } from "../helpers/backends.js";
 import { runWharf } from "../client/cli.js";
 import {
@@ -175,13 +179,32 @@ const ALL_TABLES = [
   "index_marks",
 ];
 
-/** Files under `dir` (recursively), e.g. the blobs a filesystem store holds. */
-async function countFiles(dir: string): Promise<number> {
-  let n = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => [])) {
-    if (entry.isFile()) n += 1;
-  }
-  return n;
+/**
+ * The target's blob store, opened as a node on the target configuration opens it (filesystem or S3),
+ * to look at what a move committed whatever the backend.
+ */
+async function targetStore(targetDir: string, target: Record<string, string>): Promise<BlobStore> {
+  const config = await loadServerConfig({ env: target, flags: { dataDir: targetDir } });
+  return openBlobStore(config);
+}
+
+async function committed(store: BlobStore, digests: string[]): Promise<number> {
+  const present = await Promise.all(digests.map((d) => store.stat(d)));
+  return present.filter((p) => p !== null).length;
+}
+
+/** Puts other bytes of the same size under a blob's key, as a disk or bucket going bad would. */
+async function spoil(store: BlobStore, blob: Descriptor): Promise<void> {
+  const id = randomUUID();
+  const state = await store.createUpload(id);
+  const written = await store.appendUpload(id, state, 0, Readable.from([randomBytes(blob.size)]));
+  await store.commitUpload(id, written.state, blob.digest, blob.size);
+}
+
+async function readBlob(store: BlobStore, digest: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.read(digest)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 describe("wharf move", { timeout: 300_000 }, () => {
@@ -332,17 +355,18 @@ describe("wharf move", { timeout: 300_000 }, () => {
     });
     const exited = once(child, "exit");
     // Killed once a few blobs have arrived: neither before the move started nor after it finished.
-    const blobsDir = join(targetDir, "storage", "blobs");
+    const digests = [...new Set(images.flatMap((image) => image.blobs.map((b) => b.digest)))];
+    const store = await targetStore(targetDir, target);
     let seen = 0;
-    while (child.exitCode === null && (seen = await countFiles(blobsDir)) < 3) {
+    while (child.exitCode === null && (seen = await committed(store, digests)) < 3) {
       await new Promise((r) => setTimeout(r, 5));
     }
     child.kill("SIGKILL");
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     assert.equal(signal, "SIGKILL", `the first move was not interrupted (exit ${code})`);
     assert.ok(seen >= 3);
-    const total = new Set(images.flatMap((image) => image.blobs.map((b) => b.digest))).size;
-    const partial = await countFiles(blobsDir);
+    const total = digests.length;
+    const partial = await committed(store, digests);
     assert.ok(partial < total, `the first move copied everything (${partial}) before it was killed`);
 
     const rerun = await move(source.dataDir, targetDir, target);
@@ -350,7 +374,7 @@ describe("wharf move", { timeout: 300_000 }, () => {
     assert.ok(rerun.report?.ok, rerun.stdout);
     assert.equal(rerun.report.blobs.copied + rerun.report.blobs.skipped, total);
     assert.ok(rerun.report.blobs.skipped >= partial, "blobs the first run committed are not copied again");
-    assert.equal(await countFiles(blobsDir), total);
+    assert.equal(await committed(store, digests), total);
     // Counted outside the move's own report: the target holds each source row once.
     assert.deepEqual(
       await postgresCounts(target.WHARF_METADATA_URL ?? "", ALL_TABLES),
@@ -364,14 +388,13 @@ describe("wharf move", { timeout: 300_000 }, () => {
 
     // A blob gone bad in the target since: trusted by size, but --verify-existing re-hashes and replaces it.
     const victim = images[0]?.blobs[1] as Descriptor;
-    const hex = victim.digest.slice("sha256:".length);
-    const victimPath = join(blobsDir, "sha256", hex.slice(0, 2), hex);
-    await writeFile(victimPath, randomBytes(victim.size));
+    await spoil(store, victim);
+    assert.notEqual(sha256(await readBlob(store, victim.digest)), victim.digest);
     const verified = await move(source.dataDir, targetDir, target, ["--verify-existing"]);
     assert.equal(verified.code, 0, verified.stderr);
     assert.equal(verified.report?.blobs.copied, 1);
     assert.equal(verified.report?.blobs.verified, total - 1);
-    assert.equal(sha256(await readFile(victimPath)), victim.digest);
+    assert.equal(sha256(await readBlob(store, victim.digest)), victim.digest);
 
     const served = await startWharf({ dataDir: targetDir, backend: target });
     try {

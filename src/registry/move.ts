@@ -1,5 +1,3 @@
-import { createHash, randomUUID } from "node:crypto";
-import { pipeline } from "node:stream";
 import type { Db } from "../metadata/database.js";
 import {
   MOVED_TABLES,
@@ -16,9 +14,10 @@ import {
   unknownTables,
   type MovedTable,
 } from "../metadata/move-tables.js";
-import { BlobNotFoundError, type BlobStore } from "../storage/blob-store.js";
-import { parseDigest } from "../oci/digest.js";
-import { DigestingStream } from "./digesting-stream.js";
+import type { BlobStore } from "../storage/blob-store.js";
+import { blobRows, copyBlobs, eachConcurrently, MAX_PROBLEMS, type BlobProblem } from "./move-blobs.js";
+
+export type { BlobProblem } from "./move-blobs.js";
 
 /**
  * Moving a registry's whole content from one pair of backends to another (embedded to PostgreSQL + S3).
@@ -47,18 +46,14 @@ export interface MoveOptions {
   progress?: MoveProgress;
 }
 
-export interface BlobProblem {
-  digest: string;
-  size: number;
-  problem: "corrupt" | "missing";
-  detail: string;
-}
-
 export interface TableReport {
   table: string;
   /** Rows in the source. */
   source: number;
-  /** Rows this run inserted (rows a previous run inserted are not counted again). */
+  /**
+   * Rows this run inserted (rows a previous run inserted are not counted again); for search_terms,
+   * which has no key, the rows written: they are replaced per manifest on every run.
+   */
   inserted: number;
   /** Rows in the target afterwards. */
   target: number;
@@ -90,9 +85,8 @@ export interface MoveReport {
 /** A move that cannot start (its message says why and what to do). */
 export class MoveRefusedError extends Error {}
 
-/** Most problems listed; a source with more is in no state to move anyway. */
-const MAX_PROBLEMS = 1000;
-const DEFAULT_CONCURRENCY = 4;
+/** Stats in flight at once while checking the target store (each one a request on S3). */
+const VERIFY_CONCURRENCY = 8;
 
 export async function moveRegistry(
   source: MoveSide,
@@ -161,144 +155,6 @@ async function checkMovable(source: Db, target: Db, sourceId: string): Promise<v
   }
 }
 
-async function copyBlobs(source: MoveSide, target: MoveSide, options: MoveOptions) {
-  const blobsTable = MOVED_TABLES.find((t) => t.name === "blobs") as MovedTable;
-  const total = await countRows(source.db, "blobs");
-  const totalBytes = await sumSizes(source.db);
-  const report = { total, copied: 0, skipped: 0, verified: 0, bytesCopied: 0, totalBytes };
-  const problems: BlobProblem[] = [];
-  // Every digest that failed, listed or not: none of them may get rows in the target.
-  const failed = new Set<string>();
-  const task = options.progress?.task("copying blobs", totalBytes);
-  let done = 0;
-  const advance = (bytes: number) => {
-    done += bytes;
-    task?.update(done);
-  };
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  let after: unknown[] | undefined;
-  for (;;) {
-    const page = await readPage(source.db, blobsTable, after);
-    if (page.length === 0) break;
-    after = keyOf(blobsTable, page[page.length - 1] as Record<string, unknown>);
-    const queue = page.map((row) => ({ digest: String(row.digest), size: Number(row.size) }));
-    const worker = async () => {
-      for (let blob = queue.shift(); blob; blob = queue.shift()) {
-        const outcome = await moveBlob(
-          source.store,
-          target.store,
-          blob,
-          options.verifyExisting === true,
-          advance,
-        );
-        if (typeof outcome === "object") {
-          failed.add(outcome.digest);
-          if (problems.length < MAX_PROBLEMS) problems.push(outcome);
-          continue;
-        }
-        if (outcome === "copied") {
-          report.copied += 1;
-          report.bytesCopied += blob.size;
-        } else {
-          report.skipped += 1;
-          if (outcome === "verified") report.verified += 1;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  }
-  task?.done(`${report.copied} copied, ${report.skipped} skipped`);
-  return { blobs: report, problems, failed };
-}
-
-type BlobOutcome = "copied" | "skipped" | "verified" | BlobProblem;
-
-async function moveBlob(
-  from: BlobStore,
-  to: BlobStore,
-  blob: { digest: string; size: number },
-  verifyExisting: boolean,
-  advance: (bytes: number) => void,
-): Promise<BlobOutcome> {
-  const existing = await to.stat(blob.digest);
-  if (existing?.size === blob.size) {
-    if (!verifyExisting) {
-      advance(blob.size);
-      return "skipped";
-    }
-    // A bad copy in the target is replaced below: commitUpload overwrites atomically.
-    if ((await hashOf(to, blob, () => undefined)) === null) {
-      advance(blob.size);
-      return "verified";
-    }
-  }
-  const problem = (kind: BlobProblem["problem"], detail: string): BlobProblem => ({
-    ...blob,
-    problem: kind,
-    detail,
-  });
-  let input;
-  try {
-    input = await from.read(blob.digest);
-  } catch (err) {
-    if (err instanceof BlobNotFoundError) return problem("missing", "the source store has no such blob");
-    throw err;
-  }
-  const { algorithm, hex } = parseDigest(blob.digest);
-  const hash = createHash(algorithm);
-  let sent = 0;
-  const digesting = new DigestingStream({
-    update(chunk: Buffer) {
-      hash.update(chunk);
-      sent += chunk.length;
-      advance(chunk.length);
-    },
-  });
-  const id = randomUUID();
-  const state = await to.createUpload(id);
-  let committed = false;
-  try {
-    // The callback form returns the last stream and carries a read error of the source into it.
-    const written = await to.appendUpload(
-      id,
-      state,
-      0,
-      pipeline(input, digesting, () => undefined),
-    );
-    const actual = hash.digest("hex");
-    if (written.size !== blob.size || sent !== blob.size) {
-      advance(blob.size - sent);
-      return problem("corrupt", `${sent} bytes stored, ${blob.size} recorded`);
-    }
-    if (actual !== hex) return problem("corrupt", `its content hashes to ${algorithm}:${actual}`);
-    await to.commitUpload(id, written.state, blob.digest, blob.size);
-    committed = true;
-    return "copied";
-  } finally {
-    // After a refusal or a failure the scratch data goes (a commit consumed it).
-    if (!committed) await to.deleteUpload(id, state).catch(() => undefined);
-  }
-}
-
-/** Re-hashes a stored blob: null when intact, else what is wrong with it. */
-async function hashOf(
-  store: BlobStore,
-  blob: { digest: string; size: number },
-  advance: (bytes: number) => void,
-): Promise<string | null> {
-  const { algorithm, hex } = parseDigest(blob.digest);
-  const hash = createHash(algorithm);
-  let size = 0;
-  for await (const chunk of await store.read(blob.digest)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    advance((chunk as Buffer).length);
-  }
-  if (size !== blob.size) return `${size} bytes, ${blob.size} recorded`;
-  const actual = hash.digest("hex");
-  return actual === hex ? null : `hashes to ${algorithm}:${actual}`;
-}
-
 async function copyTable(
   source: Db,
   target: Db,
@@ -339,20 +195,14 @@ async function verify(
       mismatches.push(`${report.table}: ${report.target} rows in the target, ${expected} expected`);
     }
   }
-  const blobsTable = MOVED_TABLES.find((t) => t.name === "blobs") as MovedTable;
-  let after: unknown[] | undefined;
-  for (;;) {
-    const page = await readPage(source.db, blobsTable, after);
-    if (page.length === 0) break;
-    after = keyOf(blobsTable, page[page.length - 1] as Record<string, unknown>);
-    for (const row of page) {
-      const digest = String(row.digest);
-      if (failed.has(digest) || mismatches.length >= MAX_PROBLEMS) continue;
-      const stat = await target.store.stat(digest);
-      if (stat?.size !== Number(row.size)) {
-        mismatches.push(`blob ${digest}: ${stat ? `${stat.size} bytes` : "absent"} in the target store`);
+  for await (const page of blobRows(source.db)) {
+    await eachConcurrently(page, VERIFY_CONCURRENCY, async (blob) => {
+      if (failed.has(blob.digest) || mismatches.length >= MAX_PROBLEMS) return;
+      const stat = await target.store.stat(blob.digest);
+      if (stat?.size !== blob.size) {
+        mismatches.push(`blob ${blob.digest}: ${stat ? `${stat.size} bytes` : "absent"} in the target store`);
       }
-    }
+    });
   }
   return mismatches;
 }
@@ -369,12 +219,4 @@ async function countWithDigests(db: Db, table: string, digests: Set<string>): Pr
     n += Number(row.n);
   }
   return n;
-}
-
-async function sumSizes(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom("blobs")
-    .select((eb) => eb.fn.sum<number | string | null>("size").as("total"))
-    .executeTakeFirstOrThrow();
-  return Number(row.total ?? 0);
 }

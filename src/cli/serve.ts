@@ -108,6 +108,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
     url,
     async close() {
       await app.close();
+      services.authenticator.stopWatching();
       await registry.stop();
       lock.release();
     },
@@ -138,7 +139,8 @@ async function buildServices(
     );
   }
   if (!enabled) log.warn("authentication is off: anyone who can reach this address may push and delete");
-  const key = await loadOrCreateSigningKey(join(config.dataDir, "auth", "token-signing-key.json"));
+  const key = await loadOrCreateSigningKey(db, join(config.dataDir, "auth", "token-signing-key.json"));
+  await authenticator.watchChanges();
   const issuer = new TokenIssuer(key, {
     issuer: "wharf",
     service: config.authService,

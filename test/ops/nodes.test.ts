@@ -6,7 +6,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import pg from "pg";
+import { parseIndexDocument } from "../../src/oci/index-artifact/index.js";
 import { hashSecret } from "../../src/auth/passwords.js";
 import { backendEnv } from "../helpers/backends.js";
 import { startWharf, type TestServer } from "../helpers/server.js";
@@ -193,4 +195,98 @@ async function insertAdmin(url: string, creds: Credentials = ADMIN): Promise<voi
   } finally {
     await client.end();
   }
+}
+
+describe("two nodes on one PostgreSQL database and bucket keep one managed index", () => {
+  let a: TestServer;
+  let b: TestServer;
+  const env = { WHARF_INDEX_NAMESPACES: "proj", WHARF_INDEX_DELAY: "50ms" };
+
+  before(async () => {
+    a = await startWharf({ backend: await backendEnv("postgres-s3"), env });
+    b = await startWharf({ backend: a.backend, env });
+  });
+
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  test("pushes arriving at both nodes at once: the index both serve lists exactly the last of each", async () => {
+    const latest = new Map<string, string>();
+    // Rounds of simultaneous pushes, half through each node, so that both rebuild at once.
+    for (let round = 0; round < 4; round++) {
+      const pushed = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          pushIndexed(i % 2 === 0 ? a : b, `proj/r${i}`, `v${round}`, `${round}-${i}`),
+        ),
+      );
+      for (const p of pushed) latest.set(p.repo, p.digest);
+    }
+    const wanted = [...latest.entries()].sort();
+    for (const node of [a, b]) {
+      let listed: [string, string][] = [];
+      for (let i = 0; i < 100 && JSON.stringify(listed) !== JSON.stringify(wanted); i++) {
+        await sleep(100);
+        listed = await indexEntries(node);
+      }
+      assert.deepEqual(listed, wanted, "the index lists each repository's last push, nothing older");
+    }
+  });
+});
+
+/** Pushes a small image (a config unique to `nonce`) to an open registry; its manifest digest. */
+async function pushIndexed(node: TestServer, repo: string, tag: string, nonce: string) {
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", nonce }));
+  const layer = Buffer.from(`layer ${nonce}`);
+  for (const blob of [config, layer]) {
+    const res = await fetch(`${node.url}/v2/${repo}/blobs/uploads/?digest=${sha256(blob)}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/octet-stream" },
+      body: blob,
+    });
+    await res.arrayBuffer();
+    assert.equal(res.status, 201, `blob upload to ${repo}`);
+  }
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {
+        mediaType: "application/vnd.oci.image.config.v1+json",
+        digest: sha256(config),
+        size: config.length,
+      },
+      layers: [
+        { mediaType: "application/vnd.oci.image.layer.v1.tar", digest: sha256(layer), size: layer.length },
+      ],
+    }),
+  );
+  const res = await fetch(`${node.url}/v2/${repo}/manifests/${tag}`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+    body: manifest,
+  });
+  await res.arrayBuffer();
+  assert.equal(res.status, 201, `manifest ${repo}:${tag}`);
+  return { repo, digest: sha256(manifest) };
+}
+
+/** `proj/index:latest` as [repository, digest] pairs, sorted; none while there is no index yet. */
+async function indexEntries(node: TestServer): Promise<[string, string][]> {
+  const res = await fetch(`${node.url}/v2/proj/index/manifests/latest`, {
+    headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  if (res.status !== 200) {
+    await res.arrayBuffer();
+    return [];
+  }
+  const manifest = (await res.json()) as { layers: { digest: string }[] };
+  const blob = await fetch(`${node.url}/v2/proj/index/blobs/${manifest.layers[0]?.digest ?? ""}`);
+  assert.equal(blob.status, 200);
+  const doc = parseIndexDocument(Buffer.from(await blob.arrayBuffer()));
+  return doc.entries.map((e) => [e.repository, e.digest] as [string, string]).sort();
+}
+
+function sha256(data: Buffer): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
 }

@@ -127,7 +127,7 @@ describe("a private data directory", { timeout: 120_000 }, () => {
         .find((l) => /made it private/.test(l.msg));
       assert.ok(warning, `expected a warning about the modes:\n${server.output()}`);
       assert.equal(warning.level, "warn");
-      assert.equal(warning.count, 4);
+      assert.equal(warning.count, 3);
     } finally {
       await server.stop({ keepData: true });
     }

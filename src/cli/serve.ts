@@ -83,6 +83,7 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
+    services.authenticator.stopWatching();
     await registry.stop();
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new AddressInUseError(`${host}:${config.listen.port}`);

@@ -48,7 +48,7 @@ export async function loadOrCreateSigningKey(db: Db, legacyPath: string): Promis
 }
 
 /** The key a single-node Wharf kept in its data directory, if there is one. */
-async function readLegacyKey(path: string): Promise<JWK | undefined> {
+export async function readLegacyKey(path: string): Promise<JWK | undefined> {
   let text: string;
   try {
     text = await readFile(path, "utf8");

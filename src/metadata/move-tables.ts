@@ -38,6 +38,8 @@ export const MOVED_TABLES: readonly MovedTable[] = [
   { name: "audit_events", key: ["seq"], batch: MAX_BATCH },
   { name: "artifacts", key: ["repository", "digest"], batch: MAX_BATCH },
   { name: "index_marks", key: ["namespace"], batch: MAX_BATCH },
+  // The token signing key: tokens the old registry issued stay valid on the new one.
+  { name: "token_signing_keys", key: ["name"], batch: MAX_BATCH },
 ];
 
 /** Has no primary key: copied per manifest by copySearchTerms, after the tables above. */
@@ -45,10 +47,17 @@ export const SEARCH_TERMS = "search_terms";
 
 /**
  * Tables deliberately left behind: upload sessions are in-flight state (their data is scratch in the
- * old store, and clients restart an upload they cannot continue); the migrator's own tables are
- * written by the target's migrations.
+ * old store, and clients restart an upload they cannot continue); login attempts are short-lived
+ * lockout counts; change counters only tell running nodes to drop caches (the target starts its own);
+ * the migrator's own tables are written by the target's migrations.
  */
-export const NOT_MOVED: readonly string[] = ["uploads", "kysely_migration", "kysely_migration_lock"];
+export const NOT_MOVED: readonly string[] = [
+  "uploads",
+  "login_attempts",
+  "change_counters",
+  "kysely_migration",
+  "kysely_migration_lock",
+];
 
 /** The settings key a move records in its target, so a rerun recognises a target it filled. */
 const MOVE_MARKER = "move.from";

@@ -14,6 +14,7 @@ import {
   unknownTables,
   type MovedTable,
 } from "../metadata/move-tables.js";
+import { findSigningKey, insertSigningKeyIfAbsent } from "../metadata/signing-keys.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { blobRows, copyBlobs, eachConcurrently, MAX_PROBLEMS, type BlobProblem } from "./move-blobs.js";
 
@@ -43,6 +44,11 @@ export interface MoveOptions {
   verifyExisting?: boolean;
   /** Blobs copied at once. */
   concurrency?: number;
+  /**
+   * The source's token signing key (JWK JSON) when it is still in the file older versions kept it in:
+   * stored in the target unless the tables brought one, so tokens the old registry issued stay valid.
+   */
+  legacySigningKey?: string;
   progress?: MoveProgress;
 }
 
@@ -79,6 +85,8 @@ export interface MoveReport {
   mismatches: string[];
   /** Upload sessions in the source, not moved (they are in-flight state). */
   uploadsLeft: number;
+  /** Whether the legacy signing key was stored in the target. */
+  legacySigningKeyMoved: boolean;
   ok: boolean;
 }
 
@@ -109,6 +117,7 @@ export async function moveRegistry(
   const terms = await copySearchTerms(source.db, target.db);
   tables.push({ table: SEARCH_TERMS, source: 0, inserted: terms, target: 0 });
   await advanceSequences(target.db);
+  const legacySigningKeyMoved = await adoptSigningKey(target.db, options.legacySigningKey);
   rowsTask?.done(`${tables.length} tables`);
 
   const mismatches = await verify(source, target, tables, failed);
@@ -121,8 +130,15 @@ export async function moveRegistry(
     problemCount: failed.size,
     mismatches,
     uploadsLeft,
+    legacySigningKeyMoved,
     ok: failed.size === 0 && mismatches.length === 0,
   };
+}
+
+async function adoptSigningKey(target: Db, jwk: string | undefined): Promise<boolean> {
+  if (jwk === undefined || (await findSigningKey(target)) !== undefined) return false;
+  await insertSigningKeyIfAbsent(target, jwk);
+  return true;
 }
 
 /**

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -127,6 +127,7 @@ interface Report {
   problems: { digest: string; problem: string }[];
   mismatches: string[];
   uploadsLeft: number;
+  legacySigningKeyMoved: boolean;
 }
 
 function parseReport(stdout: string): Report | undefined {
@@ -177,6 +178,7 @@ const ALL_TABLES = [
   "artifacts",
   "search_terms",
   "index_marks",
+  "token_signing_keys",
 ];
 
 /**
@@ -453,6 +455,35 @@ describe("wharf move", { timeout: 300_000 }, () => {
         const res = await fetch(`${served.url}/v2/bad/app/blobs/${blob.digest}`, { method: "HEAD" });
         assert.equal(res.status, blob === bad ? 404 : 200, blob.digest);
       }
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test("a signing key still in the data directory's file (from before it moved into the database) is moved into the target database", async () => {
+    const sourceDir = await tempDir("wharf-move-src-");
+    await bootstrapAdmin(sourceDir);
+    const source = await startWharf({ dataDir: sourceDir, backend: {} });
+    const token = await getToken(source.url, ["repository:old/app:pull"], ADMIN);
+    await source.stop({ keepData: true });
+    // As an older Wharf left it: the key in auth/token-signing-key.json, none in the database.
+    const db = new SqliteDatabase(join(sourceDir, "metadata.db"));
+    const { jwk } = db.prepare("select jwk from token_signing_keys").get() as { jwk: string };
+    db.prepare("delete from token_signing_keys").run();
+    db.close();
+    await mkdir(join(sourceDir, "auth"), { mode: 0o700 });
+    await writeFile(join(sourceDir, "auth", "token-signing-key.json"), jwk, { mode: 0o600 });
+
+    const target = await backendEnv(TARGET);
+    const targetDir = await tempDir("wharf-move-dst-");
+    const moved = await move(sourceDir, targetDir, target);
+    assert.equal(moved.code, 0, moved.stderr);
+    assert.equal(moved.report?.legacySigningKeyMoved, true);
+    const served = await startWharf({ dataDir: targetDir, backend: target });
+    try {
+      const res = await fetch(`${served.url}/v2/`, { headers: { Authorization: bearer(token) } });
+      await res.arrayBuffer();
+      assert.equal(res.status, 200, "a token the old registry issued is valid on the new one");
     } finally {
       await served.stop();
     }

@@ -1,8 +1,9 @@
-import { copyFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { ExitCode, UsageError, WharfError } from "../../client/errors.js";
 import { DatabaseUnavailableError } from "../../metadata/database.js";
+import { readLegacyKey } from "../../auth/keys.js";
 import { moveRegistry, MoveRefusedError, type MoveReport } from "../../registry/move.js";
 import { openBlobStore, openMetadata, usesDataDir } from "../backends.js";
 import { ConfigError, loadServerConfig, maskUrlPassword, type ServerConfig } from "../config.js";
@@ -18,8 +19,8 @@ interface MoveOptions extends CommonOptions {
   verifyExisting?: boolean;
 }
 
-/** Where serve keeps the token signing key (see serve.ts): moved so that issued tokens stay valid. */
-const SIGNING_KEY = join("auth", "token-signing-key.json");
+/** Where older versions kept the token signing key (see loadOrCreateSigningKey). */
+const LEGACY_SIGNING_KEY = join("auth", "token-signing-key.json");
 
 export function registerMove(program: Command): void {
   const move = program
@@ -33,8 +34,7 @@ export function registerMove(program: Command): void {
     .option("-c, --config <file>", "the target's configuration, as the nodes run with (also WHARF_CONFIG)")
     .option(
       "-d, --data-dir <dir>",
-      "the target's data directory (also WHARF_DATA_DIR): its blobs and metadata.db for filesystem and " +
-        "sqlite targets, and the token signing key",
+      "the target's data directory (also WHARF_DATA_DIR), for filesystem and sqlite targets",
     )
     .option("--verify-existing", "re-hash blobs the target already has instead of trusting their size");
   withCommonOptions(move, { network: false });
@@ -128,7 +128,7 @@ async function run(
   target: ServerConfig,
   options: MoveOptions,
   progress: Parameters<typeof moveRegistry>[2]["progress"],
-): Promise<MoveReport & { signingKeyCopiedTo?: string }> {
+): Promise<MoveReport> {
   // The source opens through the same code a node uses: an older data directory is migrated first.
   const sourceConfig: ServerConfig = {
     ...target,
@@ -147,13 +147,16 @@ async function run(
       throw new WharfError(`cannot open the target's metadata database${where}: ${reason}`);
     });
     try {
-      const report = await moveRegistry(
+      return await moveRegistry(
         { db: sourceDb, store: await openBlobStore(sourceConfig) },
         { db: targetDb, store: await openBlobStore(target) },
-        { sourceId: from, verifyExisting: options.verifyExisting === true, progress },
+        {
+          sourceId: from,
+          verifyExisting: options.verifyExisting === true,
+          legacySigningKey: await legacySigningKey(from),
+          progress,
+        },
       );
-      const key = await moveSigningKey(from, target.dataDir);
-      return { ...report, ...(key ? { signingKeyCopiedTo: key } : {}) };
     } finally {
       await targetDb.destroy();
     }
@@ -166,37 +169,15 @@ async function run(
 }
 
 /**
- * Copies the source's token signing key into the target's data directory, where a node on the target
- * configuration reads it, unless one is there already (never replaced: it may sign live tokens).
- * Returns where it went, or undefined when nothing was copied.
+ * The token signing key of a data directory last served by a Wharf that kept it in a file (before it
+ * moved into the database), as JSON, or undefined when there is none.
  */
-async function moveSigningKey(from: string, dataDir: string): Promise<string | undefined> {
-  const source = join(from, SIGNING_KEY);
-  const destination = join(dataDir, SIGNING_KEY);
-  if (!(await exists(source)) || (await exists(destination))) return undefined;
-  await createPrivateDataDir(join(dataDir, "auth"));
-  // Through a temporary file: a crash never leaves a half key that serve would refuse to read.
-  const temp = `${destination}.${process.pid}.tmp`;
-  try {
-    await copyFile(source, temp);
-    await rename(temp, destination);
-  } finally {
-    await rm(temp, { force: true });
-  }
-  return destination;
+async function legacySigningKey(from: string): Promise<string | undefined> {
+  const legacy = await readLegacyKey(join(from, LEGACY_SIGNING_KEY));
+  return legacy === undefined ? undefined : JSON.stringify(legacy);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-function printReport(
-  ctx: { print(text: string): void; note(text: string): void },
-  report: MoveReport & { signingKeyCopiedTo?: string },
-) {
+function printReport(ctx: { print(text: string): void; note(text: string): void }, report: MoveReport) {
   const b = report.blobs;
   ctx.print(
     `Blobs: ${b.copied} copied (${formatBytes(b.bytesCopied)}), ${b.skipped} already there` +
@@ -212,6 +193,8 @@ function printReport(
   if (report.uploadsLeft > 0) {
     ctx.note(`${report.uploadsLeft} unfinished upload(s) were not moved: clients restart them.`);
   }
-  if (report.signingKeyCopiedTo) ctx.note(`Token signing key copied to ${report.signingKeyCopiedTo}.`);
+  if (report.legacySigningKeyMoved) {
+    ctx.note("The token signing key in auth/token-signing-key.json was moved into the target database.");
+  }
   if (report.ok) ctx.print(`Moved ${report.source}: every row and blob verified in the target.`);
 }

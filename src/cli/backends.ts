@@ -22,8 +22,8 @@ export async function openMetadata(config: ServerConfig, options: { migrate: boo
 export async function openBlobStore(config: ServerConfig): Promise<BlobStore> {
   if (config.storageDriver === "s3") {
     // The SDK warns on every start that future versions need Node 22: noise for an operator, who cannot
-    // act on it. Its own switch, so every other warning still shows; an explicit setting wins.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    // act on it. The SDK's own switch, so every other warning still shows.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
     const store = new S3BlobStore({
       bucket: config.s3Bucket ?? "",
       prefix: config.s3Prefix,

@@ -59,6 +59,8 @@ const PRESIGN_SECONDS = 300;
 /** Objects removed at a time when deleting an upload (one request each: see deleteObjects). */
 const DELETE_CONCURRENCY = 8;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
+/** Connections to S3 per node. */
+const MAX_SOCKETS = 512;
 
 /**
  * Blobs in an S3 bucket: `blobs/<alg>/<two hex>/<hex>`, uploads under `uploads/<id>/`, blobs taken out
@@ -103,10 +105,17 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       const where = this.options.endpoint ?? "AWS";
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      const reason = status ? `HTTP ${status} ${errorName(err) ?? ""}`.trim() : describe(err);
+      const reason =
+        status === 404
+          ? "no such bucket"
+          : status === 403 || status === 401
+            ? `access denied (HTTP ${status}): check the AWS credentials`
+            : status
+              ? `HTTP ${status} ${errorName(err) ?? ""}`.trim()
+              : describe(err);
       throw new Error(
-        `cannot use S3 bucket "${this.bucket}" at ${where}: ${reason} (check storage.s3.bucket, ` +
-          "storage.s3.endpoint, storage.s3.region and the AWS credentials)",
+        `cannot use S3 bucket ${this.bucket} at ${where}: ${reason} (storage.s3.bucket, ` +
+          "storage.s3.endpoint, storage.s3.region and the AWS credentials name it)",
         { cause: err },
       );
     }
@@ -545,6 +554,12 @@ function s3Client(options: S3StoreOptions, endpoint: string | undefined): S3Clie
     // every S3-compatible server (Swift answers 501), and digests are verified by the registry anyway.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // A pull streamed through the node holds its connection for the whole blob: the SDK's default of 50
+    // would make the 51st concurrent pull (and every HeadObject behind it) wait.
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+    },
   });
 }
 

@@ -547,7 +547,7 @@ class PendingBytes {
 function s3Client(options: S3StoreOptions, endpoint: string | undefined): S3Client {
   return new S3Client({
     endpoint,
-    region: options.region,
+    region: options.region ?? chainRegion,
     forcePathStyle: options.forcePathStyle,
     credentials: options.credentials,
     // Checksums only where S3 requires them: the streaming checksum encoding is not implemented by
@@ -561,6 +561,26 @@ function s3Client(options: S3StoreOptions, endpoint: string | undefined): S3Clie
       httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
     },
   });
+}
+
+let chainRegionLookup: Promise<string> | undefined;
+
+/**
+ * The AWS chain's region (AWS_REGION, ~/.aws/config), else us-east-1: S3-compatible stores rarely care,
+ * and the SDK would refuse every request without one.
+ */
+function chainRegion(): Promise<string> {
+  chainRegionLookup ??= (async () => {
+    const probe = new S3Client({});
+    try {
+      return (await probe.config.region()) || "us-east-1";
+    } catch {
+      return "us-east-1";
+    } finally {
+      probe.destroy();
+    }
+  })();
+  return chainRegionLookup;
 }
 
 /**

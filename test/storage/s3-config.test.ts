@@ -21,6 +21,22 @@ describe("S3 settings", () => {
     });
   });
 
+  test("without storage.s3.region nor a region in the AWS chain, the store still works", async () => {
+    const { WHARF_S3_REGION: _region, ...backend } = await backendEnv("postgres-s3");
+    const noRegion = { AWS_REGION: "", AWS_DEFAULT_REGION: "", AWS_CONFIG_FILE: "/nonexistent/aws-config" };
+    const server = await startWharf({ backend: { ...backend, ...noRegion } });
+    try {
+      const repo = uniqueRepo("region");
+      const data = randomBlob(1000);
+      const d = await pushBlob(server.url, repo, data);
+      const res = await fetch(`${server.url}/v2/${repo}/blobs/${d}`);
+      assert.equal(res.status, 200);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(data));
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("storage.s3.publicEndpoint: redirects are signed for the name clients reach S3 under", async () => {
     const endpoint = (await s3Settings()).endpoint;
     const publicEndpoint = endpoint.replace("127.0.0.1", "localhost");

@@ -43,7 +43,11 @@ describe("S3 settings", () => {
     assert.notEqual(publicEndpoint, endpoint);
     const server = await startWharf({
       backend: await backendEnv("postgres-s3"),
-      env: { WHARF_STORAGE_REDIRECT: "true", WHARF_S3_PUBLIC_ENDPOINT: publicEndpoint },
+      env: {
+        WHARF_STORAGE_REDIRECT: "true",
+        WHARF_S3_PUBLIC_ENDPOINT: publicEndpoint,
+        WHARF_LOG_LEVEL: "debug",
+      },
     });
     try {
       const repo = uniqueRepo("public");
@@ -56,6 +60,14 @@ describe("S3 settings", () => {
       const direct = await fetch(location);
       assert.equal(direct.status, 200, await direct.clone().text());
       assert.ok(Buffer.from(await direct.arrayBuffer()).equals(data));
+      // The signed URL is a credential for its lifetime: the debug log shows the Location without it.
+      const signature = new URL(location).searchParams.get("X-Amz-Signature") ?? "";
+      assert.ok(signature.length > 0);
+      assert.match(
+        server.output(),
+        /"location":"[^"]*X-Amz-Signature=%5Bredacted%5D|"location":"[^"]*X-Amz-Signature=\[redacted\]/,
+      );
+      assert.ok(!server.output().includes(signature), "the signature is not logged");
     } finally {
       await server.stop();
     }

@@ -63,10 +63,7 @@ describe("S3 settings", () => {
       // The signed URL is a credential for its lifetime: the debug log shows the Location without it.
       const signature = new URL(location).searchParams.get("X-Amz-Signature") ?? "";
       assert.ok(signature.length > 0);
-      assert.match(
-        server.output(),
-        /"location":"[^"]*X-Amz-Signature=%5Bredacted%5D|"location":"[^"]*X-Amz-Signature=\[redacted\]/,
-      );
+      assert.match(server.output(), /"location":"[^"]*X-Amz-Signature=/, "the redirect was logged");
       assert.ok(!server.output().includes(signature), "the signature is not logged");
     } finally {
       await server.stop();

@@ -76,7 +76,10 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
-  /** Bytes of upload data held in memory, now and at most: what bounds memory per upload. */
+  /**
+   * Bytes of upload data this store holds in memory (all its uploads), now and at the most: each
+   * request holds at most the part it fills and one in flight, whatever the upload's size.
+   */
   readonly buffered = { current: 0, peak: 0 };
   readonly presignedUrl?: (digest: string, method: "GET") => Promise<string>;
 
@@ -114,8 +117,8 @@ export class S3BlobStore implements BlobStore {
               ? `HTTP ${status} ${errorName(err) ?? ""}`.trim()
               : describe(err);
       throw new Error(
-        `cannot use S3 bucket ${this.bucket} at ${where}: ${reason} (storage.s3.bucket, ` +
-          "storage.s3.endpoint, storage.s3.region and the AWS credentials name it)",
+        `cannot use S3 bucket ${this.bucket} at ${where}: ${reason} (check storage.s3.bucket, ` +
+          "storage.s3.endpoint, storage.s3.region and the AWS credentials)",
         { cause: err },
       );
     }

@@ -33,8 +33,8 @@ import {
 } from "../auth/support.js";
 import { OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST, type Descriptor } from "../spec/manifest-support.js";
 
-/** Where the moves go: PostgreSQL, with blobs in the target's own data directory. */
-const TARGET: TestBackend = "postgres";
+/** Where the moves go: PostgreSQL and the shared S3-compatible server (a fresh database and key prefix each). */
+const TARGET: TestBackend = "postgres-s3";
 const bin = join(resolve(import.meta.dirname, "..", ".."), "bin", "wharf");
 const env = { ...process.env, WHARF_LOG_LEVEL: "warn" } as Record<string, string>;
 
@@ -186,6 +186,9 @@ const ALL_TABLES = [
  * to look at what a move committed whatever the backend.
  */
 async function targetStore(targetDir: string, target: Record<string, string>): Promise<BlobStore> {
+  // The S3 store takes credentials from the AWS chain, i.e. this process's environment; every target
+  // here is on the one shared test server, so setting them once is right for all of them.
+  for (const [name, value] of Object.entries(target)) if (name.startsWith("AWS_")) process.env[name] = value;
   const config = await loadServerConfig({ env: target, flags: { dataDir: targetDir } });
   return openBlobStore(config);
 }
@@ -397,6 +400,7 @@ describe("wharf move", { timeout: 300_000 }, () => {
     assert.equal(verified.report?.blobs.copied, 1);
     assert.equal(verified.report?.blobs.verified, total - 1);
     assert.equal(sha256(await readBlob(store, victim.digest)), victim.digest);
+    (store as { close?: () => void }).close?.();
 
     const served = await startWharf({ dataDir: targetDir, backend: target });
     try {

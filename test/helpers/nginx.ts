@@ -32,8 +32,8 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
   const port = await freePort();
   let conf = await readFile(EXAMPLE, "utf8");
   const servers = upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join("\n");
-  conf = conf.replace(/( {4}server 127\.0\.0\.1:500[12] [^\n]*\n)+/, `${servers}\n`);
-  conf = conf.replace("listen 127.0.0.1:5000;", `listen 127.0.0.1:${port};`);
+  conf = conf.replace(/( {4}server 127\.0\.0\.1:508[12] [^\n]*\n)+/, `${servers}\n`);
+  conf = conf.replace("listen 127.0.0.1:5080;", `listen 127.0.0.1:${port};`);
   // As root, nginx's workers would switch to nobody, who cannot write the temporary directories here.
   if (process.getuid?.() === 0) conf = `user root;\n${conf}`;
   if (!conf.includes(`listen 127.0.0.1:${port};`) || !conf.includes(upstreams[0] ?? "?")) {

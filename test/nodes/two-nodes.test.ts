@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -186,8 +186,9 @@ describe("two nodes on PostgreSQL and S3 behind nginx", { timeout: 900_000 }, ()
       const work = join(dir, `helm-${mode}`);
       const h: (args: string[]) => Promise<Result> = helm(work);
       const chart = await packageChart(h, work, "nodes-chart", "1.0.0");
-      await h(["push", chart, `oci://${set.lb.host}/charts`, "--plain-http"]);
+      await h(["push", chart, `oci://${set.lb.host}/charts`]);
       const pulled = join(work, "pulled");
+      await mkdir(pulled, { recursive: true });
       await h([
         "pull",
         `oci://${set.lb.host}/charts/nodes-chart`,
@@ -195,7 +196,6 @@ describe("two nodes on PostgreSQL and S3 behind nginx", { timeout: 900_000 }, ()
         "1.0.0",
         "--destination",
         pulled,
-        "--plain-http",
       ]);
       const original = await readFile(chart);
       const back = await readFile(join(pulled, "nodes-chart-1.0.0.tgz"));
@@ -209,7 +209,12 @@ describe("two nodes on PostgreSQL and S3 behind nginx", { timeout: 900_000 }, ()
     try {
       const layout = join(dir, "podman-layout");
       await writeBusyboxLayout(layout, "v1");
-      await run("podman", ["pull", "--quiet", `oci:${layout}:v1`], { env: containers.env, timeout: 120_000 });
+      // Relative to `dir`: podman names the image after the layout's path, which must be lower-case.
+      await run("podman", ["pull", "--quiet", "oci:podman-layout:v1"], {
+        env: containers.env,
+        timeout: 120_000,
+        cwd: dir,
+      });
       const id = (await podman("images", "--quiet")).stdout.trim().split("\n")[0] ?? "";
       await podman("tag", id, `${streamed.lb.host}/nodes/podman:v1`);
       await podman("push", "--tls-verify=false", `${streamed.lb.host}/nodes/podman:v1`);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the interop tests drive: real registries and real clients, plus any
+# Installs the Debian packages the tests drive: real registries, real clients, PostgreSQL and nginx
+# (the multi-node tests; the S3 server is ../shared/s3/start-s3.sh, which installs its own), plus any
 # named as arguments (npm run bench adds wrk). Idempotent: does nothing when all are installed.
 set -euo pipefail
 
-packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io strace "$@")
+packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io strace postgresql nginx-light "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

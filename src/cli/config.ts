@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { availableParallelism, homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -55,6 +56,8 @@ export interface ServerConfig {
   s3PublicEndpoint: string | undefined;
   /** Answer blob GETs with a 307 to a presigned URL (s3 only) instead of streaming through the node. */
   storageRedirect: boolean;
+  /** Load balancers whose X-Forwarded-For is believed (addresses or CIDR ranges). */
+  trustedProxies: string[];
   /** Server processes on this machine (each a full node); 0 means one per CPU. */
   workers: number;
 }
@@ -282,6 +285,12 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     help: "s3 only: answer blob GETs with 307 to a presigned URL instead of streaming through the node",
     parse: parseBoolean,
   },
+  trustedProxies: {
+    key: "http.trustedProxies",
+    env: "WHARF_TRUSTED_PROXIES",
+    help: "load balancers (addresses or CIDRs, a list; comma-separated in the environment) whose X-Forwarded-For names the client",
+    parse: parseAddressList,
+  },
   workers: {
     key: "workers",
     env: "WHARF_WORKERS",
@@ -320,6 +329,7 @@ const defaults = (): ServerConfig => ({
   s3ForcePathStyle: false,
   s3PublicEndpoint: undefined,
   storageRedirect: false,
+  trustedProxies: [],
   workers: 0,
 });
 
@@ -496,6 +506,32 @@ function parseNonNegativeInteger(value: unknown, key: string): number {
     throw new ConfigError(key, "must be a whole number from 0 to 256");
   }
   return number;
+}
+
+/** IPv4/IPv6 addresses, optionally with a /prefix length. */
+function parseAddressList(value: unknown, key: string): string[] {
+  const items =
+    typeof value === "string"
+      ? value
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
+  if (!Array.isArray(items)) throw new ConfigError(key, "must be a list of addresses or CIDR ranges");
+  return items.map((item: unknown) => {
+    const text = typeof item === "string" ? item : "";
+    const [address = "", prefix, extra] = text.split("/");
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      throw new ConfigError(
+        key,
+        `${JSON.stringify(item)} is not an address or CIDR range such as 10.0.0.0/8`,
+      );
+    }
+    return text;
+  });
 }
 
 function oneOf<T extends string>(value: unknown, key: string, allowed: readonly T[]): T {

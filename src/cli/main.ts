@@ -3,6 +3,8 @@ import { Command, Help, InvalidArgumentError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
 import { ConfigError, loadServerConfig, printableConfig, settingsHelp, type ServerConfig } from "./config.js";
 import { AddressInUseError, serve } from "./serve.js";
+import { DatabaseUnavailableError } from "../metadata/database.js";
+import { SchemaTooNewError } from "../metadata/migrations.js";
 import { serverLogger } from "./server-log.js";
 import { DataDirInUseError } from "./data-dir-lock.js";
 import { registerPush } from "./commands/push.js";
@@ -22,6 +24,7 @@ import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
+import { registerMove } from "./commands/move.js";
 import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
@@ -113,7 +116,12 @@ Examples:
           { dataDir: err.dataDir, holder: err.holder },
           `${err.message}: stop it first, or give this server another --data-dir (WHARF_DATA_DIR)`,
         );
-      } else if (err instanceof ConfigError || err instanceof AddressInUseError) {
+      } else if (
+        err instanceof ConfigError ||
+        err instanceof AddressInUseError ||
+        err instanceof DatabaseUnavailableError ||
+        err instanceof SchemaTooNewError
+      ) {
         // Expected start-up failures say what to do; a stack trace would only bury that.
         log.fatal(err.message);
       } else {
@@ -153,6 +161,7 @@ registerToken(program);
 registerAccess(program);
 registerAudit(program);
 registerStorage(program);
+registerMove(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);

@@ -1,9 +1,12 @@
 import { join } from "node:path";
-import { openBlobStore, openMetadata } from "./backends.js";
+import cluster from "node:cluster";
+import { openBlobStore, openMetadata, usesDataDir } from "./backends.js";
+import { releaseAllLeases } from "../metadata/uploads.js";
+import { supervise, WORKER_INDEX_ENV } from "./supervisor.js";
 import { Registry } from "../registry/registry.js";
 import { BUILTIN_KINDS, mergeKinds } from "../oci/kinds/index.js";
 import { buildHttpServer } from "../http/server.js";
-import { ConfigError, isLoopback, type ServerConfig } from "./config.js";
+import { ConfigError, isLoopback, workerCount, type ServerConfig } from "./config.js";
 import type { Db } from "../metadata/database.js";
 import type { Logger } from "pino";
 import { Authenticator } from "../auth/authenticator.js";
@@ -34,35 +37,60 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/**
- * Takes the data directory (private, locked against a second server), cleans what a crash left, and
- * serves the API until close().
- */
-export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
-  // Lock before tightening: a refused second server must not touch the running one's files.
-  await createPrivateDataDir(config.dataDir);
-  const lock = lockDataDir(config.dataDir);
-  try {
-    const tightened = await tightenDataDir(config.dataDir);
-    if (tightened.length > 0) {
-      log.warn(
-        { dataDir: config.dataDir, paths: tightened.slice(0, 20), count: tightened.length },
-        "the data directory was readable by others: made it private (directories 0700, files 0600)",
-      );
-    }
-    return await startLocked(config, log, lock);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
+/** What the process that starts a node did first: the data directory taken, the schema migrated. */
+interface Prepared {
+  lock: DataDirLock | undefined;
+  release(): void;
 }
 
-async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock): Promise<RunningServer> {
+/**
+ * Takes the data directory when the configuration uses one (private, locked against a second server)
+ * and brings the database schema up to date, once, before any worker serves. A crashed predecessor's
+ * upload leases are released when the lock proves this is the only server on its database.
+ */
+async function prepare(config: ServerConfig, log: Logger): Promise<Prepared> {
+  let lock: DataDirLock | undefined;
+  if (usesDataDir(config)) {
+    // Lock before tightening: a refused second server must not touch the running one's files.
+    await createPrivateDataDir(config.dataDir);
+    lock = lockDataDir(config.dataDir);
+  }
+  const release = () => lock?.release();
+  try {
+    if (lock) {
+      const tightened = await tightenDataDir(config.dataDir);
+      if (tightened.length > 0) {
+        log.warn(
+          { dataDir: config.dataDir, paths: tightened.slice(0, 20), count: tightened.length },
+          "the data directory was readable by others: made it private (directories 0700, files 0600)",
+        );
+      }
+    }
+    const db = await openMetadata(config, { migrate: true });
+    try {
+      if (alone(config)) await releaseAllLeases(db);
+    } finally {
+      await db.destroy();
+    }
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { lock, release };
+}
+
+/** The data directory's lock covers the database: no other server can be using it. */
+function alone(config: ServerConfig): boolean {
+  return config.metadataDriver === "sqlite";
+}
+
+/** One node: the registry on the configured backends, serving HTTP until close(). */
+async function startNode(config: ServerConfig, log: Logger, worker?: number): Promise<RunningServer> {
   const store = await openBlobStore(config);
-  const db = await openMetadata(config, { migrate: true });
+  const db = await openMetadata(config, { migrate: false });
   const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
   const index = { namespaces: config.indexNamespaces, delayMs: config.indexDelayMs };
-  const options = { uploadTtlMs: config.uploadTtlMs, kinds, index, alone: true };
+  const options = { uploadTtlMs: config.uploadTtlMs, kinds, index };
   const registry = new Registry(db, store, options, log);
   let services: Services;
   let authEnabled: boolean;
@@ -77,12 +105,14 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
   const app = buildHttpServer(services, log, {
     idleTimeoutMs: config.idleTimeoutMs,
     bodyTimeoutMs: config.bodyTimeoutMs,
+    trustedProxies: config.trustedProxies,
   });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   try {
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
+    services.authenticator.stopWatching();
     await registry.stop();
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new AddressInUseError(`${host}:${config.listen.port}`);
@@ -92,24 +122,23 @@ async function startLocked(config: ServerConfig, log: Logger, lock: DataDirLock)
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.listen.port;
   const url = `http://${host}:${port}`;
-  lock.setUrl(url);
   log.info(
     {
       listen: url,
-      dataDir: config.dataDir,
+      dataDir: usesDataDir(config) ? config.dataDir : undefined,
       metadata: config.metadataDriver,
       storage: config.storageDriver,
       auth: authEnabled,
       pid: process.pid,
     },
-    "wharf serve started",
+    worker === undefined ? "wharf serve started" : "wharf serve worker started",
   );
   return {
     url,
     async close() {
       await app.close();
+      services.authenticator.stopWatching();
       await registry.stop();
-      lock.release();
     },
   };
 }
@@ -138,7 +167,8 @@ async function buildServices(
     );
   }
   if (!enabled) log.warn("authentication is off: anyone who can reach this address may push and delete");
-  const key = await loadOrCreateSigningKey(join(config.dataDir, "auth", "token-signing-key.json"));
+  const key = await loadOrCreateSigningKey(db, join(config.dataDir, "auth", "token-signing-key.json"));
+  await authenticator.watchChanges();
   const issuer = new TokenIssuer(key, {
     issuer: "wharf",
     service: config.authService,
@@ -163,11 +193,45 @@ async function buildServices(
   return { services, authEnabled: enabled };
 }
 
-/** Runs until SIGTERM/SIGINT, then lets in-flight requests finish (bounded by the shutdown timeout). */
+/**
+ * Runs until SIGTERM/SIGINT, then lets in-flight requests finish (bounded by the shutdown timeout). With
+ * more than one worker this process only supervises: the workers (node:cluster) share the address and
+ * each is a full node.
+ */
 export async function serve(config: ServerConfig): Promise<void> {
   const log = serverLogger(config.logLevel);
-  const server = await startServer(config, log);
+  if (cluster.isWorker) return serveWorker(config, log);
+  const prepared = await prepare(config, log);
+  const workers = workerCount(config);
+  if (workers > 1) return supervise(config, log, workers, prepared);
+  let server: RunningServer;
+  try {
+    server = await startNode(config, log);
+  } catch (err) {
+    prepared.release();
+    throw err;
+  }
+  prepared.lock?.setUrl(server.url);
   process.stdout.write(`listening on ${server.url}\n`);
+  onShutdown(config, log, async () => {
+    await server.close();
+    prepared.release();
+  });
+}
+
+/** A worker: one node; it also stops when the supervisor is gone (its IPC channel closes). */
+async function serveWorker(config: ServerConfig, log: Logger): Promise<void> {
+  const index = Number(process.env[WORKER_INDEX_ENV] ?? 0);
+  const server = await startNode(config, log.child({ worker: index }), index);
+  const stop = onShutdown(config, log, () => server.close());
+  process.on("disconnect", () => stop("supervisor gone"));
+}
+
+/**
+ * Calls `close` once on SIGTERM or SIGINT (or when the returned function is called), then exits: 0 when
+ * it finished, 1 when it failed or took longer than the shutdown timeout.
+ */
+function onShutdown(config: ServerConfig, log: Logger, close: () => Promise<void>): (reason: string) => void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -181,7 +245,7 @@ export async function serve(config: ServerConfig): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    server.close().then(
+    close().then(
       () => {
         log.info("stopped");
         process.exit(0);
@@ -194,4 +258,5 @@ export async function serve(config: ServerConfig): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  return shutdown;
 }

@@ -37,6 +37,11 @@ export interface HttpOptions {
   idleTimeoutMs: number;
   /** A small body read whole (token form, admin JSON, manifest) must have arrived this long after the head. */
   bodyTimeoutMs: number;
+  /**
+   * Proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client: behind a load balancer the
+   * client address (lockouts, audit, logs) is the one it forwarded. Nobody is trusted by default.
+   */
+  trustedProxies: string[];
 }
 
 /** Order matters: upload paths must be tried before the blob path they would also match. */
@@ -64,6 +69,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
     requestTimeout: 0,
     return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: false },
+    ...(options.trustedProxies.length > 0 ? { trustProxy: options.trustedProxies } : {}),
   });
 
   // Bodies are streamed by the handlers themselves: never buffered or parsed by the framework.

@@ -1,5 +1,5 @@
 import { closeSync, openSync } from "node:fs";
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from "kysely";
+import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type Driver } from "kysely";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import type { Database } from "./schema.js";
@@ -23,9 +23,26 @@ export async function openSqlite(path: string, options: OpenOptions = {}): Promi
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
   sqlite.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   await prepareSchema(db, "sqlite", options);
   return db;
+}
+
+/**
+ * Transactions that take SQLite's write lock when they begin. Several processes (workers) share the file:
+ * a deferred transaction that reads and then writes fails with SQLITE_BUSY_SNAPSHOT when another process
+ * wrote in between (the busy timeout cannot help it), where an immediate one waits its turn.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+    };
+    return driver;
+  }
 }
 
 // BIGINT (sizes, counts) as numbers: every size the registry stores is below 2^53.
@@ -39,9 +56,31 @@ export async function openPostgres(url: string, poolSize: number, options: OpenO
     await prepareSchema(db, "postgres", options);
   } catch (err) {
     await db.destroy();
-    throw err;
+    throw unreachable(err, url) ?? err;
   }
   return db;
+}
+
+/** PostgreSQL could not be reached or refused us: said with where, never with the password. */
+export class DatabaseUnavailableError extends Error {}
+
+function unreachable(err: unknown, url: string): DatabaseUnavailableError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  const network = ["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "ECONNRESET"];
+  // 28xxx: authentication failures; 3D000: no such database.
+  const refused = typeof code === "string" && (code.startsWith("28") || code === "3D000");
+  if (!(typeof code === "string" && (network.includes(code) || refused))) return undefined;
+  let where = "the configured server";
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  } catch {
+    // An unparsable URL is named by the driver's own message.
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new DatabaseUnavailableError(`cannot use PostgreSQL at ${where} (metadata.url): ${reason}`, {
+    cause: err,
+  });
 }
 
 async function prepareSchema(db: Db, dialect: SqlDialect, options: OpenOptions): Promise<void> {

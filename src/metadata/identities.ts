@@ -66,7 +66,8 @@ export async function updatePassword(db: Conn, name: string, passwordHash: strin
  * both see "another admin remains": SQLite runs the conditional statement atomically under its single
  * writer; under PostgreSQL's READ COMMITTED each would count the other's row, so the transaction
  * first locks every admin row (in name order, so two such transactions queue instead of deadlocking)
- * and the second counts only after the first has committed. Joins the caller's transaction if in one.
+ * and the second counts only after the first has committed. Joins the caller's transaction if in one
+ * (accounts run it inside inAuthChange, whose counter row lock serialises it too; this does not rely on it).
  */
 export async function deleteUserKeepingAnAdmin(
   db: Conn,

@@ -53,7 +53,14 @@ export async function startWharf(opts: StartOptions = {}): Promise<TestServer> {
       ...(opts.args ?? []),
     ],
     {
-      env: { ...process.env, WHARF_LOG_LEVEL: "warn", ...backend, ...opts.env },
+      // One process unless a test (or WHARF_TEST_WORKERS for a whole run) asks for workers.
+      env: {
+        ...process.env,
+        WHARF_LOG_LEVEL: "warn",
+        WHARF_WORKERS: process.env.WHARF_TEST_WORKERS ?? "1",
+        ...backend,
+        ...opts.env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

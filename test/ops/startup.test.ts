@@ -80,7 +80,7 @@ describe("wharf serve start-up", { timeout: 120_000 }, () => {
     for (const key of keys) {
       const line = lines.find((l) => l.trimStart().startsWith(`${key} `));
       assert.ok(line, `--help does not list ${key}:\n${help.stdout}`);
-      assert.match(line, /\bWHARF_[A-Z_]+\b/, `no environment variable for ${key}: ${line}`);
+      assert.match(line, /\bWHARF_[A-Z0-9_]+\b/, `no environment variable for ${key}: ${line}`);
     }
     assert.match(help.stdout, /http\.idleTimeout\s+WHARF_IDLE_TIMEOUT\s+1m\b/);
     assert.match(help.stdout, /--print-config/);

@@ -2,8 +2,9 @@ import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
 import { Accounts, type UserInfo } from "../../../auth/accounts.js";
 import { AccountError } from "../../../auth/errors.js";
+import type { Db } from "../../../metadata/database.js";
 import { openMetadata } from "../../backends.js";
-import { ConfigError, loadServerConfig } from "../../config.js";
+import { ConfigError, loadServerConfig, type ServerConfig } from "../../config.js";
 import { putSetting } from "../../../metadata/settings.js";
 import { AuditLog } from "../../../registry/audit.js";
 import { pino } from "pino";
@@ -17,6 +18,7 @@ interface UserOptions extends CommonOptions, RegistryOption {
   admin?: boolean;
   passwordStdin?: boolean;
   dataDir?: string;
+  serverConfig?: string;
 }
 
 export function registerUser(program: Command): void {
@@ -37,10 +39,15 @@ export function registerUser(program: Command): void {
     .option("--admin", "make the user an administrator")
     .option("--password-stdin", "read the password from stdin instead of prompting")
     .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
-    .option("--data-dir <dir>", "work on this data directory instead of a running registry (bootstrap)");
+    .option("--data-dir <dir>", "work on this data directory instead of a running registry (bootstrap)")
+    .option(
+      "--server-config <file>",
+      "work on the database this server configuration names (metadata.url; bootstrap on PostgreSQL)",
+    );
   withCommonOptions(add);
   examples(add, [
     "wharf user add alice --admin --data-dir /var/lib/wharf   # the first administrator",
+    "wharf user add alice --admin --server-config wharf.yaml  # the same, on the PostgreSQL it names",
     "wharf user add bob --registry registry.example.com       # later, as a logged-in admin",
     "printf '%s' \"$PASSWORD\" | wharf user add ci-reader --password-stdin --registry 127.0.0.1:5000",
   ]);
@@ -48,8 +55,12 @@ export function registerUser(program: Command): void {
     await runCommand(options, async (ctx) => {
       const password = await newPassword(options.passwordStdin === true);
       let created: UserInfo;
-      if (options.dataDir !== undefined) {
-        created = await addUserInDataDir(options.dataDir, name, password, options.admin === true);
+      if (options.dataDir !== undefined && options.serverConfig !== undefined) {
+        throw new UsageError("give --data-dir or --server-config, not both");
+      }
+      if (options.dataDir !== undefined || options.serverConfig !== undefined) {
+        const db = await openBootstrapDatabase(options);
+        created = await addUserDirectly(db, name, password, options.admin === true);
       } else {
         created = await AdminApi.for(ctx, options).call<UserInfo>("POST", "/users", {
           name,
@@ -159,20 +170,29 @@ async function currentAndNewPassword(fromStdin: boolean): Promise<{ current: str
   return { current, password: await newPassword(false) };
 }
 
+/**
+ * The database a bootstrap command works on: the one `wharf serve` would open with the same data
+ * directory, environment (WHARF_METADATA_DRIVER, WHARF_METADATA_URL) and configuration file. SQLite's
+ * data directory is created as serve would (the first admin usually comes before the first start).
+ */
+async function openBootstrapDatabase(options: UserOptions): Promise<Db> {
+  let config: ServerConfig;
+  try {
+    config = await loadServerConfig({
+      file: options.serverConfig,
+      env: process.env,
+      flags: options.dataDir !== undefined ? { dataDir: options.dataDir } : {},
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
+  return openMetadata(config, { migrate: true });
+}
+
 /** The bootstrap path: straight into the database, so the first admin needs no running server. */
-async function addUserInDataDir(
-  dataDir: string,
-  name: string,
-  password: string,
-  admin: boolean,
-): Promise<UserInfo> {
-  // The first admin usually comes before the first start: create the data directory as serve would.
-  await preparePrivateDataDir(dataDir);
-  // The database serve would use: metadata.driver and metadata.url from the environment or WHARF_CONFIG.
-  const config = await loadServerConfig({ env: process.env, flags: { dataDir } }).catch((err: unknown) => {
-    throw err instanceof ConfigError ? new UsageError(err.message) : err;
-  });
-  const db = await openMetadata(config, { migrate: true });
+async function addUserDirectly(db: Db, name: string, password: string, admin: boolean): Promise<UserInfo> {
   try {
     const accounts = new Accounts(db, () => undefined);
     let created: UserInfo;

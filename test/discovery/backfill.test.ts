@@ -22,7 +22,10 @@ async function downgrade(dataDir: string): Promise<void> {
   for (const table of ["artifacts", "search_terms", "index_marks"]) {
     await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
   }
-  // 0005_shared_uploads, undone: its index, then its columns.
+  // 0006_shared_auth and 0005_shared_uploads, undone (the latter's index, then its columns).
+  for (const table of ["token_signing_keys", "login_attempts", "change_counters"]) {
+    await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
+  }
   await queryMetadata(dataDir, "DROP INDEX IF EXISTS uploads_updated");
   for (const column of ["size", "hash_state", "store_state", "lease_token", "lease_until"]) {
     await queryMetadata(dataDir, `ALTER TABLE uploads DROP COLUMN ${column}`);

@@ -24,7 +24,7 @@ import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
-import { registerMove } from "./commands/move.js";
+import { registerMove } from "./move.js";
 import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;

@@ -2,7 +2,8 @@
  * The layering the README describes, checked on the sources: the registry's domain knows nothing of
  * HTTP (no request bodies, sockets or framework), and the CLI's admin commands read the admin API's
  * wire types from src/api, not the server's modules (the --data-dir bootstrap in user.ts, which writes
- * the database directly, is the one command that is the server's code by design).
+ * the database directly, is the one command that is the server's code by design; `wharf serve` and
+ * `wharf move`, the server and its data mover, are in src/cli itself, not src/cli/commands).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";

@@ -1,16 +1,16 @@
 import { realpath, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { ExitCode, UsageError, WharfError } from "../../client/errors.js";
-import { DatabaseUnavailableError } from "../../metadata/database.js";
-import { readLegacyKey } from "../../auth/keys.js";
-import { moveRegistry, MoveRefusedError, type MoveReport } from "../../registry/move.js";
-import { openBlobStore, openMetadata, usesDataDir } from "../backends.js";
-import { ConfigError, loadServerConfig, maskUrlPassword, type ServerConfig } from "../config.js";
-import { createPrivateDataDir } from "../data-dir.js";
-import { DataDirInUseError, describeHolder, lockDataDir, type DataDirLock } from "../data-dir-lock.js";
-import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
-import { formatBytes, table } from "./common/format.js";
+import { ExitCode, UsageError, WharfError } from "../client/errors.js";
+import { DatabaseUnavailableError } from "../metadata/database.js";
+import { readLegacyKey } from "../auth/keys.js";
+import { moveRegistry, MoveRefusedError, type MoveReport } from "../registry/move.js";
+import { openBlobStore, openMetadata, usesDataDir } from "./backends.js";
+import { ConfigError, loadServerConfig, maskUrlPassword, type ServerConfig } from "./config.js";
+import { createPrivateDataDir } from "./data-dir.js";
+import { DataDirInUseError, describeHolder, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import { examples, runCommand, withCommonOptions, type CommonOptions } from "./commands/common/context.js";
+import { formatBytes, table } from "./commands/common/format.js";
 
 interface MoveOptions extends CommonOptions {
   from?: string;

@@ -1,13 +1,14 @@
 /**
  * Wharf and CNCF Distribution side by side: `node --import tsx bench/run.ts [--quick] [--only name]
- * [--profile]`. Prints one table and writes raw results to bench/results/<timestamp>.json.
+ * [--targets a,b] [--profile]`. Prints the tables and writes raw results to bench/results/<timestamp>.json.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, startDistribution, startStatic, startWharf, type Target } from "./lib/servers.js";
-import { comparisonTable, referenceTable, rows } from "./lib/table.js";
+import { ROOT, type Target } from "./lib/servers.js";
+import { comparisonTable, referenceTable, rows, scaleOutTable } from "./lib/table.js";
+import { parseTargets, startTarget, TARGET_DESCRIPTIONS } from "./lib/targets.js";
 import type { Options, Runnable, WorkloadResult } from "./lib/workload.js";
 import { blobWorkloads } from "./workloads/blobs.js";
 import { listingWorkloads } from "./workloads/listings.js";
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string", multiple: true },
+    targets: { type: "string", multiple: true },
     profile: { type: "boolean", default: false },
     out: { type: "string" },
   },
@@ -43,7 +45,17 @@ async function main(): Promise<void> {
     discoveryWorkload(options),
   ];
   const only = args.only ?? [];
-  const selected = all.filter((w) => only.length === 0 || only.some((o) => w.name.includes(o)));
+  const names = parseTargets(args.targets);
+  // The reference workload measures the machine through the static server; discovery starts its own
+  // embedded server over a seeded database.
+  const needs = (w: Runnable) =>
+    w.name === "reference" ? "static" : w.name.startsWith("discovery") ? "embedded" : undefined;
+  const selected = all.filter((w) => {
+    const need = needs(w);
+    return (
+      (only.length === 0 || only.some((o) => w.name.includes(o))) && (!need || names.some((n) => n === need))
+    );
+  });
   if (selected.length === 0)
     throw new Error(`no workload matches ${only.join(", ")}: ${all.map((w) => w.name).join("; ")}`);
 
@@ -51,9 +63,10 @@ async function main(): Promise<void> {
   const started = Date.now();
   const results: WorkloadResult[] = [];
   try {
-    targets.push(await startWharf(join(scratch, "wharf"), profileDir));
-    targets.push(await startDistribution(join(scratch, "distribution")));
-    targets.push(await startStatic(join(scratch, "static")));
+    for (const name of names) {
+      log(`starting ${name}: ${TARGET_DESCRIPTIONS[name]}`);
+      targets.push(await startTarget(name, scratch, profileDir));
+    }
     log(
       `scratch ${scratch}; ${cpus().length} cpus; ${selected.length} workloads${options.quick ? " (quick)" : ""}`,
     );
@@ -62,7 +75,10 @@ async function main(): Promise<void> {
       results.push(await w.run(targets, log));
     }
   } finally {
-    for (const t of targets) await t.stop();
+    for (const t of targets) {
+      // One target failing to stop (or to drop its database) must not leave the others running.
+      await t.stop().catch((err: unknown) => log(`stopping ${t.name}: ${String(err)}`));
+    }
     await rm(scratch, { recursive: true, force: true });
   }
 
@@ -70,18 +86,23 @@ async function main(): Promise<void> {
     `Wharf vs CNCF Distribution 2.8 (${options.quick ? "quick" : "full"}), ${new Date().toISOString()}, ` +
       `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${((Date.now() - started) / 60000).toFixed(1)} min`,
     "Throughput ratio >1: Wharf faster. Latency/RSS/seconds ratio <1: Wharf better. Medians over interleaved repetitions.",
+    `Targets: ${names.map((n) => `${n} (${TARGET_DESCRIPTIONS[n]})`).join("; ")}.`,
     "",
     comparisonTable(results),
     "",
+    scaleOutTable(results),
+    "",
     referenceTable(results),
     "",
-  ].join("\n");
+  ]
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n");
   process.stdout.write(output);
   await mkdir(resultsDir, { recursive: true });
   const base = join(resultsDir, args.out ?? stamp);
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ options: { quick: options.quick, only }, results, rows: rows(results) }, null, 2)}\n`,
+    `${JSON.stringify({ options: { quick: options.quick, only, targets: names }, results, rows: rows(results) }, null, 2)}\n`,
   );
   if (args.out) await writeFile(`${base}.txt`, output);
   log(`wrote ${base}.json${profileDir ? `; profiles in ${profileDir}` : ""}`);

@@ -15,6 +15,10 @@ import {
   type S3Settings,
 } from "../../test/helpers/backends.js";
 
+// The AWS SDK warns that later releases will want Node 22; this run (and the servers it starts, which
+// inherit the environment) works on Node 20, so the warning would only bury the progress lines.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 export interface DistributionS3 extends S3Settings {
   bucket: string;
   /** Key prefix, ending in "/". */

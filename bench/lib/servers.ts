@@ -173,7 +173,9 @@ export async function startDistribution(name: string, dataDir: string, s3?: Dist
   const configPath = join(dataDir, "config.yml");
   await writeFile(configPath, config);
   const url = `http://127.0.0.1:${port}`;
-  return launch(name, DISTRIBUTION, ["serve", configPath], process.env, url, "/v2/", dataDir);
+  // aws-sdk-go panics on AWS_CA_BUNDLE with the registry's HTTP transport; the endpoint is plain HTTP.
+  const { AWS_CA_BUNDLE: _unused, ...env } = process.env;
+  return launch(name, DISTRIBUTION, ["serve", configPath], env, url, "/v2/", dataDir);
 }
 
 /** The calibration server (bench/load/static-server.ts): fixed manifest, files, and a body sink. */

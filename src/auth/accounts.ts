@@ -19,6 +19,7 @@ import {
   insertAccessRule,
   listAccessRules,
 } from "../metadata/access-rules.js";
+import { inAuthChange } from "../metadata/change-counters.js";
 import { now } from "../metadata/time.js";
 import { AccountError } from "./errors.js";
 import { compileGlob, GlobSyntaxError } from "./glob.js";
@@ -123,11 +124,14 @@ export function requireSubject(subject: string): void {
   requireName(match[2] ?? "");
 }
 
-/** Users, robot tokens and access rules: validated changes to who may do what. */
+/**
+ * Users, robot tokens and access rules: validated changes to who may do what. Every change bumps the
+ * auth change counter in its own transaction, so every node drops its caches (Authenticator.watchChanges).
+ */
 export class Accounts {
   constructor(
     private readonly db: Db,
-    /** Called after every change, so cached logins and policies are dropped at once. */
+    /** Called after every change, so this process's cached logins and policies are dropped at once. */
     private readonly changed: () => void,
   ) {}
 
@@ -136,7 +140,8 @@ export class Accounts {
     requirePassword(password);
     if (await nameTaken(this.db, name))
       throw new AccountError("conflict", `the name ${name} is already taken`);
-    await insertUser(this.db, name, await hashSecret(password), admin);
+    const hash = await hashSecret(password);
+    await inAuthChange(this.db, (trx) => insertUser(trx, name, hash, admin));
     this.changed();
     const user = await findUser(this.db, name);
     return { name, admin, createdAt: user?.created_at ?? now() };
@@ -144,18 +149,22 @@ export class Accounts {
 
   /** Refuses to remove the last administrator, atomically (see deleteUserKeepingAnAdmin). */
   async removeUser(name: string): Promise<void> {
-    const result = await deleteUserKeepingAnAdmin(this.db, name);
+    const result = await inAuthChange(this.db, async (trx) => {
+      const deleted = await deleteUserKeepingAnAdmin(trx, name);
+      if (deleted === "deleted") await deleteRulesForSubject(trx, `user:${name}`);
+      return deleted;
+    });
     if (result === "not_found") throw new AccountError("not_found", `no user named ${name}`);
     if (result === "last_admin") {
       throw new AccountError("conflict", `${name} is the last administrator; add another one first`);
     }
-    await deleteRulesForSubject(this.db, `user:${name}`);
     this.changed();
   }
 
   async setPassword(name: string, password: string): Promise<void> {
     requirePassword(password);
-    if (!(await updatePassword(this.db, name, await hashSecret(password)))) {
+    const hash = await hashSecret(password);
+    if (!(await inAuthChange(this.db, (trx) => updatePassword(trx, name, hash)))) {
       throw new AccountError("not_found", `no user named ${name}`);
     }
     this.changed();
@@ -194,7 +203,7 @@ export class Accounts {
       created_by: createdBy,
       created_at: now(),
     };
-    await insertRobot(this.db, row);
+    await inAuthChange(this.db, (trx) => insertRobot(trx, row));
     this.changed();
     return { robot: robotInfo(row), secret };
   }
@@ -204,7 +213,7 @@ export class Accounts {
   }
 
   async revokeRobot(name: string): Promise<void> {
-    if (!(await revokeRobot(this.db, name))) {
+    if (!(await inAuthChange(this.db, (trx) => revokeRobot(trx, name)))) {
       const exists = await findRobot(this.db, name);
       throw new AccountError(
         exists ? "conflict" : "not_found",
@@ -244,7 +253,7 @@ export class Accounts {
       created_by: createdBy,
       created_at: now(),
     };
-    await insertAccessRule(this.db, rule);
+    await inAuthChange(this.db, (trx) => insertAccessRule(trx, rule));
     this.changed();
     return { id: rule.id, subject, pattern, actions: checked, createdBy, createdAt: rule.created_at };
   }
@@ -261,7 +270,8 @@ export class Accounts {
   }
 
   async removeRule(id: string): Promise<void> {
-    if (!(await deleteAccessRule(this.db, id))) throw new AccountError("not_found", `no rule with id ${id}`);
+    if (!(await inAuthChange(this.db, (trx) => deleteAccessRule(trx, id))))
+      throw new AccountError("not_found", `no rule with id ${id}`);
     this.changed();
   }
 }

@@ -3,13 +3,14 @@ import type { Db } from "../metadata/database.js";
 import { anyUserExists, findRobot, findUser, touchRobot } from "../metadata/identities.js";
 import { listAccessRules } from "../metadata/access-rules.js";
 import { getSetting, putSetting } from "../metadata/settings.js";
+import { authGeneration } from "../metadata/change-counters.js";
 import type { RobotsTable, UsersTable } from "../metadata/schema.js";
 import { now } from "../metadata/time.js";
 import { LoginError, type LoginFailure } from "./errors.js";
 import { ANONYMOUS, type Identity } from "./identity.js";
 import { burnVerification, verifySecret } from "./passwords.js";
 import { Policy } from "./policy.js";
-import { FailureLimiter, type LoginLimiter } from "./rate-limit.js";
+import { DatabaseLimiter, type LoginLimiter } from "./rate-limit.js";
 import { actionsCover, type AccessEntry } from "./scopes.js";
 import type { TokenSubject } from "./tokens.js";
 
@@ -22,9 +23,14 @@ export interface AuthenticatorOptions {
   lockoutWindowMs: number;
 }
 
-/** How long answers about accounts and rules are reused; changes made here clear them at once. */
+/**
+ * How long answers about accounts and rules are reused. Every change bumps a counter in the database
+ * that each node polls (see watchChanges), so this only bounds staleness should a poll keep failing.
+ */
 const CACHE_MS = 1000;
 const BASIC_CACHE_MS = 30_000;
+/** How often the change counter is read: a change on any node is seen by every other within this. */
+const CHANGE_POLL_MS = 250;
 const AUTH_REQUIRED = "auth.required";
 
 interface Cached<T> {
@@ -35,8 +41,9 @@ interface Cached<T> {
 /**
  * Logins, token subjects and permission checks. Reads go through short caches so that a request
  * costs no database round trip; any change to accounts or rules made through this process clears
- * them immediately (revocation takes effect at once), and changes made by another process (the
- * bootstrap `wharf user add --data-dir`) are seen within a second.
+ * them immediately (revocation takes effect at once), and changes made by another node or process
+ * (another `wharf serve`, the bootstrap `wharf user add --data-dir`) bump the database's change
+ * counter, which watchChanges polls: they are seen within CHANGE_POLL_MS, with no query per request.
  */
 export class Authenticator {
   private enabled: boolean;
@@ -46,13 +53,18 @@ export class Authenticator {
   private readonly basicLogins = new Map<string, Cached<Identity>>();
   private readonly robotTouched = new Map<string, number>();
   private readonly limiter: LoginLimiter;
+  private generation: number | undefined;
+  /** Bumped by invalidate(): an answer loaded across an invalidation is not cached (it may be stale). */
+  private epoch = 0;
+  private watcher: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly options: AuthenticatorOptions,
   ) {
     this.enabled = options.configured;
-    this.limiter = new FailureLimiter(
+    this.limiter = new DatabaseLimiter(
+      db,
       options.maxFailuresPerUser,
       options.maxFailuresPerClient,
       options.lockoutWindowMs,
@@ -81,8 +93,7 @@ export class Authenticator {
    * attempt is counted before the hash is computed, so parallel guesses cannot pass the limit.
    */
   async login(name: string, secret: string, client: string): Promise<Identity> {
-    // Real names have at most 64 characters: longer ones are counted under their first 256.
-    const attempt = await this.limiter.begin(name.slice(0, 256), client);
+    const attempt = await this.limiter.begin(name, client);
     if ("retryAfterSeconds" in attempt) {
       const wait = attempt.retryAfterSeconds;
       throw new LoginError(
@@ -96,14 +107,14 @@ export class Authenticator {
     try {
       checked = await this.checkCredentials(name, secret);
     } catch (err) {
-      attempt.failed();
+      await attempt.failed();
       throw err;
     }
     if (typeof checked === "string") {
-      attempt.failed();
+      await attempt.failed();
       throw new LoginError("invalid", "invalid username or password", checked);
     }
-    attempt.succeeded();
+    await attempt.succeeded();
     return checked;
   }
 
@@ -118,7 +129,9 @@ export class Authenticator {
       const current = await this.identityFor(subjectOfIdentity(cached.value));
       if (current) return current;
     }
+    const epoch = this.epoch;
     const identity = await this.login(name, secret, client);
+    if (epoch !== this.epoch) return identity;
     if (this.basicLogins.size > 10_000) this.basicLogins.clear();
     this.basicLogins.set(key, { value: identity, until: Date.now() + BASIC_CACHE_MS });
     return identity;
@@ -132,9 +145,12 @@ export class Authenticator {
     let identity: Identity | undefined;
     if (cached && cached.until > Date.now()) identity = cached.value;
     else {
+      const epoch = this.epoch;
       identity = await this.loadIdentity(subject.kind, subject.name);
-      if (this.subjects.size > 10_000) this.subjects.clear();
-      this.subjects.set(key, { value: identity, until: Date.now() + CACHE_MS });
+      if (epoch === this.epoch) {
+        if (this.subjects.size > 10_000) this.subjects.clear();
+        this.subjects.set(key, { value: identity, until: Date.now() + CACHE_MS });
+      }
     }
     if (identity?.kind === "robot" && robotExpired(identity)) return undefined;
     // A token for an earlier account of the same name (deleted, then created again) is someone else's.
@@ -153,13 +169,14 @@ export class Authenticator {
 
   async policy(): Promise<Policy> {
     if (this.policyCache && this.policyCache.until > Date.now()) return this.policyCache.value;
+    const epoch = this.epoch;
     const rules = (await listAccessRules(this.db)).map((r) => ({
       subject: r.subject,
       pattern: r.pattern,
       actions: JSON.parse(r.actions) as string[],
     }));
     const policy = new Policy(rules);
-    this.policyCache = { value: policy, until: Date.now() + CACHE_MS };
+    if (epoch === this.epoch) this.policyCache = { value: policy, until: Date.now() + CACHE_MS };
     return policy;
   }
 
@@ -186,7 +203,10 @@ export class Authenticator {
     return granted;
   }
 
-  /** Records robot use, at most once a minute per robot. */
+  /**
+   * Records robot use, at most once a minute per robot and node: per node is right, last_used_at is
+   * informational, and N nodes cost at most N writes a minute per robot.
+   */
   async noteUse(identity: Identity): Promise<void> {
     if (identity.kind !== "robot") return;
     const last = this.robotTouched.get(identity.name) ?? 0;
@@ -195,8 +215,39 @@ export class Authenticator {
     await touchRobot(this.db, identity.name, now());
   }
 
+  /**
+   * Polls the change counter (one single-row read every CHANGE_POLL_MS, off the request path) and
+   * forgets every cached answer when another node or process changed accounts or rules.
+   */
+  async watchChanges(): Promise<void> {
+    this.generation = await authGeneration(this.db);
+    this.watcher = setInterval(() => void this.pollChanges(), CHANGE_POLL_MS);
+    this.watcher.unref();
+  }
+
+  stopWatching(): void {
+    clearInterval(this.watcher);
+    this.watcher = undefined;
+  }
+
+  private async pollChanges(): Promise<void> {
+    let generation: number;
+    try {
+      generation = await authGeneration(this.db);
+    } catch {
+      // Unknown whether anything changed: nothing cached may be trusted until a poll succeeds.
+      this.invalidate();
+      return;
+    }
+    if (generation !== this.generation) {
+      this.generation = generation;
+      this.invalidate();
+    }
+  }
+
   /** After any change to accounts or rules: forget every cached answer. */
   invalidate(): void {
+    this.epoch++;
     this.policyCache = undefined;
     this.subjects.clear();
     this.basicLogins.clear();

@@ -1,5 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile, rm } from "node:fs/promises";
 import {
   calculateJwkThumbprint,
   exportJWK,
@@ -8,6 +7,8 @@ import {
   type JWK,
   type CryptoKey,
 } from "jose";
+import type { Db } from "../metadata/database.js";
+import { findSigningKey, insertSigningKeyIfAbsent } from "../metadata/signing-keys.js";
 
 /** Tokens are signed with ES256 only; verification accepts nothing else. */
 export const TOKEN_ALGORITHM = "ES256";
@@ -20,25 +21,45 @@ export interface SigningKey {
   publicJwk: JWK;
 }
 
-/** Loads the token signing key from `path`, generating it (mode 0600) on first start. */
-export async function loadOrCreateSigningKey(path: string): Promise<SigningKey> {
-  let jwk: JWK;
-  try {
-    jwk = JSON.parse(await readFile(path, "utf8")) as JWK;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new Error(`cannot read the token signing key ${path}: ${(err as Error).message}`);
-    }
-    const pair = await generateKeyPair(TOKEN_ALGORITHM, { extractable: true });
-    jwk = await exportJWK(pair.privateKey);
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(jwk), { mode: 0o600 });
-    await rename(temp, path);
-    await chmod(path, 0o600);
+/**
+ * The token signing key, kept in the database so that every node signs and verifies with the same one.
+ * The first node to start stores it (a key from `legacyPath`, where a single-node Wharf kept it, so
+ * tokens issued before the upgrade stay valid; otherwise a new one); the others read back what won.
+ * The file is deleted once the database holds its key: the private key then lives in one place.
+ */
+export async function loadOrCreateSigningKey(db: Db, legacyPath: string): Promise<SigningKey> {
+  let stored = await findSigningKey(db);
+  const legacy = await readLegacyKey(legacyPath);
+  if (stored === undefined) {
+    const jwk =
+      legacy ?? (await exportJWK((await generateKeyPair(TOKEN_ALGORITHM, { extractable: true })).privateKey));
+    await insertSigningKeyIfAbsent(db, JSON.stringify(jwk));
+    stored = await findSigningKey(db);
+    if (stored === undefined) throw new Error("the token signing key could not be stored in the database");
   }
+  const jwk = JSON.parse(stored) as JWK;
+  // Another node's key won (several nodes upgraded at once): this file's key signs nothing any more,
+  // but is left for the operator rather than deleted unasked.
+  if (legacy && legacy.d === jwk.d) await rm(legacyPath, { force: true });
   const { d: _private, ...publicJwk } = jwk;
   const privateKey = (await importJWK(jwk, TOKEN_ALGORITHM)) as CryptoKey;
   const publicKey = (await importJWK(publicJwk, TOKEN_ALGORITHM)) as CryptoKey;
   return { privateKey, publicKey, id: await calculateJwkThumbprint(publicJwk), publicJwk };
+}
+
+/** The key a single-node Wharf kept in its data directory, if there is one. */
+async function readLegacyKey(path: string): Promise<JWK | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Error(`cannot read the token signing key ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as JWK;
+  } catch {
+    // Never echo the content: it is a private key.
+    throw new Error(`the token signing key ${path} is not valid JSON: fix or remove it`);
+  }
 }

@@ -3,6 +3,8 @@ import { Command, Help, InvalidArgumentError, Option } from "commander";
 import { stringify as toYaml } from "yaml";
 import { ConfigError, loadServerConfig, printableConfig, settingsHelp, type ServerConfig } from "./config.js";
 import { AddressInUseError, serve } from "./serve.js";
+import { DatabaseUnavailableError } from "../metadata/database.js";
+import { SchemaTooNewError } from "../metadata/migrations.js";
 import { serverLogger } from "./server-log.js";
 import { DataDirInUseError } from "./data-dir-lock.js";
 import { registerPush } from "./commands/push.js";
@@ -113,7 +115,12 @@ Examples:
           { dataDir: err.dataDir, holder: err.holder },
           `${err.message}: stop it first, or give this server another --data-dir (WHARF_DATA_DIR)`,
         );
-      } else if (err instanceof ConfigError || err instanceof AddressInUseError) {
+      } else if (
+        err instanceof ConfigError ||
+        err instanceof AddressInUseError ||
+        err instanceof DatabaseUnavailableError ||
+        err instanceof SchemaTooNewError
+      ) {
         // Expected start-up failures say what to do; a stack trace would only bury that.
         log.fatal(err.message);
       } else {

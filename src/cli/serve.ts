@@ -112,6 +112,7 @@ async function startNode(config: ServerConfig, log: Logger, worker?: number): Pr
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     await app.close();
+    services.authenticator.stopWatching();
     await registry.stop();
     if ((err as NodeJS.ErrnoException).code === "EADDRINUSE") {
       throw new AddressInUseError(`${host}:${config.listen.port}`);
@@ -136,6 +137,7 @@ async function startNode(config: ServerConfig, log: Logger, worker?: number): Pr
     url,
     async close() {
       await app.close();
+      services.authenticator.stopWatching();
       await registry.stop();
     },
   };
@@ -165,7 +167,8 @@ async function buildServices(
     );
   }
   if (!enabled) log.warn("authentication is off: anyone who can reach this address may push and delete");
-  const key = await loadOrCreateSigningKey(join(config.dataDir, "auth", "token-signing-key.json"));
+  const key = await loadOrCreateSigningKey(db, join(config.dataDir, "auth", "token-signing-key.json"));
+  await authenticator.watchChanges();
   const issuer = new TokenIssuer(key, {
     issuer: "wharf",
     service: config.authService,

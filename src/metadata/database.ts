@@ -56,9 +56,31 @@ export async function openPostgres(url: string, poolSize: number, options: OpenO
     await prepareSchema(db, "postgres", options);
   } catch (err) {
     await db.destroy();
-    throw err;
+    throw unreachable(err, url) ?? err;
   }
   return db;
+}
+
+/** PostgreSQL could not be reached or refused us: said with where, never with the password. */
+export class DatabaseUnavailableError extends Error {}
+
+function unreachable(err: unknown, url: string): DatabaseUnavailableError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  const network = ["ECONNREFUSED", "ENOTFOUND", "ETIMEDOUT", "EHOSTUNREACH", "ECONNRESET"];
+  // 28xxx: authentication failures; 3D000: no such database.
+  const refused = typeof code === "string" && (code.startsWith("28") || code === "3D000");
+  if (!(typeof code === "string" && (network.includes(code) || refused))) return undefined;
+  let where = "the configured server";
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
+  } catch {
+    // An unparsable URL is named by the driver's own message.
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new DatabaseUnavailableError(`cannot use PostgreSQL at ${where} (metadata.url): ${reason}`, {
+    cause: err,
+  });
 }
 
 async function prepareSchema(db: Db, dialect: SqlDialect, options: OpenOptions): Promise<void> {

@@ -63,7 +63,8 @@ export async function updatePassword(db: Conn, name: string, passwordHash: strin
 /**
  * Deletes a user unless that would leave no administrator, in one conditional statement: two
  * requests removing each other cannot both see "another admin remains". (SQLite runs each statement
- * atomically; a PostgreSQL dialect must lock the admin rows first, e.g. `SELECT … FOR UPDATE`.)
+ * atomically; on PostgreSQL, run it after bumpAuthGeneration in the same transaction, whose row lock
+ * serialises account changes.)
  */
 export async function deleteUserKeepingAnAdmin(
   db: Conn,

@@ -230,6 +230,43 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
       await db.schema.createIndex("uploads_updated").on("uploads").column("updated_at").execute();
     },
   },
+  "0006_shared_auth": {
+    // Auth state every node shares: the token signing key (so a token from one node verifies on all),
+    // login attempts (reservations and failures per key, for the lockout), and a counter bumped with
+    // every change to users, robots and rules, which nodes poll to drop their caches.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("token_signing_keys")
+        .addColumn("name", "varchar(32)", (c) => c.primaryKey())
+        .addColumn("jwk", "text", (c) => c.notNull())
+        .addColumn("created_at", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("login_attempts")
+        .addColumn("id", "varchar(32)", (c) => c.notNull())
+        .addColumn("key_hash", "varchar(64)", (c) => c.notNull())
+        .addColumn("state", "varchar(8)", (c) => c.notNull())
+        .addColumn("expires_ms", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("login_attempts_pk", ["id", "key_hash"])
+        .execute();
+      await db.schema
+        .createIndex("login_attempts_key")
+        .on("login_attempts")
+        .columns(["key_hash", "expires_ms"])
+        .execute();
+      await db.schema
+        .createIndex("login_attempts_expires")
+        .on("login_attempts")
+        .column("expires_ms")
+        .execute();
+      await db.schema
+        .createTable("change_counters")
+        .addColumn("name", "varchar(32)", (c) => c.primaryKey())
+        .addColumn("value", "bigint", (c) => c.notNull())
+        .execute();
+      await sql`insert into change_counters (name, value) values ('auth', 0)`.execute(db);
+    },
+  },
 });
 
 /** The database was migrated by a newer Wharf: this binary must not touch it. */

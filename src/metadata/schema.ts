@@ -165,6 +165,30 @@ export interface IndexMarksTable {
   marked_at: string;
 }
 
+/** The token signing key (a private JWK), one row per name; `current` signs and verifies. */
+export interface TokenSigningKeysTable {
+  name: string;
+  jwk: string;
+  created_at: string;
+}
+
+/**
+ * Login attempts per key (a hash of a user name or a client address): `pending` while the password is
+ * checked, `failed` once it was wrong. A row counts against its key until `expires_ms` (epoch ms).
+ */
+export interface LoginAttemptsTable {
+  id: string;
+  key_hash: string;
+  state: "pending" | "failed";
+  expires_ms: BigIntColumn;
+}
+
+/** Counters bumped with every change of a kind (`auth`: users, robots, rules), polled by every node. */
+export interface ChangeCountersTable {
+  name: string;
+  value: BigIntColumn;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -181,4 +205,7 @@ export interface Database {
   artifacts: ArtifactsTable;
   search_terms: SearchTermsTable;
   index_marks: IndexMarksTable;
+  token_signing_keys: TokenSigningKeysTable;
+  login_attempts: LoginAttemptsTable;
+  change_counters: ChangeCountersTable;
 }

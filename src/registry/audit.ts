@@ -39,7 +39,9 @@ interface Budget {
 /**
  * Bounds the records an attacker can cause: denied attempts are cheap to send, so without this a
  * client could fill the database with them. Memory is bounded too, by evicting the oldest keys (never
- * by clearing, which would hand every address a fresh budget).
+ * by clearing, which would hand every address a fresh budget). Per node on purpose: it bounds log
+ * volume, not access, so N nodes allow N times the rows (still bounded), and sharing it would cost a
+ * database write for every refusal, the very load it exists to avoid.
  */
 class DeniedThrottle {
   private readonly seen = new Map<string, number>();
@@ -121,6 +123,8 @@ export class AuditLog {
    * with its reason (the lockout bounds how many there are); lockouts and bad refresh tokens, which
    * cost an attacker nothing, are folded like other refusals.
    */
+  // recentLogins folds per node, like DeniedThrottle: several nodes record a login once each per ten
+  // minutes at most, which keeps the log bounded without a shared write per login.
   async recordLogin(
     actor: string,
     client: string,

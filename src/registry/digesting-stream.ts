@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from "node:stream";
 
-/** Anything fed bytes: node:crypto's Hash, a ResumableHash. */
+/** Anything fed bytes: node:crypto's Hash, or a ResumableHash whose promise says when to send more. */
 export interface ByteSink {
   update(data: Buffer): unknown;
 }
@@ -15,7 +15,12 @@ export class DigestingStream extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
-    this.hash?.update(chunk);
-    callback(null, chunk);
+    const accepted = this.hash?.update(chunk);
+    if (accepted instanceof Promise) {
+      accepted.then(
+        () => callback(null, chunk),
+        (err: unknown) => callback(err as Error),
+      );
+    } else callback(null, chunk);
   }
 }

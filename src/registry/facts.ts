@@ -205,7 +205,12 @@ export class FactsRecorder {
     }
   }
 
-  /** Starts the backfill in the background; it never blocks serving and resumes where a restart left it. */
+  /**
+   * Starts the backfill in the background; it never blocks serving and resumes where a restart left it.
+   * Every node runs it at its start: facts derive from the manifest alone and are upserted (the artifact
+   * row first, which locks it, so two replacements of one artifact's terms run one after the other), so
+   * two nodes backfilling at once only duplicate work, they cannot disagree.
+   */
   startBackfill(): void {
     this.backfilling = this.backfill().catch((err: unknown) => {
       this.log.error({ err }, "artifact facts backfill failed; it resumes at the next start");

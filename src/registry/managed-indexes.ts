@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import type { Logger } from "pino";
 import type { Db } from "../metadata/database.js";
 import { tagsOf } from "../metadata/artifacts.js";
-import { clearIndexMark, findIndexMark, markedNamespaces } from "../metadata/index-marks.js";
+import { clearIndexMark, findIndexMark, markedNamespaces, markIndexes } from "../metadata/index-marks.js";
 import { RegistryError } from "../oci/errors.js";
 import {
   buildIndexArtifact,
@@ -152,15 +152,17 @@ export class ManagedIndexes implements IndexTracking {
   /** Builds the namespace's index from the database and writes it if it differs from the current one. */
   async rebuild(namespace: string): Promise<void> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS && !this.stopping; attempt++) {
-      const mark = await findIndexMark(this.db, namespace);
+      const mark = await this.markToBuild(namespace);
+      // Gone between our mark and now: another node's rebuild read the database after it, and wrote.
+      if (!mark) return;
       const built = await this.build(namespace);
       const current = await this.current(namespace);
       if (current?.digest === built.manifest.digest) {
-        if (mark) await clearIndexMark(this.db, namespace, mark.token);
+        await clearIndexMark(this.db, namespace, mark.token);
         return;
       }
       try {
-        await this.write(namespace, built, mark?.token ?? null);
+        await this.write(namespace, built, mark.token);
       } catch (err) {
         if (err instanceof StaleRebuild) continue;
         throw err;
@@ -170,6 +172,19 @@ export class ManagedIndexes implements IndexTracking {
     }
     // Newer marks kept coming: the last one is still there, and the next schedule or sweep takes it.
     this.log.debug({ namespace }, "managed index rebuild gave way to newer changes");
+  }
+
+  /**
+   * The mark a rebuild compares against, made when there is none (a first build, or another node
+   * rebuilt already). Never building without one matters across nodes: "no mark at write time" would
+   * also hold if another node had rebuilt newer state and cleared the mark meanwhile, and the stale
+   * build would then replace the newer index. A token that existed is the only proof of freshness.
+   */
+  private async markToBuild(namespace: string) {
+    const mark = await findIndexMark(this.db, namespace);
+    if (mark) return mark;
+    await markIndexes(this.db, [namespace]);
+    return findIndexMark(this.db, namespace);
   }
 
   /** The artifact, bounded: past the format's byte cap, entries are left out until it fits. */
@@ -195,17 +210,14 @@ export class ManagedIndexes implements IndexTracking {
   private async write(
     namespace: string,
     built: BuiltIndex & { entries: number },
-    token: string | null,
+    token: string,
   ): Promise<void> {
     const repository = indexRepository(namespace);
     await this.ensureBlob(repository, built.config);
     await this.ensureBlob(repository, built.layer);
     // The tag moves only if no change was marked since this build read the database.
     const guard = async (trx: Db) => {
-      const ok = token
-        ? await clearIndexMark(trx, namespace, token)
-        : (await findIndexMark(trx, namespace)) === null;
-      if (!ok) throw new StaleRebuild();
+      if (!(await clearIndexMark(trx, namespace, token))) throw new StaleRebuild();
     };
     const manifest = built.manifest;
     await this.manifests.put(repository, INDEX_TAG, manifest.mediaType, manifest.bytes, [], guard);

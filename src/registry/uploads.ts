@@ -27,7 +27,7 @@ export type MountResult = { mounted: true; digest: string } | { mounted: false; 
 /** The algorithm whose state is saved between chunks; others are computed by reading the upload back. */
 const RESUMABLE_ALGORITHM: DigestAlgorithm = "sha256";
 /** A write's lease on its upload; renewed while the body streams, so only a dead node's lapses. */
-const LEASE_MS = 30_000;
+const LEASE_MS = 15_000;
 /**
  * Upload data without a session is removed once this old: younger, it may belong to an upload another
  * node has just created and not yet recorded.
@@ -277,6 +277,7 @@ export class UploadService {
     try {
       result = await this.store.appendUpload(session.id, session.storeState, offset, source);
     } catch (err) {
+      resumable?.close();
       // Whatever the store did not read of the body is discarded, so that the error response goes out.
       source.destroy();
       if (err instanceof UploadNotFoundError) throw unknownUpload();
@@ -291,7 +292,9 @@ export class UploadService {
       }
       throw err;
     }
-    const progress = { size: result.size, hashState: resumable?.save() ?? null, storeState: result.state };
+    const hashState = resumable ? await resumable.save() : null;
+    resumable?.close();
+    const progress = { size: result.size, hashState, storeState: result.state };
     if (!(await uploads.saveProgress(this.db, session.id, token, progress))) throw leaseLost();
     return progress;
   }
@@ -299,7 +302,7 @@ export class UploadService {
   private async digestOf(id: string, algorithm: DigestAlgorithm, progress: Progress): Promise<string> {
     if (algorithm === RESUMABLE_ALGORITHM && (progress.hashState || progress.size === 0)) {
       const hash = await resumableSha256(progress.hashState ?? undefined);
-      return `${algorithm}:${hash.hex()}`;
+      return `${algorithm}:${await hash.hex()}`;
     }
     const hash = createDigester(algorithm);
     const data = await this.store.readUpload(id, progress.storeState, progress.size);

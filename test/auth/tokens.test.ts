@@ -5,9 +5,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createPublicKey, type JsonWebKey as NodeJsonWebKey } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from "jose";
 import {
   ADMIN,
   accessOf,
@@ -15,6 +16,7 @@ import {
   adminCall,
   basic,
   bearer,
+  bootstrapAdmin,
   createUser,
   decodeJwt,
   errorCodes,
@@ -31,6 +33,8 @@ import {
   type PushedImage,
   type TokenResponse,
 } from "./support.js";
+import { storedSigningKey } from "../helpers/metadata.js";
+import { startWharf } from "../helpers/server.js";
 
 const REPO = "dev/app";
 const PULL = `repository:${REPO}:pull`;
@@ -59,8 +63,9 @@ function keyPath(server: AuthServer): string {
   return join(server.dataDir, "auth", "token-signing-key.json");
 }
 
+/** The signing key, from the database every node of the server shares. */
 async function serverKey(server: AuthServer): Promise<JWK> {
-  return JSON.parse(await readFile(keyPath(server), "utf8")) as JWK;
+  return JSON.parse(await storedSigningKey(server.server)) as JWK;
 }
 
 /** Fetches dev/app:v1 with the token; returns the response (body consumed) and its challenge. */
@@ -383,10 +388,8 @@ test("unsupported or missing grant types are a 400", async () => {
   await withToken.arrayBuffer();
 });
 
-test("the signing key is private (0600) and survives a restart; earlier tokens still verify", async () => {
-  const info = await stat(keyPath(srv));
-  assert.equal(info.mode & 0o777, 0o600);
-  assert.equal((await stat(join(srv.dataDir, "auth"))).mode & 0o077, 0, "the auth directory is private");
+test("the signing key is kept in the database, not in a file, and survives a restart; earlier tokens still verify", async () => {
+  await assert.rejects(stat(keyPath(srv)), { code: "ENOENT" }, "no key file in the data directory");
   const jwk = await serverKey(srv);
   assert.equal(jwk.kty, "EC");
   assert.equal(jwk.crv, "P-256");
@@ -400,13 +403,12 @@ test("the signing key is private (0600) and survives a restart; earlier tokens s
     access_type: "offline",
   });
   const issued = (await offline.json()) as TokenResponse;
-  const keyBefore = await readFile(keyPath(srv), "utf8");
+  const keyBefore = await storedSigningKey(srv.server);
 
   await srv.stop({ keepData: true });
   srv = await srv.restart();
 
-  assert.equal(await readFile(keyPath(srv), "utf8"), keyBefore, "the key was kept");
-  assert.equal((await stat(keyPath(srv))).mode & 0o777, 0o600);
+  assert.equal(await storedSigningKey(srv.server), keyBefore, "the key was kept");
   assert.equal(
     (await pull(issued.access_token ?? "")).status,
     200,
@@ -423,4 +425,33 @@ test("the signing key is private (0600) and survives a restart; earlier tokens s
   assert.equal((await pull(token)).status, 200);
   // Still the same kid.
   assert.equal(decodeJwt(token).header.kid, decodeJwt(genuine).header.kid);
+});
+
+test("a key file from before keys moved to the database is imported: its tokens stay valid, the file goes", async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), "wharf-legacy-key-"));
+  try {
+    await bootstrapAdmin(dataDir);
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    const legacy = await exportJWK(privateKey);
+    await mkdir(join(dataDir, "auth"), { mode: 0o700 });
+    await writeFile(join(dataDir, "auth", "token-signing-key.json"), JSON.stringify(legacy), { mode: 0o600 });
+
+    const server = await startWharf({ dataDir });
+    try {
+      assert.equal(
+        (JSON.parse(await storedSigningKey(server)) as JWK).d,
+        legacy.d,
+        "the file's key was stored",
+      );
+      await assert.rejects(stat(join(dataDir, "auth", "token-signing-key.json")), { code: "ENOENT" });
+      // Tokens the server issues now verify with the old key: so do those it issued before the upgrade.
+      const token = await getToken(server.url, [PULL], ADMIN);
+      const { payload } = await jwtVerify(token, publicKey, { issuer: "wharf", audience: "wharf" });
+      assert.equal(payload.sub, ADMIN.name);
+    } finally {
+      await server.stop({ keepData: true });
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });

@@ -3,7 +3,9 @@ import type { Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
 import { Accounts, type UserInfo } from "../../../auth/accounts.js";
 import { AccountError } from "../../../auth/errors.js";
-import { openSqlite } from "../../../metadata/database.js";
+import { openSqlite, type Db } from "../../../metadata/database.js";
+import { openMetadata } from "../../backends.js";
+import { ConfigError, loadServerConfig, type ServerConfig } from "../../config.js";
 import { putSetting } from "../../../metadata/settings.js";
 import { AuditLog } from "../../../registry/audit.js";
 import { pino } from "pino";
@@ -17,6 +19,7 @@ interface UserOptions extends CommonOptions, RegistryOption {
   admin?: boolean;
   passwordStdin?: boolean;
   dataDir?: string;
+  serverConfig?: string;
 }
 
 export function registerUser(program: Command): void {
@@ -37,10 +40,15 @@ export function registerUser(program: Command): void {
     .option("--admin", "make the user an administrator")
     .option("--password-stdin", "read the password from stdin instead of prompting")
     .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
-    .option("--data-dir <dir>", "work on this data directory instead of a running registry (bootstrap)");
+    .option("--data-dir <dir>", "work on this data directory instead of a running registry (bootstrap)")
+    .option(
+      "--server-config <file>",
+      "work on the database this server configuration names (metadata.url; bootstrap on PostgreSQL)",
+    );
   withCommonOptions(add);
   examples(add, [
     "wharf user add alice --admin --data-dir /var/lib/wharf   # the first administrator",
+    "wharf user add alice --admin --server-config wharf.yaml  # the same, on the PostgreSQL it names",
     "wharf user add bob --registry registry.example.com       # later, as a logged-in admin",
     "printf '%s' \"$PASSWORD\" | wharf user add ci-reader --password-stdin --registry 127.0.0.1:5000",
   ]);
@@ -48,8 +56,12 @@ export function registerUser(program: Command): void {
     await runCommand(options, async (ctx) => {
       const password = await newPassword(options.passwordStdin === true);
       let created: UserInfo;
-      if (options.dataDir !== undefined) {
-        created = await addUserInDataDir(options.dataDir, name, password, options.admin === true);
+      if (options.dataDir !== undefined && options.serverConfig !== undefined) {
+        throw new UsageError("give --data-dir or --server-config, not both");
+      }
+      if (options.dataDir !== undefined || options.serverConfig !== undefined) {
+        const db = await openBootstrapDatabase(options);
+        created = await addUserDirectly(db, name, password, options.admin === true);
       } else {
         created = await AdminApi.for(ctx, options).call<UserInfo>("POST", "/users", {
           name,
@@ -159,16 +171,28 @@ async function currentAndNewPassword(fromStdin: boolean): Promise<{ current: str
   return { current, password: await newPassword(false) };
 }
 
+/**
+ * The database a bootstrap command works on: the data directory's SQLite (created as serve would: the
+ * first admin usually comes before the first start), or whatever a server configuration names.
+ */
+async function openBootstrapDatabase(options: UserOptions): Promise<Db> {
+  if (options.dataDir !== undefined) {
+    await preparePrivateDataDir(options.dataDir);
+    return openSqlite(join(options.dataDir, "metadata.db"));
+  }
+  let config: ServerConfig;
+  try {
+    config = await loadServerConfig({ file: options.serverConfig, env: process.env, flags: {} });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
+  return openMetadata(config, { migrate: true });
+}
+
 /** The bootstrap path: straight into the database, so the first admin needs no running server. */
-async function addUserInDataDir(
-  dataDir: string,
-  name: string,
-  password: string,
-  admin: boolean,
-): Promise<UserInfo> {
-  // The first admin usually comes before the first start: create the data directory as serve would.
-  await preparePrivateDataDir(dataDir);
-  const db = await openSqlite(join(dataDir, "metadata.db"));
+async function addUserDirectly(db: Db, name: string, password: string, admin: boolean): Promise<UserInfo> {
   try {
     const accounts = new Accounts(db, () => undefined);
     let created: UserInfo;

@@ -1,0 +1,37 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+type Conn = Kysely<Database>;
+
+/** The counter of changes to users, robots and access rules. */
+const AUTH = "auth";
+
+/**
+ * Bumps the auth counter. First in the change's transaction: the row lock it takes on PostgreSQL also
+ * serialises account changes, so checks such as "another administrator remains" see each other.
+ */
+export async function bumpAuthGeneration(db: Conn): Promise<void> {
+  await db
+    .updateTable("change_counters")
+    .set({ value: sql<number>`value + 1` })
+    .where("name", "=", AUTH)
+    .execute();
+}
+
+/** One indexed single-row read, cheap enough to poll several times a second. */
+export async function authGeneration(db: Conn): Promise<number> {
+  const row = await db
+    .selectFrom("change_counters")
+    .select("value")
+    .where("name", "=", AUTH)
+    .executeTakeFirst();
+  return Number(row?.value ?? 0);
+}
+
+/** Runs `change` in a transaction that bumps the auth counter, so every node sees it committed. */
+export async function inAuthChange<T>(db: Conn, change: (trx: Conn) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await bumpAuthGeneration(trx);
+    return change(trx);
+  });
+}

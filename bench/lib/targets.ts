@@ -2,6 +2,7 @@
  * The servers a run can compare, by the names `--targets` takes. Wharf's rows say how it runs: the
  * embedded defaults with one worker are the README's rows; the others add workers, nodes and backends.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { distributionS3, wharfPostgresS3, type Backend } from "./backends.js";
 import { startDistribution, startStatic, startWharf, startWharfNodes, type Target } from "./servers.js";
@@ -51,12 +52,15 @@ export async function startTarget(name: TargetName, scratch: string, profileDir?
     case "embedded-2w":
       return startWharf({ name, dataDir, workers: 2, cpuProfDir });
     case "pg-s3":
-      return withBackend(await wharfPostgresS3(), (env) =>
-        startWharf({ name, dataDir, workers: 1, env, cpuProfDir }),
+      return withBackend(await wharfPostgresS3(), async (env) =>
+        stateless(await startWharf({ name, dataDir, workers: 1, env, cpuProfDir }), [dataDir]),
       );
     case "pg-s3-2n":
-      return withBackend(await wharfPostgresS3(), (env) =>
-        startWharfNodes({ name, dataDir, count: 2, env, cpuProfDir }),
+      return withBackend(await wharfPostgresS3(), async (env) =>
+        stateless(await startWharfNodes({ name, dataDir, count: 2, env, cpuProfDir }), [
+          join(dataDir, "node0"),
+          join(dataDir, "node1"),
+        ]),
       );
     case "distribution":
       return startDistribution(name, dataDir);
@@ -82,4 +86,17 @@ async function withBackend<T>(backend: Backend<T>, start: (settings: T) => Promi
       await backend.remove();
     },
   };
+}
+
+/**
+ * A row labelled S3 must not measure files: a build whose blob store ignores storage.driver (the
+ * filesystem store creates `storage/` in the data directory at start-up) is refused.
+ */
+async function stateless(target: Target, dataDirs: string[]): Promise<Target> {
+  const local = dataDirs.filter((dir) => existsSync(join(dir, "storage")));
+  if (local.length > 0) {
+    await target.stop();
+    throw new Error(`${target.name}: wharf serve keeps blobs in ${local.join(", ")}, not in S3`);
+  }
+  return target;
 }

@@ -9,10 +9,10 @@ const repeat = (size: number, total: number) => Math.max(1, Math.ceil(total / si
 const throughput = { key: "mibs", label: "MiB/s", higherIsBetter: true };
 /**
  * 1 GiB blobs skip the targets that would take minutes per repetition (Distribution pushes to the S3
- * server here at about 10 MiB/s) or add nothing a single stream shows (a second node); their biggest
- * blob is 100 MiB.
+ * server here at about 10 MiB/s) or add little a single stream shows (a second worker or node); their
+ * biggest blob is 100 MiB.
  */
-const GIB_TARGETS = ["embedded", "embedded-2w", "pg-s3", "distribution", "static"];
+const GIB_TARGETS = ["embedded", "pg-s3", "distribution", "static"];
 const targetsFor = (size: number) => (size >= 1024 * MiB ? GIB_TARGETS : undefined);
 
 /**

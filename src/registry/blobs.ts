@@ -49,6 +49,15 @@ export class BlobService {
     }
   }
 
+  /**
+   * A URL the client may fetch the blob from itself (a presigned object-store URL), when the store hands
+   * those out; undefined means serve it. Call only after stat(), which checked the repository has it.
+   */
+  async redirect(info: BlobInfo): Promise<string | undefined> {
+    if (info.manifest || !this.store.presignedUrl) return undefined;
+    return this.store.presignedUrl(info.digest, "GET");
+  }
+
   /** Unlinks the blob from the repository; its bytes go when no repository links it (garbage collection). */
   async delete(repository: string, digest: string): Promise<void> {
     requireRepositoryName(repository);

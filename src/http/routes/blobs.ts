@@ -14,6 +14,11 @@ async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
     .header("Cache-Control", "max-age=31536000")
     .type("application/octet-stream");
   if (ctx.request.headers["if-none-match"] === etag) return reply.code(304).send();
+  // The client fetches the bytes (any range) from the store; the URL expires, so the answer is not cached.
+  const location = withBody ? await registry.blobs.redirect(info) : undefined;
+  if (location) {
+    return reply.code(307).header("Location", location).header("Cache-Control", "no-store").send();
+  }
 
   const range = parseRange(ctx.request.headers.range, info.size);
   if (range.kind === "unsatisfiable") {

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
   const targets: Target[] = [];
   const started = Date.now();
   const results: WorkloadResult[] = [];
+  const failed: string[] = [];
   try {
     for (const name of names) {
       log(`starting ${name}: ${TARGET_DESCRIPTIONS[name]}`);
@@ -72,7 +73,13 @@ async function main(): Promise<void> {
     );
     for (const w of selected) {
       log(`${w.name}`);
-      results.push(await w.run(targets, log));
+      try {
+        results.push(await w.run(targets, log));
+      } catch (err) {
+        // One broken workload (a target refusing a request) must not throw away an hour of results.
+        failed.push(`${w.name}: ${err instanceof Error ? err.message : String(err)}`);
+        log(`  FAILED ${failed.at(-1)}`);
+      }
     }
   } finally {
     for (const t of targets) {
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
     "",
     referenceTable(results),
     "",
+    ...failed.map((f) => `FAILED ${f}`),
   ]
     .join("\n")
     .replace(/\n{3,}/g, "\n\n");
@@ -102,10 +110,11 @@ async function main(): Promise<void> {
   const base = join(resultsDir, args.out ?? stamp);
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ options: { quick: options.quick, only, targets: names }, results, rows: rows(results) }, null, 2)}\n`,
+    `${JSON.stringify({ options: { quick: options.quick, only, targets: names }, failed, results, rows: rows(results) }, null, 2)}\n`,
   );
   if (args.out) await writeFile(`${base}.txt`, output);
   log(`wrote ${base}.json${profileDir ? `; profiles in ${profileDir}` : ""}`);
+  if (failed.length > 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

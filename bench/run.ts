@@ -63,6 +63,15 @@ async function main(): Promise<void> {
   const started = Date.now();
   const results: WorkloadResult[] = [];
   const failed: string[] = [];
+  /** Minutes per workload, so a run that grows too long shows where the time went. */
+  const minutes: Record<string, number> = {};
+  await mkdir(resultsDir, { recursive: true });
+  const base = join(resultsDir, args.out ?? stamp);
+  const save = (path: string) =>
+    writeFile(
+      path,
+      `${JSON.stringify({ options: { quick: options.quick, only, targets: names }, minutes, failed, results, rows: rows(results) }, null, 2)}\n`,
+    );
   try {
     for (const name of names) {
       log(`starting ${name}: ${TARGET_DESCRIPTIONS[name]}`);
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
     );
     for (const w of selected) {
       log(`${w.name}`);
+      const begun = Date.now();
       try {
         results.push(await w.run(targets, log));
       } catch (err) {
@@ -80,6 +90,9 @@ async function main(): Promise<void> {
         failed.push(`${w.name}: ${err instanceof Error ? err.message : String(err)}`);
         log(`  FAILED ${failed.at(-1)}`);
       }
+      minutes[w.name] = (Date.now() - begun) / 60000;
+      // What finished so far survives an interrupted run.
+      await save(`${base}.partial.json`);
     }
   } finally {
     for (const t of targets) {
@@ -106,12 +119,8 @@ async function main(): Promise<void> {
     .join("\n")
     .replace(/\n{3,}/g, "\n\n");
   process.stdout.write(output);
-  await mkdir(resultsDir, { recursive: true });
-  const base = join(resultsDir, args.out ?? stamp);
-  await writeFile(
-    `${base}.json`,
-    `${JSON.stringify({ options: { quick: options.quick, only, targets: names }, failed, results, rows: rows(results) }, null, 2)}\n`,
-  );
+  await save(`${base}.json`);
+  await rm(`${base}.partial.json`, { force: true });
   if (args.out) await writeFile(`${base}.txt`, output);
   log(`wrote ${base}.json${profileDir ? `; profiles in ${profileDir}` : ""}`);
   if (failed.length > 0) process.exitCode = 1;

@@ -63,7 +63,8 @@ const ratioOf = (row: Row, [a, b]: [string, string]) => (row.values[a] ?? NaN) /
 function betterOf(row: Row, [a, b]: [string, string], names: [string, string]): string {
   const x = row.values[a] ?? NaN;
   const y = row.values[b] ?? NaN;
-  if (row.informational) return "-";
+  // A target that did not run this workload (1 GiB blobs skip the slow S3 targets) is not a tie.
+  if (row.informational || row.values[a] === undefined || row.values[b] === undefined) return "-";
   if (x === y || !Number.isFinite(x / y)) return "=";
   return (row.higherIsBetter ? x > y : x < y) ? names[0] : names[1];
 }

@@ -1,13 +1,14 @@
 /**
  * Wharf and CNCF Distribution side by side: `node --import tsx bench/run.ts [--quick] [--only name]
- * [--profile]`. Prints one table and writes raw results to bench/results/<timestamp>.json.
+ * [--targets a,b] [--profile]`. Prints the tables and writes raw results to bench/results/<timestamp>.json.
  */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, startDistribution, startStatic, startWharf, type Target } from "./lib/servers.js";
-import { comparisonTable, referenceTable, rows } from "./lib/table.js";
+import { ROOT, type Target } from "./lib/servers.js";
+import { comparisonTable, referenceTable, rows, scaleOutTable } from "./lib/table.js";
+import { parseTargets, startTarget, TARGET_DESCRIPTIONS } from "./lib/targets.js";
 import type { Options, Runnable, WorkloadResult } from "./lib/workload.js";
 import { blobWorkloads } from "./workloads/blobs.js";
 import { listingWorkloads } from "./workloads/listings.js";
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string", multiple: true },
+    targets: { type: "string", multiple: true },
     profile: { type: "boolean", default: false },
     out: { type: "string" },
   },
@@ -43,26 +45,60 @@ async function main(): Promise<void> {
     discoveryWorkload(options),
   ];
   const only = args.only ?? [];
-  const selected = all.filter((w) => only.length === 0 || only.some((o) => w.name.includes(o)));
+  const names = parseTargets(args.targets);
+  // The reference workload measures the machine through the static server; discovery starts its own
+  // embedded server over a seeded database.
+  const needs = (w: Runnable) =>
+    w.name === "reference" ? "static" : w.name.startsWith("discovery") ? "embedded" : undefined;
+  const selected = all.filter((w) => {
+    const need = needs(w);
+    return (
+      (only.length === 0 || only.some((o) => w.name.includes(o))) && (!need || names.some((n) => n === need))
+    );
+  });
   if (selected.length === 0)
     throw new Error(`no workload matches ${only.join(", ")}: ${all.map((w) => w.name).join("; ")}`);
 
   const targets: Target[] = [];
   const started = Date.now();
   const results: WorkloadResult[] = [];
+  const failed: string[] = [];
+  /** Minutes per workload, so a run that grows too long shows where the time went. */
+  const minutes: Record<string, number> = {};
+  await mkdir(resultsDir, { recursive: true });
+  const base = join(resultsDir, args.out ?? stamp);
+  const save = (path: string) =>
+    writeFile(
+      path,
+      `${JSON.stringify({ options: { quick: options.quick, only, targets: names }, minutes, failed, results, rows: rows(results) }, null, 2)}\n`,
+    );
   try {
-    targets.push(await startWharf(join(scratch, "wharf"), profileDir));
-    targets.push(await startDistribution(join(scratch, "distribution")));
-    targets.push(await startStatic(join(scratch, "static")));
+    for (const name of names) {
+      log(`starting ${name}: ${TARGET_DESCRIPTIONS[name]}`);
+      targets.push(await startTarget(name, scratch, profileDir));
+    }
     log(
       `scratch ${scratch}; ${cpus().length} cpus; ${selected.length} workloads${options.quick ? " (quick)" : ""}`,
     );
     for (const w of selected) {
       log(`${w.name}`);
-      results.push(await w.run(targets, log));
+      const begun = Date.now();
+      try {
+        results.push(await w.run(targets, log));
+      } catch (err) {
+        // One broken workload (a target refusing a request) must not throw away an hour of results.
+        failed.push(`${w.name}: ${err instanceof Error ? err.message : String(err)}`);
+        log(`  FAILED ${failed.at(-1)}`);
+      }
+      minutes[w.name] = (Date.now() - begun) / 60000;
+      // What finished so far survives an interrupted run.
+      await save(`${base}.partial.json`);
     }
   } finally {
-    for (const t of targets) await t.stop();
+    for (const t of targets) {
+      // One target failing to stop (or to drop its database) must not leave the others running.
+      await t.stop().catch((err: unknown) => log(`stopping ${t.name}: ${String(err)}`));
+    }
     await rm(scratch, { recursive: true, force: true });
   }
 
@@ -70,21 +106,24 @@ async function main(): Promise<void> {
     `Wharf vs CNCF Distribution 2.8 (${options.quick ? "quick" : "full"}), ${new Date().toISOString()}, ` +
       `${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, ${((Date.now() - started) / 60000).toFixed(1)} min`,
     "Throughput ratio >1: Wharf faster. Latency/RSS/seconds ratio <1: Wharf better. Medians over interleaved repetitions.",
+    `Targets: ${names.map((n) => `${n} (${TARGET_DESCRIPTIONS[n]})`).join("; ")}.`,
     "",
     comparisonTable(results),
     "",
+    scaleOutTable(results),
+    "",
     referenceTable(results),
     "",
-  ].join("\n");
+    ...failed.map((f) => `FAILED ${f}`),
+  ]
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n");
   process.stdout.write(output);
-  await mkdir(resultsDir, { recursive: true });
-  const base = join(resultsDir, args.out ?? stamp);
-  await writeFile(
-    `${base}.json`,
-    `${JSON.stringify({ options: { quick: options.quick, only }, results, rows: rows(results) }, null, 2)}\n`,
-  );
+  await save(`${base}.json`);
+  await rm(`${base}.partial.json`, { force: true });
   if (args.out) await writeFile(`${base}.txt`, output);
   log(`wrote ${base}.json${profileDir ? `; profiles in ${profileDir}` : ""}`);
+  if (failed.length > 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -16,7 +16,7 @@ export interface Options {
   scratch: string;
 }
 
-/** Samples per target ("wharf", "distribution", "static") per metric key, plus raw worker output. */
+/** Samples per target name (bench/lib/targets.ts) per metric key, plus raw worker output. */
 export interface WorkloadResult {
   name: string;
   metrics: Metric[];
@@ -27,9 +27,12 @@ export interface WorkloadResult {
 export interface Workload<S> {
   name: string;
   metrics: Metric[];
+  /** Repetitions of the README's targets; the scale-out targets run at most SCALE_OUT_REPS of them. */
   reps: number;
   /** Also run against the static calibration server. */
   calibrate?: boolean;
+  /** Only these targets (by name); default every target the run started. */
+  targets?: readonly string[];
   /** Untimed preparation per target (seeding). */
   setup?: (target: Target) => Promise<S>;
   /** One timed repetition; returns a value per metric key and the raw output to keep. */
@@ -45,7 +48,19 @@ export interface Runnable {
   run(targets: Target[], log: (line: string) => void): Promise<WorkloadResult>;
 }
 
+/** The targets of the README's first table, which keep every repetition so that it stays comparable. */
+const README_TARGETS = ["embedded", "distribution", "static"];
+/** Enough for a median while four more targets keep the whole run well under an hour. */
+const SCALE_OUT_REPS = 3;
+
+/** The whole process tree (a supervisor and its workers; every node behind nginx, nginx not counted). */
 export const RSS_METRIC: Metric = { key: "rss", label: "peak RSS MiB", higherIsBetter: false };
+/** The biggest single process of the tree: with workers, the biggest worker. */
+export const RSS_PROCESS_METRIC: Metric = {
+  key: "rssProcess",
+  label: "peak RSS MiB per process",
+  higherIsBetter: false,
+};
 
 /**
  * Runs setup on each target, then the repetitions interleaved (A,B,A,B...) so machine drift hits all
@@ -55,22 +70,27 @@ export function workload<S>(w: Workload<S>): Runnable {
   return {
     name: w.name,
     async run(allTargets, log) {
-      const targets = allTargets.filter((t) => w.calibrate || t.name !== "static");
+      const targets = allTargets.filter(
+        (t) => (w.calibrate || t.name !== "static") && (!w.targets || w.targets.includes(t.name)),
+      );
       const states = new Map<string, S>();
       for (const target of targets) {
         if (w.setup) states.set(target.name, await w.setup(target));
       }
       const result: WorkloadResult = {
         name: w.name,
-        metrics: [...w.metrics, RSS_METRIC],
+        metrics: [...w.metrics, RSS_METRIC, RSS_PROCESS_METRIC],
         samples: {},
         raw: {},
       };
       for (let rep = 0; rep < w.reps; rep++) {
         for (const target of targets) {
-          const sampler = new RssSampler(target.pid);
+          if (rep >= SCALE_OUT_REPS && !README_TARGETS.includes(target.name)) continue;
+          const sampler = new RssSampler(target.pids);
           const { values, raw } = await w.measure(target, states.get(target.name) as S, rep);
-          values.rss = sampler.stop() / MiB;
+          const peak = sampler.stop();
+          values.rss = peak.total / MiB;
+          values.rssProcess = peak.perProcess / MiB;
           const samples = (result.samples[target.name] ??= {});
           for (const [key, value] of Object.entries(values)) (samples[key] ??= []).push(value);
           (result.raw[target.name] ??= []).push(raw ?? values);

@@ -12,12 +12,21 @@ import * as reg from "./registry.js";
 import { runMixed, type MixedSpec } from "./mixed.js";
 
 export type Spec =
-  | { op: "push"; base: string; repo: string; size: number; seed: string; count: number }
+  /** `maxSeconds`: no new blob or manifest after that long, so a slow target bounds the run's length. */
+  | { op: "push"; base: string; repo: string; size: number; seed: string; count: number; maxSeconds?: number }
   | { op: "pushChunked"; base: string; repo: string; size: number; seed: string; chunk: number }
   | { op: "pull"; base: string; repo: string; digest: string; streams: number; iterations: number }
   | { op: "seedImage"; base: string; repo: string; tags: string[]; layerSizes: number[]; seed: string }
   | { op: "seedRepos"; base: string; prefix: string; count: number; concurrency: number; seed: string }
-  | { op: "manifestPut"; base: string; repo: string; count: number; concurrency: number; seed: string }
+  | {
+      op: "manifestPut";
+      base: string;
+      repo: string;
+      count: number;
+      concurrency: number;
+      seed: string;
+      maxSeconds?: number;
+    }
   | { op: "list"; base: string; path: string; field: "tags" | "repositories" }
   | { op: "requests"; url: string; method: string; accept: string; connections: number; seconds: number }
   | ({ op: "mixed" } & MixedSpec)
@@ -35,7 +44,10 @@ async function run(spec: Spec): Promise<Result> {
       const seeds = Array.from({ length: spec.count }, (_, i) => `${spec.seed}/${i}`);
       const digests = seeds.map((seed) => blobDigest(spec.size, seed));
       const start = now();
+      let pushed = 0;
       for (const [i, seed] of seeds.entries()) {
+        if (spec.maxSeconds !== undefined && seconds(start) > spec.maxSeconds) break;
+        pushed++;
         await reg.pushBlob(
           spec.base,
           spec.repo,
@@ -44,7 +56,7 @@ async function run(spec: Spec): Promise<Result> {
           digests[i] ?? "",
         );
       }
-      return { seconds: seconds(start), bytes: spec.size * spec.count, digest: digests[0] ?? "" };
+      return { seconds: seconds(start), bytes: spec.size * pushed, digest: digests[0] ?? "" };
     }
     case "pushChunked": {
       const start = now();
@@ -80,7 +92,9 @@ async function run(spec: Spec): Promise<Result> {
       const image = await reg.pushImage(spec.base, spec.repo, "base", [4096], spec.seed);
       const latencies: number[] = [];
       const start = now();
+      const deadline = spec.maxSeconds === undefined ? Infinity : start + spec.maxSeconds * 1000;
       await pool(spec.concurrency, spec.count, async (i) => {
+        if (now() > deadline) return;
         const body = reg.imageManifest(image.config, image.layers, `${spec.seed}/${i}`);
         const t = now();
         await reg.putManifest(spec.base, spec.repo, `t${i}`, body);
@@ -89,7 +103,8 @@ async function run(spec: Spec): Promise<Result> {
       const elapsed = seconds(start);
       return {
         seconds: elapsed,
-        rate: spec.count / elapsed,
+        rate: latencies.length / elapsed,
+        count: latencies.length,
         p50: percentile(latencies, 50),
         p99: percentile(latencies, 99),
       };

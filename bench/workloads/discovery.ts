@@ -215,7 +215,7 @@ export function discoveryWorkload({ quick, scratch }: Options): Runnable {
       const plans = await queryPlans(join(dataDir, "metadata.db"), seeded.repositories);
       for (const [query, plan] of Object.entries(plans)) log(`  plan ${query}: ${plan.join(" | ")}`);
 
-      const target = await startWharf(dataDir);
+      const target = await startWharf({ name: "embedded", dataDir, workers: 1 });
       const { repositories, sample } = seeded;
       const searches = [
         `/api/v1/search?q=${encodeURIComponent(repositories[5]!)}`,
@@ -236,7 +236,7 @@ export function discoveryWorkload({ quick, scratch }: Options): Runnable {
         `/api/v1/repositories/${repositories[Math.floor(repositories.length * 0.7)]}/artifacts?kind=helm-chart`,
         `/api/v1/artifacts/${sample.repository}@${sample.digest}`,
       ];
-      const result: WorkloadResult = { name, metrics, samples: { wharf: {} }, raw: { wharf: [] } };
+      const result: WorkloadResult = { name, metrics, samples: { embedded: {} }, raw: { embedded: [] } };
       try {
         await timeRequests(target, [...searches, ...listings], 1); // warm-up, untimed
         const reps = quick ? 2 : 3;
@@ -249,9 +249,9 @@ export function discoveryWorkload({ quick, scratch }: Options): Runnable {
             listP50: percentile(list, 50),
             listP99: percentile(list, 99),
           };
-          const samples = result.samples.wharf!;
+          const samples = result.samples.embedded!;
           for (const [key, value] of Object.entries(values)) (samples[key] ??= []).push(value);
-          result.raw.wharf!.push({ values, plans });
+          result.raw.embedded!.push({ values, plans });
           log(
             `  ${name} rep ${rep + 1}/${reps}: ${Object.entries(values)
               .map(([k, v]) => `${k}=${v.toFixed(1)}`)

@@ -51,8 +51,11 @@ function manifestReads(method: "GET" | "HEAD", reps: number, seconds: number): R
   });
 }
 
-/** `count` distinct manifests to distinct tags at concurrency 16, in a fresh repository per repetition. */
-function manifestPut(count: number, reps: number): Runnable {
+/**
+ * `count` distinct manifests to distinct tags at concurrency 16 (fewer if `maxSeconds` runs out first),
+ * in a fresh repository per repetition.
+ */
+function manifestPut(count: number, reps: number, maxSeconds: number): Runnable {
   return workload({
     name: "manifest PUT c=16",
     metrics: [
@@ -71,6 +74,7 @@ function manifestPut(count: number, reps: number): Runnable {
         count,
         concurrency: 16,
         seed,
+        maxSeconds,
       };
       const r = await runWorker(spec);
       return { values: { rate: Number(r.rate), p50: Number(r.p50), p99: Number(r.p99) }, raw: r };
@@ -84,6 +88,6 @@ export function manifestWorkloads({ quick }: Options): Runnable[] {
   return [
     manifestReads("GET", reps, seconds),
     manifestReads("HEAD", reps, seconds),
-    manifestPut(quick ? 300 : 2000, reps),
+    manifestPut(quick ? 300 : 2000, reps, quick ? 5 : 15),
   ];
 }

@@ -27,9 +27,9 @@ export interface SigningKey {
  * tokens issued before the upgrade stay valid; otherwise a new one); the others read back what won.
  * The file is deleted once the database holds its key: the private key then lives in one place.
  */
-export async function loadOrCreateSigningKey(db: Db, legacyPath: string): Promise<SigningKey> {
+export async function loadOrCreateSigningKey(db: Db, legacyPath: string | undefined): Promise<SigningKey> {
   let stored = await findSigningKey(db);
-  const legacy = await readLegacyKey(legacyPath);
+  const legacy = legacyPath === undefined ? undefined : await readLegacyKey(legacyPath);
   if (stored === undefined) {
     const jwk =
       legacy ?? (await exportJWK((await generateKeyPair(TOKEN_ALGORITHM, { extractable: true })).privateKey));
@@ -40,7 +40,7 @@ export async function loadOrCreateSigningKey(db: Db, legacyPath: string): Promis
   const jwk = JSON.parse(stored) as JWK;
   // Another node's key won (several nodes upgraded at once): this file's key signs nothing any more,
   // but is left for the operator rather than deleted unasked.
-  if (legacy && legacy.d === jwk.d) await rm(legacyPath, { force: true });
+  if (legacy && legacyPath && legacy.d === jwk.d) await rm(legacyPath, { force: true });
   const { d: _private, ...publicJwk } = jwk;
   const privateKey = (await importJWK(jwk, TOKEN_ALGORITHM)) as CryptoKey;
   const publicKey = (await importJWK(publicJwk, TOKEN_ALGORITHM)) as CryptoKey;

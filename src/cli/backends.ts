@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { openPostgres, openSqlite, type Db } from "../metadata/database.js";
+import { openPostgres, openSqlite, type Db, type OpenOptions } from "../metadata/database.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { FsBlobStore } from "../storage/fs-blob-store.js";
 import { S3BlobStore } from "../storage/s3-blob-store.js";
@@ -11,7 +11,10 @@ export function usesDataDir(config: ServerConfig): boolean {
 }
 
 /** The metadata database the configuration names; `migrate: false` only checks the schema. */
-export async function openMetadata(config: ServerConfig, options: { migrate: boolean }): Promise<Db> {
+export async function openMetadata(
+  config: ServerConfig,
+  options: OpenOptions & { migrate: boolean },
+): Promise<Db> {
   if (config.metadataDriver === "postgres") {
     return openPostgres(config.metadataUrl ?? "", config.metadataPoolSize, options);
   }

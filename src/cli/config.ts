@@ -642,8 +642,10 @@ function maskUrlCredentials(text: string): string {
 /** A database URL with its password masked; the user name stays (it says which role is used). */
 export function maskUrlPassword(text: string): string {
   const url = new URL(text);
-  if (!url.password) return text;
-  url.password = SECRET_MASK;
+  const secretParams = [...url.searchParams.keys()].filter((k) => /pass|secret|key/i.test(k));
+  if (!url.password && secretParams.length === 0) return text;
+  if (url.password) url.password = SECRET_MASK;
+  for (const key of secretParams) url.searchParams.set(key, SECRET_MASK);
   return url.toString();
 }
 

@@ -87,7 +87,10 @@ function alone(config: ServerConfig): boolean {
 /** One node: the registry on the configured backends, serving HTTP until close(). */
 async function startNode(config: ServerConfig, log: Logger, worker?: number): Promise<RunningServer> {
   const store = await openBlobStore(config);
-  const db = await openMetadata(config, { migrate: false });
+  const db = await openMetadata(config, {
+    migrate: false,
+    onIdleError: (err) => log.warn({ err }, "an idle PostgreSQL connection failed; the pool replaces it"),
+  });
   const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
   const index = { namespaces: config.indexNamespaces, delayMs: config.indexDelayMs };
   const options = { uploadTtlMs: config.uploadTtlMs, kinds, index };
@@ -167,7 +170,10 @@ async function buildServices(
     );
   }
   if (!enabled) log.warn("authentication is off: anyone who can reach this address may push and delete");
-  const key = await loadOrCreateSigningKey(db, join(config.dataDir, "auth", "token-signing-key.json"));
+  // Only a node that uses its data directory can have an older version's key file there: a stateless
+  // node must not adopt whatever registry once ran in its default data directory.
+  const legacyKey = usesDataDir(config) ? join(config.dataDir, "auth", "token-signing-key.json") : undefined;
+  const key = await loadOrCreateSigningKey(db, legacyKey);
   await authenticator.watchChanges();
   const issuer = new TokenIssuer(key, {
     issuer: "wharf",
@@ -201,6 +207,13 @@ async function buildServices(
 export async function serve(config: ServerConfig): Promise<void> {
   const log = serverLogger(config.logLevel);
   if (cluster.isWorker) return serveWorker(config, log);
+  if (config.metadataDriver === "postgres" && config.storageDriver === "filesystem") {
+    log.warn(
+      { dataDir: config.dataDir },
+      "metadata in PostgreSQL, blobs in this node's data directory: other nodes on this database cannot " +
+        "serve them (use storage.driver: s3, or a directory every node shares)",
+    );
+  }
   const prepared = await prepare(config, log);
   const workers = workerCount(config);
   if (workers > 1) return supervise(config, log, workers, prepared);
@@ -223,15 +236,20 @@ export async function serve(config: ServerConfig): Promise<void> {
 async function serveWorker(config: ServerConfig, log: Logger): Promise<void> {
   const index = Number(process.env[WORKER_INDEX_ENV] ?? 0);
   const server = await startNode(config, log.child({ worker: index }), index);
-  const stop = onShutdown(config, log, () => server.close());
-  process.on("disconnect", () => stop("supervisor gone"));
+  onShutdown(config, log, () => server.close());
+  // The supervisor held the data directory's lock: once it is gone another server may take the data
+  // directory (and release this worker's upload leases), so this worker stops at once, mid-request.
+  process.on("disconnect", () => {
+    log.error("the supervisor is gone; stopping now");
+    process.exit(1);
+  });
 }
 
 /**
- * Calls `close` once on SIGTERM or SIGINT (or when the returned function is called), then exits: 0 when
- * it finished, 1 when it failed or took longer than the shutdown timeout.
+ * Calls `close` once on SIGTERM or SIGINT, then exits: 0 when it finished, 1 when it failed or took
+ * longer than the shutdown timeout.
  */
-function onShutdown(config: ServerConfig, log: Logger, close: () => Promise<void>): (reason: string) => void {
+function onShutdown(config: ServerConfig, log: Logger, close: () => Promise<void>): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -258,5 +276,4 @@ function onShutdown(config: ServerConfig, log: Logger, close: () => Promise<void
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-  return shutdown;
 }

@@ -71,13 +71,18 @@ export async function supervise(
       for (const worker of workers) worker.process.kill("SIGKILL");
     }, config.shutdownTimeoutMs + 2000);
     timer.unref();
+    // A worker that failed to stop cleanly (an error, the timeout's SIGKILL) makes the whole stop fail.
     const exited = workers.map((w) =>
-      w.isDead() ? Promise.resolve() : new Promise((r) => w.once("exit", r)),
+      w.isDead()
+        ? Promise.resolve(true)
+        : new Promise<boolean>((r) => w.once("exit", (code, signal) => r(code === 0 && !signal))),
     );
-    void Promise.all(exited).then(() => {
+    void Promise.all(exited).then((clean) => {
       prepared.release();
-      if (exitCode === 0) log.info("stopped");
-      process.exit(exitCode);
+      const status = exitCode !== 0 ? exitCode : clean.every(Boolean) ? 0 : 1;
+      if (status === 0) log.info("stopped");
+      else log.error({ exitCode: status }, "stopped, but not every worker stopped cleanly");
+      process.exit(status);
     });
   };
 

@@ -11,10 +11,11 @@ const AUTH = "auth";
  * serialises account changes, so checks such as "another administrator remains" see each other.
  */
 export async function bumpAuthGeneration(db: Conn): Promise<void> {
+  // An upsert: a database restored without this row must still tell every node about changes.
   await db
-    .updateTable("change_counters")
-    .set({ value: sql<number>`value + 1` })
-    .where("name", "=", AUTH)
+    .insertInto("change_counters")
+    .values({ name: AUTH, value: 1 })
+    .onConflict((oc) => oc.column("name").doUpdateSet({ value: sql<number>`change_counters.value + 1` }))
     .execute();
 }
 

@@ -11,6 +11,8 @@ export type Db = Kysely<Database>;
 export interface OpenOptions {
   /** Bring the schema up to date (the one process that starts a node does; its workers only check). */
   migrate?: boolean;
+  /** Told when an idle PostgreSQL connection fails (logged by the server). */
+  onIdleError?: (err: Error) => void;
 }
 
 /** Opens (creating if needed) the embedded SQLite database and brings its schema up to date. */
@@ -51,6 +53,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 /** Connects to PostgreSQL with a bounded pool and brings its schema up to date. */
 export async function openPostgres(url: string, poolSize: number, options: OpenOptions = {}): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle connection that drops (a PostgreSQL restart, a failover) is an event, not a crash: the pool
+  // replaces it, and queries in flight fail on their own with their error.
+  pool.on("error", (err) => options.onIdleError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await prepareSchema(db, "postgres", options);

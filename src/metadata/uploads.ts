@@ -48,13 +48,21 @@ export async function findUpload(db: Conn, id: string): Promise<UploadSession | 
  * Takes the upload's write lease for `token` until `until` when nobody holds a live one. One statement,
  * so two nodes racing for it cannot both win.
  */
-export async function acquireLease(db: Conn, id: string, token: string, until: Date): Promise<boolean> {
-  const result = await db
+export async function acquireLease(
+  db: Conn,
+  id: string,
+  token: string,
+  until: Date,
+  /** Only if the session is still idle since before this (ISO time): for expiry. */
+  idleBefore?: string,
+): Promise<boolean> {
+  let update = db
     .updateTable("uploads")
     .set({ lease_token: token, lease_until: until.toISOString() })
     .where("id", "=", id)
-    .where((eb) => eb.or([eb("lease_token", "is", null), eb("lease_until", "<", now())]))
-    .executeTakeFirst();
+    .where((eb) => eb.or([eb("lease_token", "is", null), eb("lease_until", "<", now())]));
+  if (idleBefore !== undefined) update = update.where("updated_at", "<", idleBefore);
+  const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 

@@ -29,22 +29,30 @@ interface Pending {
 
 /** A few threads shared by every upload of the process, each hash pinned to one (its order matters). */
 class HashPool {
-  private readonly threads: Worker[] = [];
-  private readonly pending = new Map<string, Pending>();
+  private readonly threads: (Worker | undefined)[] = [];
+  private readonly pending = new Map<string, Pending & { thread: Worker }>();
+  /** Requests in flight per thread: a thread with work keeps the process alive, an idle one does not. */
+  private readonly busy = new Map<Worker, number>();
   private nextId = 1;
   private nextSeq = 1;
+  /** One thread per spare CPU, up to 4 (WHARF_HASH_THREADS overrides it, for tests on small machines). */
+  private readonly size =
+    Number(process.env.WHARF_HASH_THREADS) || Math.min(Math.max(availableParallelism() - 1, 1), 4);
 
-  private thread(id: number): Worker {
-    const size = Math.min(Math.max(availableParallelism() - 1, 1), 4);
-    if (this.threads.length < size) {
-      const worker = new Worker(new URL("./hash-worker.js", import.meta.url));
-      // Idle threads must not keep a stopping server alive.
-      worker.unref();
-      worker.on("message", (reply: HashReply) => this.settle(reply));
-      worker.on("error", (err) => this.failAll(err));
-      this.threads.push(worker);
+  /** The thread for a new hash, started on first use; a hash keeps the one it got. */
+  assign(id: number): Worker {
+    const slot = id % this.size;
+    let worker = this.threads[slot];
+    if (!worker) {
+      const started = new Worker(new URL("./hash-worker.js", import.meta.url));
+      started.on("message", (reply: HashReply) => this.settle(reply));
+      started.on("error", (err) => this.fail(started, slot, err));
+      // Idle threads must not keep a stopping process alive (after the listeners: they would ref it).
+      started.unref();
+      this.busy.set(started, 0);
+      this.threads[slot] = worker = started;
     }
-    return this.threads[id % this.threads.length] as Worker;
+    return worker;
   }
 
   private settle(reply: HashReply): void {
@@ -52,22 +60,36 @@ class HashPool {
     const waiter = this.pending.get(key);
     if (!waiter) return;
     this.pending.delete(key);
+    this.done(waiter.thread);
     if (reply.error) waiter.reject(new Error(`hashing failed: ${reply.error}`));
     else waiter.resolve(reply);
   }
 
-  private failAll(err: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(err);
-    this.pending.clear();
-    this.threads.length = 0;
+  /** A thread that died takes only its own hashes with it; the next hash in its slot gets a new one. */
+  private fail(thread: Worker, slot: number, err: Error): void {
+    for (const [key, waiter] of this.pending) {
+      if (waiter.thread !== thread) continue;
+      this.pending.delete(key);
+      this.done(thread);
+      waiter.reject(err);
+    }
+    if (this.threads[slot] === thread) this.threads[slot] = undefined;
   }
 
-  send(request: HashRequestBody, transfer: ArrayBuffer[] = []): Promise<HashReply> {
+  private done(thread: Worker): void {
+    const left = (this.busy.get(thread) ?? 1) - 1;
+    this.busy.set(thread, left);
+    if (left === 0) thread.unref();
+  }
+
+  send(thread: Worker, request: HashRequestBody, transfer: ArrayBuffer[] = []): Promise<HashReply> {
     const seq = this.nextSeq++;
+    const busy = (this.busy.get(thread) ?? 0) + 1;
+    this.busy.set(thread, busy);
+    if (busy === 1) thread.ref();
     const message = { ...request, seq } as HashRequest;
-    const thread = this.thread(request.id);
     return new Promise<HashReply>((resolve, reject) => {
-      this.pending.set(`${request.id}:${seq}`, { resolve, reject });
+      this.pending.set(`${request.id}:${seq}`, { resolve, reject, thread });
       thread.postMessage(message, transfer);
     });
   }
@@ -82,8 +104,9 @@ const pool = new HashPool();
 /** A fresh hash, or one continuing from `state` (as save() returned it). */
 export async function resumableSha256(state?: Uint8Array): Promise<ResumableHash> {
   const id = pool.newId();
+  const thread = pool.assign(id);
   const initial = state ? copyOut(state) : undefined;
-  await pool.send({ op: "open", id, state: initial }, initial ? [initial] : []);
+  await pool.send(thread, { op: "open", id, state: initial }, initial ? [initial] : []);
   let queued = 0;
   let failure: Error | undefined;
   let drained: (() => void) | undefined;
@@ -93,7 +116,7 @@ export async function resumableSha256(state?: Uint8Array): Promise<ResumableHash
       if (failure) throw failure;
       const copy = copyOut(data);
       queued += copy.byteLength;
-      last = pool.send({ op: "update", id, data: copy }, [copy]).then(
+      last = pool.send(thread, { op: "update", id, data: copy }, [copy]).then(
         (reply) => {
           queued -= reply.bytes ?? 0;
           if (queued <= MAX_QUEUED / 2) drained?.();
@@ -112,16 +135,16 @@ export async function resumableSha256(state?: Uint8Array): Promise<ResumableHash
     async save() {
       await last;
       if (failure) throw failure;
-      const reply = await pool.send({ op: "save", id });
+      const reply = await pool.send(thread, { op: "save", id });
       return Buffer.from(reply.state ?? new ArrayBuffer(0));
     },
     async hex() {
       await last;
       if (failure) throw failure;
-      return (await pool.send({ op: "digest", id })).hex ?? "";
+      return (await pool.send(thread, { op: "digest", id })).hex ?? "";
     },
     close() {
-      void pool.send({ op: "close", id }).catch(() => undefined);
+      void pool.send(thread, { op: "close", id }).catch(() => undefined);
     },
   };
 }

@@ -117,8 +117,8 @@ export class UploadService {
   }
 
   async append(repository: string, id: string, body: Readable, chunk: ChunkOptions): Promise<number> {
-    const progress = await this.leased(repository, id, (session, token) =>
-      this.appendLeased(session, token, body, chunk, "resumable"),
+    const progress = await this.leased(repository, id, (session, token, lost) =>
+      this.appendLeased(session, token, body, chunk, "resumable", lost),
     );
     return progress.size;
   }
@@ -132,8 +132,8 @@ export class UploadService {
     chunk: ChunkOptions,
   ): Promise<{ digest: string; size: number }> {
     const parsed = requireDigest(digest);
-    return this.leased(repository, id, (session, token) =>
-      this.completeLeased(repository, session, token, parsed, body, chunk),
+    return this.leased(repository, id, (session, token, lost) =>
+      this.completeLeased(repository, session, token, parsed, body, chunk, lost),
     );
   }
 
@@ -144,6 +144,7 @@ export class UploadService {
     parsed: ParsedDigest,
     body: Readable | undefined,
     chunk: ChunkOptions,
+    lost: AbortSignal,
   ): Promise<{ digest: string; size: number }> {
     let progress: Progress = session;
     let digested: string | undefined;
@@ -151,7 +152,7 @@ export class UploadService {
       // The whole blob in this request: node:crypto (several times faster), nothing to save for later.
       const whole = session.size === 0 && parsed.algorithm === RESUMABLE_ALGORITHM;
       const fast = whole ? createDigester(RESUMABLE_ALGORITHM) : undefined;
-      progress = await this.appendLeased(session, token, body, chunk, fast ?? "resumable");
+      progress = await this.appendLeased(session, token, body, chunk, fast ?? "resumable", lost);
       if (fast) digested = `${RESUMABLE_ALGORITHM}:${fast.digest("hex")}`;
     }
     const actual = digested ?? (await this.digestOf(session.id, parsed.algorithm, progress));
@@ -161,6 +162,13 @@ export class UploadService {
         expected: parsed.digest,
         actual,
       });
+    }
+    // The last moment to find out this request no longer owns the upload, before it becomes a blob.
+    if (
+      lost.aborted ||
+      !(await uploads.renewLease(this.db, session.id, token, new Date(Date.now() + LEASE_MS)))
+    ) {
+      throw leaseLost();
     }
     // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
     // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
@@ -208,9 +216,9 @@ export class UploadService {
       const stale = await uploads.staleUploads(this.db, cutoff.toISOString(), EXPIRY_BATCH);
       for (const session of stale) {
         const token = randomUUID();
-        // Leased first: a request that starts writing now keeps its session.
-        if (!(await uploads.acquireLease(this.db, session.id, token, new Date(Date.now() + LEASE_MS))))
-          continue;
+        // Leased first, and only while still idle: a request that wrote meanwhile (on any node) keeps it.
+        const until = new Date(Date.now() + LEASE_MS);
+        if (!(await uploads.acquireLease(this.db, session.id, token, until, cutoff.toISOString()))) continue;
         await this.discard(session);
         removed++;
       }
@@ -239,6 +247,7 @@ export class UploadService {
     body: Readable,
     chunk: ChunkOptions,
     hashing: ByteSink | "resumable",
+    lost?: AbortSignal,
   ): Promise<Progress> {
     const offset = session.size;
     let declared: number | undefined;
@@ -273,6 +282,8 @@ export class UploadService {
       declared === undefined
         ? pipeline(body, counter, () => undefined)
         : pipeline(body, new DeclaredLength(declared), counter, () => undefined);
+    const stop = () => source.destroy(lost?.reason as Error);
+    lost?.addEventListener("abort", stop, { once: true });
     let result: AppendResult;
     try {
       result = await this.store.appendUpload(session.id, session.storeState, offset, source);
@@ -280,6 +291,7 @@ export class UploadService {
       resumable?.close();
       // Whatever the store did not read of the body is discarded, so that the error response goes out.
       source.destroy();
+      if (lost?.aborted) throw lost.reason as Error;
       if (err instanceof UploadNotFoundError) throw unknownUpload();
       if (err instanceof ChunkLengthError) {
         throw new RegistryError("BLOB_UPLOAD_INVALID", err.message, { size: offset }, 416);
@@ -292,6 +304,7 @@ export class UploadService {
       }
       throw err;
     }
+    lost?.removeEventListener("abort", stop);
     const hashState = resumable ? await resumable.save() : null;
     resumable?.close();
     const progress = { size: result.size, hashState, storeState: result.state };
@@ -329,7 +342,7 @@ export class UploadService {
   private async leased<T>(
     repository: string,
     id: string,
-    work: (session: uploads.UploadSession, token: string) => Promise<T>,
+    work: (session: uploads.UploadSession, token: string, lost: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const found = await this.session(repository, id);
     return this.releasedWhenFull(found, () => this.leasedUnguarded(repository, id, work));
@@ -338,7 +351,7 @@ export class UploadService {
   private async leasedUnguarded<T>(
     repository: string,
     id: string,
-    work: (session: uploads.UploadSession, token: string) => Promise<T>,
+    work: (session: uploads.UploadSession, token: string, lost: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const token = randomUUID();
     if (!(await uploads.acquireLease(this.db, id, token, new Date(Date.now() + LEASE_MS)))) {
@@ -350,12 +363,26 @@ export class UploadService {
         416,
       );
     }
+    // A lease that could not be renewed (it lapsed: this node stalled) stops the work: another request
+    // may own the upload now, and writing on would mix two writers' bytes.
+    const lost = new AbortController();
     const renewal = setInterval(() => {
-      void uploads.renewLease(this.db, id, token, new Date(Date.now() + LEASE_MS)).catch(() => undefined);
+      uploads.renewLease(this.db, id, token, new Date(Date.now() + LEASE_MS)).then(
+        (held) => (held ? undefined : lost.abort(leaseLost())),
+        () => undefined,
+      );
     }, LEASE_MS / 4);
     renewal.unref();
+    const session = await this.session(repository, id);
     try {
-      return await work(await this.session(repository, id), token);
+      return await work(session, token, lost.signal);
+    } catch (err) {
+      if (!(err instanceof StorageFullError)) throw err;
+      // Released with its data while the lease is still held, so no other request is writing to it.
+      await this.discard(session).catch((cleanup: unknown) => {
+        if (!(cleanup instanceof StorageFullError)) throw cleanup;
+      });
+      throw storageFull();
     } finally {
       clearInterval(renewal);
       await uploads.releaseLease(this.db, id, token).catch(() => undefined);

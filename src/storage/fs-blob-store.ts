@@ -167,7 +167,10 @@ export class FsBlobStore implements BlobStore {
     try {
       const handle = await open(source, "r+");
       try {
-        if ((await handle.stat()).size !== size) await handle.truncate(size);
+        const onDisk = (await handle.stat()).size;
+        // Fewer bytes than acknowledged (a host crash lost unsynced chunks): never pad, the data is gone.
+        if (onDisk < size) throw new UploadNotFoundError(id);
+        if (onDisk > size) await handle.truncate(size);
         await handle.sync();
       } finally {
         await handle.close();

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
@@ -232,9 +233,10 @@ export class S3BlobStore implements BlobStore {
       const rest = pending.take(pending.size);
       let tail: S3Upload["tail"];
       if (rest.length > 0) {
-        // Keyed by the size it completes: a later failed request never overwrites a tail a persisted
-        // state refers to, since every state that persisted after this one is longer.
-        tail = { key: `${prefix}tail-${size}`, size: rest.length };
+        // Keyed by the size it completes and a nonce: a later failed request never overwrites a tail a
+        // persisted state refers to (every later state is longer), nor does a writer that lost its lease
+        // and wrote the same length at the same moment as the one that took the upload over.
+        tail = { key: `${prefix}tail-${size}-${randomBytes(6).toString("hex")}`, size: rest.length };
         await this.client.send(
           new PutObjectCommand({
             Bucket: this.bucket,

@@ -2,6 +2,7 @@
  * `wharf storage verify` against a running, auth-enabled server: blob files corrupted (same size, other
  * bytes) or deleted on disk are reported, corrupt ones stop being served, and pushing them again repairs.
  */
+import { filesystemOnly } from "../helpers/backends.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -74,7 +75,7 @@ async function blobStatus(d: string, method = "GET"): Promise<{ status: number; 
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
 }
 
-describe("wharf storage verify", () => {
+describe("wharf storage verify", { skip: filesystemOnly("damages blob files to find") }, () => {
   let layerBytes: Buffer;
 
   test("an intact registry verifies clean: exit 0, every blob checked", async () => {
@@ -177,135 +178,146 @@ describe("wharf storage verify", () => {
   });
 });
 
-describe("storage verify beside a re-push of the blob it is checking", { timeout: 120_000 }, () => {
-  let own: AuthServer;
-  before(async () => {
-    own = await startAuthServer();
-  });
-  after(async () => {
-    await own?.stop();
-  });
-
-  interface VerifyState {
-    state: string;
-    progress?: { checkedBytes: number; totalBytes: number };
-    report?: Report;
-  }
-
-  async function verifyState(method = "GET"): Promise<VerifyState> {
-    const res = await adminCall(own.url, method, "/storage/verify", method === "POST" ? {} : undefined);
-    assert.ok(res.status === 200 || res.status === 202, `verify ${method}: ${res.status}`);
-    return (await res.json()) as VerifyState;
-  }
-
-  test("a good copy committed while the bad one is read again is not taken out of service", async () => {
-    const repoName = "verify/race";
-    const token = bearer(await getToken(own.url, [`repository:${repoName}:pull,push`], ADMIN));
-    // Big enough that the second read of the bad copy is still going on when the re-push commits.
-    const good = randomBytes(64 * 1024 * 1024);
-    const d = digest(good);
-    await pushBlob(own.url, repoName, good, token);
-    await writeFile(blobFile(own.dataDir, d), Buffer.from(good.map((b) => b ^ 0x5a)));
-
-    // The re-push, up to its last step: the data is uploaded, only the commit (PUT ?digest=) remains.
-    const started = await fetch(`${own.url}/v2/${repoName}/blobs/uploads/`, {
-      method: "POST",
-      headers: { Authorization: token },
+describe(
+  "storage verify beside a re-push of the blob it is checking",
+  { skip: filesystemOnly("damages blob files to find"), timeout: 120_000 },
+  () => {
+    let own: AuthServer;
+    before(async () => {
+      own = await startAuthServer();
     });
-    await started.arrayBuffer();
-    const location = new URL(started.headers.get("location") ?? "", own.url);
-    const patched = await fetch(location, {
-      method: "PATCH",
-      headers: { Authorization: token, "Content-Type": "application/octet-stream" },
-      body: new Uint8Array(good),
+    after(async () => {
+      await own?.stop();
     });
-    await patched.arrayBuffer();
-    assert.equal(patched.status, 202);
 
-    assert.equal((await verifyState("POST")).state, "running");
-    // The first read counts its bytes; once it has counted them all, the second read is under way.
-    let state = await verifyState();
-    for (let i = 0; i < 5000 && state.state === "running"; i++) {
-      if ((state.progress?.checkedBytes ?? 0) >= good.length) break;
-      state = await verifyState();
+    interface VerifyState {
+      state: string;
+      progress?: { checkedBytes: number; totalBytes: number };
+      report?: Report;
     }
-    location.searchParams.set("digest", d);
-    const committed = await fetch(location, { method: "PUT", headers: { Authorization: token } });
-    await committed.arrayBuffer();
-    assert.equal(committed.status, 201);
 
-    for (let i = 0; i < 1000 && state.state === "running"; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      state = await verifyState();
+    async function verifyState(method = "GET"): Promise<VerifyState> {
+      const res = await adminCall(own.url, method, "/storage/verify", method === "POST" ? {} : undefined);
+      assert.ok(res.status === 200 || res.status === 202, `verify ${method}: ${res.status}`);
+      return (await res.json()) as VerifyState;
     }
-    assert.equal(state.state, "done");
-    const res = await fetch(`${own.url}/v2/${repoName}/blobs/${d}`, { headers: { Authorization: token } });
-    assert.equal(res.status, 200, "the repaired blob was quarantined");
-    assert.ok(Buffer.from(await res.arrayBuffer()).equals(good));
-  });
-});
+
+    test("a good copy committed while the bad one is read again is not taken out of service", async () => {
+      const repoName = "verify/race";
+      const token = bearer(await getToken(own.url, [`repository:${repoName}:pull,push`], ADMIN));
+      // Big enough that the second read of the bad copy is still going on when the re-push commits.
+      const good = randomBytes(64 * 1024 * 1024);
+      const d = digest(good);
+      await pushBlob(own.url, repoName, good, token);
+      await writeFile(blobFile(own.dataDir, d), Buffer.from(good.map((b) => b ^ 0x5a)));
+
+      // The re-push, up to its last step: the data is uploaded, only the commit (PUT ?digest=) remains.
+      const started = await fetch(`${own.url}/v2/${repoName}/blobs/uploads/`, {
+        method: "POST",
+        headers: { Authorization: token },
+      });
+      await started.arrayBuffer();
+      const location = new URL(started.headers.get("location") ?? "", own.url);
+      const patched = await fetch(location, {
+        method: "PATCH",
+        headers: { Authorization: token, "Content-Type": "application/octet-stream" },
+        body: new Uint8Array(good),
+      });
+      await patched.arrayBuffer();
+      assert.equal(patched.status, 202);
+
+      assert.equal((await verifyState("POST")).state, "running");
+      // The first read counts its bytes; once it has counted them all, the second read is under way.
+      let state = await verifyState();
+      for (let i = 0; i < 5000 && state.state === "running"; i++) {
+        if ((state.progress?.checkedBytes ?? 0) >= good.length) break;
+        state = await verifyState();
+      }
+      location.searchParams.set("digest", d);
+      const committed = await fetch(location, { method: "PUT", headers: { Authorization: token } });
+      await committed.arrayBuffer();
+      assert.equal(committed.status, 201);
+
+      for (let i = 0; i < 1000 && state.state === "running"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        state = await verifyState();
+      }
+      assert.equal(state.state, "done");
+      const res = await fetch(`${own.url}/v2/${repoName}/blobs/${d}`, { headers: { Authorization: token } });
+      assert.equal(res.status, 200, "the repaired blob was quarantined");
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(good));
+    });
+  },
+);
 
 /**
  * Durability of the quarantine, seen in the system calls the server makes (strace attached to it): the
  * rename out of service is followed by an fsync of the quarantine directory it moved the file into.
  */
 const strace = spawnSync("strace", ["-V"]).status === 0;
-describe("quarantine durability", { skip: strace ? false : "needs strace", timeout: 120_000 }, () => {
-  let own: AuthServer;
-  before(async () => {
-    own = await startAuthServer();
-  });
-  after(async () => {
-    await own?.stop();
-  });
+describe(
+  "quarantine durability",
+  {
+    skip: filesystemOnly("traces the rename syscalls") || (strace ? false : "needs strace"),
+    timeout: 120_000,
+  },
+  () => {
+    let own: AuthServer;
+    before(async () => {
+      own = await startAuthServer();
+    });
+    after(async () => {
+      await own?.stop();
+    });
 
-  test("the quarantine directory is fsynced after the rename into it", async () => {
-    const repoName = "verify/durable";
-    const token = bearer(await getToken(own.url, [`repository:${repoName}:pull,push`], ADMIN));
-    const data = randomBytes(4096);
-    const d = digest(data);
-    await pushBlob(own.url, repoName, data, token);
-    await writeFile(blobFile(own.dataDir, d), Buffer.from(data.map((b) => b ^ 0x5a)));
+    test("the quarantine directory is fsynced after the rename into it", async () => {
+      const repoName = "verify/durable";
+      const token = bearer(await getToken(own.url, [`repository:${repoName}:pull,push`], ADMIN));
+      const data = randomBytes(4096);
+      const d = digest(data);
+      await pushBlob(own.url, repoName, data, token);
+      await writeFile(blobFile(own.dataDir, d), Buffer.from(data.map((b) => b ^ 0x5a)));
 
-    const log = join(own.dataDir, "..", `strace-${process.pid}-${Date.now()}.log`);
-    const tracer = spawn("strace", [
-      ...["-f", "-qq", "-s", "4096", "-o", log],
-      ...["-e", "trace=openat,fsync,rename,renameat,renameat2"],
-      ...["-p", String(own.server.process.pid)],
-    ]);
-    try {
-      // strace says nothing when it is attached: wait until the log shows traced calls.
-      for (let i = 0; i < 100; i++) {
-        await adminCall(own.url, "GET", "/storage/verify").then((r) => r.arrayBuffer());
-        if ((await readFile(log, "utf8").catch(() => "")).includes("openat(")) break;
-        await new Promise((done) => setTimeout(done, 50));
+      const log = join(own.dataDir, "..", `strace-${process.pid}-${Date.now()}.log`);
+      const tracer = spawn("strace", [
+        ...["-f", "-qq", "-s", "4096", "-o", log],
+        ...["-e", "trace=openat,fsync,rename,renameat,renameat2"],
+        ...["-p", String(own.server.process.pid)],
+      ]);
+      try {
+        // strace says nothing when it is attached: wait until the log shows traced calls.
+        for (let i = 0; i < 100; i++) {
+          await adminCall(own.url, "GET", "/storage/verify").then((r) => r.arrayBuffer());
+          if ((await readFile(log, "utf8").catch(() => "")).includes("openat(")) break;
+          await new Promise((done) => setTimeout(done, 50));
+        }
+        const started = await adminCall(own.url, "POST", "/storage/verify", {});
+        await started.arrayBuffer();
+        let state = "running";
+        for (let i = 0; i < 500 && state === "running"; i++) {
+          await new Promise((done) => setTimeout(done, 20));
+          const res = await adminCall(own.url, "GET", "/storage/verify");
+          state = ((await res.json()) as { state: string }).state;
+        }
+        assert.equal(state, "done");
+      } finally {
+        tracer.kill("SIGINT");
+        await new Promise((done) => tracer.once("exit", done));
       }
-      const started = await adminCall(own.url, "POST", "/storage/verify", {});
-      await started.arrayBuffer();
-      let state = "running";
-      for (let i = 0; i < 500 && state === "running"; i++) {
-        await new Promise((done) => setTimeout(done, 20));
-        const res = await adminCall(own.url, "GET", "/storage/verify");
-        state = ((await res.json()) as { state: string }).state;
-      }
-      assert.equal(state, "done");
-    } finally {
-      tracer.kill("SIGINT");
-      await new Promise((done) => tracer.once("exit", done));
-    }
-    const calls = (await readFile(log, "utf8")).split("\n");
-    await rm(log, { force: true });
-    const quarantineDir = join(own.dataDir, "storage", "quarantine");
-    const renamed = calls.findIndex((l) => /rename/.test(l) && l.includes(`${quarantineDir}/sha256-`));
-    assert.ok(renamed >= 0, "the rename into quarantine was not traced");
-    const after = calls.slice(renamed + 1);
-    const opened = after
-      .map((l) => new RegExp(`openat\\(AT_FDCWD, "${quarantineDir}", [^)]*\\) = (\\d+)`).exec(l)?.[1])
-      .find((fd) => fd !== undefined);
-    assert.ok(opened, "the quarantine directory is not opened after the rename");
-    assert.ok(
-      after.some((l) => l.includes(`fsync(${opened})`)),
-      "the quarantine directory is not fsynced after the rename",
-    );
-  });
-});
+      const calls = (await readFile(log, "utf8")).split("\n");
+      await rm(log, { force: true });
+      const quarantineDir = join(own.dataDir, "storage", "quarantine");
+      const renamed = calls.findIndex((l) => /rename/.test(l) && l.includes(`${quarantineDir}/sha256-`));
+      assert.ok(renamed >= 0, "the rename into quarantine was not traced");
+      const after = calls.slice(renamed + 1);
+      const opened = after
+        .map((l) => new RegExp(`openat\\(AT_FDCWD, "${quarantineDir}", [^)]*\\) = (\\d+)`).exec(l)?.[1])
+        .find((fd) => fd !== undefined);
+      assert.ok(opened, "the quarantine directory is not opened after the rename");
+      assert.ok(
+        after.some((l) => l.includes(`fsync(${opened})`)),
+        "the quarantine directory is not fsynced after the rename",
+      );
+    });
+  },
+);

@@ -175,6 +175,13 @@ export function backendOf(
 export const embeddedOnly = (reason: string): string | false =>
   testBackend() === "embedded" ? false : `embedded backend only: ${reason}`;
 
+/**
+ * Why a test that reads or damages the filesystem blob store's files (blobs/, uploads/, a full disk)
+ * cannot run on the S3 store, or false when blobs are files on this run's backend.
+ */
+export const filesystemOnly = (reason: string): string | false =>
+  testBackend() === "postgres-s3" ? `filesystem blob store only: ${reason}` : false;
+
 /** Runs one query on a server's PostgreSQL database (its backend env), returning the rows. */
 export async function queryPostgres<T>(
   backend: Record<string, string>,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import type { Socket } from "node:net";
 import { startWharf, type TestServer } from "../helpers/server.js";
-import { testBackend } from "../helpers/backends.js";
+import { testBackend, filesystemOnly } from "../helpers/backends.js";
 import {
   bytes,
   digest,
@@ -162,7 +162,7 @@ async function exitOf(server: TestServer, timeoutMs: number): Promise<number | n
   return code;
 }
 
-describe("restart", () => {
+describe("restart", { skip: filesystemOnly("checks the blob and upload files left after a restart") }, () => {
   test("blobs, manifests, tags and open sessions survive a restart", async () => {
     const dataDir = await freshDataDir();
     const repo = uniqueRepo("restart");
@@ -217,306 +217,322 @@ describe("restart", () => {
   });
 });
 
-describe("kill -9 during an upload", { concurrency: true }, () => {
-  test("a monolithic POST: no blob, no stray data, and the blob can be pushed afterwards", async () => {
-    const dataDir = await freshDataDir();
-    const repo = uniqueRepo("kill");
-    const first = await start(dataDir);
-    const kept = randomBlob(1000);
-    const keptDigest = await pushBlob(first.url, repo, kept);
-    const data = randomBlob(8 * MiB);
-    const d = digest(data);
-    const socket = await beginRawUpload(
-      first,
-      "POST",
-      `/v2/${repo}/blobs/uploads/?digest=${d}`,
-      data.length,
-      data.subarray(0, 3 * MiB),
-    );
-    await waitForUploadBytes(dataDir, MiB);
-    await kill9(first);
-    socket.destroy();
-    // What a crash between creating upload data and recording its session would leave.
-    await writeFile(join(uploadsDir(dataDir), "0f0e0d0c-orphan-upload"), "stray");
-    // Old enough that no node can still be about to record its session.
-    await backdate(join(uploadsDir(dataDir), "0f0e0d0c-orphan-upload"));
+describe(
+  "kill -9 during an upload",
+  { skip: filesystemOnly("checks the upload files a crash leaves"), concurrency: true },
+  () => {
+    test("a monolithic POST: no blob, no stray data, and the blob can be pushed afterwards", async () => {
+      const dataDir = await freshDataDir();
+      const repo = uniqueRepo("kill");
+      const first = await start(dataDir);
+      const kept = randomBlob(1000);
+      const keptDigest = await pushBlob(first.url, repo, kept);
+      const data = randomBlob(8 * MiB);
+      const d = digest(data);
+      const socket = await beginRawUpload(
+        first,
+        "POST",
+        `/v2/${repo}/blobs/uploads/?digest=${d}`,
+        data.length,
+        data.subarray(0, 3 * MiB),
+      );
+      await waitForUploadBytes(dataDir, MiB);
+      await kill9(first);
+      socket.destroy();
+      // What a crash between creating upload data and recording its session would leave.
+      await writeFile(join(uploadsDir(dataDir), "0f0e0d0c-orphan-upload"), "stray");
+      // Old enough that no node can still be about to record its session.
+      await backdate(join(uploadsDir(dataDir), "0f0e0d0c-orphan-upload"));
 
-    const second = await start(dataDir);
-    assert.equal(await blobStatus(second.url, repo, d), 404);
-    await assertOnlyCommittedBlobs(dataDir, [keptDigest]);
-    const uploads = await listFiles(uploadsDir(dataDir));
-    assert.ok(!uploads.includes("0f0e0d0c-orphan-upload"), "orphaned upload data is removed at start-up");
-    // What remains are sessions the registry knows (and will expire), not orphaned files.
-    for (const id of uploads) {
-      const res = await fetch(`${second.url}/v2/${repo}/blobs/uploads/${id}`);
-      await res.arrayBuffer();
-      assert.equal(res.status, 204, `upload data ${id} belongs to a live session`);
-    }
-    await pushBlob(second.url, repo, data);
-    await expectBlob(second.url, repo, data);
-    await expectBlob(second.url, repo, kept);
-    await assertOnlyCommittedBlobs(dataDir, [keptDigest, d]);
-    await second.stop({ keepData: true });
-  });
-
-  test("a streamed PATCH: the session survives, resumes from its reported offset and completes", async () => {
-    const dataDir = await freshDataDir();
-    const repo = uniqueRepo("kill");
-    const first = await start(dataDir);
-    const data = randomBlob(8 * MiB);
-    const location = await startUpload(first.url, repo);
-    const head = await fetch(location, { method: "PATCH", body: bytes(data.subarray(0, MiB)) });
-    assert.equal(head.status, 202);
-    const path = new URL(location).pathname;
-    const socket = await beginRawUpload(first, "PATCH", path, 7 * MiB, data.subarray(MiB, 4 * MiB));
-    await waitForUploadBytes(dataDir, 2 * MiB);
-    await kill9(first);
-    socket.destroy();
-
-    const second = await start(dataDir);
-    const resumed = `${second.url}${path}`;
-    assert.equal(await blobStatus(second.url, repo, digest(data)), 404);
-    await assertOnlyCommittedBlobs(dataDir, []);
-    const held = rangeBytes(await uploadRange(resumed));
-    assert.ok(held >= MiB && held <= 4 * MiB, `session holds ${held} bytes`);
-    // Alone on its SQLite file the restarted server released the dead one's write lease at start; on a
-    // shared database it cannot know the writer is dead, so the lease lapses (15 s) before the resume.
-    let put: Response;
-    let text: string;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      put = await fetch(withDigest(resumed, digest(data)), {
-        method: "PUT",
-        headers: { "Content-Range": `${held}-${data.length - 1}` },
-        body: bytes(data.subarray(held)),
-      });
-      text = await put.text();
-      if (put.status !== 416 || !/another request is writing/.test(text) || Date.now() > deadline) break;
-      assert.notEqual(testBackend(), "embedded", "the embedded server released the lease at start");
-      await sleep(1000);
-    }
-    assert.equal(put.status, 201, text);
-    await expectBlob(second.url, repo, data);
-    await assertOnlyCommittedBlobs(dataDir, [digest(data)]);
-    assert.deepEqual(await listFiles(uploadsDir(dataDir)), [], "a completed upload leaves no data behind");
-    await second.stop({ keepData: true });
-  });
-});
-
-describe("damaged or untidy data directories", { concurrency: true }, () => {
-  test("stray entries in the uploads directory do not stop start-up; orphaned upload data goes", async () => {
-    const dataDir = await freshDataDir();
-    const first = await start(dataDir);
-    await first.stop({ keepData: true });
-    const uploads = uploadsDir(dataDir);
-    await writeFile(join(uploads, "notes.txt"), "not an upload");
-    await writeFile(join(uploads, ".hidden"), "not an upload either");
-    await mkdir(join(uploads, "lost+found"));
-    await mkdir(join(uploads, "a1b2c3d4-directory"));
-    await writeFile(join(uploads, "a1b2c3d4-orphan"), "orphaned upload data");
-    await backdate(join(uploads, "a1b2c3d4-orphan"));
-    // A fresh one may be an upload another node is creating right now: it stays.
-    await writeFile(join(uploads, "a1b2c3d4-fresh"), "upload data being created");
-
-    const second = await start(dataDir);
-    const remaining = await readdir(uploads);
-    assert.ok(!remaining.includes("a1b2c3d4-orphan"), "orphaned upload data is removed");
-    for (const name of ["notes.txt", ".hidden", "lost+found", "a1b2c3d4-directory", "a1b2c3d4-fresh"]) {
-      assert.ok(remaining.includes(name), `${name} is not the registry's to delete`);
-    }
-    const repo = uniqueRepo("stray");
-    const data = randomBlob(1000);
-    await pushBlob(second.url, repo, data);
-    await expectBlob(second.url, repo, data);
-    await second.stop({ keepData: true });
-  });
-
-  test("a blob lost from storage is unknown to HEAD and GET alike, and can be pushed again", async () => {
-    const dataDir = await freshDataDir();
-    const server = await start(dataDir);
-    const repo = uniqueRepo("lost");
-    const data = randomBlob(50_000);
-    const d = await pushBlob(server.url, repo, data);
-    const hex = d.slice("sha256:".length);
-    await rm(join(blobsDir(dataDir), "sha256", hex.slice(0, 2), hex));
-    assert.equal(await blobStatus(server.url, repo, d), 404, "HEAD must not claim a blob GET cannot serve");
-    await expectError(await fetch(`${server.url}/v2/${repo}/blobs/${d}`), 404, "BLOB_UNKNOWN");
-    await pushBlob(server.url, repo, data);
-    await expectBlob(server.url, repo, data);
-    await server.stop({ keepData: true });
-  });
-});
-
-describe("SIGTERM", { concurrency: true }, () => {
-  test("an in-flight upload completes and the server then exits 0", async () => {
-    const dataDir = await freshDataDir();
-    const repo = uniqueRepo("term");
-    const server = await start(dataDir);
-    // An idle keep-alive connection must not hold the shutdown up.
-    assert.equal((await fetch(`${server.url}/v2/`)).status, 200);
-    const data = randomBlob(4 * MiB);
-    const d = digest(data);
-    const socket = await beginRawUpload(
-      server,
-      "POST",
-      `/v2/${repo}/blobs/uploads/?digest=${d}`,
-      data.length,
-      data.subarray(0, MiB),
-    );
-    await waitForUploadBytes(dataDir, MiB);
-    const response = readAll(socket);
-    server.process.kill("SIGTERM");
-    await sleep(300);
-    assert.equal(server.process.exitCode, null, "the server waits for the in-flight request");
-    socket.write(data.subarray(MiB));
-    const res = parseRawResponse(await response);
-    assert.equal(res.status, 201, res.body);
-    assert.equal(res.headers["docker-content-digest"], d);
-    assert.equal(await exitOf(server, 20_000), 0);
-
-    const again = await start(dataDir);
-    await expectBlob(again.url, repo, data);
-    await again.stop({ keepData: true });
-  });
-
-  test("a stalled in-flight upload is cut at the shutdown timeout and leaves no blob", async () => {
-    const dataDir = await freshDataDir();
-    const repo = uniqueRepo("term");
-    const server = await start(dataDir, { WHARF_SHUTDOWN_TIMEOUT: "1s" });
-    const data = randomBlob(2 * MiB);
-    const d = digest(data);
-    const socket = await beginRawUpload(
-      server,
-      "POST",
-      `/v2/${repo}/blobs/uploads/?digest=${d}`,
-      data.length,
-      data.subarray(0, MiB),
-    );
-    await waitForUploadBytes(dataDir, MiB);
-    server.process.kill("SIGTERM");
-    // The stalled client would hold the server forever; the 1 s shutdown timeout must cut it.
-    await exitOf(server, 20_000);
-    socket.destroy();
-
-    const again = await start(dataDir);
-    assert.equal(await blobStatus(again.url, repo, d), 404);
-    await assertOnlyCommittedBlobs(dataDir, []);
-    await pushBlob(again.url, repo, data);
-    await expectBlob(again.url, repo, data);
-    await again.stop({ keepData: true });
-  });
-});
-
-describe("stalled clients and expired sessions", { concurrency: true }, () => {
-  let idle: TestServer;
-  let ttl: TestServer;
-
-  before(async () => {
-    [idle, ttl] = await Promise.all([
-      freshDataDir().then((dir) => start(dir, { WHARF_IDLE_TIMEOUT: "1s" })),
-      freshDataDir().then((dir) => start(dir, { WHARF_UPLOAD_TTL: "2s" })),
-    ]);
-  });
-
-  test("a client that stalls mid-chunk is disconnected and the session is not corrupted", async () => {
-    const repo = uniqueRepo("stall");
-    const data = randomBlob(200_000);
-    const location = await startUpload(idle.url, repo);
-    const first = await fetch(location, { method: "PATCH", body: bytes(data.subarray(0, 50_000)) });
-    assert.equal(first.status, 202);
-    const socket = await beginRawUpload(
-      idle,
-      "PATCH",
-      new URL(location).pathname,
-      150_000,
-      data.subarray(50_000, 80_000),
-    );
-    const began = Date.now();
-    await once(socket, "close");
-    const waited = Date.now() - began;
-    assert.ok(waited >= 500 && waited < 5000, `disconnected after ${waited} ms`);
-    await waitFor(
-      async () => (await uploadRange(location)) === "0-49999",
-      3000,
-      "the stalled chunk to be rolled back",
-    );
-    const put = await fetch(withDigest(location, digest(data)), {
-      method: "PUT",
-      headers: { "Content-Range": "50000-199999" },
-      body: bytes(data.subarray(50_000)),
-    });
-    assert.equal(put.status, 201);
-    await expectBlob(idle.url, repo, data);
-  });
-
-  test("a connection that never sends a request is closed", async () => {
-    const socket = await rawConnect(idle.url);
-    const began = Date.now();
-    await once(socket, "close");
-    assert.ok(Date.now() - began < 5000);
-  });
-
-  test("a slow but steady upload is not cut by the idle timeout", async () => {
-    const repo = uniqueRepo("stall");
-    const data = randomBlob(60_000);
-    const d = digest(data);
-    const socket = await beginRawUpload(
-      idle,
-      "POST",
-      `/v2/${repo}/blobs/uploads/?digest=${d}`,
-      data.length,
-      data.subarray(0, 10_000),
-    );
-    const response = readAll(socket);
-    for (let offset = 10_000; offset < data.length; offset += 10_000) {
-      await sleep(500);
-      socket.write(data.subarray(offset, offset + 10_000));
-    }
-    const res = parseRawResponse(await response);
-    assert.equal(res.status, 201, res.body);
-    await expectBlob(idle.url, repo, data);
-  });
-
-  test("an idle upload session expires and its data is deleted", async () => {
-    const repo = uniqueRepo("ttl");
-    const location = await startUpload(ttl.url, repo);
-    const patched = await fetch(location, { method: "PATCH", body: bytes(randomBlob(10_000)) });
-    assert.equal(patched.status, 202);
-    const id = location.split("/").pop() ?? "";
-    assert.ok((await listFiles(uploadsDir(ttl.dataDir))).includes(id), "the session has data on disk");
-    await waitFor(
-      async () => {
-        const res = await fetch(location);
+      const second = await start(dataDir);
+      assert.equal(await blobStatus(second.url, repo, d), 404);
+      await assertOnlyCommittedBlobs(dataDir, [keptDigest]);
+      const uploads = await listFiles(uploadsDir(dataDir));
+      assert.ok(!uploads.includes("0f0e0d0c-orphan-upload"), "orphaned upload data is removed at start-up");
+      // What remains are sessions the registry knows (and will expire), not orphaned files.
+      for (const id of uploads) {
+        const res = await fetch(`${second.url}/v2/${repo}/blobs/uploads/${id}`);
         await res.arrayBuffer();
-        return res.status === 404;
-      },
-      8000,
-      "the session to expire",
-    );
-    await expectError(await fetch(location), 404, "BLOB_UPLOAD_UNKNOWN");
-    assert.ok(!(await listFiles(uploadsDir(ttl.dataDir))).includes(id), "its data is deleted");
-  });
+        assert.equal(res.status, 204, `upload data ${id} belongs to a live session`);
+      }
+      await pushBlob(second.url, repo, data);
+      await expectBlob(second.url, repo, data);
+      await expectBlob(second.url, repo, kept);
+      await assertOnlyCommittedBlobs(dataDir, [keptDigest, d]);
+      await second.stop({ keepData: true });
+    });
 
-  test("a session kept busy outlives the TTL", async () => {
-    const repo = uniqueRepo("ttl");
-    const data = randomBlob(8 * 4000);
-    let location = await startUpload(ttl.url, repo);
-    for (let offset = 0; offset < data.length; offset += 4000) {
-      const res = await fetch(location, {
-        method: "PATCH",
-        headers: { "Content-Range": `${offset}-${offset + 3999}` },
-        body: bytes(data.subarray(offset, offset + 4000)),
+    test("a streamed PATCH: the session survives, resumes from its reported offset and completes", async () => {
+      const dataDir = await freshDataDir();
+      const repo = uniqueRepo("kill");
+      const first = await start(dataDir);
+      const data = randomBlob(8 * MiB);
+      const location = await startUpload(first.url, repo);
+      const head = await fetch(location, { method: "PATCH", body: bytes(data.subarray(0, MiB)) });
+      assert.equal(head.status, 202);
+      const path = new URL(location).pathname;
+      const socket = await beginRawUpload(first, "PATCH", path, 7 * MiB, data.subarray(MiB, 4 * MiB));
+      await waitForUploadBytes(dataDir, 2 * MiB);
+      await kill9(first);
+      socket.destroy();
+
+      const second = await start(dataDir);
+      const resumed = `${second.url}${path}`;
+      assert.equal(await blobStatus(second.url, repo, digest(data)), 404);
+      await assertOnlyCommittedBlobs(dataDir, []);
+      const held = rangeBytes(await uploadRange(resumed));
+      assert.ok(held >= MiB && held <= 4 * MiB, `session holds ${held} bytes`);
+      // Alone on its SQLite file the restarted server released the dead one's write lease at start; on a
+      // shared database it cannot know the writer is dead, so the lease lapses (15 s) before the resume.
+      let put: Response;
+      let text: string;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        put = await fetch(withDigest(resumed, digest(data)), {
+          method: "PUT",
+          headers: { "Content-Range": `${held}-${data.length - 1}` },
+          body: bytes(data.subarray(held)),
+        });
+        text = await put.text();
+        if (put.status !== 416 || !/another request is writing/.test(text) || Date.now() > deadline) break;
+        assert.notEqual(testBackend(), "embedded", "the embedded server released the lease at start");
+        await sleep(1000);
+      }
+      assert.equal(put.status, 201, text);
+      await expectBlob(second.url, repo, data);
+      await assertOnlyCommittedBlobs(dataDir, [digest(data)]);
+      assert.deepEqual(await listFiles(uploadsDir(dataDir)), [], "a completed upload leaves no data behind");
+      await second.stop({ keepData: true });
+    });
+  },
+);
+
+describe(
+  "damaged or untidy data directories",
+  { skip: filesystemOnly("puts stray files into the uploads directory"), concurrency: true },
+  () => {
+    test("stray entries in the uploads directory do not stop start-up; orphaned upload data goes", async () => {
+      const dataDir = await freshDataDir();
+      const first = await start(dataDir);
+      await first.stop({ keepData: true });
+      const uploads = uploadsDir(dataDir);
+      await writeFile(join(uploads, "notes.txt"), "not an upload");
+      await writeFile(join(uploads, ".hidden"), "not an upload either");
+      await mkdir(join(uploads, "lost+found"));
+      await mkdir(join(uploads, "a1b2c3d4-directory"));
+      await writeFile(join(uploads, "a1b2c3d4-orphan"), "orphaned upload data");
+      await backdate(join(uploads, "a1b2c3d4-orphan"));
+      // A fresh one may be an upload another node is creating right now: it stays.
+      await writeFile(join(uploads, "a1b2c3d4-fresh"), "upload data being created");
+
+      const second = await start(dataDir);
+      const remaining = await readdir(uploads);
+      assert.ok(!remaining.includes("a1b2c3d4-orphan"), "orphaned upload data is removed");
+      for (const name of ["notes.txt", ".hidden", "lost+found", "a1b2c3d4-directory", "a1b2c3d4-fresh"]) {
+        assert.ok(remaining.includes(name), `${name} is not the registry's to delete`);
+      }
+      const repo = uniqueRepo("stray");
+      const data = randomBlob(1000);
+      await pushBlob(second.url, repo, data);
+      await expectBlob(second.url, repo, data);
+      await second.stop({ keepData: true });
+    });
+
+    test("a blob lost from storage is unknown to HEAD and GET alike, and can be pushed again", async () => {
+      const dataDir = await freshDataDir();
+      const server = await start(dataDir);
+      const repo = uniqueRepo("lost");
+      const data = randomBlob(50_000);
+      const d = await pushBlob(server.url, repo, data);
+      const hex = d.slice("sha256:".length);
+      await rm(join(blobsDir(dataDir), "sha256", hex.slice(0, 2), hex));
+      assert.equal(await blobStatus(server.url, repo, d), 404, "HEAD must not claim a blob GET cannot serve");
+      await expectError(await fetch(`${server.url}/v2/${repo}/blobs/${d}`), 404, "BLOB_UNKNOWN");
+      await pushBlob(server.url, repo, data);
+      await expectBlob(server.url, repo, data);
+      await server.stop({ keepData: true });
+    });
+  },
+);
+
+describe(
+  "SIGTERM",
+  { skip: filesystemOnly("checks the upload files a stop leaves"), concurrency: true },
+  () => {
+    test("an in-flight upload completes and the server then exits 0", async () => {
+      const dataDir = await freshDataDir();
+      const repo = uniqueRepo("term");
+      const server = await start(dataDir);
+      // An idle keep-alive connection must not hold the shutdown up.
+      assert.equal((await fetch(`${server.url}/v2/`)).status, 200);
+      const data = randomBlob(4 * MiB);
+      const d = digest(data);
+      const socket = await beginRawUpload(
+        server,
+        "POST",
+        `/v2/${repo}/blobs/uploads/?digest=${d}`,
+        data.length,
+        data.subarray(0, MiB),
+      );
+      await waitForUploadBytes(dataDir, MiB);
+      const response = readAll(socket);
+      server.process.kill("SIGTERM");
+      await sleep(300);
+      assert.equal(server.process.exitCode, null, "the server waits for the in-flight request");
+      socket.write(data.subarray(MiB));
+      const res = parseRawResponse(await response);
+      assert.equal(res.status, 201, res.body);
+      assert.equal(res.headers["docker-content-digest"], d);
+      assert.equal(await exitOf(server, 20_000), 0);
+
+      const again = await start(dataDir);
+      await expectBlob(again.url, repo, data);
+      await again.stop({ keepData: true });
+    });
+
+    test("a stalled in-flight upload is cut at the shutdown timeout and leaves no blob", async () => {
+      const dataDir = await freshDataDir();
+      const repo = uniqueRepo("term");
+      const server = await start(dataDir, { WHARF_SHUTDOWN_TIMEOUT: "1s" });
+      const data = randomBlob(2 * MiB);
+      const d = digest(data);
+      const socket = await beginRawUpload(
+        server,
+        "POST",
+        `/v2/${repo}/blobs/uploads/?digest=${d}`,
+        data.length,
+        data.subarray(0, MiB),
+      );
+      await waitForUploadBytes(dataDir, MiB);
+      server.process.kill("SIGTERM");
+      // The stalled client would hold the server forever; the 1 s shutdown timeout must cut it.
+      await exitOf(server, 20_000);
+      socket.destroy();
+
+      const again = await start(dataDir);
+      assert.equal(await blobStatus(again.url, repo, d), 404);
+      await assertOnlyCommittedBlobs(dataDir, []);
+      await pushBlob(again.url, repo, data);
+      await expectBlob(again.url, repo, data);
+      await again.stop({ keepData: true });
+    });
+  },
+);
+
+describe(
+  "stalled clients and expired sessions",
+  { skip: filesystemOnly("checks upload files are removed"), concurrency: true },
+  () => {
+    let idle: TestServer;
+    let ttl: TestServer;
+
+    before(async () => {
+      [idle, ttl] = await Promise.all([
+        freshDataDir().then((dir) => start(dir, { WHARF_IDLE_TIMEOUT: "1s" })),
+        freshDataDir().then((dir) => start(dir, { WHARF_UPLOAD_TTL: "2s" })),
+      ]);
+    });
+
+    test("a client that stalls mid-chunk is disconnected and the session is not corrupted", async () => {
+      const repo = uniqueRepo("stall");
+      const data = randomBlob(200_000);
+      const location = await startUpload(idle.url, repo);
+      const first = await fetch(location, { method: "PATCH", body: bytes(data.subarray(0, 50_000)) });
+      assert.equal(first.status, 202);
+      const socket = await beginRawUpload(
+        idle,
+        "PATCH",
+        new URL(location).pathname,
+        150_000,
+        data.subarray(50_000, 80_000),
+      );
+      const began = Date.now();
+      await once(socket, "close");
+      const waited = Date.now() - began;
+      assert.ok(waited >= 500 && waited < 5000, `disconnected after ${waited} ms`);
+      await waitFor(
+        async () => (await uploadRange(location)) === "0-49999",
+        3000,
+        "the stalled chunk to be rolled back",
+      );
+      const put = await fetch(withDigest(location, digest(data)), {
+        method: "PUT",
+        headers: { "Content-Range": "50000-199999" },
+        body: bytes(data.subarray(50_000)),
       });
-      await res.arrayBuffer();
-      assert.equal(res.status, 202, `chunk at ${offset}`);
-      location = resolveLocation(ttl.url, res.headers.get("location"));
-      await sleep(500);
-    }
-    const put = await fetch(withDigest(location, digest(data)), { method: "PUT" });
-    assert.equal(put.status, 201);
-    await expectBlob(ttl.url, repo, data);
-  });
-});
+      assert.equal(put.status, 201);
+      await expectBlob(idle.url, repo, data);
+    });
+
+    test("a connection that never sends a request is closed", async () => {
+      const socket = await rawConnect(idle.url);
+      const began = Date.now();
+      await once(socket, "close");
+      assert.ok(Date.now() - began < 5000);
+    });
+
+    test("a slow but steady upload is not cut by the idle timeout", async () => {
+      const repo = uniqueRepo("stall");
+      const data = randomBlob(60_000);
+      const d = digest(data);
+      const socket = await beginRawUpload(
+        idle,
+        "POST",
+        `/v2/${repo}/blobs/uploads/?digest=${d}`,
+        data.length,
+        data.subarray(0, 10_000),
+      );
+      const response = readAll(socket);
+      for (let offset = 10_000; offset < data.length; offset += 10_000) {
+        await sleep(500);
+        socket.write(data.subarray(offset, offset + 10_000));
+      }
+      const res = parseRawResponse(await response);
+      assert.equal(res.status, 201, res.body);
+      await expectBlob(idle.url, repo, data);
+    });
+
+    test("an idle upload session expires and its data is deleted", async () => {
+      const repo = uniqueRepo("ttl");
+      const location = await startUpload(ttl.url, repo);
+      const patched = await fetch(location, { method: "PATCH", body: bytes(randomBlob(10_000)) });
+      assert.equal(patched.status, 202);
+      const id = location.split("/").pop() ?? "";
+      assert.ok((await listFiles(uploadsDir(ttl.dataDir))).includes(id), "the session has data on disk");
+      await waitFor(
+        async () => {
+          const res = await fetch(location);
+          await res.arrayBuffer();
+          return res.status === 404;
+        },
+        8000,
+        "the session to expire",
+      );
+      await expectError(await fetch(location), 404, "BLOB_UPLOAD_UNKNOWN");
+      assert.ok(!(await listFiles(uploadsDir(ttl.dataDir))).includes(id), "its data is deleted");
+    });
+
+    test("a session kept busy outlives the TTL", async () => {
+      const repo = uniqueRepo("ttl");
+      const data = randomBlob(8 * 4000);
+      let location = await startUpload(ttl.url, repo);
+      for (let offset = 0; offset < data.length; offset += 4000) {
+        const res = await fetch(location, {
+          method: "PATCH",
+          headers: { "Content-Range": `${offset}-${offset + 3999}` },
+          body: bytes(data.subarray(offset, offset + 4000)),
+        });
+        await res.arrayBuffer();
+        assert.equal(res.status, 202, `chunk at ${offset}`);
+        location = resolveLocation(ttl.url, res.headers.get("location"));
+        await sleep(500);
+      }
+      const put = await fetch(withDigest(location, digest(data)), { method: "PUT" });
+      assert.equal(put.status, 201);
+      await expectBlob(ttl.url, repo, data);
+    });
+  },
+);
 
 /** Upload data from an hour ago: past the grace in which a node may be about to record its session. */
 async function backdate(path: string): Promise<void> {

@@ -90,6 +90,11 @@ let s3Cache: S3Settings | undefined;
 /** The shared S3-compatible server's settings, starting it (and creating the test bucket) if needed. */
 export async function s3Settings(): Promise<S3Settings> {
   if (s3Cache) return s3Cache;
+  if (!existsSync(S3_SCRIPT)) {
+    throw new Error(
+      `the S3 test server's script is not at ${S3_SCRIPT}: check out the project beside ../shared`,
+    );
+  }
   const out = withLock("/tmp/wharf-test-s3.lock", () =>
     execFileSync("bash", [S3_SCRIPT], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
   );

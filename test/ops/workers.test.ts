@@ -14,7 +14,6 @@ import {
   digest,
   pushManifest,
   randomBlob,
-  sleep,
   startUpload,
   uniqueRepo,
   waitFor,
@@ -191,6 +190,5 @@ describe("stopping a set of workers", { timeout: 120_000 }, () => {
     if (expected > 1) assert.equal(workerPids(server).length, expected);
     else assert.equal(workerPids(server).length, 0, "one CPU: the server process serves itself");
     await server.stop();
-    await sleep(10);
   });
 });

@@ -15,6 +15,7 @@ import { registerAdminRoutes } from "./routes/admin.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
 import type { AccessGuard, RequestAccess, Requirement } from "./access.js";
 import type { AuditLog } from "../registry/audit.js";
+import { recordRefusal } from "./refusals.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
@@ -136,6 +137,8 @@ async function dispatch(
       query: request.query as RouteContext["query"],
       access,
       audit: (event) => services.audit.record({ ...event, actor: access.actor, client: access.client }),
+      refused: (refusal) =>
+        recordRefusal(services.audit, { ...refusal, actor: access.actor, client: access.client }),
     };
     return handler(context);
   }

@@ -36,3 +36,24 @@ export async function inAuthChange<T>(db: Conn, change: (trx: Conn) => Promise<T
     return change(trx);
   });
 }
+
+/** The counter of changes to immutable-tag rules (see ImmutableTags). */
+const IMMUTABLE = "immutable";
+
+/** Bumps the immutable-rules counter, in the rule change's transaction. */
+export async function bumpImmutableGeneration(db: Conn): Promise<void> {
+  await db
+    .insertInto("change_counters")
+    .values({ name: IMMUTABLE, value: 1 })
+    .onConflict((oc) => oc.column("name").doUpdateSet({ value: sql<number>`change_counters.value + 1` }))
+    .execute();
+}
+
+export async function immutableGeneration(db: Conn): Promise<number> {
+  const row = await db
+    .selectFrom("change_counters")
+    .select("value")
+    .where("name", "=", IMMUTABLE)
+    .executeTakeFirst();
+  return Number(row?.value ?? 0);
+}

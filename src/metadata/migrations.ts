@@ -289,6 +289,28 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
         await sql`insert into change_counters (name, value) values ('auth', 0)`.execute(db);
       },
     },
+    "0007_immutable_tags": {
+      // Rules that make tags immutable, and their change counter (every node caches the rules). The
+      // default rule (semver-looking tags everywhere) only on a fresh database: a registry upgraded with
+      // repositories in it keeps its behaviour until an administrator adds the rule.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("immutable_rules")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("repositories", varchar(255), (c) => c.notNull())
+          .addColumn("tags", varchar(256), (c) => c.notNull())
+          .addColumn("kind", varchar(16), (c) => c.notNull())
+          .addColumn("created_by", varchar(80), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await sql`insert into change_counters (name, value) values ('immutable', 0)`.execute(db);
+        const used = await sql<{ name: string }>`select name from repositories limit 1`.execute(db);
+        if (used.rows.length === 0) {
+          await sql`insert into immutable_rules (name, repositories, tags, kind, created_by, created_at)
+            values ('semver', '**', 'semver', 'semver', 'wharf', ${new Date().toISOString()})`.execute(db);
+        }
+      },
+    },
   };
 };
 

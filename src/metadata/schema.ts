@@ -189,6 +189,20 @@ export interface ChangeCountersTable {
   value: BigIntColumn;
 }
 
+/**
+ * A rule making matching tags immutable: once a tag in a repository matching `repositories` (a glob)
+ * points at a manifest it never moves nor goes away. `kind` says how `tags` matches: `glob`, `regex`
+ * (whole tag, linear-time subset) or `semver` (any tag that parses as a version; `tags` is `semver`).
+ */
+export interface ImmutableRulesTable {
+  name: string;
+  repositories: string;
+  tags: string;
+  kind: string;
+  created_by: string;
+  created_at: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -208,4 +222,5 @@ export interface Database {
   token_signing_keys: TokenSigningKeysTable;
   login_attempts: LoginAttemptsTable;
   change_counters: ChangeCountersTable;
+  immutable_rules: ImmutableRulesTable;
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { now } from "./time.js";
+import { dialectOf } from "./database.js";
 
 type Conn = Kysely<Database>;
 
@@ -38,4 +39,57 @@ export async function listTags(
     .limit(limit);
   if (last !== undefined) query = query.where("name", ">", last);
   return (await query.execute()).map((r) => r.name);
+}
+
+/** The digest a tag points at, or undefined. On PostgreSQL the row stays locked until the transaction ends. */
+export async function lockedTagDigest(
+  db: Conn,
+  repository: string,
+  name: string,
+): Promise<string | undefined> {
+  let query = db
+    .selectFrom("tags")
+    .select("digest")
+    .where("repository", "=", repository)
+    .where("name", "=", name);
+  if (dialectOf(db) === "postgres") query = query.forUpdate();
+  return (await query.executeTakeFirst())?.digest;
+}
+
+/**
+ * Points a tag at a manifest only if the tag is new; returns the digest it points at afterwards. A
+ * concurrent writer of the same new tag waits on PostgreSQL's unique index, then sees the other's row.
+ */
+export async function createTagOnce(
+  db: Conn,
+  repository: string,
+  name: string,
+  digest: string,
+): Promise<string> {
+  await db
+    .insertInto("tags")
+    .values({ repository, name, digest, updated_at: now() })
+    .onConflict((oc) => oc.columns(["repository", "name"]).doNothing())
+    .execute();
+  return (await lockedTagDigest(db, repository, name)) ?? digest;
+}
+
+/** The tags pointing at a manifest, in name order after `last`, at most `limit`. */
+export async function tagsOf(
+  db: Conn,
+  repository: string,
+  digest: string,
+  last: string | undefined,
+  limit: number,
+): Promise<string[]> {
+  let query = db
+    .selectFrom("tags")
+    .select("name")
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
+    .orderBy("name")
+    .limit(limit);
+  if (last !== undefined) query = query.where("name", ">", last);
+  const rows = await query.execute();
+  return rows.map((r) => r.name);
 }

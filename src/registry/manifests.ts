@@ -5,11 +5,12 @@ import type { Db } from "../metadata/database.js";
 import { linkedBlobSizes } from "../metadata/blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
-import { deleteTag, setTag } from "../metadata/tags.js";
+import { deleteTag } from "../metadata/tags.js";
 import { indexChildren } from "../metadata/artifacts.js";
 import { deleteTagTerm } from "../metadata/search-terms.js";
 import { markIndexes } from "../metadata/index-marks.js";
 import type { FactsRecorder } from "./facts.js";
+import type { ImmutableTags } from "./immutable/service.js";
 import {
   lookupReference,
   parseReference,
@@ -41,6 +42,8 @@ export class ManifestService {
 
   constructor(
     private readonly db: Db,
+    /** Every tag set or removed here goes through its checks, inside the write's transaction. */
+    private readonly immutable: ImmutableTags,
     /** Extracts each artifact's facts after it is stored (discovery and search). */
     private readonly facts?: FactsRecorder,
   ) {}
@@ -112,7 +115,7 @@ export class ManifestService {
           ...info.manifests.map((d) => ({ digest: d.digest, kind: "manifest" as const })),
         ],
       });
-      for (const tag of tags) await setTag(trx, repository, tag, digest);
+      for (const tag of tags) await this.immutable.setTag(trx, repository, tag, digest);
       await markIndexes(trx, namespaces);
     });
     await this.facts?.afterPut(repository, digest, body, tags);
@@ -128,6 +131,7 @@ export class ManifestService {
     const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     if (ref.kind === "tag") {
       const untagged = await this.db.transaction().execute(async (trx) => {
+        await this.immutable.requireTagRemovable(trx, repository, ref.tag);
         const found = await deleteTag(trx, repository, ref.tag);
         if (found) await deleteTagTerm(trx, repository, ref.tag);
         if (found) await markIndexes(trx, namespaces);
@@ -140,6 +144,7 @@ export class ManifestService {
     const digest = ref.digest.digest;
     const children = await indexChildren(this.db, repository, digest);
     const deleted = await this.db.transaction().execute(async (trx) => {
+      await this.immutable.requireManifestRemovable(trx, repository, digest);
       const found = await manifests.deleteManifest(trx, repository, digest);
       if (found) await markIndexes(trx, namespaces);
       return found;

@@ -4,6 +4,7 @@ import type { BlobStore } from "../storage/blob-store.js";
 import { BlobService } from "./blobs.js";
 import { ListingService } from "./listings.js";
 import { ManifestService } from "./manifests.js";
+import { ImmutableTags } from "./immutable/service.js";
 import { UploadService } from "./uploads.js";
 import { StorageVerification } from "./storage-verification.js";
 import { KeyedLock } from "./keyed-lock.js";
@@ -31,6 +32,7 @@ export class Registry {
   readonly blobs: BlobService;
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
+  readonly immutable: ImmutableTags;
   readonly listings: ListingService;
   readonly verification: StorageVerification;
   readonly facts: FactsRecorder;
@@ -50,7 +52,8 @@ export class Registry {
     this.uploads = new UploadService(db, store, blobCommits);
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
-    this.manifests = new ManifestService(db, this.facts);
+    this.immutable = new ImmutableTags(db);
+    this.manifests = new ManifestService(db, this.immutable, this.facts);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
     const index = options.index ?? { namespaces: [], delayMs: 1000 };
@@ -62,6 +65,7 @@ export class Registry {
 
   /** Expires stale uploads (with what a crash may have left) now and periodically. */
   async start(): Promise<void> {
+    await this.immutable.start();
     if (this.options.alone) await this.uploads.releaseAllLeases();
     await this.expireUploads();
     const interval = Math.min(Math.max(this.options.uploadTtlMs / 4, 1000), 10 * 60_000);
@@ -73,6 +77,7 @@ export class Registry {
 
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
+    this.immutable.stop();
     await this.indexes.stop();
     await this.facts.stop();
     await this.db.destroy();

@@ -7,6 +7,7 @@ import { sendJson } from "../json.js";
 import { refuseLogin } from "../refusals.js";
 import { readLimitedBody } from "../request-body.js";
 import type { Services } from "../server.js";
+import { ImmutableRuleError } from "../../registry/immutable/rules.js";
 import { startStorageVerification, storageVerificationStatus } from "./storage.js";
 
 const MAX_JSON_BYTES = 64 * 1024;
@@ -25,8 +26,8 @@ interface AdminCall {
 }
 
 /**
- * The JSON admin API under /api/v1/ (for the CLI and the web UI): users, robot tokens, access rules
- * and the audit log. Every route but `whoami` and a user's own password change needs an administrator.
+ * The JSON admin API under /api/v1/ (for the CLI and the web UI): users, robot tokens, access rules,
+ * immutable-tag rules and the audit log. Every route but `whoami` and a user's own password change needs an administrator.
  */
 export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
   const { accounts, audit } = services;
@@ -55,7 +56,7 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
               audit.record({ actor: caller.name, client: request.ip, action, target, detail }),
           });
         } catch (err) {
-          throw err instanceof AccountError ? accountError(err) : err;
+          throw err instanceof AccountError || err instanceof ImmutableRuleError ? accountError(err) : err;
         }
         // Handlers return the object to answer with; sendJson keeps its type exact (no charset).
         return reply.sent || result === reply ? reply : sendJson(reply, result);
@@ -165,6 +166,41 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     return reply.code(204).send();
   });
 
+  const { immutable } = services.registry;
+  route("GET", "/immutable", true, async () => ({ rules: await immutable.list() }));
+  route("POST", "/immutable", true, async ({ request, reply, caller, audit: log }) => {
+    const body = await jsonBody(request);
+    const kind = body.kind;
+    if (kind !== undefined && typeof kind !== "string") {
+      throw new RegistryError("INVALID_REQUEST", "kind must be glob, regex or semver");
+    }
+    const rule = await immutable.add(
+      {
+        name: requireString(body, "name"),
+        repositories: requireString(body, "repositories"),
+        tags: requireString(body, "tags"),
+        ...(kind === undefined ? {} : { kind }),
+      },
+      caller.name,
+    );
+    await log("immutable.add", rule.name, {
+      repositories: rule.repositories,
+      tags: rule.tags,
+      kind: rule.kind,
+    });
+    reply.code(201);
+    return rule;
+  });
+  route("DELETE", "/immutable/:name", true, async ({ reply, params, audit: log }) => {
+    const rule = await immutable.remove(params.name ?? "");
+    await log("immutable.remove", rule.name, {
+      repositories: rule.repositories,
+      tags: rule.tags,
+      kind: rule.kind,
+    });
+    return reply.code(204).send();
+  });
+
   route("GET", "/audit", true, async ({ request }) => {
     const query = request.query as Record<string, string | undefined>;
     const limit = query.limit === undefined ? 100 : Number(query.limit);
@@ -216,7 +252,7 @@ async function checkCurrentPassword(
   }
 }
 
-function accountError(err: AccountError): RegistryError {
+function accountError(err: AccountError | ImmutableRuleError): RegistryError {
   const code =
     err.kind === "invalid" ? "INVALID_REQUEST" : err.kind === "not_found" ? "NOT_FOUND" : "CONFLICT";
   return new RegistryError(code, err.message);

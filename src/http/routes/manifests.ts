@@ -3,6 +3,24 @@ import { queryValues } from "./types.js";
 import { readLimitedBody } from "../request-body.js";
 import { MAX_MANIFEST_BYTES } from "../../oci/manifest.js";
 import { isDigestReference } from "../../registry/validation.js";
+import { ImmutableTagError } from "../../registry/immutable/service.js";
+
+/** A refused move or removal of an immutable tag goes to the audit log (throttled), then to the client. */
+async function auditingImmutable<T>(ctx: RouteContext, action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ImmutableTagError) {
+      await ctx.refused({
+        action,
+        repository: ctx.name,
+        target: err.refusal.tag,
+        reason: `immutable (rule '${err.refusal.rule}')`,
+      });
+    }
+    throw err;
+  }
+}
 
 async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const { reply, registry, name, reference } = ctx;
@@ -26,12 +44,8 @@ export const manifestRoutes: ApiRoute = {
       const { request, reply, registry, name, reference } = ctx;
       const body = await readLimitedBody(request.raw, MAX_MANIFEST_BYTES);
       const tags = queryValues(ctx.query, "tag");
-      const result = await registry.manifests.put(
-        name,
-        reference,
-        request.headers["content-type"],
-        body,
-        tags,
+      const result = await auditingImmutable(ctx, "manifest.push", () =>
+        registry.manifests.put(name, reference, request.headers["content-type"], body, tags),
       );
       if (result.subject) reply.header("OCI-Subject", result.subject);
       await ctx.audit({
@@ -47,9 +61,10 @@ export const manifestRoutes: ApiRoute = {
         .header("Content-Length", 0)
         .send();
     },
-    DELETE: async ({ reply, registry, name, reference, audit }) => {
-      await registry.manifests.delete(name, reference);
+    DELETE: async (ctx) => {
+      const { reply, registry, name, reference, audit } = ctx;
       const action = isDigestReference(reference) ? "manifest.delete" : "tag.delete";
+      await auditingImmutable(ctx, action, () => registry.manifests.delete(name, reference));
       await audit({ action, repository: name, target: reference });
       return reply.code(202).header("Content-Length", 0).send();
     },

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Registry } from "../../registry/registry.js";
 import type { AuditEvent } from "../../registry/audit.js";
 import type { RequestAccess, Requirement } from "../access.js";
+import type { Refusal } from "../refusals.js";
 
 export interface RouteContext {
   request: FastifyRequest;
@@ -15,6 +16,8 @@ export interface RouteContext {
   access: RequestAccess;
   /** Records an event in the audit log with the caller as actor. */
   audit(event: Omit<AuditEvent, "actor" | "client">): Promise<void>;
+  /** Records a refused request with the caller as actor (throttled like every refusal). */
+  refused(refusal: Omit<Refusal, "actor" | "client">): Promise<void>;
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<unknown>;

@@ -1,0 +1,130 @@
+import { compileGlob, GlobSyntaxError, type Matcher } from "../../auth/glob.js";
+import { isVersionTag } from "../../oci/tag-policy/index.js";
+import { compileTagRegex, MAX_REGEX_LENGTH, TagRegexError } from "./tag-regex.js";
+
+/** How a rule's tag pattern matches: a glob, a (linear-time) regex, or every version-looking tag. */
+export type TagPatternKind = "glob" | "regex" | "semver";
+export const TAG_PATTERN_KINDS: readonly TagPatternKind[] = ["glob", "regex", "semver"];
+
+/** The keyword of the `semver` kind, the only pattern it takes. */
+export const SEMVER_KEYWORD = "semver";
+export const MAX_IMMUTABLE_RULES = 1000;
+
+export interface ImmutableRule {
+  name: string;
+  /** A repository glob, as in access rules (`**`, `team-a/**`). */
+  repositories: string;
+  tags: string;
+  kind: TagPatternKind;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface NewImmutableRule {
+  name: string;
+  repositories: string;
+  tags: string;
+  /** Defaults to `semver` for the pattern `semver`, else `glob`. */
+  kind?: string;
+}
+
+export class ImmutableRuleError extends Error {
+  constructor(
+    readonly kind: "invalid" | "not_found" | "conflict",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A rule ready to match: both patterns compiled once, when the rules are loaded. */
+export interface CompiledRule {
+  rule: ImmutableRule;
+  matches(repository: string, tag: string): boolean;
+}
+
+const NAME = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+const REPOSITORY_GLOB = /^[a-z0-9._\-/*?{},![\]]{1,255}$/;
+/** Tag characters plus glob syntax; tags are at most 128 characters, a glob a little more. */
+const TAG_GLOB = /^[A-Za-z0-9_.\-*?{},![\]^]{1,255}$/;
+
+/** Checks a new rule and fills in its kind; throws ImmutableRuleError saying what is wrong. */
+export function validateRule(input: NewImmutableRule): Required<NewImmutableRule> & { kind: TagPatternKind } {
+  const { name, repositories, tags } = input;
+  if (!NAME.test(name)) {
+    throw invalid(
+      `invalid rule name ${quote(name)}: use 1-64 lower-case letters, digits, '.', '_' or '-', ` +
+        "starting and ending with a letter or digit",
+    );
+  }
+  if (!REPOSITORY_GLOB.test(repositories) || repositories.includes("..")) {
+    throw invalid(
+      `invalid repository pattern ${quote(repositories)}: a repository name with globs ` +
+        "(*, **, ?, [a-z], {a,b}), at most 255 characters",
+    );
+  }
+  globOrThrow(repositories, "repository pattern");
+  const kind = input.kind ?? (tags === SEMVER_KEYWORD ? "semver" : "glob");
+  if (!(TAG_PATTERN_KINDS as readonly string[]).includes(kind)) {
+    throw invalid(`invalid kind ${quote(kind)}: use ${TAG_PATTERN_KINDS.join(", ")}`);
+  }
+  if (kind === "semver" && tags !== SEMVER_KEYWORD) {
+    throw invalid(`a rule of kind semver takes the tag pattern ${quote(SEMVER_KEYWORD)}, not ${quote(tags)}`);
+  }
+  if (kind === "glob") {
+    if (!TAG_GLOB.test(tags)) {
+      throw invalid(
+        `invalid tag glob ${quote(tags)}: tag characters (A-Z a-z 0-9 _ . -) with globs ` +
+          "(*, ?, [a-z], {a,b}), at most 255 characters",
+      );
+    }
+    globOrThrow(tags, "tag glob");
+  }
+  if (kind === "regex") {
+    try {
+      compileTagRegex(tags);
+    } catch (err) {
+      if (err instanceof TagRegexError) {
+        throw invalid(
+          `invalid tag regex ${quote(tags)}: ${err.message} (at most ${MAX_REGEX_LENGTH} characters)`,
+        );
+      }
+      throw err;
+    }
+  }
+  return { name, repositories, tags, kind: kind as TagPatternKind };
+}
+
+export function compileRule(rule: ImmutableRule): CompiledRule {
+  const repository = compileGlob(rule.repositories);
+  const tag = tagMatcher(rule);
+  return { rule, matches: (r, t) => repository(r) && tag(t) };
+}
+
+function tagMatcher(rule: ImmutableRule): Matcher {
+  switch (rule.kind) {
+    case "semver":
+      return isVersionTag;
+    case "regex":
+      return compileTagRegex(rule.tags);
+    case "glob":
+      return compileGlob(rule.tags);
+  }
+}
+
+function globOrThrow(pattern: string, what: string): void {
+  try {
+    compileGlob(pattern);
+  } catch (err) {
+    if (err instanceof GlobSyntaxError) throw invalid(`invalid ${what} ${quote(pattern)}: ${err.message}`);
+    throw err;
+  }
+}
+
+function invalid(message: string): ImmutableRuleError {
+  return new ImmutableRuleError("invalid", message);
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.slice(0, 300));
+}

@@ -89,6 +89,8 @@ async function expectImmutable(
   expected: { message: string; tag: string; rule: string; repository: string; digest: string },
 ): Promise<void> {
   assert.equal(res.status, 403, `expected 403, got ${res.status}`);
+  // For clients that print only the status line (containerd's resolver: helm, nerdctl).
+  assert.equal(res.statusText, `Forbidden: ${expected.message}`);
   const errors = await readErrors(res);
   assert.equal(errors.length, 1);
   const [error] = errors;

@@ -11,6 +11,10 @@ async function auditingImmutable<T>(ctx: RouteContext, action: string, work: () 
     return await work();
   } catch (err) {
     if (err instanceof ImmutableTagError) {
+      // Clients built on containerd's resolver (helm, nerdctl, buildkit) print only the status line,
+      // never the error body: the reason phrase carries the message to them too. It is plain ASCII
+      // (tags, rule names and globs are validated), so it cannot break the status line.
+      ctx.reply.raw.statusMessage = `Forbidden: ${err.message}`;
       await ctx.refused({
         action,
         repository: ctx.name,

@@ -174,7 +174,9 @@ describe("manifest push and pull per manifest type", () => {
     const repo = uniqueRepo("charts");
     const config = await pushBlob(url, repo, '{"name":"mychart","version":"0.1.0"}', HELM_CONFIG);
     const chart = await pushBlob(url, repo, randomBytes(300), HELM_CHART);
-    await roundTrip(repo, imageManifest({ config, layers: [chart] }), OCI_MANIFEST, "0.1.0");
+    // Not the version as tag: the round trip untags and deletes, which the default rule refuses for
+    // version tags (immutable-tags.test.ts covers that).
+    await roundTrip(repo, imageManifest({ config, layers: [chart] }), OCI_MANIFEST, "stable");
   });
 
   test("an OCI manifest without a mediaType field is stored with the Content-Type it was sent with", async () => {

@@ -15,10 +15,13 @@ import {
   imageManifest,
   MANIFEST_TYPE,
   pushBlob,
+  sleep,
   startAuthServer,
   type AuthServer,
 } from "./support.js";
 import { cliHome, type CliHome, type CliResult } from "../client/cli.js";
+import { startWharf } from "../helpers/server.js";
+import { backendOf, queryMetadata } from "../helpers/backends.js";
 
 const BOB = { name: "bob", password: "bob-password-1" };
 
@@ -56,7 +59,7 @@ async function freshManifest(url: string, repo: string, auth: string): Promise<B
 function put(url: string, repo: string, reference: string, body: Buffer, auth: string) {
   return fetch(`${url}/v2/${repo}/manifests/${reference}`, {
     method: "PUT",
-    headers: { Authorization: auth, "Content-Type": MANIFEST_TYPE },
+    headers: { ...(auth ? { Authorization: auth } : {}), "Content-Type": MANIFEST_TYPE },
     body: new Uint8Array(body),
   });
 }
@@ -272,5 +275,60 @@ describe("immutable-tag rules: admin API and CLI", () => {
       (e) => e.action === "manifest.delete" && e.outcome === "denied" && e.repository === repo,
     );
     assert.equal(refusedDelete?.target, "v3.0.0");
+  });
+});
+
+describe("immutable-tag rules on a registry without accounts", () => {
+  test("wharf immutable --data-dir lists, removes and adds rules in the database; the server follows", async () => {
+    const server = await startWharf();
+    const home = await cliHome();
+    try {
+      const local = async (args: string[]) =>
+        home.run([...args, "--data-dir", server.dataDir], { env: await backendOf(server.dataDir) });
+      const rules = json<Rule[]>(await local(["immutable", "--json"]));
+      assert.deepEqual(
+        rules.map((r) => r.name),
+        ["semver"],
+      );
+      const repo = "open/app";
+      const push = async (tag: string) => {
+        const res = await put(server.url, repo, tag, await freshManifest(server.url, repo, ""), "");
+        await res.arrayBuffer();
+        return res.status;
+      };
+      assert.equal(await push("v1.0.0"), 201);
+      assert.equal(await push("v1.0.0"), 403);
+
+      ok(await local(["immutable", "rm", "semver"]));
+      // The server polls the rules' change counter every 250 ms: 20 tries 50 ms apart is a second.
+      let moved = false;
+      for (let i = 0; i < 20 && !moved; i++) {
+        moved = (await push("v1.0.0")) === 201;
+        if (!moved) await sleep(50);
+      }
+      assert.ok(moved, "the server dropped the rule removed in its database within a second");
+
+      ok(await local(["immutable", "add", "pinned", "open/**", "pin-*"]));
+      const missing = await local(["immutable", "rm", "nope"]);
+      assert.equal(missing.code, 3, show(missing));
+      const invalid = await local(["immutable", "add", "x", "**", "--regex", "(a"]);
+      assert.equal(invalid.code, 2, show(invalid));
+      assert.match(invalid.stderr, /invalid tag regex/);
+      assert.deepEqual(
+        json<Rule[]>(await local(["immutable", "--json"])).map((r) => [r.name, r.createdBy]),
+        [["pinned", "local"]],
+      );
+      const audited = await queryMetadata<{ action: string; target: string }>(
+        server.dataDir,
+        "select action, target from audit_events where actor = 'local' order by seq",
+      );
+      assert.deepEqual(
+        audited.map((e) => `${e.action} ${e.target}`),
+        ["immutable.remove semver", "immutable.add pinned"],
+      );
+    } finally {
+      await home.cleanup();
+      await server.stop();
+    }
   });
 });

@@ -1,11 +1,96 @@
 import type { Command } from "commander";
-import type { ImmutableRule } from "../../../registry/immutable/rules.js";
-import { UsageError } from "../../../client/errors.js";
-import { examples, runCommand, withCommonOptions, type CommonOptions } from "../common/context.js";
+import { pino } from "pino";
+import { ImmutableRuleError, type ImmutableRule } from "../../../registry/immutable/rules.js";
+import { ImmutableTags } from "../../../registry/immutable/service.js";
+import { AuditLog } from "../../../registry/audit.js";
+import { NotFoundError, UsageError } from "../../../client/errors.js";
+import {
+  examples,
+  runCommand,
+  withCommonOptions,
+  type CommonOptions,
+  type Context,
+} from "../common/context.js";
+import { openBootstrapDatabase } from "./user.js";
 import { table } from "../common/format.js";
 import { AdminApi, type RegistryOption } from "./api.js";
 
-type Options = CommonOptions & RegistryOption;
+interface Options extends CommonOptions, RegistryOption {
+  dataDir?: string;
+  serverConfig?: string;
+}
+
+/**
+ * The rules of a running registry (its admin API, as a logged-in administrator), or with --data-dir or
+ * --server-config straight in its database: the way to manage them on a registry without accounts.
+ */
+interface Rules {
+  list(): Promise<ImmutableRule[]>;
+  add(rule: { name: string; repositories: string; tags: string; kind: string }): Promise<ImmutableRule>;
+  remove(name: string): Promise<void>;
+}
+
+async function rulesFor(
+  ctx: Context,
+  options: Options,
+  work: (rules: Rules) => Promise<void>,
+): Promise<void> {
+  if (options.dataDir !== undefined && options.serverConfig !== undefined) {
+    throw new UsageError("give --data-dir or --server-config, not both");
+  }
+  if (options.dataDir === undefined && options.serverConfig === undefined) {
+    const api = AdminApi.for(ctx, options);
+    return work({
+      list: async () => (await api.call<{ rules: ImmutableRule[] }>("GET", "/immutable")).rules,
+      add: (rule) => api.call<ImmutableRule>("POST", "/immutable", rule),
+      remove: (name) => api.call("DELETE", `/immutable/${encodeURIComponent(name)}`),
+    });
+  }
+  const db = await openBootstrapDatabase(options);
+  const direct = new ImmutableTags(db);
+  const audit = new AuditLog(db, pino({ level: "silent" }));
+  const record = (action: string, rule: ImmutableRule) =>
+    audit.record({
+      actor: "local",
+      client: "cli",
+      action,
+      target: rule.name,
+      detail: { repositories: rule.repositories, tags: rule.tags, kind: rule.kind, via: "data-dir" },
+    });
+  // Rule errors are the caller's input, as the API's 400/404/409 are: exit 2 (3 for a missing rule).
+  const checked = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof ImmutableRuleError && err.kind === "not_found") throw new NotFoundError(err.message);
+      if (err instanceof ImmutableRuleError) throw new UsageError(err.message);
+      throw err;
+    }
+  };
+  try {
+    await work({
+      list: () => direct.list(),
+      add: async (rule) => {
+        const added = await checked(() => direct.add(rule, "local"));
+        await record("immutable.add", added);
+        return added;
+      },
+      remove: async (name) => {
+        const removed = await checked(() => direct.remove(name));
+        await record("immutable.remove", removed);
+      },
+    });
+  } finally {
+    await db.destroy();
+  }
+}
+
+function withTarget(command: Command): void {
+  command
+    .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
+    .option("--data-dir <dir>", "work on this data directory's database instead of a running registry")
+    .option("--server-config <file>", "work on the database this server configuration names");
+}
 
 export function registerImmutable(program: Command): void {
   const immutable = program
@@ -17,25 +102,25 @@ export function registerImmutable(program: Command): void {
     "wharf immutable add dated '**' --regex '\\d{8}-[0-9a-f]{7}'",
     "wharf immutable add semver '**' semver                   # every version tag (the default rule)",
     "wharf immutable rm semver",
+    "wharf immutable rm semver --data-dir /var/lib/wharf      # a registry without accounts",
   ]);
 
   const ls = immutable.command("ls", { isDefault: true }).description("List the rules");
-  ls.option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");
+  withTarget(ls);
   withCommonOptions(ls);
   examples(ls, ["wharf immutable --registry registry.example.com"]);
   ls.action(async (options: Options) => {
     await runCommand(options, async (ctx) => {
-      const { rules } = await AdminApi.for(ctx, options).call<{ rules: ImmutableRule[] }>(
-        "GET",
-        "/immutable",
-      );
-      if (ctx.json) return ctx.printJson(rules);
-      ctx.print(
-        table([
-          ["NAME", "REPOSITORIES", "TAGS", "KIND", "BY"],
-          ...rules.map((r) => [r.name, r.repositories, r.tags, r.kind, r.createdBy]),
-        ]),
-      );
+      await rulesFor(ctx, options, async (api) => {
+        const rules = await api.list();
+        if (ctx.json) return ctx.printJson(rules);
+        ctx.print(
+          table([
+            ["NAME", "REPOSITORIES", "TAGS", "KIND", "BY"],
+            ...rules.map((r) => [r.name, r.repositories, r.tags, r.kind, r.createdBy]),
+          ]),
+        );
+      });
     });
   });
 
@@ -46,8 +131,8 @@ export function registerImmutable(program: Command): void {
     .argument("<repositories>", "repository glob, e.g. '**' or 'team-a/**'")
     .argument("<tags>", "tag glob (default), a regex with --regex, or the keyword semver (any version tag)")
     .option("--glob", "<tags> is a glob over the whole tag (the default)")
-    .option("--regex", "<tags> is a regular expression over the whole tag (RE2 subset, ≤256 characters)")
-    .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");
+    .option("--regex", "<tags> is a regular expression over the whole tag (RE2 subset, ≤256 characters)");
+  withTarget(add);
   withCommonOptions(add);
   examples(add, [
     "wharf immutable add releases '**' 'release-*'",
@@ -64,16 +149,13 @@ export function registerImmutable(program: Command): void {
       await runCommand(options, async (ctx) => {
         if (options.glob && options.regex) throw new UsageError("give --glob or --regex, not both");
         const kind = options.regex ? "regex" : options.glob ? "glob" : tags === "semver" ? "semver" : "glob";
-        const rule = await AdminApi.for(ctx, options).call<ImmutableRule>("POST", "/immutable", {
-          name,
-          repositories,
-          tags,
-          kind,
+        await rulesFor(ctx, options, async (api) => {
+          const rule = await api.add({ name, repositories, tags, kind });
+          if (ctx.json) return ctx.printJson(rule);
+          ctx.print(rule.name);
+          const what = rule.kind === "semver" ? "version tags" : `tags matching ${rule.kind} ${rule.tags}`;
+          ctx.note(`Made ${what} immutable in ${rule.repositories}`);
         });
-        if (ctx.json) return ctx.printJson(rule);
-        ctx.print(rule.name);
-        const what = rule.kind === "semver" ? "version tags" : `tags matching ${rule.kind} ${rule.tags}`;
-        ctx.note(`Made ${what} immutable in ${rule.repositories}`);
       });
     },
   );
@@ -82,14 +164,19 @@ export function registerImmutable(program: Command): void {
     .command("rm")
     .description("Remove a rule (its tags can move again)")
     .argument("<name>", "the rule's name (see wharf immutable)");
-  rm.option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)");
+  withTarget(rm);
   withCommonOptions(rm);
-  examples(rm, ["wharf immutable rm semver"]);
+  examples(rm, [
+    "wharf immutable rm semver --registry registry.example.com",
+    "wharf immutable rm semver --data-dir /var/lib/wharf   # straight in the database",
+  ]);
   rm.action(async (name: string, options: Options) => {
     await runCommand(options, async (ctx) => {
-      await AdminApi.for(ctx, options).call("DELETE", `/immutable/${encodeURIComponent(name)}`);
-      if (ctx.json) return ctx.printJson({ removed: name });
-      ctx.note(`Removed rule ${name}`);
+      await rulesFor(ctx, options, async (api) => {
+        await api.remove(name);
+        if (ctx.json) return ctx.printJson({ removed: name });
+        ctx.note(`Removed rule ${name}`);
+      });
     });
   });
 }

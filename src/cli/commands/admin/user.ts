@@ -175,7 +175,9 @@ async function currentAndNewPassword(fromStdin: boolean): Promise<{ current: str
  * directory, environment (WHARF_METADATA_DRIVER, WHARF_METADATA_URL) and configuration file. SQLite's
  * data directory is created as serve would (the first admin usually comes before the first start).
  */
-async function openBootstrapDatabase(options: UserOptions): Promise<Db> {
+export async function openBootstrapDatabase(
+  options: Pick<UserOptions, "dataDir" | "serverConfig">,
+): Promise<Db> {
   let config: ServerConfig;
   try {
     config = await loadServerConfig({

@@ -35,7 +35,14 @@ interface State {
 
 export type TagMatcher = (tag: string) => boolean;
 
-export function compileTagRegex(pattern: string): TagMatcher {
+/** Work done by matchers: states visited, for tests of the time bound. */
+export interface RegexStats {
+  steps: number;
+  /** The automaton's size, set when compiled. */
+  states: number;
+}
+
+export function compileTagRegex(pattern: string, stats?: RegexStats): TagMatcher {
   if (pattern.length === 0) throw new TagRegexError("the pattern is empty");
   if (pattern.length > MAX_REGEX_LENGTH) {
     throw new TagRegexError(`the pattern is longer than ${MAX_REGEX_LENGTH} characters`);
@@ -47,10 +54,17 @@ export function compileTagRegex(pattern: string): TagMatcher {
   const accept = nfa.add({ out: [] });
   nfa.states[end]?.out.push(accept);
   const states = nfa.states;
-  return (tag) => simulate(states, start, accept, tag);
+  if (stats) stats.states = states.length;
+  return (tag) => simulate(states, start, accept, tag, stats);
 }
 
-function simulate(states: State[], start: number, accept: number, tag: string): boolean {
+function simulate(
+  states: State[],
+  start: number,
+  accept: number,
+  tag: string,
+  stats: RegexStats | undefined,
+): boolean {
   let current = new Uint8Array(states.length);
   let next = new Uint8Array(states.length);
   const add = (set: Uint8Array, s: number) => {
@@ -59,6 +73,7 @@ function simulate(states: State[], start: number, accept: number, tag: string): 
     while (stack.length > 0) {
       const t = stack.pop() as number;
       if (set[t]) continue;
+      if (stats) stats.steps++;
       set[t] = 1;
       const state = states[t];
       if (state && !state.test) stack.push(...state.out);
@@ -70,7 +85,9 @@ function simulate(states: State[], start: number, accept: number, tag: string): 
     let any = false;
     for (let s = 0; s < states.length; s++) {
       const state = states[s];
-      if (!current[s] || !state?.test || !state.test(c)) continue;
+      if (!current[s] || !state?.test) continue;
+      if (stats) stats.steps++;
+      if (!state.test(c)) continue;
       for (const o of state.out) add(next, o);
       any = true;
     }

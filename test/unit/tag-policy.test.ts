@@ -508,6 +508,49 @@ describe("Go regular expressions", () => {
     }
   });
 
+  it("matches in linear time: patterns that make a backtracking engine explode return at once", () => {
+    // A JS RegExp takes about 2^n steps on these; Go's RE2 (and this matcher) take about n × pattern.
+    const tag = `${"a".repeat(127)}!`;
+    assert.equal(GoRegexp.compile("(a+)+$").exec(tag), undefined);
+    assert.equal(GoRegexp.compile("^(a|a)*$").test(tag), false);
+    assert.equal(GoRegexp.compile("(x+x+)+y").test("x".repeat(128)), false);
+    assert.equal(GoRegexp.compile("(?:a*)*b").exec(`${"a".repeat(128)}b`)?.[0], `${"a".repeat(128)}b`);
+  });
+
+  it("agrees with JavaScript's RegExp on the syntax both share (leftmost-first submatches)", () => {
+    const patterns = [
+      "(a|ab)(c|bcd)(d*)",
+      "(a+)(b+)?",
+      "x*?(y|yy)",
+      "([a-c]+)-([0-9]{1,3})",
+      "(a|b)*?c",
+      "^(v)?(\\d+)\\.(\\d+)$",
+      "(a*)(a*)",
+      "(?:ab|a)(bc|c)?",
+      "[^a-c]+",
+      "a{2,3}?b?",
+    ];
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = "abcdxy0123.-v";
+    for (const pattern of patterns) {
+      const go = GoRegexp.compile(pattern);
+      const js = new RegExp(pattern, "u");
+      for (let k = 0; k < 300; k++) {
+        const text = Array.from(
+          { length: Math.floor(random() * 10) },
+          () => alphabet[Math.floor(random() * alphabet.length)],
+        ).join("");
+        const expected = js.exec(text);
+        assert.deepEqual(
+          go.exec(text),
+          expected ? Array.from(expected) : undefined,
+          `${pattern} on ${JSON.stringify(text)}`,
+        );
+      }
+    }
+  });
+
   it("refuses an over-long pattern", () => {
     assert.throws(() => GoRegexp.compile("a".repeat(513)), /longer than 512/);
   });

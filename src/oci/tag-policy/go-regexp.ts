@@ -1,14 +1,16 @@
 import { TagPolicyError } from "./types.js";
 
-// Go (RE2) regular expressions, translated to an equivalent JavaScript RegExp: the syntax Flux's
-// `filterTags.pattern`, `semverFilter` and `extract` use, so patterns written for Flux work unchanged.
-// Everything RE2 rejects (backreferences, lookaround, possessive or nested repetition, repeat counts over
-// 1000) is rejected here too, and RE2 constructs JavaScript lacks are rewritten: `(?P<name>…)` groups,
-// inline and scoped flags `(?i)`, `(?s:…)`, `(?m)`, `(?U)`, `\A`, `\z`, `\Q…\E`, `[[:alpha:]]`, `\pL`, and
-// Go's ASCII `\d`, `\s`, `\w`. Matching is unanchored and leftmost-first, like Go's MatchString.
+// Go (RE2) regular expressions, as Flux's `filterTags.pattern`, `semverFilter` and `extract` use them, so
+// patterns written for Flux work unchanged: Go's syntax (`(?P<name>…)`, `(?<name>…)`, inline and scoped
+// flags `(?i)`, `(?s:…)`, `(?m)`, `(?U)`, `\A`, `\z`, `\Q…\E`, `[[:alpha:]]`, `\pL`, ASCII `\d` `\s` `\w`
+// `\b`), Go's errors (backreferences, lookaround, possessive or nested repetition, repeat counts over 1000),
+// and Go's matching: unanchored, leftmost-first submatches, in time linear in pattern × text. The matcher
+// is RE2's BitState: a backtracker that never visits the same (instruction, position) twice, so no
+// pattern (they reach the server) can make it backtrack exponentially as a JavaScript RegExp would.
 
 export const MAX_PATTERN_LENGTH = 512;
 const MAX_REPEAT = 1000;
+const MAX_PROGRAM = 20_000;
 const MAX_CP = 0x10ffff;
 
 interface Flags {
@@ -18,38 +20,171 @@ interface Flags {
   U: boolean;
 }
 
-/** A compiled Go regexp: a JS RegExp whose groups are numbered as Go numbers them, plus Go's names. */
+type Assertion = "bot" | "eot" | "bol" | "eol" | "word" | "nonword";
+
+type Node =
+  | { t: "char"; set: CharSet }
+  | { t: "assert"; kind: Assertion }
+  | { t: "cap"; index: number; node: Node }
+  | { t: "cat"; nodes: Node[] }
+  | { t: "alt"; nodes: Node[] }
+  | { t: "rep"; node: Node; min: number; max: number; greedy: boolean }; // max -1: unbounded
+
+/** A set of code points: sorted ranges, Unicode properties, optionally negated. */
+class CharSet {
+  private readonly ascii = new Uint8Array(128);
+  constructor(
+    private readonly ranges: [number, number][],
+    private readonly props: { re: RegExp; negated: boolean }[],
+    private readonly negated: boolean,
+  ) {
+    for (let c = 0; c < 128; c++) this.ascii[c] = this.slowHas(c) ? 1 : 0;
+  }
+
+  has(c: number): boolean {
+    return c < 128 ? this.ascii[c] === 1 : this.slowHas(c);
+  }
+
+  private slowHas(c: number): boolean {
+    let found = this.ranges.some(([lo, hi]) => c >= lo && c <= hi);
+    if (!found && this.props.length > 0) {
+      const ch = String.fromCodePoint(c);
+      found = this.props.some((p) => p.re.test(ch) !== p.negated);
+    }
+    return found !== this.negated;
+  }
+}
+
+const enum Op {
+  Char,
+  Split,
+  Jmp,
+  Save,
+  Assert,
+  Match,
+}
+
+type Inst =
+  | { op: Op.Char; set: CharSet }
+  | { op: Op.Split; x: number; y: number }
+  | { op: Op.Jmp; x: number }
+  | { op: Op.Save; n: number }
+  | { op: Op.Assert; kind: Assertion }
+  | { op: Op.Match };
+
+/** A compiled Go regexp. Group 0 is the whole match; `names[i]` is group i's name ("" when unnamed). */
 export class GoRegexp {
+  private visited = new Uint32Array(0);
+  private generation = 0;
+
   private constructor(
     readonly source: string,
-    private readonly re: RegExp,
+    private readonly prog: Inst[],
     /** Index = group number (0 = whole match); "" for unnamed groups. */
     readonly names: readonly string[],
+    private readonly anchored: boolean,
   ) {}
 
   static compile(pattern: string, what = "regex"): GoRegexp {
     if (pattern.length > MAX_PATTERN_LENGTH) {
       throw new TagPolicyError(`${what} is longer than ${MAX_PATTERN_LENGTH} characters`);
     }
-    const translator = new Translator(pattern, what);
-    const js = translator.translate();
-    let re: RegExp;
-    try {
-      re = new RegExp(js, "u");
-    } catch (err) {
-      throw new TagPolicyError(`invalid ${what} ${JSON.stringify(pattern)}: ${(err as Error).message}`);
-    }
-    return new GoRegexp(pattern, re, translator.names);
+    const parser = new Parser(pattern, what);
+    const node = parser.parse();
+    const prog: Inst[] = [{ op: Op.Save, n: 0 }];
+    emit(prog, node, () => parser.fail("expression too large"));
+    prog.push({ op: Op.Save, n: 1 }, { op: Op.Match });
+    return new GoRegexp(pattern, prog, parser.names, startsWithBot(node));
   }
 
-  /** Go's FindStringSubmatch: the leftmost match and its groups (undefined = group did not take part). */
+  /** Go's FindStringSubmatch: the leftmost-first match and its groups (undefined: did not take part). */
   exec(text: string): (string | undefined)[] | undefined {
-    const m = this.re.exec(text);
-    return m ? Array.from(m) : undefined;
+    const cps: number[] = [];
+    const offsets: number[] = [];
+    for (let i = 0; i < text.length;) {
+      const c = text.codePointAt(i)!;
+      cps.push(c);
+      offsets.push(i);
+      i += c > 0xffff ? 2 : 1;
+    }
+    offsets.push(text.length);
+    const caps = this.run(cps);
+    if (!caps) return undefined;
+    const out: (string | undefined)[] = [];
+    for (let g = 0; g < this.names.length; g++) {
+      const a = caps[2 * g]!;
+      const b = caps[2 * g + 1]!;
+      out.push(a < 0 || b < 0 ? undefined : text.slice(offsets[a], offsets[b]));
+    }
+    return out;
   }
 
   test(text: string): boolean {
-    return this.re.test(text);
+    return this.exec(text) !== undefined;
+  }
+
+  private run(cps: number[]): Int32Array | undefined {
+    const n = cps.length;
+    const size = this.prog.length * (n + 1);
+    if (this.visited.length < size) this.visited = new Uint32Array(size);
+    if (++this.generation === 0xffffffff) {
+      this.visited.fill(0);
+      this.generation = 1;
+    }
+    const gen = this.generation;
+    const visited = this.visited;
+    const prog = this.prog;
+    const caps = new Int32Array(2 * this.names.length).fill(-1);
+    // Jobs: [pc, pos] to explore, or [-1 - capIndex, oldValue] to undo a Save when backtracking.
+    const stack: number[] = [];
+    for (let start = 0; start <= n; start++) {
+      stack.push(0, start);
+      while (stack.length > 0) {
+        let pos = stack.pop()!;
+        let pc = stack.pop()!;
+        if (pc < 0) {
+          caps[-1 - pc] = pos;
+          continue;
+        }
+        for (;;) {
+          const slot = pc * (n + 1) + pos;
+          if (visited[slot] === gen) break;
+          visited[slot] = gen;
+          const inst = prog[pc]!;
+          if (inst.op === Op.Char) {
+            if (pos < n && inst.set.has(cps[pos]!)) {
+              pc++;
+              pos++;
+              continue;
+            }
+            break;
+          }
+          if (inst.op === Op.Split) {
+            stack.push(inst.y, pos);
+            pc = inst.x;
+            continue;
+          }
+          if (inst.op === Op.Jmp) {
+            pc = inst.x;
+            continue;
+          }
+          if (inst.op === Op.Save) {
+            stack.push(-1 - inst.n, caps[inst.n]!);
+            caps[inst.n] = pos;
+            pc++;
+            continue;
+          }
+          if (inst.op === Op.Assert) {
+            if (!assertAt(inst.kind, cps, pos)) break;
+            pc++;
+            continue;
+          }
+          return caps; // Match: the first one found is the leftmost-first match
+        }
+      }
+      if (this.anchored) break;
+    }
+    return undefined;
   }
 
   /**
@@ -76,20 +211,119 @@ export class GoRegexp {
       }
       rest = rest.slice(ref[0].length);
       const name = (ref[1] ?? ref[2])!;
-      let index = -1;
-      if (/^[0-9]+$/.test(name) && !(name.length > 1 && name.startsWith("0")) && name.length <= 8) {
-        index = Number(name);
-      } else {
-        index = this.names.indexOf(name);
-        if (index === 0) index = -1;
-      }
+      let index: number;
+      if (/^[0-9]{1,8}$/.test(name) && !(name.length > 1 && name.startsWith("0"))) index = Number(name);
+      else index = name === "" ? -1 : this.names.indexOf(name, 1);
       if (index >= 0 && index < match.length) out += match[index] ?? "";
     }
     return out + rest;
   }
 }
 
-class Translator {
+function isWordChar(c: number | undefined): boolean {
+  return (
+    c !== undefined &&
+    ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f)
+  );
+}
+
+function assertAt(kind: Assertion, cps: number[], pos: number): boolean {
+  switch (kind) {
+    case "bot":
+      return pos === 0;
+    case "eot":
+      return pos === cps.length;
+    case "bol":
+      return pos === 0 || cps[pos - 1] === 10;
+    case "eol":
+      return pos === cps.length || cps[pos] === 10;
+    case "word":
+      return isWordChar(cps[pos - 1]) !== isWordChar(cps[pos]);
+    case "nonword":
+      return isWordChar(cps[pos - 1]) === isWordChar(cps[pos]);
+  }
+}
+
+function startsWithBot(node: Node): boolean {
+  if (node.t === "assert") return node.kind === "bot";
+  if (node.t === "cat") return node.nodes.length > 0 && startsWithBot(node.nodes[0]!);
+  if (node.t === "cap") return startsWithBot(node.node);
+  return false;
+}
+
+// Compiles so that control falls through to the next instruction after the node's code.
+function emit(prog: Inst[], node: Node, tooLarge: () => never): void {
+  if (prog.length > MAX_PROGRAM) tooLarge();
+  switch (node.t) {
+    case "char":
+      prog.push({ op: Op.Char, set: node.set });
+      return;
+    case "assert":
+      prog.push({ op: Op.Assert, kind: node.kind });
+      return;
+    case "cap":
+      prog.push({ op: Op.Save, n: 2 * node.index });
+      emit(prog, node.node, tooLarge);
+      prog.push({ op: Op.Save, n: 2 * node.index + 1 });
+      return;
+    case "cat":
+      for (const child of node.nodes) emit(prog, child, tooLarge);
+      return;
+    case "alt": {
+      const jumps: { op: Op.Jmp; x: number }[] = [];
+      node.nodes.forEach((child, i) => {
+        if (i === node.nodes.length - 1) {
+          emit(prog, child, tooLarge);
+          return;
+        }
+        const split = { op: Op.Split as const, x: prog.length + 1, y: -1 };
+        prog.push(split);
+        emit(prog, child, tooLarge);
+        const jump = { op: Op.Jmp as const, x: -1 };
+        prog.push(jump);
+        jumps.push(jump);
+        split.y = prog.length;
+      });
+      for (const jump of jumps) jump.x = prog.length;
+      return;
+    }
+    case "rep": {
+      for (let k = 0; k < node.min; k++) emit(prog, node.node, tooLarge);
+      if (node.max < 0) {
+        const loop = prog.length;
+        const split = { op: Op.Split as const, x: -1, y: -1 };
+        prog.push(split);
+        emit(prog, node.node, tooLarge);
+        prog.push({ op: Op.Jmp, x: loop });
+        const body = loop + 1;
+        const exit = prog.length;
+        split.x = node.greedy ? body : exit;
+        split.y = node.greedy ? exit : body;
+        return;
+      }
+      const splits: { op: Op.Split; x: number; y: number }[] = [];
+      for (let k = node.min; k < node.max; k++) {
+        const split = { op: Op.Split as const, x: -1, y: -1 };
+        prog.push(split);
+        splits.push(split);
+        const body = prog.length;
+        emit(prog, node.node, tooLarge);
+        split.x = body; // y patched to the common exit below
+      }
+      const exit = prog.length;
+      for (const split of splits) {
+        if (node.greedy) split.y = exit;
+        else {
+          split.y = split.x;
+          split.x = exit;
+        }
+      }
+      return;
+    }
+  }
+}
+
+class Parser {
   readonly names: string[] = [""];
   private pos = 0;
 
@@ -98,14 +332,14 @@ class Translator {
     private readonly what: string,
   ) {}
 
-  private fail(message: string): never {
+  fail(message: string): never {
     throw new TagPolicyError(`invalid ${this.what} ${JSON.stringify(this.src)}: ${message}`);
   }
 
-  translate(): string {
-    const out = this.alternation({ i: false, m: false, s: false, U: false });
+  parse(): Node {
+    const node = this.alternation({ i: false, m: false, s: false, U: false });
     if (this.pos < this.src.length) this.fail("unexpected )");
-    return out;
+    return node;
   }
 
   private peek(offset = 0): string | undefined {
@@ -120,38 +354,39 @@ class Translator {
     return ch;
   }
 
-  private alternation(flags: Flags): string {
+  private alternation(flags: Flags): Node {
     const branches = [this.concat(flags)];
     while (this.peek() === "|") {
       this.pos++;
       branches.push(this.concat(flags));
     }
-    return branches.join("|");
+    return branches.length === 1 ? branches[0]! : { t: "alt", nodes: branches };
   }
 
-  private concat(outer: Flags): string {
+  private concat(outer: Flags): Node {
     const flags = { ...outer }; // `(?i)` lasts to the end of the enclosing group
-    let out = "";
+    const nodes: Node[] = [];
     for (;;) {
       const ch = this.peek();
-      if (ch === undefined || ch === "|" || ch === ")") return out;
+      if (ch === undefined || ch === "|" || ch === ")") return { t: "cat", nodes };
       if (ch === "*" || ch === "+" || ch === "?") this.fail(`missing argument to repetition operator: ${ch}`);
       if (ch === "{" && this.repeatAhead()) this.fail("missing argument to repetition operator: {");
-      if (ch === "(" && this.peek(1) === "?" && this.flagGroupAhead()) {
-        this.setFlags(flags);
+      if (ch === "(" && /^\(\?[imsU-]*\)/.test(this.src.slice(this.pos))) {
+        this.pos += 2;
+        this.parseFlags(flags, ")");
         continue;
       }
-      let atom = this.atom(flags);
+      const atom = this.atom(flags);
       const repeat = this.repeat(flags);
       if (repeat) {
-        // Quantify a group: JS refuses quantified assertions such as `^*`, which RE2 accepts.
-        atom = `(?:${atom})${repeat}`;
+        nodes.push({ t: "rep", node: atom, ...repeat });
         const after = this.peek();
         if (after === "*" || after === "+" || after === "?" || (after === "{" && this.repeatAhead())) {
           this.fail("invalid nested repetition operator");
         }
+      } else {
+        nodes.push(atom);
       }
-      out += atom;
     }
   }
 
@@ -159,38 +394,34 @@ class Translator {
     return /^\{[0-9]+(?:,[0-9]*)?\}/.test(this.src.slice(this.pos));
   }
 
-  private repeat(flags: Flags): string | undefined {
+  private repeat(flags: Flags): { min: number; max: number; greedy: boolean } | undefined {
     const ch = this.peek();
-    let text: string;
+    let min: number;
+    let max: number;
     if (ch === "*" || ch === "+" || ch === "?") {
       this.pos++;
-      text = ch;
+      min = ch === "+" ? 1 : 0;
+      max = ch === "?" ? 1 : -1;
     } else if (ch === "{" && this.repeatAhead()) {
       const m = /^\{([0-9]+)(,([0-9]*))?\}/.exec(this.src.slice(this.pos))!;
       this.pos += m[0].length;
-      const min = Number(m[1]);
-      const max = m[2] === undefined ? min : m[3] === "" ? undefined : Number(m[3]);
-      if (min > MAX_REPEAT || (max !== undefined && (max > MAX_REPEAT || max < min))) {
+      min = Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === "" ? -1 : Number(m[3]);
+      if (min > MAX_REPEAT || max > MAX_REPEAT || (max >= 0 && max < min))
         this.fail(`invalid repeat count: ${m[0]}`);
-      }
-      text = m[0];
     } else {
       return undefined;
     }
-    let lazy = false;
+    let greedy = true;
     if (this.peek() === "?") {
       this.pos++;
-      lazy = true;
+      greedy = false;
     }
-    if (flags.U) lazy = !lazy; // (?U) swaps greedy and lazy
-    return lazy ? `${text}?` : text;
+    if (flags.U) greedy = !greedy; // (?U) swaps greedy and lazy
+    return { min, max, greedy };
   }
 
-  private flagGroupAhead(): boolean {
-    return /^\(\?[imsU-]*\)/.test(this.src.slice(this.pos));
-  }
-
-  // `(?flags)` or the flags of `(?flags:…)`: letters imsU, optionally `-` then letters to clear.
+  // The flags of `(?flags)` or `(?flags:…)`: letters imsU, optionally `-` then letters to clear.
   private parseFlags(flags: Flags, end: string): void {
     let negate = false;
     let seen = false; // a flag since the `-`
@@ -213,123 +444,115 @@ class Translator {
     }
   }
 
-  private setFlags(flags: Flags): void {
-    this.pos += 2; // (?
-    this.parseFlags(flags, ")");
-  }
-
-  private atom(flags: Flags): string {
+  private atom(flags: Flags): Node {
     const ch = this.next();
     switch (ch) {
       case "(":
         return this.group(flags);
       case "[":
-        return this.charClass(flags);
+        return { t: "char", set: this.charClass(flags) };
       case ".":
-        return flags.s ? "[^]" : "[^\\n]";
+        return { t: "char", set: new CharSet(flags.s ? [[0, MAX_CP]] : [[10, 10]], [], !flags.s) };
       case "^":
-        return flags.m ? "(?<![^\\n])" : "^";
+        return { t: "assert", kind: flags.m ? "bol" : "bot" };
       case "$":
-        return flags.m ? "(?![^\\n])" : "$";
+        return { t: "assert", kind: flags.m ? "eol" : "eot" };
       case "\\":
         return this.escape(flags);
-      case "{":
-        return "\\{"; // not a repeat: a literal brace in RE2
-      case "}":
-        return "\\}";
       default:
-        return literal(ch.codePointAt(0)!, flags.i);
+        return literal(ch.codePointAt(0)!, flags.i); // includes `{` that starts no repeat, `]`, `}`
     }
   }
 
-  private group(flags: Flags): string {
-    let prefix = "(";
+  private group(flags: Flags): Node {
     const inner = { ...flags };
+    let index = -1;
     if (this.peek() === "?") {
       const rest = this.src.slice(this.pos);
       const named = /^\?P?<([^>]*)>/.exec(rest);
-      if (named) {
+      if (named && !/^\?<[=!]/.test(rest)) {
         const name = named[1]!;
         if (!/^[\p{L}\p{Nd}_]+$/u.test(name)) this.fail(`invalid named capture: ${JSON.stringify(name)}`);
         if (this.names.includes(name)) this.fail(`duplicate capture group name: ${name}`);
         this.pos += named[0].length;
-        this.names.push(name);
+        index = this.names.push(name) - 1;
       } else if (/^\?[imsU-]*:/.test(rest)) {
         this.pos += 1;
         this.parseFlags(inner, ":");
-        prefix = "(?:";
       } else {
         // (?=, (?!, (?<=, (?<!, (?#, (?P=name), (?>, … are not RE2.
         this.fail(`invalid or unsupported Perl syntax: (${rest.slice(0, 3)}`);
       }
     } else {
-      this.names.push("");
+      index = this.names.push("") - 1;
     }
     const body = this.alternation(inner);
     if (this.peek() !== ")") this.fail("missing closing )");
     this.pos++;
-    return `${prefix}${body})`;
+    return index >= 0 ? { t: "cap", index, node: body } : body;
   }
 
-  private escape(flags: Flags): string {
+  private escape(flags: Flags): Node {
     const ch = this.peek();
     if (ch === undefined) this.fail("trailing backslash at end of expression");
-    switch (ch) {
-      case "A":
-        this.pos++;
-        return "^";
-      case "z":
-        this.pos++;
-        return "$";
-      case "b":
-        this.pos++;
-        return "\\b";
-      case "B":
-        this.pos++;
-        return "\\B";
-      case "Q": {
-        this.pos++;
-        const end = this.src.indexOf("\\E", this.pos);
-        const text = this.src.slice(this.pos, end < 0 ? undefined : end);
-        this.pos = end < 0 ? this.src.length : end + 2;
-        return Array.from(text, (c) => literal(c.codePointAt(0)!, flags.i)).join("");
-      }
+    const assertion: Record<string, Assertion> = { A: "bot", z: "eot", b: "word", B: "nonword" };
+    if (assertion[ch]) {
+      this.pos++;
+      return { t: "assert", kind: assertion[ch] };
     }
-    const set = this.classEscape(flags);
-    if (set) return set.negated ? `[^${set.body}]` : `[${set.body}]`;
+    if (ch === "Q") {
+      this.pos++;
+      const end = this.src.indexOf("\\E", this.pos);
+      const text = this.src.slice(this.pos, end < 0 ? undefined : end);
+      this.pos = end < 0 ? this.src.length : end + 2;
+      return { t: "cat", nodes: Array.from(text, (c) => literal(c.codePointAt(0)!, flags.i)) };
+    }
+    const ranges: [number, number][] = [];
+    const props: { re: RegExp; negated: boolean }[] = [];
+    if (this.classEscape(flags, ranges, props)) return { t: "char", set: new CharSet(ranges, props, false) };
     return literal(this.charEscape(), flags.i);
   }
 
-  // \d \D \s \S \w \W (ASCII, as in Go) and \pX \p{Name} \PX \P{^Name}.
-  private classEscape(flags: Flags): { body: string; negated: boolean } | undefined {
+  // \d \D \s \S \w \W (ASCII, as in Go) and \pX \p{Name} \PX \p{^Name}: adds to the set, or returns false.
+  private classEscape(
+    flags: Flags,
+    ranges: [number, number][],
+    props: { re: RegExp; negated: boolean }[],
+  ): boolean {
     const ch = this.peek();
-    if (ch === undefined) return undefined;
+    if (ch === undefined) return false;
     const perl = PERL[ch.toLowerCase()];
-    if (perl && "dsw".includes(ch.toLowerCase())) {
+    if (perl) {
       this.pos++;
-      return { body: perl, negated: ch !== ch.toLowerCase() };
+      addSet(ranges, perl, ch !== ch.toLowerCase());
+      return true;
     }
-    if (ch === "p" || ch === "P") {
-      this.pos++;
-      let name: string;
-      if (this.peek() === "{") {
-        const end = this.src.indexOf("}", this.pos);
-        if (end < 0) this.fail("invalid character class range: missing }");
-        name = this.src.slice(this.pos + 1, end);
-        this.pos = end + 1;
-      } else {
-        name = this.next();
-      }
-      let negated = ch === "P";
-      if (name.startsWith("^")) {
-        negated = !negated;
-        name = name.slice(1);
-      }
-      if (flags.i && /^(Lu|Ll|Lt)$/.test(name)) this.fail(`unsupported: \\p{${name}} under (?i)`);
-      const js = /^[A-Z][a-z]?$/.test(name) ? name : name === "Any" ? "Any" : `Script=${name}`;
-      return { body: `\\p{${js}}`, negated };
+    if (ch !== "p" && ch !== "P") return false;
+    this.pos++;
+    let name: string;
+    if (this.peek() === "{") {
+      const end = this.src.indexOf("}", this.pos);
+      if (end < 0) this.fail("invalid character class range: missing }");
+      name = this.src.slice(this.pos + 1, end);
+      this.pos = end + 1;
+    } else {
+      name = this.next();
     }
-    return undefined;
+    let negated = ch === "P";
+    if (name.startsWith("^")) {
+      negated = !negated;
+      name = name.slice(1);
+    }
+    const js = /^[A-Z][a-z]?$/.test(name) || name === "Any" ? name : `Script=${name}`;
+    let re: RegExp;
+    try {
+      // Go folds case inside (?i) for Unicode classes too (\p{Lu} matches "a"); JS's `iu` does the same.
+      re = new RegExp(`^\\p{${js}}$`, flags.i ? "iu" : "u");
+    } catch {
+      this.fail(`invalid character class range: \\p{${name}}`);
+    }
+    props.push({ re, negated });
+    return true;
   }
 
   // A single-character escape (Go's parseEscape).
@@ -342,47 +565,35 @@ class Translator {
     }
     if (ch >= "0" && ch <= "7") {
       let value = c - 0x30;
-      for (let n = 1; n < 3 && /[0-7]/.test(this.peek() ?? ""); n++) value = value * 8 + Number(this.next());
+      for (let k = 1; k < 3 && /[0-7]/.test(this.peek() ?? ""); k++) value = value * 8 + Number(this.next());
       return value;
     }
-    switch (ch) {
-      case "x": {
-        if (this.peek() === "{") {
-          const m = /^\{([0-9A-Fa-f]+)\}/.exec(this.src.slice(this.pos));
-          if (!m || parseInt(m[1]!, 16) > MAX_CP) this.fail("invalid escape sequence: \\x{");
-          this.pos += m[0].length;
-          return parseInt(m[1]!, 16);
-        }
-        const m = /^[0-9A-Fa-f]{2}/.exec(this.src.slice(this.pos));
-        if (!m) this.fail("invalid escape sequence: \\x");
-        this.pos += 2;
-        return parseInt(m[0], 16);
+    if (ch === "x") {
+      if (this.peek() === "{") {
+        const m = /^\{([0-9A-Fa-f]+)\}/.exec(this.src.slice(this.pos));
+        if (!m || parseInt(m[1]!, 16) > MAX_CP) this.fail("invalid escape sequence: \\x{");
+        this.pos += m[0].length;
+        return parseInt(m[1]!, 16);
       }
-      case "a":
-        return 7;
-      case "f":
-        return 12;
-      case "t":
-        return 9;
-      case "n":
-        return 10;
-      case "r":
-        return 13;
-      case "v":
-        return 11;
+      const m = /^[0-9A-Fa-f]{2}/.exec(this.src.slice(this.pos));
+      if (!m) this.fail("invalid escape sequence: \\x");
+      this.pos += 2;
+      return parseInt(m[0], 16);
     }
+    const simple: Record<string, number> = { a: 7, f: 12, t: 9, n: 10, r: 13, v: 11 };
+    if (simple[ch] !== undefined) return simple[ch];
     return this.fail(`invalid escape sequence: \\${ch}`);
   }
 
-  private charClass(flags: Flags): string {
+  private charClass(flags: Flags): CharSet {
     let negated = false;
     if (this.peek() === "^") {
       this.pos++;
       negated = true;
     }
     const ranges: [number, number][] = [];
-    const extra: string[] = []; // \p{…} items JS keeps as they are
-    let first = true;
+    const props: { re: RegExp; negated: boolean }[] = [];
+    let first = true; // a `]` right after `[` or `[^` is a literal
     for (;;) {
       const ch = this.peek();
       if (ch === undefined) this.fail("missing closing ]");
@@ -393,22 +604,17 @@ class Translator {
       first = false;
       if (ch === "[" && this.peek(1) === ":") {
         const m = /^\[:(\^?)([a-z]+):\]/.exec(this.src.slice(this.pos));
-        const posix = m && POSIX[m[2]!];
-        if (m && posix) {
+        if (m) {
+          const posix = POSIX[m[2]!];
+          if (!posix) this.fail(`invalid character class range: ${m[0]}`);
           this.pos += m[0].length;
           addSet(ranges, posix, m[1] === "^");
           continue;
         }
-        if (m) this.fail(`invalid character class range: ${m[0]}`);
       }
       if (ch === "\\") {
         this.pos++;
-        const set = this.classEscape(flags);
-        if (set) {
-          if (set.body.startsWith("\\p")) extra.push(set.negated ? set.body.replace("\\p", "\\P") : set.body);
-          else addSet(ranges, PERL_RANGES[set.body]!, set.negated);
-          continue;
-        }
+        if (this.classEscape(flags, ranges, props)) continue;
         this.pos--;
       }
       const lo = this.classChar();
@@ -420,30 +626,25 @@ class Translator {
       }
       ranges.push([lo, hi]);
     }
-    if (flags.i) foldAscii(ranges);
-    const body =
-      ranges.map(([lo, hi]) => (lo === hi ? cp(lo) : `${cp(lo)}-${cp(hi)}`)).join("") + extra.join("");
-    if (body === "") return negated ? "[^]" : "[]";
-    return `[${negated ? "^" : ""}${body}]`;
+    if (flags.i) fold(ranges);
+    return new CharSet(ranges, props, negated);
   }
 
   private classChar(): number {
     const ch = this.next();
     if (ch !== "\\") return ch.codePointAt(0)!;
-    if (this.peek() === "b") this.fail("invalid escape sequence: \\b in a character class");
     return this.charEscape();
   }
 }
 
-const PERL: Record<string, string> = { d: "0-9", s: "\\t\\n\\f\\r ", w: "0-9A-Za-z_" };
-const PERL_RANGES: Record<string, [number, number][]> = {
-  "0-9": [[0x30, 0x39]],
-  "\\t\\n\\f\\r ": [
+const PERL: Record<string, [number, number][]> = {
+  d: [[0x30, 0x39]],
+  s: [
     [9, 10],
     [12, 13],
     [32, 32],
   ],
-  "0-9A-Za-z_": [
+  w: [
     [0x30, 0x39],
     [0x41, 0x5a],
     [0x5f, 0x5f],
@@ -485,12 +686,7 @@ const POSIX: Record<string, [number, number][]> = {
     [32, 32],
   ],
   upper: [[0x41, 0x5a]],
-  word: [
-    [0x30, 0x39],
-    [0x41, 0x5a],
-    [0x5f, 0x5f],
-    [0x61, 0x7a],
-  ],
+  word: PERL.w!,
   xdigit: [
     [0x30, 0x39],
     [0x41, 0x46],
@@ -511,29 +707,35 @@ function addSet(into: [number, number][], set: readonly [number, number][], nega
   if (next <= MAX_CP) into.push([next, MAX_CP]);
 }
 
-// (?i) in a class: add the other case of every ASCII letter in it (tags are ASCII).
-function foldAscii(ranges: [number, number][]): void {
-  const add: [number, number][] = [];
-  for (const [lo, hi] of ranges) {
-    for (const [from, to, shift] of [
-      [0x61, 0x7a, -32],
-      [0x41, 0x5a, 32],
-    ] as const) {
-      const a = Math.max(lo, from);
-      const b = Math.min(hi, to);
-      if (a <= b) add.push([a + shift, b + shift]);
+// Go's simple case folding orbits beyond ASCII pairs: k K U+212A (Kelvin), s S U+017F (long s).
+const ORBITS: number[][] = [
+  [0x4b, 0x6b, 0x212a],
+  [0x53, 0x73, 0x17f],
+];
+
+function foldsOf(c: number): number[] {
+  const orbit = ORBITS.find((o) => o.includes(c));
+  if (orbit) return orbit;
+  const ch = String.fromCodePoint(c);
+  const out = new Set([c]);
+  for (const v of [ch.toLowerCase(), ch.toUpperCase()]) {
+    const vc = v.codePointAt(0)!;
+    if (v.length === String.fromCodePoint(vc).length) out.add(vc);
+  }
+  return [...out];
+}
+
+// (?i) in a class: add every case variant (ranges wider than 4096 code points fold only their ASCII part).
+function fold(ranges: [number, number][]): void {
+  for (const [lo, hi] of [...ranges]) {
+    const top = hi - lo > 4096 ? Math.min(hi, 0x7f) : hi;
+    for (let c = lo; c <= top; c++) {
+      for (const f of foldsOf(c)) if (f < lo || f > hi) ranges.push([f, f]);
     }
   }
-  ranges.push(...add);
 }
 
-function cp(code: number): string {
-  if (/[0-9A-Za-z]/.test(String.fromCodePoint(code))) return String.fromCodePoint(code);
-  return `\\u{${code.toString(16)}}`;
-}
-
-function literal(code: number, fold: boolean): string {
-  const ch = String.fromCodePoint(code);
-  if (fold && /[A-Za-z]/.test(ch)) return `[${ch.toLowerCase()}${ch.toUpperCase()}]`;
-  return cp(code);
+function literal(code: number, foldCase: boolean): Node {
+  const ranges: [number, number][] = (foldCase ? foldsOf(code) : [code]).map((c) => [c, c]);
+  return { t: "char", set: new CharSet(ranges, [], false) };
 }

@@ -623,6 +623,8 @@ describe("policies", () => {
     [{ order: "numerical", direction: "up" as "asc" }, /direction must be asc or desc/],
     [{ semver: "^1", filter: "(" }, /invalid filter regex/],
     [{ semver: "not a range" }, /invalid semver range/],
+    [{ semver: 5 as unknown as string }, /semver must be a string/],
+    [{ semver: "^1", helm: "yes" as unknown as boolean }, /helm must be true or false/],
   ];
   for (const [policy, message] of BAD) {
     it(`refuses ${JSON.stringify(policy)}`, () => {

@@ -8,8 +8,8 @@ export {
   type VersionTag,
   type VersionTagOptions,
 } from "./version.js";
-export { SemverRange } from "./constraints.js";
-export { GoRegexp } from "./go-regexp.js";
+export { SemverRange, MAX_RANGE_LENGTH } from "./constraints.js";
+export { GoRegexp, MAX_PATTERN_LENGTH } from "./go-regexp.js";
 export {
   describePolicy,
   parsePolicyQuery,

@@ -7,6 +7,15 @@ export const MAX_EXTRACT_LENGTH = 256;
 /** Checks which fields go together (not the range or regex syntax, which compiling checks). */
 export function validatePolicy(policy: TagPolicy): void {
   const has = (value: unknown) => value !== undefined;
+  // Policies also come from parsed files and JSON, so check the types the TypeScript signature promises.
+  for (const key of ["semver", "semverFilter", "order", "direction", "filter", "extract"] as const) {
+    if (has(policy[key]) && typeof policy[key] !== "string")
+      throw new TagPolicyError(`${key} must be a string`);
+  }
+  for (const key of ["helm", "includeReferrerTags"] as const) {
+    if (has(policy[key]) && typeof policy[key] !== "boolean")
+      throw new TagPolicyError(`${key} must be true or false`);
+  }
   if (has(policy.semver) && has(policy.order)) {
     throw new TagPolicyError(
       "a tag policy takes either a semver range or an order (numerical or alphabetical), not both",

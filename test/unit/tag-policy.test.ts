@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  compileTagPattern,
   compileTagPolicy,
   describePolicy,
   GoRegexp,
@@ -438,6 +439,8 @@ describe("Go regular expressions", () => {
     ["(?:^)*a", "a", "a"],
     ["(x)?y", "y", "y", [undefined]],
     ["\\bv\\d", "av1 v2", "v2"],
+    [".", "\u{1F600}x", "\u{1F600}"], // a code point, not a UTF-16 unit
+    ["(?i)K", "\u212A", "\u212A"], // Go folds the Kelvin sign with k
   ];
   for (const [pattern, input, whole, groups] of MATCHES) {
     it(`${pattern} on ${JSON.stringify(input)}`, () => {
@@ -484,6 +487,10 @@ describe("Go regular expressions", () => {
     "\\e",
     "[[:foo:]]",
     "\\p{Nope}",
+    "(?P<\u00e9>x)", // Go's group names are ASCII letters, digits and _
+    "\\u0041",
+    "[\\b]",
+    "\\pL{1000}".repeat(21), // expression too large
   ];
   for (const pattern of INVALID) {
     it(`refuses ${JSON.stringify(pattern)}`, () => {
@@ -555,6 +562,18 @@ describe("Go regular expressions", () => {
     assert.throws(() => GoRegexp.compile("a".repeat(513)), /longer than 512/);
   });
 
+  it("bounds the work of one match: a pattern whose program is too large is refused, naming it", () => {
+    GoRegexp.compile("\\pL{1000}".repeat(19)); // about 19,000 instructions: accepted
+    assert.throws(
+      () => GoRegexp.compile("\\pL{1000}".repeat(21), "filter regex"),
+      /^TagPolicyError: invalid filter regex ".*": expression too large$/,
+    );
+    assert.throws(
+      () => GoRegexp.compile("(?<=v)1", "filter regex"),
+      /^TagPolicyError: invalid filter regex "\(\?<=v\)1": invalid named capture/,
+    );
+  });
+
   it("expands templates with Go's Regexp.Expand rules", () => {
     const re = GoRegexp.compile("(?P<major>\\d+)\\.(?P<minor>\\d+)(?P<rest>-x)?(?P<1x>y)?");
     const m = re.exec("v10.20z")!;
@@ -575,6 +594,39 @@ describe("Go regular expressions", () => {
       ["plain", "plain"],
     ];
     for (const [template, expected] of cases) assert.equal(re.expand(template, m), expected, template);
+  });
+});
+
+describe("compileTagPattern", () => {
+  it("matches like Go's MatchString (unanchored), or the whole tag with fullMatch", () => {
+    const semverish = compileTagPattern("v?\\d+\\.\\d+\\.\\d+");
+    assert.equal(semverish.test("release-v1.2.3-rc"), true);
+    assert.equal(semverish.test("v1.2"), false);
+    const whole = compileTagPattern("v?\\d+\\.\\d+\\.\\d+", { fullMatch: true });
+    assert.equal(whole.test("v1.2.3"), true);
+    assert.equal(whole.test("release-v1.2.3-rc"), false);
+    // The whole tag, not the leftmost-first alternative: `a|ab` must match all of "ab".
+    assert.equal(compileTagPattern("a|ab", { fullMatch: true }).test("ab"), true);
+    assert.equal(compileTagPattern("(?i)^LATEST$").test("latest"), true);
+    assert.equal(compileTagPattern("^(?P<major>\\d+)\\.x$").test("1.x"), true);
+  });
+
+  it("refuses an empty, over-long or invalid pattern with a TagPolicyError naming it", () => {
+    assert.throws(() => compileTagPattern(""), /^TagPolicyError: the tag pattern is empty$/);
+    assert.throws(() => compileTagPattern("a".repeat(513)), /tag pattern is longer than 512 characters/);
+    assert.throws(
+      () => compileTagPattern("(?!latest)"),
+      /^TagPolicyError: invalid tag pattern "\(\?!latest\)"/,
+    );
+    assert.throws(() => compileTagPattern("(a)\\1", { what: "rule tags" }), /invalid rule tags/);
+    assert.throws(() => compileTagPattern("\\pL{1000}".repeat(21)), /expression too large/);
+  });
+
+  it("runs in linear time on patterns that make a backtracking engine explode", () => {
+    const tag = `${"a".repeat(127)}!`;
+    assert.equal(compileTagPattern("(a+)+$").test(tag), false);
+    assert.equal(compileTagPattern("(a|a)*b", { fullMatch: true }).test(tag), false);
+    assert.equal(compileTagPattern("(x+x+)+y").test("x".repeat(10_000)), false);
   });
 });
 

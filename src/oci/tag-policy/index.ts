@@ -9,7 +9,13 @@ export {
   type VersionTagOptions,
 } from "./version.js";
 export { SemverRange, MAX_RANGE_LENGTH } from "./constraints.js";
-export { GoRegexp, MAX_PATTERN_LENGTH } from "./go-regexp.js";
+export {
+  GoRegexp,
+  MAX_PATTERN_LENGTH,
+  compileTagPattern,
+  type TagPattern,
+  type TagPatternOptions,
+} from "./go-regexp.js";
 export {
   describePolicy,
   parsePolicyQuery,

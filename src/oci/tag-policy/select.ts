@@ -54,9 +54,10 @@ export function compileTagPolicy(policy: TagPolicy): CompiledTagPolicy {
     if (!keepReferrers && isReferrerTag(tag)) return undefined;
     if (semverFilter && !semverFilter.test(tag)) return undefined;
     if (!filter) return tag;
+    // Without extract no submatches are needed, and re2js answers a plain test from its DFA.
+    if (policy.extract === undefined) return filter.test(tag) ? tag : undefined;
     const match = filter.exec(tag);
-    if (!match) return undefined;
-    return policy.extract !== undefined ? filter.expand(policy.extract, match) : tag;
+    return match && filter.expand(policy.extract, match);
   };
 
   const pick = <K>(

@@ -11,7 +11,11 @@ import type { Target } from "./target.js";
  * One HEAD per version tag. Another client can still write the tag between this check and the PUT:
  * only the registry can close that race (Wharf's immutable-tag rules do).
  */
-export async function guardVersionTag(target: Target, tag: string | undefined, digest: string): Promise<void> {
+export async function guardVersionTag(
+  target: Target,
+  tag: string | undefined,
+  digest: string,
+): Promise<void> {
   if (tag === undefined || !isVersionTag(tag)) return;
   let current: string;
   try {

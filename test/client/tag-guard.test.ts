@@ -67,7 +67,10 @@ for (const { name, start } of registries) {
       const wanted = ok(await cli.run(["push", `${registry.host}/elsewhere/app:x`, fileC])).stdout.trim();
       refused(result, "v1.2.0", digestA, wanted);
       assert.equal(await tagOf("team/app", "v1.2.0"), digestA, "the tag still points at the old digest");
-      assert.equal(await hasBlob("team/app", sha256("release C, never pushed by a refused command\n")), false);
+      assert.equal(
+        await hasBlob("team/app", sha256("release C, never pushed by a refused command\n")),
+        false,
+      );
       assert.equal(await hasBlob("team/app", sha256("release A\n")), true, "sanity: the check can say yes");
     });
 
@@ -128,21 +131,32 @@ for (const { name, start } of registries) {
       const result = await cli.run(["cp", `${registry.host}/source/app:v1.2.0`, `${registry.host}/team/app`]);
       refused(result, "v1.2.0", digestA, wanted);
       assert.equal(await tagOf("team/app", "v1.2.0"), digestA);
-      assert.equal(await hasBlob("team/app", sha256("release C, never pushed by a refused command\n")), false);
-      assert.equal(await tagOf("team/app", wanted), undefined, "the manifest was not copied by digest either");
+      assert.equal(
+        await hasBlob("team/app", sha256("release C, never pushed by a refused command\n")),
+        false,
+      );
+      assert.equal(
+        await tagOf("team/app", wanted),
+        undefined,
+        "the manifest was not copied by digest either",
+      );
 
       // The same digest again is fine; --force moves it; another tag name is not guarded.
       ok(await cli.run(["cp", `${registry.host}/team/app:v1.2.0`, `${registry.host}/mirror/app:v1.2.0`]));
       ok(await cli.run(["cp", `${registry.host}/team/app:v1.2.0`, `${registry.host}/mirror/app:v1.2.0`]));
       ok(await cli.run(["cp", `${registry.host}/source/app:v1.2.0`, `${registry.host}/mirror/app:latest`]));
-      ok(await cli.run(["cp", `${registry.host}/source/app:v1.2.0`, `${registry.host}/mirror/app`, "--force"]));
+      ok(
+        await cli.run(["cp", `${registry.host}/source/app:v1.2.0`, `${registry.host}/mirror/app`, "--force"]),
+      );
       assert.equal(await tagOf("mirror/app", "v1.2.0"), wanted);
     });
 
     test("--json: the refusal is an ImmutableTagError with exit code 8", async () => {
       const result = await cli.run(["push", `${registry.host}/team/app:v1.2.0`, fileB, "--json"]);
       assert.equal(result.code, 8);
-      const body = JSON.parse(result.stdout) as { error: { kind: string; exitCode: number; message: string } };
+      const body = JSON.parse(result.stdout) as {
+        error: { kind: string; exitCode: number; message: string };
+      };
       assert.equal(body.error.kind, "ImmutableTagError");
       assert.equal(body.error.exitCode, 8);
       assert.match(body.error.message, /already points at/);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ApiRoute } from "./types.js";
 import { nextLink, queryValue } from "./types.js";
 import { pageRequest } from "../../registry/pagination.js";
@@ -33,7 +34,7 @@ export const catalogRoute: ApiRoute = {
 export const tagsRoute: ApiRoute = {
   pattern: /^\/v2\/(.+)\/tags\/list$/,
   methods: {
-    GET: async ({ reply, registry, name, query }) => {
+    GET: async ({ request: http, reply, registry, name, query }) => {
       const request = pageRequest(queryValue(query, "n"), queryValue(query, "last"));
       const page = await registry.listings.tags(name, request);
       if (page.next) {
@@ -42,6 +43,14 @@ export const tagsRoute: ApiRoute = {
           nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }),
         );
       }
+      // The ETag covers the whole repository's tags, not only this page, so a poller (wharf watch) can ask
+      // "anything new?" of one small page and get a 304 while nothing changed anywhere.
+      // Tags hold no newline, so the joined page names this page exactly.
+      const version = await registry.listings.tagsVersion(name);
+      const hash = createHash("sha256").update(`${version}\n${page.items.join("\n")}`);
+      const etag = `"${hash.digest("hex").slice(0, 32)}"`;
+      reply.header("ETag", etag);
+      if (http.headers["if-none-match"] === etag) return reply.code(304).send();
       return sendJson(reply, { name, tags: page.items });
     },
   },

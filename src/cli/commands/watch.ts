@@ -13,7 +13,7 @@ import {
   type Context,
 } from "./common/context.js";
 import { formatMs } from "../../client/deadline.js";
-import { parseDuration } from "./common/format.js";
+import { parseDuration, terminalJson } from "./common/format.js";
 
 interface WatchOptions extends CommonOptions {
   semver?: string;
@@ -70,12 +70,9 @@ async function watch(
 ): Promise<void> {
   const repository = formatReference({ ...ref, tag: undefined, digest: undefined });
   const stop = new AbortController();
-  let child: ChildProcess | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    stop.abort();
-    // A command in progress gets the signal too (a terminal's Ctrl-C reaches it anyway) and is waited for.
-    child?.kill(signal);
-  };
+  // A command in progress is waited for, not killed: half a deployment is worse than a late stop (and a
+  // terminal's Ctrl-C reaches it anyway, as one of the foreground process group).
+  const onSignal = () => stop.abort();
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   // --timeout (default none) ends the watch as a signal would.
   const signal = AbortSignal.any([stop.signal, ctx.client.deadline.signal]);
@@ -86,13 +83,11 @@ async function watch(
       signal,
       onVersion: async (resolved, initial) => {
         const reference = formatReference({ ...ref, tag: resolved.tag, digest: resolved.digest });
-        if (ctx.json) ctx.printJson({ ...resolved, reference, initial });
+        // JSON lines: one compact object per version, for `while read` and jq alike.
+        if (ctx.json) process.stdout.write(`${terminalJson({ ...resolved, reference, initial }, 0)}\n`);
         else ctx.print(`${resolved.tag}@${resolved.digest}`);
         if (exec === undefined || signal.aborted) return;
-        const run = runExec(exec, resolved, reference);
-        child = run.child;
-        const outcome = await run.done;
-        child = undefined;
+        const outcome = await runExec(exec, resolved, reference);
         if (outcome) ctx.error(`--exec for ${resolved.tag} ${outcome}; watching on`);
       },
       onError: (err, retryInMs) =>
@@ -106,12 +101,12 @@ async function watch(
   ctx.note(`Stopped watching ${repository}`);
 }
 
-/** Runs `--exec` with the shell; `done` is undefined when it exited 0, else how it failed. */
-function runExec(
+/** Runs `--exec` with the shell: undefined when it exited 0, else how it failed. */
+async function runExec(
   command: string,
   resolved: ResolvedTag,
   reference: string,
-): { child: ChildProcess | undefined; done: Promise<string | undefined> } {
+): Promise<string | undefined> {
   let child: ChildProcess;
   try {
     child = spawn(command, {
@@ -126,13 +121,12 @@ function runExec(
       stdio: ["ignore", process.stderr, process.stderr],
     });
   } catch (err) {
-    return { child: undefined, done: Promise.resolve(`could not start: ${errorMessage(err)}`) };
+    return `could not start: ${errorMessage(err)}`;
   }
-  const done = new Promise<string | undefined>((resolve) => {
+  return new Promise((resolve) => {
     child.on("error", (err) => resolve(`could not start: ${errorMessage(err)}`));
     child.on("exit", (code, signal) =>
       resolve(code === 0 ? undefined : signal ? `was killed by ${signal}` : `failed with exit code ${code}`),
     );
   });
-  return { child, done };
 }

@@ -43,14 +43,18 @@ export const tagsRoute: ApiRoute = {
           nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }),
         );
       }
-      // The ETag covers the whole repository's tags, not only this page, so a poller (wharf watch) can ask
-      // "anything new?" of one small page and get a 304 while nothing changed anywhere.
-      // Tags hold no newline, so the joined page names this page exactly.
-      const version = await registry.listings.tagsVersion(name);
-      const hash = createHash("sha256").update(`${version}\n${page.items.join("\n")}`);
-      const etag = `"${hash.digest("hex").slice(0, 32)}"`;
-      reply.header("ETag", etag);
-      if (http.headers["if-none-match"] === etag) return reply.code(304).send();
+      // The first page's ETag covers every tag of the repository, not only those on the page, so a poller
+      // (wharf watch) asks "anything new?" of a one-tag page and gets a 304 while nothing changed
+      // anywhere. Only the first: the stamp reads every tag row (~10 ms at 50,000 tags on SQLite), which a
+      // client paging through the list should not pay per page. Tags hold no newline, so the joined
+      // names identify the page.
+      if (request.last === undefined) {
+        const version = await registry.listings.tagsVersion(name);
+        const hash = createHash("sha256").update(`${version}\n${page.items.join("\n")}`);
+        const etag = `"${hash.digest("hex").slice(0, 32)}"`;
+        reply.header("ETag", etag);
+        if (http.headers["if-none-match"] === etag) return reply.code(304).send();
+      }
       return sendJson(reply, { name, tags: page.items });
     },
   },

@@ -19,7 +19,9 @@ export {
 } from "./manifest.js";
 export { VerifyingStream, TruncatedError, verified, digestLike } from "./verify.js";
 export type { RetryOptions } from "./retry.js";
-export { RegistryTarget, type Target } from "./target.js";
+export { RegistryTarget, type PushManifestOptions, type Target } from "./target.js";
+export { guardVersionTag } from "./tag-guard.js";
+export { watchTags, type WatchOptions } from "./watch.js";
 export { LayoutTarget } from "./layout.js";
 export { Cache, CorruptCacheError, type CachedReference } from "./cache.js";
 export { CachingFetcher } from "./fetcher.js";

@@ -39,3 +39,17 @@ export async function listTags(
   if (last !== undefined) query = query.where("name", ">", last);
   return (await query.execute()).map((r) => r.name);
 }
+
+/**
+ * What changes whenever the repository's tags do: their number and the latest write. Adding, moving or
+ * re-pushing a tag sets its updated_at to now (at or after every other); deleting one lowers the count.
+ * One indexed aggregate, so a watcher's "anything new?" costs no listing.
+ */
+export async function tagsStamp(db: Conn, repository: string): Promise<string> {
+  const row = await db
+    .selectFrom("tags")
+    .select((eb) => [eb.fn.countAll<number | string>().as("n"), eb.fn.max("updated_at").as("latest")])
+    .where("repository", "=", repository)
+    .executeTakeFirst();
+  return `${String(row?.n ?? 0)}/${row?.latest ?? ""}`;
+}

@@ -7,11 +7,13 @@ import { formatBytes } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
 import { checkPlatform } from "../../client/platform.js";
 import { platformNote } from "./common/format.js";
+import { FORCE_HELP } from "./common/force-option.js";
 
 interface CpOptions extends CommonOptions {
   all?: boolean;
   referrers?: boolean;
   platform?: string;
+  force?: boolean;
 }
 
 export function registerCp(program: Command): void {
@@ -22,7 +24,8 @@ export function registerCp(program: Command): void {
     .argument("<dst>", "host[:port]/repo[:tag] or oci:DIR[:tag] (the tag defaults to the source's)")
     .option("--all", "copy every manifest of an index, not only this platform's")
     .option("--platform <os/arch>", "manifest to copy from a multi-platform index (default: this machine's)")
-    .option("--referrers", "also copy signatures, SBOMs and other artifacts that refer to it");
+    .option("--referrers", "also copy signatures, SBOMs and other artifacts that refer to it")
+    .option("--force", FORCE_HELP);
   withCommonOptions(command, { transfers: "upload" });
   examples(command, [
     "wharf cp 127.0.0.1:5000/team/deploy:v1 registry.example.com/team/deploy:v1 --referrers",
@@ -46,6 +49,7 @@ export function registerCp(program: Command): void {
           all: options.all,
           platform: options.platform,
           referrers: options.referrers,
+          force: options.force,
           progress: ctx.progress,
           concurrency: ctx.client.concurrency,
         },

@@ -11,6 +11,8 @@ export const ExitCode = {
   Integrity: 5,
   UnsafeContent: 6,
   Unreachable: 7,
+  /** `wharf lock --check`: the files or the registry no longer agree with the lock file. */
+  Drift: 8,
 } as const;
 
 export class WharfError extends Error {

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { cliHome, type CliHome } from "./cli.js";
@@ -293,6 +293,46 @@ describe("wharf lock against Wharf", () => {
     assert.match(check.stderr, /8 reference\(s\) match wharf\.lock/);
   });
 
+  test("a lock file among the files is not scanned; Flux's semverFilter goes with its range; a symlinked file is pinned through the link", async () => {
+    const cwd = join(cli.dir, "inside");
+    const h = server.host;
+    const source = [
+      "kind: OCIRepository",
+      "spec:",
+      `  url: oci://${h}/charts/mychart`,
+      "  ref:",
+      '    semver: ">=0.1.0"',
+      "    semverFilter: '^0\\.1'",
+      "",
+    ].join("\n");
+    await writeTree(cwd, { "deploy/source.yaml": source });
+    for (let run = 0; run < 2; run++) {
+      const result = await cli.run(["lock", "deploy", "-o", "deploy/lock.json"], { cwd });
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /1 reference\(s\) in 1 file\(s\) locked in deploy\/lock\.json/);
+    }
+    const lock = JSON.parse(await readFile(join(cwd, "deploy", "lock.json"), "utf8")) as LockFile;
+    assert.deepEqual(lock.paths, ["."]);
+    assert.equal(lock.references[0]!.file, "source.yaml");
+    assert.equal(lock.references[0]!.range, ">=0.1.0");
+    assert.equal(lock.references[0]!.semverFilter, "^0\\.1");
+    assert.match(lock.references[0]!.resolved, new RegExp(`^${h}/charts/mychart:0\\.`));
+
+    // --write through a symbolic link replaces the file it points at, mode kept, and leaves the link.
+    await writeTree(cwd, { "real/values.yaml": `image: ${h}/team/bundle:v1 # keep\n` });
+    await chmod(join(cwd, "real", "values.yaml"), 0o640);
+    await mkdir(join(cwd, "linked"));
+    await symlink(join(cwd, "real", "values.yaml"), join(cwd, "linked", "values.yaml"));
+    const pinned = await cli.run(["lock", "--write", "linked/values.yaml", "-o", "linked.lock"], { cwd });
+    assert.equal(pinned.code, 0, pinned.stderr);
+    assert.equal(
+      await readFile(join(cwd, "real", "values.yaml"), "utf8"),
+      `image: ${h}/team/bundle:v1@${digests["team/bundle:v1"]} # keep\n`,
+    );
+    assert.ok((await lstat(join(cwd, "linked", "values.yaml"))).isSymbolicLink());
+    assert.equal((await stat(join(cwd, "real", "values.yaml"))).mode & 0o777, 0o640);
+  });
+
   test("a placeholder without --context, an unknown reference and a bad file are errors naming file and line; no lock is written", async () => {
     const cwd = await fresh("errors");
     const missingKey = await cli.run(["lock", "deploy"], { cwd });
@@ -490,6 +530,18 @@ describe("wharf lock --check and pull -f --locked on Distribution 2.8.2 (no immu
       /1 reference\(s\) are not in locks\/prod\.lock: deploy\/values\.yaml:4 .*team\/new:v1/,
     );
     await assert.rejects(readdir(out), { code: "ENOENT" }, "nothing pulled");
+
+    // A file the lock names that is gone: its references are removed, not an error.
+    await rm(file);
+    const deleted = await cli.run(["lock", "--check", "-o", "locks/prod.lock"], { cwd });
+    assert.equal(deleted.code, 8, deleted.stderr);
+    assert.deepEqual(
+      deleted.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(":")[0]),
+      ["removed", "removed"],
+    );
 
     // Re-locking takes the moves in; the check then passes.
     await writeFile(file, `# values\nbundle:\n  image: ${h}/team/bundle:v1\n`);

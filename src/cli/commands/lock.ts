@@ -98,7 +98,7 @@ async function check(
   const lockDir = dirname(resolve(lockPath));
   // Without FILE|DIR…, what was locked; relative to the lock file, wherever it is run from.
   const scanned = paths.length > 0 ? paths : lockFile.paths.map((p) => resolve(lockDir, p));
-  const files = await scanPaths(scanned, lockDir);
+  const files = await scanPaths(scanned, lockPath, { skipMissing: paths.length === 0 });
   const context = { ...lockFile.context, ...overrides };
   const drift = await checkLock(lockFile, files, context, new LockResolver(ctx.client), lockDir);
   if (ctx.json) ctx.printJson({ lock: lockPath, ok: drift.length === 0, drift });

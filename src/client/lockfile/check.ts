@@ -14,6 +14,7 @@ export interface Drift {
   line: number;
   reference: string;
   range?: string;
+  semverFilter?: string;
   /** The digest in the lock. */
   locked?: string;
   /** What the reference resolves to now (for `moved`). */
@@ -93,8 +94,14 @@ export async function checkLock(
   return drift.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
 }
 
-function what(file: string, line: number, ref: { reference: string; range?: string }) {
-  return { file, line, reference: ref.reference, ...(ref.range !== undefined ? { range: ref.range } : {}) };
+function what(file: string, line: number, ref: { reference: string; range?: string; semverFilter?: string }) {
+  return {
+    file,
+    line,
+    reference: ref.reference,
+    ...(ref.range !== undefined ? { range: ref.range } : {}),
+    ...(ref.semverFilter !== undefined ? { semverFilter: ref.semverFilter } : {}),
+  };
 }
 
 /** A failure of the check itself, with the exit code of its cause. */

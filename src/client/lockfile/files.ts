@@ -30,15 +30,20 @@ export function scannerFor(file: string): Scanner | undefined {
  * for *.yaml, *.yml, *.json, *.hcl, *.tf and *.tofu, without following links to directories. Sorted,
  * so that a lock file comes out the same every time.
  */
-export async function collectFiles(paths: readonly string[]): Promise<string[]> {
+export async function collectFiles(
+  paths: readonly string[],
+  options: { exclude?: string; skipMissing?: boolean } = {},
+): Promise<string[]> {
   const files = new Set<string>();
   const add = (file: string) => {
+    if (file === options.exclude) return; // the lock file itself, when it sits among the files
     files.add(file);
     if (files.size > MAX_FILES)
       throw new UsageError(`more than ${MAX_FILES} files to scan; name the directories that hold references`);
   };
   for (const path of paths) {
     const info = await stat(path).catch(() => undefined);
+    if (!info && options.skipMissing) continue;
     if (!info) throw new UsageError(`${path}: no such file or directory`);
     if (info.isDirectory()) await walk(resolve(path), add);
     else if (!scannerFor(path))

@@ -37,7 +37,7 @@ export async function resolveAll(
     try {
       const reference = substitute(item.found.reference, context, where);
       const range = item.found.range === undefined ? undefined : substitute(item.found.range, context, where);
-      return { ...item, resolution: await resolver.resolve(reference, range) };
+      return { ...item, resolution: await resolver.resolve(reference, range, item.found.semverFilter) };
     } catch (err) {
       const message = errorMessage(err);
       const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;
@@ -70,6 +70,7 @@ export function buildLock(
       path: found.path,
       reference: found.reference,
       ...(found.range !== undefined ? { range: found.range } : {}),
+      ...(found.semverFilter !== undefined ? { semverFilter: found.semverFilter } : {}),
       resolved: resolution.resolved,
       digest: resolution.digest,
       kind: resolution.kind,
@@ -87,7 +88,7 @@ export function buildLock(
 
 export async function scanForLock(paths: readonly string[], lockPath: string): Promise<ScannedFile[]> {
   if (paths.length === 0) throw new UsageError("name the files or directories to lock: wharf lock FILE|DIR…");
-  const files = await scanPaths(paths, dirname(resolve(lockPath)));
+  const files = await scanPaths(paths, lockPath);
   if (files.every((f) => f.found.length === 0)) {
     throw new UsageError(
       `${paths.join(", ")}: no OCI references found (looked for oci://… URLs, image: values, Helm and Flux sources, module sources and host/repo:tag strings)`,
@@ -96,6 +97,8 @@ export async function scanForLock(paths: readonly string[], lockPath: string): P
   return files;
 }
 
-export function describe(found: { reference: string; range?: string }): string {
-  return found.range === undefined ? found.reference : `${found.reference} ${found.range}`;
+export function describe(found: { reference: string; range?: string; semverFilter?: string }): string {
+  if (found.range === undefined) return found.reference;
+  const filter = found.semverFilter === undefined ? "" : ` (tags matching ${found.semverFilter})`;
+  return `${found.reference} ${found.range}${filter}`;
 }

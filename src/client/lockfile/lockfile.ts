@@ -14,6 +14,8 @@ export interface LockEntry {
   /** As written: placeholders kept, without `oci://`; for a range, the repository alone. */
   reference: string;
   range?: string;
+  /** Flux's `ref.semverFilter`, when the range had one. */
+  semverFilter?: string;
   /** host/repo:tag@sha256:… (host/repo@sha256:… for a digest-only reference). */
   resolved: string;
   digest: string;
@@ -71,7 +73,8 @@ function isLock(value: unknown): value is LockFile {
         typeof e.reference === "string" &&
         typeof e.resolved === "string" &&
         typeof e.digest === "string" &&
-        (e.range === undefined || typeof e.range === "string"),
+        (e.range === undefined || typeof e.range === "string") &&
+        (e.semverFilter === undefined || typeof e.semverFilter === "string"),
     )
   );
 }
@@ -85,8 +88,13 @@ export async function writeLock(path: string, lock: LockFile): Promise<void> {
 }
 
 /** Identifies a reference across edits that move lines: the file, what is written, and its range. */
-export function entryKey(e: { file: string; reference: string; range?: string }): string {
-  return JSON.stringify([e.file, e.reference, e.range ?? null]);
+export function entryKey(e: {
+  file: string;
+  reference: string;
+  range?: string;
+  semverFilter?: string;
+}): string {
+  return JSON.stringify([e.file, e.reference, e.range ?? null, e.semverFilter ?? null]);
 }
 
 function compare(a: string, b: string): number {

@@ -26,17 +26,21 @@ export class LockResolver {
 
   constructor(private readonly client: Client) {}
 
-  resolve(reference: string, range?: string): Promise<Resolution> {
-    const key = `${reference} ${range ?? ""}`;
+  resolve(reference: string, range?: string, semverFilter?: string): Promise<Resolution> {
+    const key = JSON.stringify([reference, range, semverFilter]);
     let promise = this.seen.get(key);
     if (!promise) {
-      promise = this.lookup(reference, range);
+      promise = this.lookup(reference, range, semverFilter);
       this.seen.set(key, promise);
     }
     return promise;
   }
 
-  private async lookup(reference: string, range: string | undefined): Promise<Resolution> {
+  private async lookup(
+    reference: string,
+    range: string | undefined,
+    semverFilter: string | undefined,
+  ): Promise<Resolution> {
     const ref = this.client.parse(reference);
     if (ref.kind !== "registry") throw new UsageError(`${reference} is not a registry reference`);
     const registry = this.client.registry(ref.registry);
@@ -49,7 +53,10 @@ export class LockResolver {
         repository: ref.repository,
       };
       try {
-        const chosen = await resolveTag(this.client, base, { semver: range });
+        const chosen = await resolveTag(this.client, base, {
+          semver: range,
+          ...(semverFilter !== undefined ? { semverFilter } : {}),
+        });
         tag = chosen.tag;
         target = chosen.digest;
       } catch (err) {

@@ -1,4 +1,6 @@
-import { writeFileAtomic } from "../atomic.js";
+import { chmod, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { tempName } from "../atomic.js";
 import { hasPlaceholder } from "./placeholders.js";
 import type { Resolved } from "./lock.js";
 import type { ScannedFile } from "./scan.js";
@@ -45,11 +47,29 @@ export async function pinFiles(
     }
     const text = applyEdits(scanned.text, edits);
     if (text !== scanned.text) {
-      await writeFileAtomic(scanned.file, text);
+      await replaceFile(scanned.file, text);
       changed.push(scanned.shown);
     }
   }
   return { changed, unpinned };
+}
+
+/**
+ * Replaces a file's content atomically (temporary file + rename), keeping its mode, and through a
+ * symbolic link the file it points at rather than the link.
+ */
+async function replaceFile(file: string, text: string): Promise<void> {
+  const target = await realpath(file);
+  const { mode } = await stat(target);
+  const tmp = tempName(dirname(target));
+  try {
+    await writeFile(tmp, text, { flag: "wx", mode: mode & 0o777 });
+    await chmod(tmp, mode & 0o777); // the umask may have narrowed it
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Applies non-overlapping edits (from the end, so earlier offsets stay valid); duplicates collapse. */

@@ -1,4 +1,4 @@
-import { relative, sep } from "node:path";
+import { dirname, relative, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import { MAX_REFERENCES, collectFiles, scanFile } from "./files.js";
 import type { FoundRef } from "./types.js";
@@ -15,9 +15,17 @@ export interface ScannedFile {
   found: FoundRef[];
 }
 
-/** Scans FILE|DIR… for references; a file that does not parse is an error naming it. */
-export async function scanPaths(paths: readonly string[], lockDir: string): Promise<ScannedFile[]> {
-  const files = await collectFiles(paths);
+/**
+ * Scans FILE|DIR… for references; a file that does not parse is an error naming it. With `skipMissing`
+ * (`--check` of the paths a lock names), a path that is gone counts as none of its references left.
+ */
+export async function scanPaths(
+  paths: readonly string[],
+  lockPath: string,
+  options: { skipMissing?: boolean } = {},
+): Promise<ScannedFile[]> {
+  const lockDir = dirname(resolve(lockPath));
+  const files = await collectFiles(paths, { exclude: resolve(lockPath), ...options });
   const out: ScannedFile[] = [];
   let total = 0;
   for (const file of files) {

@@ -26,6 +26,8 @@ export interface FoundRef {
   reference: string;
   /** Set when the version is a semver range (`^1.2.0`) rather than one tag. */
   range?: string;
+  /** Flux OCIRepository's `ref.semverFilter`: a regex a tag must match before the range applies. */
+  semverFilter?: string;
   /** The edit that pins this reference to a digest in place (`--write`); absent when it cannot be pinned. */
   pin?: (pinned: Pinned) => Edit | undefined;
 }

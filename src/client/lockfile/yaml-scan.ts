@@ -100,6 +100,7 @@ class YamlScan {
       const offset = this.offsetOf(url.node, base);
       const digest = ref && str(ref, "digest");
       const semver = ref && str(ref, "semver");
+      const semverFilter = ref && str(ref, "semverFilter");
       const tag = ref && str(ref, "tag");
       if (digest) {
         const pin = this.within(digest.node, digest.value, (p) => p.digest);
@@ -107,7 +108,8 @@ class YamlScan {
         this.add({ reference, path: at("url") }, offset, pin);
       } else if (semver) {
         const pin = this.insertDigest(ref, semver.node);
-        this.add({ reference: base, range: semver.value, path: at("url") }, offset, pin);
+        const filter = semverFilter ? { semverFilter: semverFilter.value } : {};
+        this.add({ reference: base, range: semver.value, ...filter, path: at("url") }, offset, pin);
       } else {
         const pin = tag ? this.insertDigest(ref, tag.node) : undefined;
         const reference = tag ? `${base}:${tag.value}` : base;
@@ -177,7 +179,7 @@ class YamlScan {
   }
 
   private add(
-    ref: { reference: string; range?: string; path: string },
+    ref: { reference: string; range?: string; semverFilter?: string; path: string },
     offset: number,
     pin: FoundRef["pin"] | undefined,
   ): void {
@@ -188,6 +190,7 @@ class YamlScan {
       path: ref.path,
       reference: ref.reference,
       ...(ref.range !== undefined ? { range: ref.range } : {}),
+      ...(ref.semverFilter !== undefined ? { semverFilter: ref.semverFilter } : {}),
       ...(pin ? { pin } : {}),
     });
   }

@@ -68,7 +68,7 @@ function fixtures(host: string): Record<string, string> {
       "    my-workload = {",
       '      type   = "my-workload-type"',
       "      params = {",
-      `        image = "${host}/$\${context.project_id}/api:v1"`,
+      `        image = "${host}/$\${context.project_id}/api:$\${context.env_id}"`,
       '        name  = "${var.name}-api" /* a Terraform template: not a reference */',
       "      }",
       "    }",
@@ -130,7 +130,7 @@ describe("finding references with file positions", () => {
         11,
         18,
         "resource.platform-orchestrator_module.my_other_module.dependencies.my-workload.params.image",
-        "reg.example.com/${context.project_id}/api:v1",
+        "reg.example.com/${context.project_id}/api:${context.env_id}",
         null,
       ],
     ]);
@@ -175,6 +175,7 @@ describe("wharf lock against Wharf", () => {
       digests[ref] = pushed.stdout.trim();
     };
     await push("shop/api:v1", "api.yaml", "kind: Api\n");
+    await push("shop/api:prod", "api-prod.yaml", "kind: Api\nenv: prod\n");
     await push("team/bundle:v1", "bundle.yaml", "kind: Bundle\n");
     await push("modules/net:1.0.0", "net.tf", "# net\n");
     for (const version of ["0.1.0", "0.2.0+build.1"]) {
@@ -203,14 +204,20 @@ describe("wharf lock against Wharf", () => {
 
   test("locks every reference of a directory, placeholders from --context, in a deterministic lock file", async () => {
     const cwd = await fresh("lock");
-    const result = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    const result = await cli.run(
+      ["lock", "deploy", "--context", "project_id=shop", "--context", "env_id=prod"],
+      { cwd },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /8 reference\(s\) in 6 file\(s\) locked in wharf\.lock/);
     const text = await readFile(join(cwd, "wharf.lock"), "utf8");
     const lock = JSON.parse(text) as LockFile;
     assert.equal(lock.version, 1);
     assert.deepEqual(lock.paths, ["deploy"]);
-    assert.deepEqual(lock.context, { project_id: "shop" });
+    assert.deepEqual(Object.entries(lock.context), [
+      ["env_id", "prod"],
+      ["project_id", "shop"],
+    ]);
     const h = server.host;
     assert.deepEqual(
       lock.references.map((e) => [e.file, e.line, e.reference, e.range ?? null, e.resolved, e.digest]),
@@ -250,10 +257,10 @@ describe("wharf lock against Wharf", () => {
         [
           "deploy/infra/main.tf",
           11,
-          `${h}/\${context.project_id}/api:v1`,
+          `${h}/\${context.project_id}/api:\${context.env_id}`,
           null,
-          `${h}/shop/api:v1@${digests["shop/api:v1"]}`,
-          digests["shop/api:v1"],
+          `${h}/shop/api:prod@${digests["shop/api:prod"]}`,
+          digests["shop/api:prod"],
         ],
         [
           "deploy/infra/settings.hcl",
@@ -285,7 +292,10 @@ describe("wharf lock against Wharf", () => {
     for (const e of lock.references) assert.match(e.resolvedAt, /^\d{4}-\d\d-\d\dT/);
 
     // Locking again changes nothing, resolvedAt included; the check passes.
-    const again = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    const again = await cli.run(
+      ["lock", "deploy", "--context", "project_id=shop", "--context", "env_id=prod"],
+      { cwd },
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.equal(await readFile(join(cwd, "wharf.lock"), "utf8"), text);
     const check = await cli.run(["lock", "--check"], { cwd });
@@ -347,12 +357,23 @@ describe("wharf lock against Wharf", () => {
     );
     assert.match(missingKey.stderr, /wharf\.lock not written/);
     assert.equal(await exists(join(cwd, "wharf.lock")), false);
+    const oneKey = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    assert.equal(oneKey.code, 2, oneKey.stderr);
+    assert.match(
+      oneKey.stderr,
+      /deploy\/infra\/main\.tf:11: \$\{context\.env_id\} has no value: pass --context env_id=VALUE/,
+    );
+    assert.doesNotMatch(oneKey.stderr, /deployment\.yaml/, "only the references missing a value fail");
+    assert.equal(await exists(join(cwd, "wharf.lock")), false);
 
     await writeFile(
       join(cwd, "deploy", "extra.yaml"),
       `# one more\nimages:\n  - ${server.host}/team/missing:v9\n`,
     );
-    const unknown = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    const unknown = await cli.run(
+      ["lock", "deploy", "--context", "project_id=shop", "--context", "env_id=prod"],
+      { cwd },
+    );
     assert.equal(unknown.code, 3, unknown.stderr);
     assert.match(unknown.stderr, /deploy\/extra\.yaml:3: .*team\/missing:v9: .*not found/);
     assert.equal(await exists(join(cwd, "wharf.lock")), false);
@@ -365,7 +386,10 @@ describe("wharf lock against Wharf", () => {
     );
 
     await writeFile(join(cwd, "deploy", "extra.yaml"), "a: [unclosed\n");
-    const bad = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    const bad = await cli.run(
+      ["lock", "deploy", "--context", "project_id=shop", "--context", "env_id=prod"],
+      { cwd },
+    );
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /deploy\/extra\.yaml:\d+: not valid YAML or JSON/);
 
@@ -383,7 +407,10 @@ describe("wharf lock against Wharf", () => {
 
   test("--write pins the references in place, keeping comments and formatting; again, it changes nothing", async () => {
     const cwd = await fresh("write");
-    const result = await cli.run(["lock", "--write", "deploy", "--context", "project_id=shop"], { cwd });
+    const result = await cli.run(
+      ["lock", "--write", "deploy", "--context", "project_id=shop", "--context", "env_id=prod"],
+      { cwd },
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /deployment\.yaml:11: .* left as written: it has context placeholders/);
     const h = server.host;
@@ -409,7 +436,10 @@ describe("wharf lock against Wharf", () => {
 
     const lock = await readFile(join(cwd, "wharf.lock"), "utf8");
     assert.ok(lock.includes(`"reference": "${bundle}"`), "the lock has what the files now say");
-    const again = await cli.run(["lock", "--write", "deploy", "--context", "project_id=shop"], { cwd });
+    const again = await cli.run(
+      ["lock", "--write", "deploy", "--context", "project_id=shop", "--context", "env_id=prod"],
+      { cwd },
+    );
     assert.equal(again.code, 0, again.stderr);
     for (const [name, text] of Object.entries(expected))
       assert.equal(await readFile(join(cwd, "deploy", name), "utf8"), text, `${name}, twice`);

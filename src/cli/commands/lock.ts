@@ -34,7 +34,8 @@ export function registerLock(program: Command): void {
     .option("-o, --output <file>", "the lock file (written; read by --check)", "wharf.lock")
     .option("--check", `re-resolve and compare with the lock file; exit ${ExitCode.Drift} on drift`)
     .option("--write", "also rewrite the references in the files as repo:tag@sha256:…");
-  withCommonOptions(command);
+  // Thousands of references are each one small request: more than the 2m of other metadata commands.
+  withCommonOptions(command, { timeout: "10m" });
   examples(command, [
     "wharf lock deploy/ --context project_id=shop --context env_id=prod -o prod.lock",
     "wharf lock --check -o prod.lock          # in CI: exit 8 when a tag moved or vanished",

@@ -306,13 +306,20 @@ describe("wharf lock against Wharf", () => {
   test("a lock file among the files is not scanned; Flux's semverFilter goes with its range; a symlinked file is pinned through the link", async () => {
     const cwd = join(cli.dir, "inside");
     const h = server.host;
+    const tagged: Record<string, string> = {};
+    for (const tag of ["1.0.0", "1.1.0", "2.0.0"]) {
+      await writeFile(join(cli.dir, "filtered.yaml"), `version: ${tag}\n`);
+      const pushed = await cli.run(["push", `${h}/team/filtered:${tag}`, join(cli.dir, "filtered.yaml")]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      tagged[tag] = pushed.stdout.trim();
+    }
     const source = [
       "kind: OCIRepository",
       "spec:",
-      `  url: oci://${h}/charts/mychart`,
+      `  url: oci://${h}/team/filtered`,
       "  ref:",
-      '    semver: ">=0.1.0"',
-      "    semverFilter: '^0\\.1'",
+      '    semver: ">=1.0.0"',
+      "    semverFilter: '^1\\.0'",
       "",
     ].join("\n");
     await writeTree(cwd, { "deploy/source.yaml": source });
@@ -324,9 +331,10 @@ describe("wharf lock against Wharf", () => {
     const lock = JSON.parse(await readFile(join(cwd, "deploy", "lock.json"), "utf8")) as LockFile;
     assert.deepEqual(lock.paths, ["."]);
     assert.equal(lock.references[0]!.file, "source.yaml");
-    assert.equal(lock.references[0]!.range, ">=0.1.0");
-    assert.equal(lock.references[0]!.semverFilter, "^0\\.1");
-    assert.match(lock.references[0]!.resolved, new RegExp(`^${h}/charts/mychart:0\\.`));
+    assert.equal(lock.references[0]!.range, ">=1.0.0");
+    assert.equal(lock.references[0]!.semverFilter, "^1\\.0");
+    // The range alone would choose 2.0.0; the filter leaves only 1.0.0.
+    assert.equal(lock.references[0]!.resolved, `${h}/team/filtered:1.0.0@${tagged["1.0.0"]}`);
 
     // --write through a symbolic link replaces the file it points at, mode kept, and leaves the link.
     await writeTree(cwd, { "real/values.yaml": `image: ${h}/team/bundle:v1 # keep\n` });

@@ -53,7 +53,7 @@ export function scanHcl(text: string, fileName: string): FoundRef[] {
         reference: `${base}:${version.value.replaceAll("+", "_")}`,
         ...(pin ? { pin } : {}),
       });
-    else add(repository, { reference: base, range: version.value, ...(pin ? { pin } : {}) });
+    else add(repository, { reference: base, range: version.value, helm: true, ...(pin ? { pin } : {}) });
     for (const s of [repository, chart, version]) if (s) consumed.add(s);
   }
 

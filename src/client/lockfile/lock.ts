@@ -37,7 +37,8 @@ export async function resolveAll(
     try {
       const reference = substitute(item.found.reference, context, where);
       const range = item.found.range === undefined ? undefined : substitute(item.found.range, context, where);
-      return { ...item, resolution: await resolver.resolve(reference, range, item.found.semverFilter) };
+      const policy = { semverFilter: item.found.semverFilter, helm: item.found.helm };
+      return { ...item, resolution: await resolver.resolve(reference, range, policy) };
     } catch (err) {
       const message = errorMessage(err);
       const exitCode = err instanceof WharfError ? err.exitCode : ExitCode.Failure;

@@ -16,6 +16,12 @@ export interface Resolution {
   kind: string;
 }
 
+/** How a range reads tags: Flux's semverFilter, and Helm's `_` for `+`. */
+export interface RangeOptions {
+  semverFilter?: string;
+  helm?: boolean;
+}
+
 /**
  * Resolves references once each per run: a tag by its manifest, a range by the tag policy's winner, a
  * digest by checking the registry has it. The manifest is fetched (not only HEADed) because the kind
@@ -26,11 +32,11 @@ export class LockResolver {
 
   constructor(private readonly client: Client) {}
 
-  resolve(reference: string, range?: string, semverFilter?: string): Promise<Resolution> {
-    const key = JSON.stringify([reference, range, semverFilter]);
+  resolve(reference: string, range?: string, options: RangeOptions = {}): Promise<Resolution> {
+    const key = JSON.stringify([reference, range, options.semverFilter, options.helm === true]);
     let promise = this.seen.get(key);
     if (!promise) {
-      promise = this.lookup(reference, range, semverFilter);
+      promise = this.lookup(reference, range, options);
       this.seen.set(key, promise);
     }
     return promise;
@@ -39,7 +45,7 @@ export class LockResolver {
   private async lookup(
     reference: string,
     range: string | undefined,
-    semverFilter: string | undefined,
+    { semverFilter, helm }: RangeOptions,
   ): Promise<Resolution> {
     const ref = this.client.parse(reference);
     if (ref.kind !== "registry") throw new UsageError(`${reference} is not a registry reference`);
@@ -56,6 +62,7 @@ export class LockResolver {
         const chosen = await resolveTag(this.client, base, {
           semver: range,
           ...(semverFilter !== undefined ? { semverFilter } : {}),
+          ...(helm ? { helm } : {}),
         });
         tag = chosen.tag;
         target = chosen.digest;

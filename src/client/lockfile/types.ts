@@ -28,6 +28,8 @@ export interface FoundRef {
   range?: string;
   /** Flux OCIRepository's `ref.semverFilter`: a regex a tag must match before the range applies. */
   semverFilter?: string;
+  /** A Helm chart dependency: its range reads tags as Helm pushes versions (`1.2.3_b` is `1.2.3+b`). */
+  helm?: boolean;
   /** The edit that pins this reference to a digest in place (`--write`); absent when it cannot be pinned. */
   pin?: (pinned: Pinned) => Edit | undefined;
 }

@@ -130,7 +130,7 @@ class YamlScan {
       if (!version) this.add({ reference: base, ...where }, offset, undefined);
       else if (isExactVersion(version.value))
         this.add({ reference: `${base}:${version.value.replaceAll("+", "_")}`, ...where }, offset, pin);
-      else this.add({ reference: base, range: version.value, ...where }, offset, pin);
+      else this.add({ reference: base, range: version.value, helm: true, ...where }, offset, pin);
       return new Set(["repository", "chart", "name", "version"]);
     }
     // Helm values: image: {registry, repository, tag, digest}.
@@ -179,7 +179,7 @@ class YamlScan {
   }
 
   private add(
-    ref: { reference: string; range?: string; semverFilter?: string; path: string },
+    ref: { reference: string; range?: string; semverFilter?: string; helm?: boolean; path: string },
     offset: number,
     pin: FoundRef["pin"] | undefined,
   ): void {
@@ -191,6 +191,7 @@ class YamlScan {
       reference: ref.reference,
       ...(ref.range !== undefined ? { range: ref.range } : {}),
       ...(ref.semverFilter !== undefined ? { semverFilter: ref.semverFilter } : {}),
+      ...(ref.helm ? { helm: true } : {}),
       ...(pin ? { pin } : {}),
     });
   }

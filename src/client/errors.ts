@@ -12,6 +12,8 @@ export const ExitCode = {
   UnsafeContent: 6,
   Unreachable: 7,
   ImmutableTag: 8,
+  /** `wharf lock --check`: the files or the registry no longer agree with the lock file. */
+  Drift: 9,
 } as const;
 
 export class WharfError extends Error {

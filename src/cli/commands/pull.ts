@@ -20,6 +20,8 @@ interface PullOptions extends CommonOptions, KindDefaultOptions {
   refresh?: boolean;
   platform?: string;
   file?: string;
+  locked?: boolean;
+  lock: string;
 }
 
 export function registerPull(program: Command): void {
@@ -30,7 +32,9 @@ export function registerPull(program: Command): void {
     .option("-o, --output <dir>", "directory to write into (created if missing)", ".")
     .option("--refresh", "ignore the cache: resolve and download everything again")
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
-    .option("-f, --file <file>", "pull every OCI reference declared in this YAML or JSON file");
+    .option("-f, --file <file>", "pull every OCI reference declared in this YAML, JSON, HCL or .tf file")
+    .option("--locked", "with -f: pull exactly the digests the lock file has for the file's references")
+    .option("--lock <file>", "the lock file --locked reads (written by wharf lock)", "wharf.lock");
   withKindDefault(command);
   withCommonOptions(command, { transfers: "download" });
   examples(command, [
@@ -39,6 +43,7 @@ export function registerPull(program: Command): void {
     "wharf pull reg.example.com/team/app@sha256:…                 # by digest: served from the cache once pulled",
     "wharf pull --refresh 127.0.0.1:5000/team/deploy:v1 -o deploy # bypass the cache",
     "wharf pull -f values.yaml -o vendor/                         # every oci:// reference and image: in the file",
+    "wharf pull -f values.yaml --locked -o vendor/                # the digests wharf.lock pinned",
     "WHARF_REGISTRY=oci://reg.example.com/library wharf pull postgres:v14   # a short name",
     "wharf pull --kind policy baseline:v1    # through registries.policy in ~/.config/wharf/config.yaml",
   ]);
@@ -46,6 +51,7 @@ export function registerPull(program: Command): void {
     await runCommand(options, async (ctx) => {
       checkPlatform(options.platform);
       await checkOutputDir(options.output);
+      if (options.locked && !options.file) throw new UsageError("--locked goes with -f FILE");
       if (options.file) {
         if (reference) throw new UsageError("give either a reference or --file, not both");
         const { pullFromFile } = await import("./pull-file.js");

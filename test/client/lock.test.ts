@@ -572,7 +572,7 @@ describe("wharf lock --check and pull -f --locked on Distribution 2.8.2 (no immu
     // A file the lock names that is gone: its references are removed, not an error.
     await rm(file);
     const deleted = await cli.run(["lock", "--check", "-o", "locks/prod.lock"], { cwd });
-    assert.equal(deleted.code, 8, deleted.stderr);
+    assert.equal(deleted.code, 9, deleted.stderr);
     assert.deepEqual(
       deleted.stdout
         .trim()

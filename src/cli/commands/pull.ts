@@ -7,6 +7,16 @@ import { checkPlatform } from "../../client/platform.js";
 import { pullArtifact, type PullResult } from "../../client/pull.js";
 import { platformNote } from "./common/format.js";
 import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
+import { formatReference } from "../../client/reference.js";
+import {
+  describeChoice,
+  hasPolicy,
+  pinned,
+  policyFromOptions,
+  resolvePolicy,
+  withPolicyOptions,
+  type PolicyOptions,
+} from "./common/policy-options.js";
 import {
   examples,
   runCommand,
@@ -15,7 +25,7 @@ import {
   type Context,
 } from "./common/context.js";
 
-interface PullOptions extends CommonOptions, KindDefaultOptions {
+interface PullOptions extends CommonOptions, KindDefaultOptions, PolicyOptions {
   output: string;
   refresh?: boolean;
   platform?: string;
@@ -31,6 +41,7 @@ export function registerPull(program: Command): void {
     .option("--refresh", "ignore the cache: resolve and download everything again")
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
     .option("-f, --file <file>", "pull every OCI reference declared in this YAML or JSON file");
+  withPolicyOptions(command);
   withKindDefault(command);
   withCommonOptions(command, { transfers: "download" });
   examples(command, [
@@ -39,6 +50,7 @@ export function registerPull(program: Command): void {
     "wharf pull reg.example.com/team/app@sha256:…                 # by digest: served from the cache once pulled",
     "wharf pull --refresh 127.0.0.1:5000/team/deploy:v1 -o deploy # bypass the cache",
     "wharf pull -f values.yaml -o vendor/                         # every oci:// reference and image: in the file",
+    "wharf pull 127.0.0.1:5000/charts/web --semver '^1.2'        # the highest 1.x version from 1.2 on",
     "WHARF_REGISTRY=oci://reg.example.com/library wharf pull postgres:v14   # a short name",
     "wharf pull --kind policy baseline:v1    # through registries.policy in ~/.config/wharf/config.yaml",
   ]);
@@ -48,10 +60,21 @@ export function registerPull(program: Command): void {
       await checkOutputDir(options.output);
       if (options.file) {
         if (reference) throw new UsageError("give either a reference or --file, not both");
+        if (hasPolicy(options))
+          throw new UsageError("--semver, --order and --filter pick one reference's tag, not --file's");
         const { pullFromFile } = await import("./pull-file.js");
         return pullFromFile(ctx, options.file, options);
       }
       if (!reference) throw new UsageError("missing reference: wharf pull REF [-o DIR]");
+      const policy = policyFromOptions(options);
+      if (policy) {
+        const ref = ctx.client.parse(reference, kindDefault(options));
+        const resolved = await resolvePolicy(ctx, ref, policy);
+        ctx.note(
+          `${describeChoice(resolved.tag, resolved.candidates)}: ${formatReference(pinned(ref, resolved))}`,
+        );
+        reference = formatReference(pinned(ref, resolved));
+      }
       const result = await pullOne(ctx, reference, options);
       if (ctx.json) ctx.printJson(result);
       else ctx.print(result.digest);

@@ -193,10 +193,13 @@ async function resolveFromCache(
   noMatch: () => Error,
 ): Promise<ResolvedTag> {
   const prefix = `${registry}/${repository}:`;
-  const known = new Map<string, { digest: string; mediaType: string }>();
+  const known = new Map<string, { digest: string; mediaType: string; resolvedAt: string }>();
   for (const entry of await cache.references()) {
-    const tag = entry.reference.slice(prefix.length);
-    if (entry.reference.startsWith(prefix) && !tag.includes("@")) known.set(tag, entry);
+    if (!entry.reference.startsWith(prefix)) continue;
+    // `repo:tag` as pulled by tag, `repo:tag@digest` as pulled pinned (a policy's choice): the latest wins.
+    const tag = entry.reference.slice(prefix.length).split("@", 1)[0] as string;
+    const seen = known.get(tag);
+    if (!seen || seen.resolvedAt < entry.resolvedAt) known.set(tag, entry);
   }
   const choice = compiled.select(known.keys());
   const entry = choice && known.get(choice.tag);

@@ -14,6 +14,7 @@ interface Resolution {
   digest: string;
   mediaType: string;
   candidates: number;
+  key: string;
   policy: Record<string, string>;
 }
 

@@ -6,6 +6,7 @@ import type { Client } from "./client.js";
 import { WharfApi } from "./discovery/wharf-api.js";
 import { NotFoundError, RegistryResponseError, UnreachableError, UsageError } from "./errors.js";
 import { LayoutTarget } from "./layout.js";
+import type { RegistryClient } from "./registry.js";
 import { formatReference, repositoryOf, type Reference } from "./reference.js";
 
 /** A tag a policy chose, and the manifest it points at. */
@@ -114,17 +115,19 @@ export async function resolveTag(
 }
 
 /**
- * The repository's tags a page at a time: Link headers are followed where the registry sends them; a
- * full page without one is continued with `last`; a registry that ignores `n` (Distribution 2.x answers
+ * The repository's tags a page at a time: Link headers are followed where the registry sends them (then
+ * a page without one is the last); a full page from a registry that never sent one is continued with `last`; a registry that ignores `n` (Distribution 2.x answers
  * every tag at once) is read in that one answer rather than cut into pages and asked again. A Link
  * already followed, or a page with nothing after `last`, ends it, so a misbehaving registry cannot loop.
  */
 async function* pages(
-  registry: ReturnType<Client["registry"]>,
+  registry: RegistryClient,
   repository: string,
   size: number,
 ): AsyncGenerator<string[]> {
   const followed = new Set<string>();
+  /** Once a registry has sent a Link, a page without one is its last. */
+  let linked = false;
   let page = await registry.tagsPage(repository, { n: size });
   let after: string | undefined;
   for (;;) {
@@ -133,11 +136,12 @@ async function* pages(
     if (tags.length === 0) return;
     yield tags;
     if (page.next !== undefined) {
+      linked = true;
       if (followed.has(page.next)) return;
       followed.add(page.next);
       after = undefined;
       page = await registry.tagsPage(repository, {}, page.next);
-    } else if (page.items.length === size) {
+    } else if (!linked && page.items.length === size) {
       after = tags.reduce((a, b) => (b > a ? b : a));
       page = await registry.tagsPage(repository, { n: size, last: after });
     } else return;

@@ -115,10 +115,11 @@ export async function resolveTag(
 }
 
 /**
- * The repository's tags a page at a time: Link headers are followed where the registry sends them (then
- * a page without one is the last); a full page from a registry that never sent one is continued with `last`; a registry that ignores `n` (Distribution 2.x answers
- * every tag at once) is read in that one answer rather than cut into pages and asked again. A Link
- * already followed, or a page with nothing after `last`, ends it, so a misbehaving registry cannot loop.
+ * The repository's tags a page at a time. Link headers are followed where the registry sends them (then a
+ * page without one is the last); a full page from a registry that never sent one is continued with
+ * `last`; a registry that ignores `n` (Distribution 2.x answers every tag at once) is read in that one
+ * answer rather than cut into pages and asked again. A Link already followed, or a page with nothing
+ * after `last`, ends it, so a misbehaving registry cannot loop.
  */
 async function* pages(
   registry: RegistryClient,

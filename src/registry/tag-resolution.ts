@@ -7,7 +7,6 @@ import { listTags } from "../metadata/tags.js";
 import { tagTarget } from "../metadata/tag-targets.js";
 import type { Visibility } from "./discovery-views.js";
 import { requireName } from "./discovery-input.js";
-import { enableLinearRegexpFallback } from "./linear-regexp.js";
 
 /** Tags read per query: the repository's tags are never held in memory all at once. */
 export const RESOLVE_BATCH = 1000;
@@ -30,9 +29,9 @@ export interface Resolution {
  * broken by the tag itself, see the tag-policy library).
  */
 export class TagResolver {
-  constructor(private readonly db: Db) {
-    enableLinearRegexpFallback();
-  }
+  // Caller-written regexes run here over every tag: the tag-policy library compiles them with re2js
+  // (RE2, linear time, as Flux's Go), so no pattern can make one request pin a server process.
+  constructor(private readonly db: Db) {}
 
   async resolve(repository: string, policy: QueryPolicy, visible: Visibility): Promise<Resolution> {
     requireName(repository, "name");

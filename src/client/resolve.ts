@@ -121,11 +121,7 @@ export async function resolveTag(
  * answer rather than cut into pages and asked again. A Link already followed, or a page with nothing
  * after `last`, ends it, so a misbehaving registry cannot loop.
  */
-async function* pages(
-  registry: RegistryClient,
-  repository: string,
-  size: number,
-): AsyncGenerator<string[]> {
+async function* pages(registry: RegistryClient, repository: string, size: number): AsyncGenerator<string[]> {
   const followed = new Set<string>();
   /** Once a registry has sent a Link, a page without one is its last. */
   let linked = false;

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { Client } from "../../src/client/index.js";
 import { compileTagPolicy, selectTag, type TagPolicy } from "../../src/oci/tag-policy/index.js";
 import { startWharf, type TestServer } from "../helpers/server.js";
+import { ADMIN, addRule, basic, startAuthServer } from "../auth/support.js";
+import { seedTags } from "../helpers/tags.js";
 import { cliHome, type CliHome } from "./cli.js";
 import { pushArtifact } from "./fixtures.js";
 import { ok } from "./registries.js";
@@ -170,6 +172,38 @@ describe("policies on pull, info and cp", { timeout: 300_000 }, () => {
     assert.equal(result.stdout, `${digests.get("1.2.5")}\n`);
     const copied = await client.registry(server.host).resolve("copies/app", "1.2.5");
     assert.equal(copied.digest, digests.get("1.2.5"));
+  });
+});
+
+describe("layouts and logins", { timeout: 300_000 }, () => {
+  test("an OCI layout's tags resolve like a registry's", async () => {
+    const layout = join(home.dir, "layout");
+    for (const tag of ["1.0.0", "1.2.5", "2.0.0"]) {
+      ok(await home.run(["cp", `${server.host}/cli/app:${tag}`, `oci:${layout}:${tag}`]));
+    }
+    const result = ok(await home.run(["resolve", `oci:${layout}`, "--semver", "^1"]));
+    assert.equal(result.stdout, `oci:${layout}:1.2.5@${digests.get("1.2.5")}\n`);
+  });
+
+  test("on a registry that wants a login, not found tells an anonymous caller to log in", async () => {
+    const secured = await startAuthServer();
+    try {
+      await seedTags(secured.url, "team/app", ["1.0.0"], { headers: { Authorization: basic(ADMIN) } });
+      await addRule(secured.url, "anonymous", "public/**", ["pull"]);
+      const host = new URL(secured.url).host;
+      const anonymous = await home.run(["resolve", `${host}/team/app`, "--semver", "^1"]);
+      assert.equal(anonymous.code, 3, anonymous.stderr);
+      assert.match(anonymous.stderr, /wharf login/);
+      ok(
+        await home.run(["login", host, "-u", ADMIN.name, "--password-stdin"], {
+          input: `${ADMIN.password}\n`,
+        }),
+      );
+      const logged = ok(await home.run(["resolve", `${host}/team/app`, "--semver", "^1"]));
+      assert.match(logged.stdout, new RegExp(`^${host}/team/app:1\\.0\\.0@sha256:`));
+    } finally {
+      await secured.stop();
+    }
   });
 });
 

@@ -146,7 +146,11 @@ export class WharfApi {
     const error = readError(await readJson(res, path).catch(() => undefined));
     if (res.status === 400) throw new TagPolicyError(error?.message ?? `${this.host} refused the policy`);
     if (error?.code === "MANIFEST_UNKNOWN") return null;
-    if (error?.code === "NAME_UNKNOWN") throw new NotFoundError(`${this.host}/${repository} not found`);
+    if (error?.code === "NAME_UNKNOWN") {
+      // Anonymous callers are shown only what anonymous may pull: "not found" may mean "log in".
+      const hint = (await this.anonymousWhereLoginIsWanted()) ? ` (${this.loginHint()})` : "";
+      throw new NotFoundError(`${this.host}/${repository} not found${hint}`);
+    }
     return undefined;
   }
 

@@ -17,7 +17,7 @@ export interface PolicyOptions {
   extract?: string;
   helm?: boolean;
   includeReferrerTags?: boolean;
-  /** --kind chart turns on --helm (charts' `+` is `_` in tags). */
+  /** --kind chart (or helm-chart) turns on --helm (charts' `+` is `_` in tags). */
   kind?: string;
 }
 
@@ -86,7 +86,8 @@ export function policyFromOptions(options: PolicyOptions, fallback?: QueryPolicy
 
 function withFlags(policy: QueryPolicy, options: PolicyOptions): QueryPolicy {
   const result: QueryPolicy = { ...policy };
-  if (options.helm || options.kind === "chart") result.helm = true;
+  const kind = options.kind?.trim().toLowerCase();
+  if (options.helm || kind === "chart" || kind === "helm-chart") result.helm = true;
   if (options.includeReferrerTags) result.includeReferrerTags = true;
   checked(() => compileTagPolicy(result));
   return result;

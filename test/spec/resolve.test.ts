@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { seedTags } from "../helpers/tags.js";
+import { selectTag } from "../../src/oci/tag-policy/index.js";
 import { expectError, uniqueRepo } from "./support.js";
 
 interface Resolution {
@@ -77,6 +78,23 @@ describe("resolve endpoint", { timeout: 300_000 }, () => {
     const inZero = await resolve(repo, { semver: ">=0.1500.0 <1" });
     assert.equal(inZero.tag, "0.2499.0");
     assert.equal(inZero.candidates, 1000);
+  });
+
+  test("batched, it answers what the policy library answers over the whole list, ties included", async () => {
+    // 1.0.0 and v1.0.0 are the same version, in the first and the last batch (digits sort before `v`).
+    const repo = uniqueRepo("resolve-ties");
+    const tags = [...Array.from({ length: 2100 }, (_, i) => `0.${i}.1`), "1.0.0", "v1.0.0", "v0.5.0"];
+    await seedTags(server.url, repo, tags, { perManifest: 50, multiTag: true });
+    const sorted = [...tags].sort();
+    for (const policy of [{ semver: "*" }, { semver: "<1" }, { semver: "1.0.0" }]) {
+      const expected = selectTag(sorted, policy);
+      const answer = await resolve(repo, policy);
+      assert.deepEqual(
+        { tag: answer.tag, candidates: answer.candidates },
+        { tag: expected?.tag, candidates: expected?.candidates },
+        JSON.stringify(policy),
+      );
+    }
   });
 
   test("nothing matching is 404 MANIFEST_UNKNOWN naming the policy", async () => {

@@ -70,10 +70,8 @@ export function registerPull(program: Command): void {
       if (policy) {
         const ref = ctx.client.parse(reference, kindDefault(options));
         const resolved = await resolvePolicy(ctx, ref, policy);
-        ctx.note(
-          `${describeChoice(resolved.tag, resolved.candidates)}: ${formatReference(pinned(ref, resolved))}`,
-        );
         reference = formatReference(pinned(ref, resolved));
+        if (!ctx.json) ctx.note(`${describeChoice(resolved.tag, resolved.candidates)}: ${reference}`);
       }
       const result = await pullOne(ctx, reference, options);
       if (ctx.json) ctx.printJson(result);

@@ -30,4 +30,5 @@ export { pullArtifact, type PullOptions, type PullResult } from "./pull.js";
 export { copyArtifact, type CopyOptions, type CopyResult } from "./copy.js";
 export { extractArchive } from "./extract.js";
 export { findReferences, type FoundReference } from "./refs-file.js";
+export { resolveTag, type ResolvedTag, type ResolveOptions } from "./resolve.js";
 export type { ProgressSink, ProgressTask } from "./progress.js";

@@ -1,6 +1,12 @@
 import { isValidDigest } from "../oci/digest.js";
-import { compileTagPolicy, type CompiledTagPolicy, type TagChoice } from "../oci/tag-policy/index.js";
-import { describePolicy, policyToQuery, type QueryPolicy } from "../oci/policy-query.js";
+import {
+  compileTagPolicy,
+  type CompiledTagPolicy,
+  type TagChoice,
+  describePolicy,
+  policyToQuery,
+  type TagPolicy,
+} from "../oci/tag-policy/index.js";
 import type { Cache } from "./cache.js";
 import type { Client } from "./client.js";
 import { WharfApi } from "./discovery/wharf-api.js";
@@ -61,7 +67,7 @@ function wharfApi(client: Client, host: string): Promise<WharfApi | undefined> {
 export async function resolveTag(
   client: Client,
   ref: Reference,
-  policy: QueryPolicy,
+  policy: TagPolicy,
   options: ResolveOptions = {},
 ): Promise<ResolvedTag> {
   if (ref.tag !== undefined || ref.digest !== undefined) {
@@ -168,7 +174,7 @@ async function selectPaged(
 async function resolveInLayout(
   path: string,
   compiled: CompiledTagPolicy,
-  policy: QueryPolicy,
+  policy: TagPolicy,
 ): Promise<ResolvedTag> {
   const layout = new LayoutTarget(path);
   const choice = compiled.select(await layout.tags());

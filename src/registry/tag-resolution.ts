@@ -1,6 +1,11 @@
 import { RegistryError } from "../oci/errors.js";
-import { compileTagPolicy, TagPolicyError, type CompiledTagPolicy } from "../oci/tag-policy/index.js";
-import { describePolicy, type QueryPolicy } from "../oci/policy-query.js";
+import {
+  compileTagPolicy,
+  TagPolicyError,
+  type CompiledTagPolicy,
+  describePolicy,
+  type TagPolicy,
+} from "../oci/tag-policy/index.js";
 import type { Db } from "../metadata/database.js";
 import { repositoryExists } from "../metadata/repositories.js";
 import { listTags } from "../metadata/tags.js";
@@ -33,7 +38,7 @@ export class TagResolver {
   // (RE2, linear time, as Flux's Go), so no pattern can make one request pin a server process.
   constructor(private readonly db: Db) {}
 
-  async resolve(repository: string, policy: QueryPolicy, visible: Visibility): Promise<Resolution> {
+  async resolve(repository: string, policy: TagPolicy, visible: Visibility): Promise<Resolution> {
     requireName(repository, "name");
     const compiled = applying(policy, () => compileTagPolicy(policy));
     if ((visible && !(await visible(repository))) || !(await repositoryExists(this.db, repository))) {
@@ -52,7 +57,7 @@ export class TagResolver {
     return { repository, tag: choice.tag, ...target, candidates: choice.candidates, key: choice.key };
   }
 
-  private async select(repository: string, compiled: CompiledTagPolicy, policy: QueryPolicy) {
+  private async select(repository: string, compiled: CompiledTagPolicy, policy: TagPolicy) {
     const winners: string[] = [];
     let candidates = 0;
     let last: string | undefined;
@@ -72,7 +77,7 @@ export class TagResolver {
 }
 
 /** A policy that cannot be applied (a bad range or regex, a numerical order over a word) is a 400. */
-function applying<T>(policy: QueryPolicy, run: () => T): T {
+function applying<T>(policy: TagPolicy, run: () => T): T {
   try {
     return run();
   } catch (err) {

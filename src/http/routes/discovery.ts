@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { RegistryError } from "../../oci/errors.js";
 import { iconSvg } from "../../oci/kinds/index.js";
-import { parsePolicyQuery, policyToQuery } from "../../oci/policy-query.js";
-import { TagPolicyError } from "../../oci/tag-policy/index.js";
+import { parsePolicyQuery, policyToQuery, TagPolicyError } from "../../oci/tag-policy/index.js";
 import { pageRequest, type Page } from "../../registry/pagination.js";
 import type { Visibility } from "../../registry/discovery.js";
 import { sendJson } from "../json.js";

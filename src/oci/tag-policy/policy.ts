@@ -131,15 +131,15 @@ export function parsePolicyQuery(params: QueryInput): TagPolicy {
 }
 
 /** The query parameters for a policy, in a fixed order (parsePolicyQuery reads them back). */
-export function policyToQuery(policy: TagPolicy): URLSearchParams {
-  const query = new URLSearchParams();
+export function policyToQuery(policy: TagPolicy): Record<string, string> {
+  const query: Record<string, string> = {};
   const keys = ["semver", "semverFilter", "order", "direction", "filter", "extract"] as const;
   for (const key of keys) {
     const value = policy[key];
-    if (value !== undefined) query.set(key, value);
+    if (value !== undefined) query[key] = value;
   }
-  if (policy.helm !== undefined) query.set("helm", String(policy.helm));
+  if (policy.helm !== undefined) query.helm = String(policy.helm);
   if (policy.includeReferrerTags !== undefined)
-    query.set("includeReferrerTags", String(policy.includeReferrerTags));
+    query.includeReferrerTags = String(policy.includeReferrerTags);
   return query;
 }

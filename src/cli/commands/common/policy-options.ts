@@ -2,8 +2,12 @@ import { Option, type Command } from "commander";
 import { UsageError } from "../../../client/errors.js";
 import { formatReference, type Reference } from "../../../client/reference.js";
 import { resolveTag, type ResolvedTag, type ResolveOptions } from "../../../client/resolve.js";
-import { compileTagPolicy, TagPolicyError } from "../../../oci/tag-policy/index.js";
-import { policyToQuery, type QueryPolicy } from "../../../oci/policy-query.js";
+import {
+  compileTagPolicy,
+  TagPolicyError,
+  policyToQuery,
+  type TagPolicy,
+} from "../../../oci/tag-policy/index.js";
 import type { Context } from "./context.js";
 
 /** The tag resolution flags, as commander hands them over. */
@@ -61,7 +65,7 @@ export function hasPolicy(options: PolicyOptions): boolean {
  * The policy the flags describe, checked (a bad range or regex is a UsageError, exit 2); undefined when
  * none was given, or `fallback` then (`wharf resolve` without flags means `--semver '*'`).
  */
-export function policyFromOptions(options: PolicyOptions, fallback?: QueryPolicy): QueryPolicy | undefined {
+export function policyFromOptions(options: PolicyOptions, fallback?: TagPolicy): TagPolicy | undefined {
   if (!hasPolicy(options)) return fallback && withFlags(fallback, options);
   if (options.semver !== undefined && options.order !== undefined)
     throw new UsageError(
@@ -74,7 +78,7 @@ export function policyFromOptions(options: PolicyOptions, fallback?: QueryPolicy
     throw new UsageError("--asc and --desc go with --order numerical|alphabetical");
   if (options.extract !== undefined && options.filter === undefined)
     throw new UsageError("--extract takes its groups from --filter: give a --filter regex too");
-  const policy: QueryPolicy = {};
+  const policy: TagPolicy = {};
   if (options.semver !== undefined) policy.semver = options.semver;
   if (options.semverFilter !== undefined) policy.semverFilter = options.semverFilter;
   if (options.order !== undefined) policy.order = options.order;
@@ -84,8 +88,8 @@ export function policyFromOptions(options: PolicyOptions, fallback?: QueryPolicy
   return withFlags(policy, options);
 }
 
-function withFlags(policy: QueryPolicy, options: PolicyOptions): QueryPolicy {
-  const result: QueryPolicy = { ...policy };
+function withFlags(policy: TagPolicy, options: PolicyOptions): TagPolicy {
+  const result: TagPolicy = { ...policy };
   const kind = options.kind?.trim().toLowerCase();
   if (options.helm || kind === "chart" || kind === "helm-chart") result.helm = true;
   if (options.includeReferrerTags) result.includeReferrerTags = true;
@@ -100,7 +104,7 @@ function withFlags(policy: QueryPolicy, options: PolicyOptions): QueryPolicy {
 export async function resolvePolicy(
   ctx: Context,
   ref: Reference,
-  policy: QueryPolicy,
+  policy: TagPolicy,
   options: ResolveOptions = {},
 ): Promise<ResolvedTag> {
   return checked(() => resolveTag(ctx.client, ref, policy, { cache: ctx.cache(), ...options }));
@@ -117,7 +121,7 @@ export function describeChoice(tag: string, candidates: number): string {
 }
 
 /** What `--json` says about a resolution. */
-export function resolutionJson(ref: Reference, resolved: ResolvedTag, policy: QueryPolicy) {
+export function resolutionJson(ref: Reference, resolved: ResolvedTag, policy: TagPolicy) {
   return {
     reference: formatReference(pinned(ref, resolved)),
     tag: resolved.tag,

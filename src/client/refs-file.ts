@@ -7,6 +7,10 @@ export interface FoundReference {
   reference: string;
   /** Set when the version is a range (`^1.2.0`, `>=1 <2`) rather than one tag. */
   range?: string;
+  /** Flux OCIRepository's `ref.semverFilter`, for a range. */
+  semverFilter?: string;
+  /** A Helm chart dependency: its range reads `_` in tags as `+`. */
+  helm?: boolean;
   /** Where in the file, for messages: `spec.url`, `dependencies[0]`. */
   path: string;
 }
@@ -20,10 +24,16 @@ export function findReferences(text: string, fileName: string): FoundReference[]
   const seen = new Set<string>();
   const out: FoundReference[] = [];
   for (const f of found) {
-    const key = `${f.reference} ${f.range ?? ""}`;
+    const key = JSON.stringify([f.reference, f.range, f.semverFilter, f.helm === true]);
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ reference: f.reference, ...(f.range !== undefined ? { range: f.range } : {}), path: f.path });
+    out.push({
+      reference: f.reference,
+      ...(f.range !== undefined ? { range: f.range } : {}),
+      ...(f.semverFilter !== undefined ? { semverFilter: f.semverFilter } : {}),
+      ...(f.helm ? { helm: true } : {}),
+      path: f.path,
+    });
   }
   return out;
 }

@@ -1,20 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import semver from "semver";
-import {
-  ExitCode,
-  NotFoundError,
-  UnreachableError,
-  UsageError,
-  WharfError,
-  errorMessage,
-} from "../../client/errors.js";
+import { ExitCode, UsageError, WharfError, errorMessage } from "../../client/errors.js";
 import { scanFile } from "../../client/lockfile/files.js";
 import { entryKey, readLock, type LockEntry } from "../../client/lockfile/lockfile.js";
 import { hasPlaceholder } from "../../client/lockfile/placeholders.js";
 import { lockKey } from "../../client/lockfile/scan.js";
 import { formatReference, parseRegistryReference, type RegistryReference } from "../../client/reference.js";
 import { findReferences, type FoundReference } from "../../client/refs-file.js";
+import { resolveTag } from "../../client/resolve.js";
+import { TagPolicyError, type TagPolicy } from "../../oci/tag-policy/index.js";
 import type { Context } from "./common/context.js";
 import { pullOne } from "./pull.js";
 
@@ -145,28 +139,19 @@ async function resolveFound(ctx: Context, item: FoundReference): Promise<Registr
   const ref = ctx.client.parse(item.reference);
   if (ref.kind !== "registry") throw new UsageError(`${item.reference} is not a registry reference`);
   if (!item.range) return ref;
-  if (!semver.validRange(item.range))
-    throw new UsageError(`${item.path}: ${item.range} is not a semver range`);
-  let tags: string[];
+  const policy: TagPolicy = {
+    semver: item.range,
+    ...(item.semverFilter !== undefined ? { semverFilter: item.semverFilter } : {}),
+    ...(item.helm ? { helm: true } : {}),
+  };
   try {
-    tags = [];
-    for await (const tag of ctx.client.registry(ref.registry).tags(ref.repository)) tags.push(tag);
+    // The same choice as `wharf resolve` and `wharf lock` (offline: among the tags the cache knows).
+    const chosen = await resolveTag(ctx.client, { ...ref, tag: undefined, digest: undefined }, policy, {
+      cache: ctx.cache(),
+    });
+    return { ...ref, tag: chosen.tag };
   } catch (err) {
-    if (!(err instanceof UnreachableError)) throw err;
-    // Offline: choose among the tags pulled before.
-    const prefix = `${ref.registry}/${ref.repository}:`;
-    tags = (await ctx.cache().references())
-      .filter((r) => r.reference.startsWith(prefix))
-      .map((r) => r.reference.slice(prefix.length));
+    if (err instanceof TagPolicyError) throw new UsageError(`${item.path}: ${err.message}`);
+    throw err;
   }
-  const versions = new Map<string, string>();
-  for (const tag of tags) {
-    const version = semver.valid(tag.replaceAll("_", "+"), { loose: true });
-    if (version) versions.set(version, tag);
-  }
-  const best = semver.maxSatisfying([...versions.keys()], item.range);
-  if (!best) {
-    throw new NotFoundError(`${formatReference(ref)} has no tag matching ${item.range}`);
-  }
-  return { ...ref, tag: versions.get(best) as string };
 }

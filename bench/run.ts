@@ -16,6 +16,7 @@ import { manifestWorkloads } from "./workloads/manifests.js";
 import { mixedWorkloads } from "./workloads/mixed.js";
 import { referenceWorkload } from "./workloads/reference.js";
 import { discoveryWorkload } from "./workloads/discovery.js";
+import { resolveWorkload } from "./workloads/resolve.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -43,19 +44,25 @@ async function main(): Promise<void> {
     ...listingWorkloads(options),
     ...mixedWorkloads(options),
     discoveryWorkload(options),
+    resolveWorkload(options),
   ];
   const only = args.only ?? [];
   const names = parseTargets(args.targets);
   // The reference workload measures the machine through the static server; discovery starts its own
   // embedded server over a seeded database.
-  const needs = (w: Runnable) =>
-    w.name === "reference" ? "static" : w.name.startsWith("discovery") ? "embedded" : undefined;
-  const selected = all.filter((w) => {
-    const need = needs(w);
-    return (
-      (only.length === 0 || only.some((o) => w.name.includes(o))) && (!need || names.some((n) => n === need))
-    );
-  });
+  const needs = (w: Runnable): string[] =>
+    w.name === "reference"
+      ? ["static"]
+      : w.name.startsWith("discovery")
+        ? ["embedded"]
+        : w.name.startsWith("resolve")
+          ? ["embedded", "distribution"]
+          : [];
+  const selected = all.filter(
+    (w) =>
+      (only.length === 0 || only.some((o) => w.name.includes(o))) &&
+      needs(w).every((need) => names.some((n) => n === need)),
+  );
   if (selected.length === 0)
     throw new Error(`no workload matches ${only.join(", ")}: ${all.map((w) => w.name).join("; ")}`);
 

@@ -2,6 +2,7 @@ import { mapLimit } from "./limit.js";
 import { decodeManifest, type Descriptor, type ManifestData } from "./manifest.js";
 import { platformChoice, selectPlatform, type PlatformChoice } from "./platform.js";
 import { silentProgress, type ProgressSink } from "./progress.js";
+import { guardVersionTag } from "./tag-guard.js";
 import { RegistryTarget, type Target } from "./target.js";
 
 export interface CopyOptions {
@@ -12,6 +13,8 @@ export interface CopyOptions {
   referrers?: boolean;
   progress?: ProgressSink;
   concurrency?: number;
+  /** Move `tag` even when it is a version tag that already points at another digest (guardVersionTag). */
+  force?: boolean;
 }
 
 export interface CopyResult {
@@ -54,6 +57,9 @@ export async function copyArtifact(
       root = chosen;
     }
   }
+  // Before the walk and the transfers, so a refused version tag costs nothing; pushManifest checks
+  // again. Only the root is tagged: the other manifests (children, referrers) go up by digest.
+  if (!options.force) await guardVersionTag(destination, tag, root.digest);
 
   // Walk the whole graph first: every blob is then transferred once, with bounded concurrency, and
   // manifests go up only after what they reference (children before parents, subjects before referrers).
@@ -120,6 +126,7 @@ export async function copyArtifact(
     await destination.pushManifest(
       { ...node.data, mediaType: node.descriptor.mediaType || node.data.mediaType },
       isRoot ? tag : undefined,
+      { force: options.force },
     );
   }
   return {

@@ -11,6 +11,9 @@ export const ExitCode = {
   Integrity: 5,
   UnsafeContent: 6,
   Unreachable: 7,
+  ImmutableTag: 8,
+  /** `wharf lock --check`: the files or the registry no longer agree with the lock file. */
+  Drift: 9,
 } as const;
 
 export class WharfError extends Error {
@@ -61,6 +64,14 @@ export class TimeoutError extends UnreachableError {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * A version tag would move to another digest: refused before anything was written (the client's guard,
+ * which `force` / `--force` overrides).
+ */
+export class ImmutableTagError extends WharfError {
+  override readonly exitCode = ExitCode.ImmutableTag;
 }
 
 /** A registry answered with an error we have no better class for (5xx after retries, 4xx we do not expect). */

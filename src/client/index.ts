@@ -19,7 +19,9 @@ export {
 } from "./manifest.js";
 export { VerifyingStream, TruncatedError, verified, digestLike } from "./verify.js";
 export type { RetryOptions } from "./retry.js";
-export { RegistryTarget, type Target } from "./target.js";
+export { RegistryTarget, type PushManifestOptions, type Target } from "./target.js";
+export { guardVersionTag } from "./tag-guard.js";
+export { watchTags, type WatchOptions } from "./watch.js";
 export { LayoutTarget } from "./layout.js";
 export { Cache, CorruptCacheError, type CachedReference } from "./cache.js";
 export { CachingFetcher } from "./fetcher.js";
@@ -28,4 +30,5 @@ export { pullArtifact, type PullOptions, type PullResult } from "./pull.js";
 export { copyArtifact, type CopyOptions, type CopyResult } from "./copy.js";
 export { extractArchive } from "./extract.js";
 export { findReferences, type FoundReference } from "./refs-file.js";
+export { resolveTag, type ResolvedTag, type ResolveOptions } from "./resolve.js";
 export type { ProgressSink, ProgressTask } from "./progress.js";

@@ -14,10 +14,11 @@ import {
   type IndexManifest,
   type ManifestData,
 } from "./manifest.js";
-import type { Target } from "./target.js";
+import type { PushManifestOptions, Target } from "./target.js";
 import { referrerDescriptor } from "./target.js";
 import type { BlobSource } from "./upload.js";
 import { counted } from "./streams.js";
+import { guardVersionTag } from "./tag-guard.js";
 import { digestLike, verified } from "./verify.js";
 
 /** The annotation an OCI layout's index.json names tags with (skopeo and ORAS read and write it). */
@@ -102,11 +103,12 @@ export class LayoutTarget implements Target {
     return this.hasBlob(descriptor);
   }
 
-  async pushManifest(data: ManifestData, tag?: string): Promise<void> {
-    await this.init();
+  async pushManifest(data: ManifestData, tag?: string, options: PushManifestOptions = {}): Promise<void> {
     if (digestLike(data.bytes, data.digest) !== data.digest) {
       throw new IntegrityError(`manifest ${data.digest} does not match its content`);
     }
+    if (!options.force) await guardVersionTag(this, tag, data.digest);
+    await this.init();
     await writeFileAtomic(this.blobPath(data.digest), data.bytes);
     const index = await this.readIndex();
     const descriptor: Descriptor = {

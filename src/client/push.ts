@@ -11,6 +11,7 @@ import { EMPTY_CONFIG, type Descriptor, type ManifestData } from "./manifest.js"
 import { silentProgress, type ProgressSink } from "./progress.js";
 import { bufferSource, fileSource } from "./sources.js";
 import { packDirectory } from "./tar-dir.js";
+import { guardVersionTag } from "./tag-guard.js";
 import type { Target } from "./target.js";
 import type { BlobSource } from "./upload.js";
 import { digestLike } from "./verify.js";
@@ -46,9 +47,11 @@ export interface PushOptions {
   detectHelm?: boolean;
   progress?: ProgressSink;
   concurrency?: number;
+  /** Move the tag even when it is a version tag that already points at another digest (guardVersionTag). */
+  force?: boolean;
   /**
-   * Called with everything about to be published, before the first request to the target: a check that
-   * throws (a failed gate, a kind's own validation) publishes nothing, not one blob.
+   * Called with everything about to be published, before anything is uploaded: a check that throws (a
+   * failed gate, a kind's own validation) publishes nothing, not one blob.
    */
   beforePublish?: (plan: PublishPlan) => Promise<void>;
 }
@@ -146,6 +149,8 @@ export async function pushArtifact(
     const data: ManifestData = { bytes, mediaType: MediaType.OciManifest, digest: digestLike(bytes) };
 
     const finalTag = tag ?? (options.subject ? undefined : helm ? helmTag(helm.version) : "latest");
+    // Before the gate and the uploads, so a refused version tag costs neither; pushManifest checks again.
+    if (!options.force) await guardVersionTag(target, finalTag, data.digest);
     await options.beforePublish?.({
       tag: finalTag,
       manifest,
@@ -162,7 +167,7 @@ export async function pushArtifact(
       await target.pushBlob(blob.descriptor, blob.source, (sent) => task.update(sent));
       task.done();
     });
-    await target.pushManifest(data, finalTag);
+    await target.pushManifest(data, finalTag, { force: options.force });
     return {
       digest: data.digest,
       mediaType: data.mediaType,

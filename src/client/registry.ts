@@ -238,6 +238,30 @@ export class RegistryClient {
   }
 
   /**
+   * Whether the repository's tags may have changed since the tag list answered `etag`: one conditional
+   * request for a one-tag page. `etag` undefined when the registry sends none (Distribution): then every
+   * answer is "changed", and callers are better off not asking (see watchTags).
+   */
+  async tagsChanged(repository: string, etag?: string): Promise<{ changed: boolean; etag?: string }> {
+    const res = await this.transport.request({
+      method: "GET",
+      path: `/v2/${repository}/tags/list`,
+      query: { n: "1" },
+      headers: etag ? { "if-none-match": etag } : {},
+      scopes: [pull(repository)],
+    });
+    discard(res);
+    if (res.status === 304) return { changed: false, etag };
+    if (res.status === 200) return { changed: true, etag: header(res, "etag") };
+    if (res.status === 404)
+      throw (
+        (await this.transport.notARegistryError()) ??
+        new NotFoundError(`repository ${this.host}/${repository} not found`)
+      );
+    throw await responseError(res, `tags of ${repository} on ${this.host}`);
+  }
+
+  /**
    * One page of at most `n` tags after `last`, in lexical order, also from registries that ignore `n`
    * and `last` and answer everything unsorted (Distribution 2.x): then the page is cut here.
    */

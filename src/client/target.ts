@@ -5,6 +5,7 @@ import { artifactTypeOf, decodeManifest, type Descriptor, type ManifestData } fr
 import { formatReference, type RegistryReference } from "./reference.js";
 import type { RegistryClient } from "./registry.js";
 import { streamSource } from "./sources.js";
+import { guardVersionTag } from "./tag-guard.js";
 import { uploadBlob, type BlobSource } from "./upload.js";
 
 /**
@@ -24,10 +25,19 @@ export interface Target {
   hasBlob(descriptor: Descriptor): Promise<boolean>;
   pushBlob(descriptor: Descriptor, source: BlobSource, onProgress?: (sent: number) => void): Promise<void>;
   hasManifest(descriptor: Descriptor): Promise<boolean>;
-  /** Stores a manifest by digest, and under `tag` when given. Keeps referrer indexes up to date. */
-  pushManifest(data: ManifestData, tag?: string): Promise<void>;
+  /**
+   * Stores a manifest by digest, and under `tag` when given. Keeps referrer indexes up to date. Refuses
+   * (ImmutableTagError) to move an existing version tag to another digest unless `force`: see
+   * guardVersionTag.
+   */
+  pushManifest(data: ManifestData, tag?: string, options?: PushManifestOptions): Promise<void>;
   /** Manifests whose subject is `descriptor`. */
   referrers(descriptor: Descriptor, artifactType?: string): Promise<Descriptor[]>;
+}
+
+export interface PushManifestOptions {
+  /** Move `tag` even when it is a version tag that points at another digest. */
+  force?: boolean;
 }
 
 /** A repository in a registry. */
@@ -99,7 +109,8 @@ export class RegistryTarget implements Target {
     }
   }
 
-  async pushManifest(data: ManifestData, tag?: string): Promise<void> {
+  async pushManifest(data: ManifestData, tag?: string, options: PushManifestOptions = {}): Promise<void> {
+    if (!options.force) await guardVersionTag(this, tag, data.digest);
     const result = await this.registry.putManifest(this.repository, tag ?? data.digest, data);
     const decoded = decodeManifest(data);
     const subject = decoded.doc.subject;

@@ -41,6 +41,21 @@ export async function listTags(
   return (await query.execute()).map((r) => r.name);
 }
 
+/**
+ * What changes whenever the repository's tags do: their number and the latest write. Adding, moving or
+ * re-pushing a mutable tag sets its updated_at to now (at or after every other; an immutable tag's
+ * identical re-push changes nothing); deleting one lowers the count.
+ * One indexed aggregate, so a watcher's "anything new?" costs no listing.
+ */
+export async function tagsStamp(db: Conn, repository: string): Promise<string> {
+  const row = await db
+    .selectFrom("tags")
+    .select((eb) => [eb.fn.countAll<number | string>().as("n"), eb.fn.max("updated_at").as("latest")])
+    .where("repository", "=", repository)
+    .executeTakeFirst();
+  return `${String(row?.n ?? 0)}/${row?.latest ?? ""}`;
+}
+
 /** The digest a tag points at, or undefined. On PostgreSQL the row stays locked until the transaction ends. */
 export async function lockedTagDigest(
   db: Conn,

@@ -2,7 +2,7 @@ import { RegistryError } from "../oci/errors.js";
 import type { Descriptor } from "../oci/manifest.js";
 import type { Db } from "../metadata/database.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
-import { listTags } from "../metadata/tags.js";
+import { listTags, tagsStamp } from "../metadata/tags.js";
 import { listReferrers } from "../metadata/referrers.js";
 import { fetchPage, type Page, type PageRequest } from "./pagination.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
@@ -21,6 +21,11 @@ export class ListingService {
       (last, limit) => listTags(this.db, repository, last, limit),
       (tag) => tag,
     );
+  }
+
+  /** Changes whenever the repository's tag set or any tag's target does (for the tag list's ETag). */
+  tagsVersion(repository: string): Promise<string> {
+    return tagsStamp(this.db, repository);
   }
 
   /** Repositories in order; with `visible`, only those it accepts (pages stay full where possible). */

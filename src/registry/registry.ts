@@ -12,6 +12,7 @@ import { FactsRecorder } from "./facts.js";
 import { DiscoveryService } from "./discovery.js";
 import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
+import { TagResolver } from "./tag-resolution.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -38,6 +39,7 @@ export class Registry {
   readonly facts: FactsRecorder;
   readonly discovery: DiscoveryService;
   readonly indexes: ManagedIndexes;
+  readonly tagResolver: TagResolver;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -56,6 +58,7 @@ export class Registry {
     this.manifests = new ManifestService(db, this.immutable, this.facts);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
+    this.tagResolver = new TagResolver(db);
     const index = options.index ?? { namespaces: [], delayMs: 1000 };
     const blobs = this.blobs;
     this.indexes = new ManagedIndexes(db, this.manifests, this.uploads, blobs, this.facts, index, log);

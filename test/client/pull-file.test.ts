@@ -49,6 +49,7 @@ pinned:
       {
         reference: "registry.example.com/charts/redis",
         range: "^18.0.0",
+        helm: true,
         path: "[1].dependencies[0].repository",
       },
       { reference: "registry.example.com/team/api:2.1", path: "[2].image" },

@@ -9,8 +9,16 @@ import { formatBytes, shortDigest, table } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
 import { accessoryLines, actionLines, describeInfoKind, factRows } from "./common/kind-info.js";
 import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
+import {
+  pinned,
+  policyFromOptions,
+  resolutionJson,
+  resolvePolicy,
+  withPolicyOptions,
+  type PolicyOptions,
+} from "./common/policy-options.js";
 
-interface InfoOptions extends CommonOptions, KindDefaultOptions {
+interface InfoOptions extends CommonOptions, KindDefaultOptions, PolicyOptions {
   referrers: boolean;
 }
 
@@ -20,17 +28,25 @@ export function registerInfo(program: Command): void {
     .description("Describe an artifact without downloading its layers")
     .argument("<ref>", "host[:port]/repo[:tag|@digest], or oci:DIR[:tag]")
     .option("--no-referrers", "do not look up signatures, SBOMs and other referrers");
+  withPolicyOptions(command);
   withKindDefault(command);
   withCommonOptions(command);
   examples(command, [
     "wharf info 127.0.0.1:5000/team/deploy:v1",
     "wharf info 127.0.0.1:5000/team/app:v1 --json | jq -r .digest",
     "wharf info oci:./layout:v1",
+    "wharf info 127.0.0.1:5000/team/app --semver '^1.2'   # the version a policy picks",
     "wharf info --kind chart mychart:0.1.0   # a short name: says which default it resolved through",
   ]);
   command.action(async (reference: string, options: InfoOptions) => {
     await runCommand(options, async (ctx) => {
-      const { ref, through } = ctx.client.resolve(reference, kindDefault(options));
+      const resolvedName = ctx.client.resolve(reference, kindDefault(options));
+      const through = resolvedName.through;
+      let ref = resolvedName.ref;
+      const policy = policyFromOptions(options);
+      const chosen = policy && (await resolvePolicy(ctx, ref, policy));
+      const resolution = policy && chosen ? resolutionJson(ref, chosen, policy) : undefined;
+      if (chosen) ref = pinned(ref, chosen);
       let descriptor: Descriptor;
       let bytes: Buffer;
       let offline = false;
@@ -62,6 +78,7 @@ export function registerInfo(program: Command): void {
       const info = {
         reference: formatReference(ref),
         ...(through ? { resolvedThrough: through } : {}),
+        ...(resolution ? { resolution } : {}),
         digest: descriptor.digest,
         mediaType: descriptor.mediaType,
         artifactType: artifactTypeOf(decoded),
@@ -88,6 +105,7 @@ export function registerInfo(program: Command): void {
       const rows: string[][] = [
         ["Reference:", info.reference],
         ...(through ? [["Resolved through:", through]] : []),
+        ...(chosen ? [["Chosen by policy:", `${chosen.tag} of ${chosen.candidates} matching tag(s)`]] : []),
         ["Digest:", info.digest],
         ["Media type:", info.mediaType],
       ];

@@ -1,16 +1,14 @@
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import semver from "semver";
-import {
-  ExitCode,
-  NotFoundError,
-  UnreachableError,
-  UsageError,
-  WharfError,
-  errorMessage,
-} from "../../client/errors.js";
-import { formatReference, type RegistryReference } from "../../client/reference.js";
+import { dirname, join, resolve } from "node:path";
+import { ExitCode, UsageError, WharfError, errorMessage } from "../../client/errors.js";
+import { scanFile } from "../../client/lockfile/files.js";
+import { entryKey, readLock, type LockEntry } from "../../client/lockfile/lockfile.js";
+import { hasPlaceholder } from "../../client/lockfile/placeholders.js";
+import { lockKey } from "../../client/lockfile/scan.js";
+import { formatReference, parseRegistryReference, type RegistryReference } from "../../client/reference.js";
 import { findReferences, type FoundReference } from "../../client/refs-file.js";
+import { resolveTag } from "../../client/resolve.js";
+import { TagPolicyError, type TagPolicy } from "../../oci/tag-policy/index.js";
 import type { Context } from "./common/context.js";
 import { pullOne } from "./pull.js";
 
@@ -33,26 +31,34 @@ interface Outcome {
 export async function pullFromFile(
   ctx: Context,
   file: string,
-  options: { output: string; refresh?: boolean; platform?: string },
+  options: { output: string; refresh?: boolean; platform?: string; locked?: boolean; lock?: string },
 ): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    throw new UsageError(`cannot read ${file}`);
+  let targets: Target[];
+  if (options.locked) targets = await lockedTargets(file, options.lock ?? "wharf.lock");
+  else {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch {
+      throw new UsageError(`cannot read ${file}`);
+    }
+    targets = findReferences(text, file).map((item) => ({
+      item,
+      ref: () => resolveFound(ctx, item),
+    }));
   }
-  const found = findReferences(text, file);
-  if (found.length === 0) {
+  if (targets.length === 0) {
     throw new UsageError(
       `${file} declares no OCI references (looked for oci://… URLs, image: values and host/repo:tag strings)`,
     );
   }
   const outcomes: Outcome[] = [];
-  for (const item of found) {
+  for (const { item, ref: target } of targets) {
     const outcome: Outcome = { reference: item.reference, path: item.path };
     try {
-      const ref = await resolveFound(ctx, item);
+      const ref = await target();
       outcome.reference = formatReference(ref);
+      // A locked pull goes where the unlocked one would (by tag), but fetches the locked digest.
       outcome.output = join(
         options.output,
         ref.registry,
@@ -77,33 +83,75 @@ export async function pullFromFile(
   return failed[0]?.error?.exitCode ?? ExitCode.Ok;
 }
 
+/** What to pull for one reference of the file, worked out when its turn comes. */
+interface Target {
+  item: FoundReference;
+  ref: () => Promise<RegistryReference>;
+}
+
+/**
+ * `--locked`: the lock file's digest for each of the file's references (matched by file, as written, and
+ * range). Every reference must be there, or nothing is pulled: a partial vendor directory from a stale
+ * lock is worse than none.
+ */
+async function lockedTargets(file: string, lockPath: string): Promise<Target[]> {
+  const lock = await readLock(lockPath);
+  const key = lockKey(dirname(resolve(lockPath)), resolve(file));
+  const { found } = await scanFile(resolve(file), file);
+  const entries = new Map(lock.references.map((e) => [entryKey(e), e]));
+  const missing = found.filter((f) => !entries.has(entryKey({ file: key, ...f })));
+  if (missing.length > 0) {
+    const list = missing.map(
+      (f) => `${file}:${f.line} ${f.range ? `${f.reference} ${f.range}` : f.reference}`,
+    );
+    throw new UsageError(
+      `${list.length} reference(s) are not in ${lockPath}: ${list.join("; ")}; run wharf lock to pin them`,
+    );
+  }
+  const seen = new Set<string>();
+  const targets: Target[] = [];
+  for (const f of found) {
+    const entry = entries.get(entryKey({ file: key, ...f })) as LockEntry;
+    if (seen.has(entry.resolved)) continue;
+    seen.add(entry.resolved);
+    const item = { reference: entry.resolved, path: f.path };
+    targets.push({ item, ref: async () => pinnedRef(entry) });
+  }
+  return targets;
+}
+
+function pinnedRef(entry: LockEntry): RegistryReference {
+  const ref = parseRegistryReference(entry.resolved);
+  if (ref.digest !== entry.digest)
+    throw new UsageError(
+      `lock entry ${entry.file}:${entry.line}: ${entry.resolved} is not pinned to ${entry.digest}`,
+    );
+  return ref;
+}
+
 /** Turns a found reference into one to pull; a semver range picks the highest matching tag. */
 async function resolveFound(ctx: Context, item: FoundReference): Promise<RegistryReference> {
+  if (hasPlaceholder(item.reference) || hasPlaceholder(item.range ?? "")) {
+    throw new UsageError(
+      `${item.reference} has context placeholders: lock it with wharf lock --context KEY=VALUE, then pull -f --locked`,
+    );
+  }
   const ref = ctx.client.parse(item.reference);
   if (ref.kind !== "registry") throw new UsageError(`${item.reference} is not a registry reference`);
   if (!item.range) return ref;
-  if (!semver.validRange(item.range))
-    throw new UsageError(`${item.path}: ${item.range} is not a semver range`);
-  let tags: string[];
+  const policy: TagPolicy = {
+    semver: item.range,
+    ...(item.semverFilter !== undefined ? { semverFilter: item.semverFilter } : {}),
+    ...(item.helm ? { helm: true } : {}),
+  };
   try {
-    tags = [];
-    for await (const tag of ctx.client.registry(ref.registry).tags(ref.repository)) tags.push(tag);
+    // The same choice as `wharf resolve` and `wharf lock` (offline: among the tags the cache knows).
+    const chosen = await resolveTag(ctx.client, { ...ref, tag: undefined, digest: undefined }, policy, {
+      cache: ctx.cache(),
+    });
+    return { ...ref, tag: chosen.tag };
   } catch (err) {
-    if (!(err instanceof UnreachableError)) throw err;
-    // Offline: choose among the tags pulled before.
-    const prefix = `${ref.registry}/${ref.repository}:`;
-    tags = (await ctx.cache().references())
-      .filter((r) => r.reference.startsWith(prefix))
-      .map((r) => r.reference.slice(prefix.length));
+    if (err instanceof TagPolicyError) throw new UsageError(`${item.path}: ${err.message}`);
+    throw err;
   }
-  const versions = new Map<string, string>();
-  for (const tag of tags) {
-    const version = semver.valid(tag.replaceAll("_", "+"), { loose: true });
-    if (version) versions.set(version, tag);
-  }
-  const best = semver.maxSatisfying([...versions.keys()], item.range);
-  if (!best) {
-    throw new NotFoundError(`${formatReference(ref)} has no tag matching ${item.range}`);
-  }
-  return { ...ref, tag: versions.get(best) as string };
 }

@@ -7,6 +7,16 @@ import { checkPlatform } from "../../client/platform.js";
 import { pullArtifact, type PullResult } from "../../client/pull.js";
 import { platformNote } from "./common/format.js";
 import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
+import { formatReference } from "../../client/reference.js";
+import {
+  describeChoice,
+  hasPolicy,
+  pinned,
+  policyFromOptions,
+  resolvePolicy,
+  withPolicyOptions,
+  type PolicyOptions,
+} from "./common/policy-options.js";
 import {
   examples,
   runCommand,
@@ -15,11 +25,13 @@ import {
   type Context,
 } from "./common/context.js";
 
-interface PullOptions extends CommonOptions, KindDefaultOptions {
+interface PullOptions extends CommonOptions, KindDefaultOptions, PolicyOptions {
   output: string;
   refresh?: boolean;
   platform?: string;
   file?: string;
+  locked?: boolean;
+  lock: string;
 }
 
 export function registerPull(program: Command): void {
@@ -30,7 +42,10 @@ export function registerPull(program: Command): void {
     .option("-o, --output <dir>", "directory to write into (created if missing)", ".")
     .option("--refresh", "ignore the cache: resolve and download everything again")
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
-    .option("-f, --file <file>", "pull every OCI reference declared in this YAML or JSON file");
+    .option("-f, --file <file>", "pull every OCI reference declared in this YAML, JSON, HCL or .tf file")
+    .option("--locked", "with -f: pull exactly the digests the lock file has for the file's references")
+    .option("--lock <file>", "the lock file --locked reads (written by wharf lock)", "wharf.lock");
+  withPolicyOptions(command);
   withKindDefault(command);
   withCommonOptions(command, { transfers: "download" });
   examples(command, [
@@ -39,6 +54,8 @@ export function registerPull(program: Command): void {
     "wharf pull reg.example.com/team/app@sha256:…                 # by digest: served from the cache once pulled",
     "wharf pull --refresh 127.0.0.1:5000/team/deploy:v1 -o deploy # bypass the cache",
     "wharf pull -f values.yaml -o vendor/                         # every oci:// reference and image: in the file",
+    "wharf pull -f values.yaml --locked -o vendor/                # the digests wharf.lock pinned",
+    "wharf pull 127.0.0.1:5000/charts/web --semver '^1.2'        # the highest 1.x version from 1.2 on",
     "WHARF_REGISTRY=oci://reg.example.com/library wharf pull postgres:v14   # a short name",
     "wharf pull --kind policy baseline:v1    # through registries.policy in ~/.config/wharf/config.yaml",
   ]);
@@ -46,12 +63,22 @@ export function registerPull(program: Command): void {
     await runCommand(options, async (ctx) => {
       checkPlatform(options.platform);
       await checkOutputDir(options.output);
+      if (options.locked && !options.file) throw new UsageError("--locked goes with -f FILE");
       if (options.file) {
         if (reference) throw new UsageError("give either a reference or --file, not both");
+        if (hasPolicy(options))
+          throw new UsageError("--semver, --order and --filter pick one reference's tag, not --file's");
         const { pullFromFile } = await import("./pull-file.js");
         return pullFromFile(ctx, options.file, options);
       }
       if (!reference) throw new UsageError("missing reference: wharf pull REF [-o DIR]");
+      const policy = policyFromOptions(options);
+      if (policy) {
+        const ref = ctx.client.parse(reference, kindDefault(options));
+        const resolved = await resolvePolicy(ctx, ref, policy);
+        reference = formatReference(pinned(ref, resolved));
+        if (!ctx.json) ctx.note(`${describeChoice(resolved.tag, resolved.candidates)}: ${reference}`);
+      }
       const result = await pullOne(ctx, reference, options);
       if (ctx.json) ctx.printJson(result);
       else ctx.print(result.digest);

@@ -25,6 +25,7 @@ import type { Descriptor } from "../../client/manifest.js";
 import type { Reference, RegistryReference } from "../../client/reference.js";
 import { declaredGate, runGate, type Gate } from "../../client/gate.js";
 import { checkPushedKind } from "../../client/kind-checks.js";
+import { FORCE_HELP } from "./common/force-option.js";
 
 interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
@@ -35,6 +36,7 @@ interface PushOptions extends CommonOptions, KindDefaultOptions {
   gate?: string | false;
   index?: IndexOption;
   subject?: string;
+  force?: boolean;
 }
 
 export function registerPush(program: Command): void {
@@ -63,7 +65,8 @@ export function registerPush(program: Command): void {
       "--gate <command>",
       "run this shell command first (in the pushed directory, WHARF_REF set) and push nothing if it fails; default: the gate: of the directory's wharf.yaml",
     )
-    .option("--no-gate", "skip the gate and the kind's own checks (a chart's version is its tag, …)");
+    .option("--no-gate", "skip the gate and the kind's own checks (a chart's version is its tag, …)")
+    .option("--force", FORCE_HELP);
   withIndexOption(command, "then list the artifact");
   withKindDefault(command);
   withCommonOptions(command, { transfers: "upload" });
@@ -94,6 +97,7 @@ export function registerPush(program: Command): void {
         config,
         detectHelm: options.helm,
         ...(subject ? { subject } : {}),
+        force: options.force,
         beforePublish: async (plan) => {
           if (options.gate === false) return;
           await checkPushedKind(plan);

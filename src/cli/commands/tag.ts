@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { UsageError } from "../../client/errors.js";
 import { formatReference } from "../../client/reference.js";
 import { isValidTag } from "../../oci/names.js";
+import { guardVersionTag } from "../../client/tag-guard.js";
+import { FORCE_HELP } from "./common/force-option.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import {
   indexNamespace,
@@ -18,7 +20,8 @@ export function registerTag(program: Command): void {
     .command("tag")
     .description("Give an existing artifact more tags (no content is transferred)")
     .argument("<ref>", "host[:port]/repo:tag or …@digest")
-    .argument("<tags...>", "new tags in the same repository");
+    .argument("<tags...>", "new tags in the same repository")
+    .option("--force", FORCE_HELP);
   withIndexOption(command, "then list the new tags");
   withKindDefault(command);
   withCommonOptions(command);
@@ -31,7 +34,7 @@ export function registerTag(program: Command): void {
     async (
       reference: string,
       tags: string[],
-      options: CommonOptions & KindDefaultOptions & { index?: IndexOption },
+      options: CommonOptions & KindDefaultOptions & { index?: IndexOption; force?: boolean },
     ) => {
       await runCommand(options, async (ctx) => {
         for (const tag of tags)
@@ -41,7 +44,9 @@ export function registerTag(program: Command): void {
         const target = openTarget(ctx, ref);
         const descriptor = await target.resolve(targetReference(ref));
         const data = await target.fetchManifest(descriptor);
-        for (const tag of tags) await target.pushManifest(data, tag);
+        // Every tag checked before any is written: a refused one leaves the others unmoved as well.
+        if (!options.force) for (const tag of tags) await guardVersionTag(target, tag, descriptor.digest);
+        for (const tag of tags) await target.pushManifest(data, tag, { force: options.force });
         const tagged = tags.map((tag) => formatReference({ ...ref, tag, digest: undefined }));
         let index;
         if (namespace !== undefined && ref.kind === "registry") {

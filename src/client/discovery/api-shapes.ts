@@ -52,6 +52,24 @@ export interface ApiArtifactDetail {
   actions: { label: string; command: string }[];
 }
 
+/** GET /api/v1/repositories/NAME/resolve. */
+export interface ApiResolution {
+  tag: string;
+  digest: string;
+  mediaType: string;
+  candidates: number;
+}
+
+export function readResolution(value: unknown): ApiResolution | null {
+  const o = asObject(value);
+  const tag = asString(o?.tag);
+  const digest = asString(o?.digest);
+  const mediaType = asString(o?.mediaType);
+  const candidates = o?.candidates;
+  if (!tag || !digest || !mediaType || typeof candidates !== "number") return null;
+  return { tag, digest, mediaType, candidates };
+}
+
 export function readKind(value: unknown): ApiKind | null {
   const k = asObject(value);
   const id = asString(k?.id);

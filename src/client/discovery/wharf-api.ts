@@ -1,5 +1,6 @@
 import type { Client } from "../client.js";
-import { AuthError, RegistryResponseError, UsageError, errorMessage } from "../errors.js";
+import { TagPolicyError } from "../../oci/tag-policy/index.js";
+import { AuthError, NotFoundError, RegistryResponseError, UsageError, errorMessage } from "../errors.js";
 import { basicHeader } from "../auth.js";
 import { discard, header, readBody, type HttpResponse } from "../http.js";
 import type { RegistryClient } from "../registry.js";
@@ -9,9 +10,11 @@ import {
   readArtifactDetail,
   readKind,
   readRepositoryName,
+  readResolution,
   type ApiArtifact,
   type ApiArtifactDetail,
   type ApiKind,
+  type ApiResolution,
 } from "./api-shapes.js";
 
 /** The largest page the API serves. */
@@ -122,6 +125,36 @@ export class WharfApi {
   }
 
   /**
+   * The tag a policy picks, resolved by the registry in one request (GET /api/v1/repositories/NAME/resolve
+   * with the policy as query parameters): null when no tag matches, undefined when this Wharf has no such
+   * endpoint (older versions). A policy the registry cannot apply is a TagPolicyError with its words; a
+   * repository that does not exist (to this caller) a NotFoundError.
+   */
+  async resolve(
+    repository: string,
+    query: Record<string, string>,
+  ): Promise<ApiResolution | null | undefined> {
+    const path = `/api/v1/repositories/${repository}/resolve`;
+    const res = await this.get(this.registry.transport.resolve(path, query).toString());
+    if (res.status === 200) {
+      const resolution = readResolution(await readJson(res, path));
+      if (!resolution)
+        throw new RegistryResponseError(`${this.host} answered ${path} with an unexpected shape`, 200);
+      return resolution;
+    }
+    if (res.status !== 400 && res.status !== 404) throw await this.failure(res, path);
+    const error = readError(await readJson(res, path).catch(() => undefined));
+    if (res.status === 400) throw new TagPolicyError(error?.message ?? `${this.host} refused the policy`);
+    if (error?.code === "MANIFEST_UNKNOWN") return null;
+    if (error?.code === "NAME_UNKNOWN") {
+      // Anonymous callers are shown only what anonymous may pull: "not found" may mean "log in".
+      const hint = (await this.anonymousWhereLoginIsWanted()) ? ` (${this.loginHint()})` : "";
+      throw new NotFoundError(`${this.host}/${repository} not found${hint}`);
+    }
+    return undefined;
+  }
+
+  /**
    * Whether this caller is anonymous on a registry that wants a login. The API shows anonymous callers
    * only what anonymous may pull, so an empty answer may mean "log in" rather than "nothing here".
    * Such registries still hand anonymous callers a token: what tells is that they asked for one.
@@ -217,4 +250,15 @@ function nextLink(res: HttpResponse): string | undefined {
   const link = header(res, "link");
   const match = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
   return match?.[1] ? new URL(match[1], res.url).toString() : undefined;
+}
+
+/** The first error of an OCI error body. */
+function readError(body: unknown): { code?: string; message?: string } | undefined {
+  const first: unknown = (body as { errors?: unknown[] } | undefined)?.errors?.[0];
+  if (!first || typeof first !== "object") return undefined;
+  const { code, message } = first as Record<string, unknown>;
+  return {
+    ...(typeof code === "string" ? { code } : {}),
+    ...(typeof message === "string" ? { message } : {}),
+  };
 }

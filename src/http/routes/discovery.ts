@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { RegistryError } from "../../oci/errors.js";
 import { iconSvg } from "../../oci/kinds/index.js";
+import { parsePolicyQuery, policyToQuery, TagPolicyError } from "../../oci/tag-policy/index.js";
 import { pageRequest, type Page } from "../../registry/pagination.js";
 import type { Visibility } from "../../registry/discovery.js";
 import { sendJson } from "../json.js";
@@ -74,11 +75,33 @@ export function registerDiscoveryRoutes(app: FastifyInstance, services: Services
     return sendPage(reply, "/api/v1/repositories", "repositories", page, query);
   });
 
+  /** The tag a policy picks (query parameters as parsePolicyQuery reads them), in one request. */
+  const resolveTag = async (name: string, query: Query, visible: Visibility) => {
+    const params: Record<string, string | undefined> = {};
+    for (const key of Object.keys(query)) params[key] = queryValue(query, key);
+    let policy;
+    try {
+      policy = parsePolicyQuery(params);
+    } catch (err) {
+      if (err instanceof TagPolicyError) throw new RegistryError("INVALID_REQUEST", err.message);
+      throw err;
+    }
+    const resolution = await registry.tagResolver.resolve(name, policy, visible);
+    return { ...resolution, policy: policyToQuery(policy) };
+  };
+
   get("/repositories/*", async (request, reply, visible) => {
     const query = request.query as Query;
     const rest = (request.params as { "*": string })["*"];
+    const resolve = /^(.+)\/resolve$/.exec(rest)?.[1];
+    if (resolve !== undefined) return sendJson(reply, await resolveTag(resolve, query, visible));
     const match = /^(.+)\/artifacts$/.exec(rest);
-    if (!match?.[1]) throw new RegistryError("NOT_FOUND", "expected /api/v1/repositories/NAME/artifacts");
+    if (!match?.[1]) {
+      throw new RegistryError(
+        "NOT_FOUND",
+        "expected /api/v1/repositories/NAME/artifacts or /api/v1/repositories/NAME/resolve",
+      );
+    }
     const name = match[1];
     const page = await discovery.artifacts(
       name,

@@ -62,8 +62,8 @@ export function escapeControl(text: string, keepLayout = false): string {
  * JSON for a terminal: JSON.stringify already escapes C0 controls, but not DEL, C1 and the bidi controls, which some
  * terminals act on. `\u007f`-style escapes keep the document valid and the parsed value identical.
  */
-export function terminalJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
+export function terminalJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(
     JSON_UNSAFE,
     (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );

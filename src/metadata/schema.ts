@@ -192,7 +192,7 @@ export interface ChangeCountersTable {
 /**
  * A rule making matching tags immutable: once a tag in a repository matching `repositories` (a glob)
  * points at a manifest it never moves nor goes away. `kind` says how `tags` matches: `glob`, `regex`
- * (whole tag, linear-time subset) or `semver` (any tag that parses as a version; `tags` is `semver`).
+ * (Go RE2 syntax, whole tag) or `semver` (any tag that parses as a version; `tags` is `semver`).
  */
 export interface ImmutableRulesTable {
   name: string;

@@ -1,6 +1,5 @@
 import { compileGlob, GlobSyntaxError, type Matcher } from "../../auth/glob.js";
-import { isVersionTag } from "../../oci/tag-policy/index.js";
-import { compileTagRegex, MAX_REGEX_LENGTH, TagRegexError } from "./tag-regex.js";
+import { compileTagPattern, isVersionTag, TagPolicyError } from "../../oci/tag-policy/index.js";
 
 /** How a rule's tag pattern matches: a glob, a (linear-time) regex, or every version-looking tag. */
 export type TagPatternKind = "glob" | "regex" | "semver";
@@ -9,6 +8,12 @@ export const TAG_PATTERN_KINDS: readonly TagPatternKind[] = ["glob", "regex", "s
 /** The keyword of the `semver` kind, the only pattern it takes. */
 export const SEMVER_KEYWORD = "semver";
 export const MAX_IMMUTABLE_RULES = 1000;
+/**
+ * Every push runs every matching rule's regex, so they are Go (RE2) regexps (re2js: linear in the tag,
+ * never backtracking; no backreferences or lookarounds) and short: a tag is at most 128 characters, a
+ * pattern at most this, so one match costs at most a few thousand automaton steps.
+ */
+export const MAX_REGEX_LENGTH = 256;
 
 export interface ImmutableRule {
   name: string;
@@ -81,14 +86,13 @@ export function validateRule(input: NewImmutableRule): Required<NewImmutableRule
     globOrThrow(tags, "tag glob");
   }
   if (kind === "regex") {
+    if (tags.length > MAX_REGEX_LENGTH) {
+      throw invalid(`invalid tag regex: longer than ${MAX_REGEX_LENGTH} characters`);
+    }
     try {
-      compileTagRegex(tags);
+      tagRegex(tags);
     } catch (err) {
-      if (err instanceof TagRegexError) {
-        throw invalid(
-          `invalid tag regex ${quote(tags)}: ${err.message} (at most ${MAX_REGEX_LENGTH} characters)`,
-        );
-      }
+      if (err instanceof TagPolicyError) throw invalid(err.message);
       throw err;
     }
   }
@@ -105,11 +109,18 @@ function tagMatcher(rule: ImmutableRule): Matcher {
   switch (rule.kind) {
     case "semver":
       return isVersionTag;
-    case "regex":
-      return compileTagRegex(rule.tags);
+    case "regex": {
+      const regex = tagRegex(rule.tags);
+      return (tag) => regex.test(tag);
+    }
     case "glob":
       return compileGlob(rule.tags);
   }
+}
+
+/** The whole tag must match (`release-.*` is not meant to match `prerelease-1`). */
+function tagRegex(pattern: string) {
+  return compileTagPattern(pattern, { fullMatch: true, what: "tag regex" });
 }
 
 function globOrThrow(pattern: string, what: string): void {

@@ -131,7 +131,7 @@ export function registerImmutable(program: Command): void {
     .argument("<repositories>", "repository glob, e.g. '**' or 'team-a/**'")
     .argument("<tags>", "tag glob (default), a regex with --regex, or the keyword semver (any version tag)")
     .option("--glob", "<tags> is a glob over the whole tag (the default)")
-    .option("--regex", "<tags> is a regular expression over the whole tag (RE2 subset, ≤256 characters)");
+    .option("--regex", "<tags> is a Go (RE2) regular expression over the whole tag, at most 256 characters");
   withTarget(add);
   withCommonOptions(add);
   examples(add, [

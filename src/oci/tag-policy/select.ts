@@ -105,21 +105,30 @@ export function compileTagPolicy(policy: TagPolicy): CompiledTagPolicy {
     return {
       policy,
       select(tags) {
+        // Every candidate must be a number; the one named is the first in byte order, so the error does
+        // not depend on the order a registry lists its tags in.
+        let bad: { text: string; tag: string } | undefined;
+        let badCount = 0;
         const result = pick<number>(
           tags,
           (text, tag) => {
             const value = parseGoFloat(text);
             if (value === undefined) {
-              const what =
-                text === tag
-                  ? `tag ${JSON.stringify(tag)}`
-                  : `${JSON.stringify(text)} (from tag ${JSON.stringify(tag)})`;
-              throw new TagPolicyError(`numerical order: ${what} is not a number`);
+              badCount++;
+              if (!bad || compareBytes(tag, bad.tag) < 0) bad = { text, tag };
             }
             return value;
           },
           (a, b) => compareNumbers(a, b) * (desc ? -1 : 1),
         );
+        if (bad) {
+          const what =
+            bad.text === bad.tag
+              ? `tag ${JSON.stringify(bad.tag)}`
+              : `${JSON.stringify(bad.text)} (from tag ${JSON.stringify(bad.tag)})`;
+          const others = badCount > 1 ? ` (nor are ${badCount - 1} other candidates)` : "";
+          throw new TagPolicyError(`numerical order: ${what} is not a number${others}`);
+        }
         return result && { tag: result.best.tag, key: result.best.text, candidates: result.candidates };
       },
     };

@@ -5,6 +5,8 @@ import type { CliResult } from "./cli.js";
 
 export interface Registry {
   host: string;
+  /** A Wharf's data directory (for `wharf … --data-dir`); none for other registries. */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 

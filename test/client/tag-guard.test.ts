@@ -5,7 +5,26 @@ import { join } from "node:path";
 import { cliHome, type CliHome, type CliResult } from "./cli.js";
 import { ok, registries, type Registry } from "./registries.js";
 import { sha256 } from "./fixtures.js";
+import { backendOf } from "../helpers/backends.js";
 import { Client, ExitCode, LayoutTarget, NotFoundError } from "../../src/client/index.js";
+
+/**
+ * Removes Wharf's default rule (version tags immutable on the server) from its database, then waits
+ * until the server follows (it polls the rules' change counter every 250 ms): a forced move of a probe
+ * tag succeeds within 20 tries 50 ms apart.
+ */
+async function removeDefaultRule(cli: CliHome, registry: Registry, a: string, b: string): Promise<void> {
+  const dataDir = registry.dataDir ?? "";
+  ok(await cli.run(["immutable", "rm", "semver", "--data-dir", dataDir], { env: await backendOf(dataDir) }));
+  const probe = `${registry.host}/probe/app:v0.0.1`;
+  ok(await cli.run(["push", probe, a]));
+  let moved = false;
+  for (let i = 0; i < 20 && !moved; i++) {
+    moved = (await cli.run(["push", probe, i % 2 === 0 ? b : a, "--force"])).code === 0;
+    if (!moved) await new Promise((done) => setTimeout(done, 50));
+  }
+  assert.ok(moved, "the server dropped its default rule within a second");
+}
 
 /** Refused by the client's version-tag guard: exit 8, one clear line naming the tag and both digests. */
 function refused(result: CliResult, tag: string, current: string, wanted: string): void {
@@ -18,8 +37,8 @@ function refused(result: CliResult, tag: string, current: string, wanted: string
   assert.ok(result.stderr.includes(wanted), result.stderr);
 }
 
-// Neither registry has immutable tags of its own here (Distribution never does; this Wharf has no
-// rules), so every refusal below is the client's.
+// Neither registry has immutable tags of its own here (Distribution never does; this Wharf's default
+// rule is removed first), so every refusal below is the client's, and --force really moves tags.
 for (const { name, start } of registries) {
   describe(`version tags are not moved without --force: ${name}`, { timeout: 180_000 }, () => {
     let registry: Registry;
@@ -51,6 +70,7 @@ for (const { name, start } of registries) {
       fileC = join(cli.dir, "c.txt");
       await writeFile(fileA, "release A\n");
       await writeFile(fileB, "release B\n");
+      if (registry.dataDir) await removeDefaultRule(cli, registry, fileA, fileB);
       await writeFile(fileC, "release C, never pushed by a refused command\n");
       digestA = ok(await cli.run(["push", `${registry.host}/team/app:v1.2.0`, fileA])).stdout.trim();
       digestB = ok(await cli.run(["push", `${registry.host}/team/app:scratch`, fileB])).stdout.trim();

@@ -3,7 +3,8 @@
  * HTTP (no request bodies, sockets or framework), and the CLI's admin commands read the admin API's
  * wire types from src/api, not the server's modules (the --data-dir bootstrap in user.ts, which writes
  * the database directly, is the one command that is the server's code by design; `wharf serve` and
- * `wharf move`, the server and its data mover, are in src/cli itself, not src/cli/commands).
+ * `wharf move`, the server and its data mover, and `wharf immutable --data-dir`'s direct rule changes
+ * are in src/cli itself, not src/cli/commands).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,10 +14,13 @@ import type { AuditRecord } from "../../src/registry/audit.js";
 import type { AuditRecordDto } from "../../src/api/audit.js";
 import type { VerificationState } from "../../src/registry/storage-verification.js";
 import type { VerificationStateDto } from "../../src/api/storage-verification.js";
+import type { ImmutableRule } from "../../src/registry/immutable/rules.js";
+import type { ImmutableRuleDto } from "../../src/api/immutable.js";
 
 // What the server sends must fit what the CLI reads (checked by `npm run typecheck`).
 export const auditFits = (record: AuditRecord): AuditRecordDto => record;
 export const verificationFits = (state: VerificationState): VerificationStateDto => state;
+export const immutableRuleFits = (rule: ImmutableRule): ImmutableRuleDto => rule;
 
 const src = resolve(import.meta.dirname, "..", "..", "src");
 

@@ -1,9 +1,7 @@
 import type { Command } from "commander";
-import { pino } from "pino";
-import { ImmutableRuleError, type ImmutableRule } from "../../../registry/immutable/rules.js";
-import { ImmutableTags } from "../../../registry/immutable/service.js";
-import { AuditLog } from "../../../registry/audit.js";
-import { NotFoundError, UsageError } from "../../../client/errors.js";
+import type { ImmutableRuleDto as ImmutableRule } from "../../../api/immutable.js";
+import { UsageError } from "../../../client/errors.js";
+import { withLocalRules } from "../../immutable-local.js";
 import {
   examples,
   runCommand,
@@ -11,11 +9,10 @@ import {
   type CommonOptions,
   type Context,
 } from "../common/context.js";
-import { openBootstrapDatabase } from "./user.js";
 import { table } from "../common/format.js";
 import { AdminApi, type RegistryOption } from "./api.js";
 
-interface Options extends CommonOptions, RegistryOption {
+export interface Options extends CommonOptions, RegistryOption {
   dataDir?: string;
   serverConfig?: string;
 }
@@ -24,7 +21,7 @@ interface Options extends CommonOptions, RegistryOption {
  * The rules of a running registry (its admin API, as a logged-in administrator), or with --data-dir or
  * --server-config straight in its database: the way to manage them on a registry without accounts.
  */
-interface Rules {
+export interface Rules {
   list(): Promise<ImmutableRule[]>;
   add(rule: { name: string; repositories: string; tags: string; kind: string }): Promise<ImmutableRule>;
   remove(name: string): Promise<void>;
@@ -46,43 +43,7 @@ async function rulesFor(
       remove: (name) => api.call("DELETE", `/immutable/${encodeURIComponent(name)}`),
     });
   }
-  const db = await openBootstrapDatabase(options);
-  const direct = new ImmutableTags(db);
-  const audit = new AuditLog(db, pino({ level: "silent" }));
-  const record = (action: string, rule: ImmutableRule) =>
-    audit.record({
-      actor: "local",
-      client: "cli",
-      action,
-      target: rule.name,
-      detail: { repositories: rule.repositories, tags: rule.tags, kind: rule.kind, via: "data-dir" },
-    });
-  // Rule errors are the caller's input, as the API's 400/404/409 are: exit 2 (3 for a missing rule).
-  const checked = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      if (err instanceof ImmutableRuleError && err.kind === "not_found") throw new NotFoundError(err.message);
-      if (err instanceof ImmutableRuleError) throw new UsageError(err.message);
-      throw err;
-    }
-  };
-  try {
-    await work({
-      list: () => direct.list(),
-      add: async (rule) => {
-        const added = await checked(() => direct.add(rule, "local"));
-        await record("immutable.add", added);
-        return added;
-      },
-      remove: async (name) => {
-        const removed = await checked(() => direct.remove(name));
-        await record("immutable.remove", removed);
-      },
-    });
-  } finally {
-    await db.destroy();
-  }
+  return withLocalRules(options, work);
 }
 
 function withTarget(command: Command): void {

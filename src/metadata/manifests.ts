@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database, ManifestsTable } from "./schema.js";
 import { now } from "./time.js";
 import { ensureRepository } from "./repositories.js";
+import { deleteTagsOf } from "./tags.js";
 import { batches } from "./batches.js";
 
 type Conn = Kysely<Database>;
@@ -127,7 +128,7 @@ export async function manifestSizes(
 
 /** Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. */
 export async function deleteManifest(db: Conn, repository: string, digest: string): Promise<boolean> {
-  await db.deleteFrom("tags").where("repository", "=", repository).where("digest", "=", digest).execute();
+  await deleteTagsOf(db, repository, digest);
   await db
     .deleteFrom("manifest_references")
     .where("repository", "=", repository)

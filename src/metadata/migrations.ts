@@ -311,6 +311,16 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
         }
       },
     },
+    "0008_tag_versions": {
+      // A counter per repository, bumped with every tag change: the tag list's ETag, exact where a
+      // count and latest timestamp miss a move (same millisecond, a node whose clock is behind).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("repositories")
+          .addColumn("tags_version", "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 };
 

@@ -6,6 +6,8 @@ type BigIntColumn = ColumnType<number | string | bigint, number, number>;
 export interface RepositoriesTable {
   name: string;
   created_at: string;
+  /** Bumped in the transaction of every change to the repository's tags (the tag list's ETag). */
+  tags_version: ColumnType<number | string | bigint, number | undefined, number>;
 }
 
 export interface BlobsTable {

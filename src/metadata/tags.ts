@@ -1,18 +1,45 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { now } from "./time.js";
 import { dialectOf } from "./database.js";
 
 type Conn = Kysely<Database>;
 
-/** Points a tag at a manifest; the last write wins. */
+/*
+ * Every write to `tags` bumps its repository's tags_version in the same transaction (when it changed
+ * something), which is what the tag list's ETag is made of. A transaction that writes tags calls
+ * lockTags first: every tag writer then takes the repository's row before any tag row, so two of them
+ * cannot deadlock on PostgreSQL (one holding a tag the other wants while waiting for the repository).
+ */
+
+/** Serialises the repository's tag writers (PostgreSQL; SQLite has one writer). Call it first in the transaction. */
+export async function lockTags(db: Conn, repository: string): Promise<void> {
+  if (dialectOf(db) !== "postgres") return;
+  await db.selectFrom("repositories").select("name").where("name", "=", repository).forUpdate().execute();
+}
+
+/** Records that the repository's tags changed (see lockTags). */
+async function bumpTagsVersion(db: Conn, repository: string): Promise<void> {
+  await db
+    .updateTable("repositories")
+    .set({ tags_version: sql<number>`tags_version + 1` })
+    .where("name", "=", repository)
+    .execute();
+}
+
+/**
+ * Points a tag at a manifest; the last write wins. The same digest again refreshes updated_at only: the
+ * tag list did not change, so its version is not bumped.
+ */
 export async function setTag(db: Conn, repository: string, name: string, digest: string): Promise<void> {
+  const current = await lockedTagDigest(db, repository, name);
   const updatedAt = now();
   await db
     .insertInto("tags")
     .values({ repository, name, digest, updated_at: updatedAt })
     .onConflict((oc) => oc.columns(["repository", "name"]).doUpdateSet({ digest, updated_at: updatedAt }))
     .execute();
+  if (current !== digest) await bumpTagsVersion(db, repository);
 }
 
 export async function deleteTag(db: Conn, repository: string, name: string): Promise<boolean> {
@@ -21,7 +48,19 @@ export async function deleteTag(db: Conn, repository: string, name: string): Pro
     .where("repository", "=", repository)
     .where("name", "=", name)
     .executeTakeFirst();
-  return result.numDeletedRows > 0n;
+  const found = result.numDeletedRows > 0n;
+  if (found) await bumpTagsVersion(db, repository);
+  return found;
+}
+
+/** Removes every tag pointing at a manifest (as deleting it does). */
+export async function deleteTagsOf(db: Conn, repository: string, digest: string): Promise<void> {
+  const result = await db
+    .deleteFrom("tags")
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
+    .executeTakeFirst();
+  if (result.numDeletedRows > 0n) await bumpTagsVersion(db, repository);
 }
 
 /** Tag names in order, after `last`, at most `limit`. */
@@ -42,18 +81,16 @@ export async function listTags(
 }
 
 /**
- * What changes whenever the repository's tags do: their number and the latest write. Adding, moving or
- * re-pushing a mutable tag sets its updated_at to now (at or after every other; an immutable tag's
- * identical re-push changes nothing); deleting one lowers the count.
- * One indexed aggregate, so a watcher's "anything new?" costs no listing.
+ * The repository's tags_version (see lockTags), or undefined when there is no such repository: one read
+ * by primary key, so a watcher's "anything new?" costs no listing.
  */
-export async function tagsStamp(db: Conn, repository: string): Promise<string> {
+export async function tagsVersion(db: Conn, repository: string): Promise<string | undefined> {
   const row = await db
-    .selectFrom("tags")
-    .select((eb) => [eb.fn.countAll<number | string>().as("n"), eb.fn.max("updated_at").as("latest")])
-    .where("repository", "=", repository)
+    .selectFrom("repositories")
+    .select("tags_version")
+    .where("name", "=", repository)
     .executeTakeFirst();
-  return `${String(row?.n ?? 0)}/${row?.latest ?? ""}`;
+  return row && String(row.tags_version);
 }
 
 /** The digest a tag points at, or undefined. On PostgreSQL the row stays locked until the transaction ends. */
@@ -81,11 +118,13 @@ export async function createTagOnce(
   name: string,
   digest: string,
 ): Promise<string> {
-  await db
+  const result = await db
     .insertInto("tags")
     .values({ repository, name, digest, updated_at: now() })
     .onConflict((oc) => oc.columns(["repository", "name"]).doNothing())
-    .execute();
+    .executeTakeFirst();
+  // An identical re-push inserts nothing: the tag list did not change.
+  if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) await bumpTagsVersion(db, repository);
   return (await lockedTagDigest(db, repository, name)) ?? digest;
 }
 

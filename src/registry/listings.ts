@@ -1,8 +1,8 @@
 import { RegistryError } from "../oci/errors.js";
 import type { Descriptor } from "../oci/manifest.js";
 import type { Db } from "../metadata/database.js";
-import { listRepositories, repositoryExists } from "../metadata/repositories.js";
-import { listTags, tagsStamp } from "../metadata/tags.js";
+import { listRepositories } from "../metadata/repositories.js";
+import { listTags, tagsVersion } from "../metadata/tags.js";
 import { listReferrers } from "../metadata/referrers.js";
 import { fetchPage, type Page, type PageRequest } from "./pagination.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
@@ -11,21 +11,23 @@ import { requireDigest, requireRepositoryName } from "./validation.js";
 export class ListingService {
   constructor(private readonly db: Db) {}
 
-  async tags(repository: string, page: PageRequest): Promise<Page<string>> {
+  /**
+   * A page of tags, with the repository's tags version (for the tag list's ETag: it changes whenever any
+   * tag of the repository does). The version is read before the page, so it never labels a page older
+   * than itself; a change in between only makes the next conditional request a 200.
+   */
+  async tags(repository: string, page: PageRequest): Promise<Page<string> & { version: string }> {
     requireRepositoryName(repository);
-    if (!(await repositoryExists(this.db, repository))) {
+    const version = await tagsVersion(this.db, repository);
+    if (version === undefined) {
       throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
     }
-    return fetchPage(
+    const tags = await fetchPage(
       page,
       (last, limit) => listTags(this.db, repository, last, limit),
       (tag) => tag,
     );
-  }
-
-  /** Changes whenever the repository's tag set or any tag's target does (for the tag list's ETag). */
-  tagsVersion(repository: string): Promise<string> {
-    return tagsStamp(this.db, repository);
+    return { ...tags, version };
   }
 
   /** Repositories in order; with `visible`, only those it accepts (pages stay full where possible). */

@@ -5,7 +5,7 @@ import type { Db } from "../metadata/database.js";
 import { linkedBlobSizes } from "../metadata/blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
-import { deleteTag } from "../metadata/tags.js";
+import { deleteTag, lockTags } from "../metadata/tags.js";
 import { indexChildren } from "../metadata/artifacts.js";
 import { deleteTagTerm } from "../metadata/search-terms.js";
 import { markIndexes } from "../metadata/index-marks.js";
@@ -101,6 +101,7 @@ export class ManifestService {
 
     const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     await this.db.transaction().execute(async (trx) => {
+      await lockTags(trx, repository);
       await guard?.(trx);
       await manifests.insertManifest(trx, {
         repository,
@@ -131,6 +132,7 @@ export class ManifestService {
     const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     if (ref.kind === "tag") {
       const untagged = await this.db.transaction().execute(async (trx) => {
+        await lockTags(trx, repository);
         await this.immutable.requireTagRemovable(trx, repository, ref.tag);
         const found = await deleteTag(trx, repository, ref.tag);
         if (found) await deleteTagTerm(trx, repository, ref.tag);
@@ -144,6 +146,7 @@ export class ManifestService {
     const digest = ref.digest.digest;
     const children = await indexChildren(this.db, repository, digest);
     const deleted = await this.db.transaction().execute(async (trx) => {
+      await lockTags(trx, repository);
       await this.immutable.requireManifestRemovable(trx, repository, digest);
       const found = await manifests.deleteManifest(trx, repository, digest);
       if (found) await markIndexes(trx, namespaces);

@@ -43,18 +43,16 @@ export const tagsRoute: ApiRoute = {
           nextLink(`/v2/${name}/tags/list`, { n: String(request.limit), last: page.next }),
         );
       }
-      // The first page's ETag covers every tag of the repository, not only those on the page, so a poller
-      // (wharf watch) asks "anything new?" of a one-tag page and gets a 304 while nothing changed
-      // anywhere. Only the first: the stamp reads every tag row (~10 ms at 50,000 tags on SQLite), which a
-      // client paging through the list should not pay per page. Tags hold no newline, so the joined
-      // names identify the page.
-      if (request.last === undefined) {
-        const version = await registry.listings.tagsVersion(name);
-        const hash = createHash("sha256").update(`${version}\n${page.items.join("\n")}`);
-        const etag = `"${hash.digest("hex").slice(0, 32)}"`;
-        reply.header("ETag", etag);
-        if (http.headers["if-none-match"] === etag) return reply.code(304).send();
-      }
+      // Every page's ETag covers every tag of the repository, not only those on the page (the
+      // repository's tags version, bumped with each tag change), so a poller (wharf watch) asks "anything
+      // new?" of a one-tag page and gets a 304 while nothing changed anywhere. The request's position
+      // and the page's names identify the page (tags hold no newline).
+      const hash = createHash("sha256").update(
+        [name, page.version, String(request.limit), request.last ?? "", ...page.items].join("\n"),
+      );
+      const etag = `"${hash.digest("hex").slice(0, 32)}"`;
+      reply.header("ETag", etag);
+      if (http.headers["if-none-match"] === etag) return reply.code(304).send();
       return sendJson(reply, { name, tags: page.items });
     },
   },

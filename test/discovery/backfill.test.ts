@@ -22,6 +22,8 @@ async function downgrade(dataDir: string): Promise<void> {
   for (const table of ["artifacts", "search_terms", "index_marks"]) {
     await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
   }
+  // 0008_tag_versions.
+  await queryMetadata(dataDir, "ALTER TABLE repositories DROP COLUMN tags_version");
   // 0007_immutable_tags (its counter goes with change_counters below).
   await queryMetadata(dataDir, "DROP TABLE IF EXISTS immutable_rules");
   // 0006_shared_auth and 0005_shared_uploads, undone (the latter's index, then its columns).

@@ -363,7 +363,11 @@ describe("immutable tags across nodes and upgrades", () => {
         "push",
       );
       await server.stop({ keepData: true });
-      // Back to the schema before 0007, repositories in it: as an older Wharf left it.
+      // Back to the schema before 0007, repositories in it: as an older Wharf left it (0008 undone first).
+      await queryMetadata(server.dataDir, "alter table repositories drop column tags_version");
+      await queryMetadata(server.dataDir, "delete from kysely_migration where name = ?", [
+        "0008_tag_versions",
+      ]);
       await queryMetadata(server.dataDir, "drop table immutable_rules");
       await queryMetadata(server.dataDir, "delete from change_counters where name = ?", ["immutable"]);
       await queryMetadata(server.dataDir, "delete from kysely_migration where name = ?", [

@@ -49,11 +49,19 @@ const PAGE_SIZE = 1000;
 /** Which registries of a client have Wharf's API: asked once per client and host. */
 const apis = new WeakMap<Client, Map<string, Promise<WharfApi | undefined>>>();
 
-function wharfApi(client: Client, host: string): Promise<WharfApi | undefined> {
+/**
+ * Wharf's API on `host`, or undefined when the registry is not Wharf. A failed question (the registry
+ * unreachable) is not remembered: the next call asks again.
+ */
+export function wharfApi(client: Client, host: string): Promise<WharfApi | undefined> {
   let hosts = apis.get(client);
   if (!hosts) apis.set(client, (hosts = new Map()));
   let api = hosts.get(host);
-  if (!api) hosts.set(host, (api = WharfApi.open(client, host)));
+  if (!api) {
+    const asked = WharfApi.open(client, host);
+    asked.catch(() => hosts.delete(host));
+    hosts.set(host, (api = asked));
+  }
   return api;
 }
 

@@ -1,9 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { compileTagPolicy, TagPolicyError, type TagPolicy } from "../oci/tag-policy/index.js";
+import {
+  compileTagPolicy,
+  TagPolicyError,
+  type CompiledTagPolicy,
+  type TagPolicy,
+} from "../oci/tag-policy/index.js";
 import type { Client } from "./client.js";
 import { AuthError, NotFoundError, UsageError } from "./errors.js";
 import type { RegistryReference } from "./reference.js";
-import { resolveTag, type ResolvedTag } from "./resolve.js";
+import { resolveTag, wharfApi, type ResolvedTag } from "./resolve.js";
 
 export interface WatchOptions {
   /** Time between polls. */
@@ -13,10 +18,16 @@ export interface WatchOptions {
   /** Stops the watch (between polls, or by failing the poll in flight). */
   signal: AbortSignal;
   /**
-   * The policy's winner whenever it is new: the one the first poll finds (`initial`), then each tag or
-   * digest that differs from the last one reported. Awaited before the next poll, so calls never overlap.
+   * The policy's winner whenever it is new: the one the first poll finds (`initial`), then each tag that
+   * ranks above the last one reported, or the last one reported moved to another digest. Awaited before
+   * the next poll, so calls never overlap.
    */
   onVersion(resolved: ResolvedTag, initial: boolean): Promise<void>;
+  /**
+   * The winner now ranks below the last one reported (that tag is gone): not a new version, so not
+   * reported, said once per winner.
+   */
+  onLower?(resolved: ResolvedTag, reported: ResolvedTag): void;
   /** A poll failed; the next one is in `retryInMs` (doubling with each failure in a row). */
   onError?(err: unknown, retryInMs: number): void;
   /** A poll succeeded after failures. */
@@ -27,12 +38,20 @@ export interface WatchOptions {
 
 const DEFAULT_MAX_BACKOFF_MS = 5 * 60_000;
 
+/** `resolved` is news after `reported`: the same tag moved, or a tag the policy ranks above it. */
+function isNewer(resolved: ResolvedTag, reported: ResolvedTag, compiled: CompiledTagPolicy): boolean {
+  if (resolved.tag === reported.tag) return resolved.digest !== reported.digest;
+  return compiled.select([reported.tag, resolved.tag])?.tag === resolved.tag;
+}
+
 /**
- * Polls a repository and reports each new winner of `policy`, until `signal`. A poll is cheap where the
- * registry allows it: when the tag list carries an ETag (Wharf's covers every tag of the repository), a
- * poll is one conditional request for a one-tag page, and only a changed answer leads to resolveTag.
- * Registries without one (Distribution) are resolved at every poll. A failed poll is retried after an
- * exponential backoff; usage, policy and authentication errors end the watch (retrying cannot fix them).
+ * Polls a repository and reports each new winner of `policy`, until `signal`: never a lower one (a
+ * deleted highest version leaves the next lower one winning; deploying that would be a downgrade). A
+ * poll is cheap on Wharf: its tag list's ETag covers every tag of the repository, so a poll is one
+ * conditional request for a one-tag page, and only a changed answer leads to resolveTag. Other
+ * registries are resolved at every poll, ETag or not: theirs (or a proxy's, a CDN's) may cover only the
+ * page, which a new tag elsewhere leaves as it was. A failed poll is retried after an exponential
+ * backoff; usage, policy and authentication errors end the watch (retrying cannot fix them).
  */
 export async function watchTags(
   client: Client,
@@ -40,12 +59,13 @@ export async function watchTags(
   policy: TagPolicy,
   options: WatchOptions,
 ): Promise<void> {
-  compileTagPolicy(policy); // a bad range fails now, not at every poll
+  const compiled = compileTagPolicy(policy); // a bad range fails now, not at every poll
   const registry = client.registry(ref.registry);
   const cap = options.maxBackoffMs ?? Math.max(options.intervalMs, DEFAULT_MAX_BACKOFF_MS);
-  let reported: string | undefined;
+  let reported: ResolvedTag | undefined;
+  let lower: string | undefined; // the lower winner onLower told of
   let etag: string | undefined;
-  let probe = true; // until the registry shows that its tag list has no ETag
+  let probe: boolean | undefined; // the registry is Wharf (known after the first poll that reaches it)
   let failures = 0;
   let quiet = false; // onNoMatch said, until a version is found
   let first = true; // no poll has answered yet
@@ -53,19 +73,22 @@ export async function watchTags(
     let wait = options.intervalMs;
     try {
       let changed = true;
+      probe ??= (await wharfApi(client, ref.registry)) !== undefined;
       if (probe) {
         const answer = await registry.tagsChanged(ref.repository, etag);
-        if (answer.etag === undefined) probe = false;
         changed = answer.changed;
         etag = answer.etag;
       }
       if (changed) {
         const resolved = await resolveTag(client, ref, policy);
         quiet = false;
-        const key = `${resolved.tag}@${resolved.digest}`;
-        if (key !== reported) {
-          reported = key;
+        if (!reported || isNewer(resolved, reported, compiled)) {
+          reported = resolved;
+          lower = undefined;
           await options.onVersion(resolved, first);
+        } else if (resolved.tag !== reported.tag && resolved.tag !== lower) {
+          lower = resolved.tag;
+          options.onLower?.(resolved, reported);
         }
       }
       first = false;

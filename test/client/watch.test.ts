@@ -260,7 +260,7 @@ describe(
         "1s",
       ]);
       await watcher.waitFor("the not-found note", () =>
-        /not found \(yet\): watching on/.test(watcher.stderr()),
+        /(not found|not known to registry) \(yet\): watching on/.test(watcher.stderr()),
       );
       const file = join(cli.dir, "a.txt");
       await writeFile(file, "a\n");
@@ -275,3 +275,145 @@ describe(
     });
   },
 );
+
+describe("wharf watch: caches it cannot trust, downgrades, a hung --exec", { timeout: 300_000 }, () => {
+  let distribution: Distribution;
+  let proxy: TestProxy;
+  let cli: CliHome;
+  let faked = 0;
+  const ETAG = '"the-same-for-ever"';
+
+  const push = async (repo: string, tag: string, content = tag, force = false) => {
+    const file = join(cli.dir, `${repo.replace(/\W/g, "-")}-${tag}.txt`);
+    await writeFile(file, `content of ${content}\n`);
+    const args = ["push", `${distribution.host}/${repo}:${tag}`, file, ...(force ? ["--force"] : [])];
+    return ok(await cli.run(args)).stdout.trim();
+  };
+
+  before(async () => {
+    distribution = await startDistribution();
+    // A cache in front of Distribution that gives every tag list one ETag and answers 304 to it, as a
+    // CDN or proxy caching the one-tag page may: it says nothing of the tags after that page.
+    proxy = await startProxy({
+      target: distribution.url,
+      handle: async (req, res, forward) => {
+        if (!/\/tags\/list/.test(req.url ?? "")) return false;
+        if (req.headers["if-none-match"] === ETAG) {
+          faked++;
+          res.writeHead(304, { etag: ETAG }).end();
+          return true;
+        }
+        const answer = await forward();
+        res.writeHead(answer.status, { ...answer.headers, etag: ETAG }).end(answer.body);
+        return true;
+      },
+    });
+    cli = await cliHome();
+  });
+  after(async () => {
+    stopLeftovers();
+    await proxy.close();
+    await distribution.stop();
+    await cli.cleanup();
+  });
+
+  test("an ETag from a registry that is not Wharf is not trusted: a new version still shows", async () => {
+    const a = await push("cached/app", "1.0.0");
+    const watcher = startWatch(cli, [`${proxy.host}/cached/app`, "--semver", "^1", "--interval", "1s"]);
+    await watcher.waitFor("1.0.0", () => lines(watcher.stdout()).length >= 1);
+    const b = await push("cached/app", "1.1.0");
+    await watcher.waitFor("1.1.0", () => lines(watcher.stdout()).length >= 2);
+    watcher.child.kill("SIGINT");
+    assert.equal(await watcher.exited, 0, watcher.stderr());
+    assert.deepEqual(lines(watcher.stdout()), [`1.0.0@${a}`, `1.1.0@${b}`]);
+    assert.equal(faked, 0, "no conditional request: the ETag is not Wharf's");
+  });
+
+  test("the highest version deleted: a note, no report and no --exec for the lower one; a newer one and a moved one are reported", async () => {
+    const log = join(cli.dir, "downgrade.log");
+    const repo = "down/app";
+    const d130 = await push(repo, "1.3.0");
+    const d140 = await push(repo, "1.4.0");
+    const watcher = startWatch(cli, [
+      `${distribution.host}/${repo}`,
+      "--semver",
+      "^1",
+      "--interval",
+      "1s",
+      "--exec",
+      `printf '%s\\n' "$WHARF_TAG" >> '${log}'`,
+    ]);
+    await watcher.waitFor("1.4.0", () => lines(watcher.stdout()).length >= 1);
+    ok(await cli.run(["rm", `${distribution.host}/${repo}@${d140}`]));
+    await watcher.waitFor("the note", () =>
+      /1\.4\.0 is gone; the highest matching is now 1\.3\.0 \(not reported\)/.test(watcher.stderr()),
+    );
+    const d150 = await push(repo, "1.5.0");
+    await watcher.waitFor("1.5.0", () => lines(watcher.stdout()).length >= 2);
+    // The same tag pushed again with other content: a move, reported.
+    const moved = await push(repo, "1.5.0", "1.5.0, rebuilt", true);
+    await watcher.waitFor("1.5.0 moved", () => lines(watcher.stdout()).length >= 3);
+    watcher.child.kill("SIGINT");
+    assert.equal(await watcher.exited, 0, watcher.stderr());
+    assert.deepEqual(lines(watcher.stdout()), [`1.4.0@${d140}`, `1.5.0@${d150}`, `1.5.0@${moved}`]);
+    assert.notEqual(moved, d150);
+    assert.ok(!lines(watcher.stdout()).includes(`1.3.0@${d130}`));
+    assert.equal((watcher.stderr().match(/is gone/g) ?? []).length, 1, "the note once, not at every poll");
+    assert.deepEqual(await fileLines(log, 3), ["1.4.0", "1.5.0", "1.5.0"]);
+  });
+
+  test("a second SIGINT stops a hung --exec (its process group) and exits", async () => {
+    await push("hung/app", "1.0.0");
+    const pidFile = join(cli.dir, "exec.pid");
+    const watcher = startWatch(cli, [
+      `${distribution.host}/hung/app`,
+      "--semver",
+      "^1",
+      "--interval",
+      "1s",
+      "--exec",
+      `echo $$ > '${pidFile}'; sleep 300; echo not killed`,
+    ]);
+    const [pidLine] = await fileLines(pidFile, 1);
+    const pid = Number(pidLine);
+    try {
+      await stopsWithSecondSignal(watcher, pid);
+    } finally {
+      // Whatever happened, nothing of the command outlives the test.
+      for (const target of pid > 0 ? [-pid, pid] : []) {
+        try {
+          process.kill(target, "SIGKILL");
+        } catch {
+          // Gone already (as it should be).
+        }
+      }
+    }
+  });
+});
+
+/** Two SIGINTs to a watch whose --exec (process group `pid`) hangs. */
+async function stopsWithSecondSignal(watcher: Watcher, pid: number): Promise<void> {
+  assert.ok(pid > 0, `pid ${pid}`);
+  assert.equal(processGroupAlive(pid), true, "the command runs");
+  watcher.child.kill("SIGINT");
+  await watcher.waitFor("the waiting note", () => /Waiting for --exec to finish/.test(watcher.stderr()));
+  assert.equal(watcher.child.exitCode, null, "the first signal waits for the command");
+  watcher.child.kill("SIGINT");
+  assert.equal(await watcher.exited, 130, watcher.stderr());
+  assert.match(watcher.stderr(), /stopped --exec \(SIGTERM to process group \d+\)/);
+  // The group goes once its processes handle the SIGTERM: bounded by a number of checks, not a time.
+  let checks = 0;
+  while (processGroupAlive(pid) && checks++ < 200) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(processGroupAlive(pid), false, "the command's process group is gone");
+  assert.doesNotMatch(watcher.stderr(), /not killed/);
+}
+
+/** Whether any process of the group `pgid` is still alive. */
+function processGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

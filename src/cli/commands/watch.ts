@@ -70,9 +70,27 @@ async function watch(
 ): Promise<void> {
   const repository = formatReference({ ...ref, tag: undefined, digest: undefined });
   const stop = new AbortController();
-  // A command in progress is waited for, not killed: half a deployment is worse than a late stop (and a
-  // terminal's Ctrl-C reaches it anyway, as one of the foreground process group).
-  const onSignal = () => stop.abort();
+  const running: Running = {};
+  // A command in progress is waited for at the first signal, not killed: half a deployment is worse
+  // than a late stop (it runs in its own process group, so a terminal's Ctrl-C does not reach it). A
+  // second signal ends a command that hangs: SIGTERM to its process group, and the watch exits.
+  const onSignal = (name: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      stop.abort();
+      if (running.child) ctx.note(`Waiting for --exec to finish (${name} again to stop it and exit at once)`);
+      return;
+    }
+    const pid = running.child?.pid;
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      ctx.error(`stopped --exec (SIGTERM to process group ${pid}) and the watch`);
+    }
+    process.exit(name === "SIGINT" ? 130 : 143);
+  };
   process.on("SIGINT", onSignal).on("SIGTERM", onSignal);
   // --timeout (default none) ends the watch as a signal would.
   const signal = AbortSignal.any([stop.signal, ctx.client.deadline.signal]);
@@ -87,11 +105,13 @@ async function watch(
         if (ctx.json) process.stdout.write(`${terminalJson({ ...resolved, reference, initial }, 0)}\n`);
         else ctx.print(`${resolved.tag}@${resolved.digest}`);
         if (exec === undefined || signal.aborted) return;
-        const outcome = await runExec(exec, resolved, reference);
+        const outcome = await runExec(exec, resolved, reference, running);
         if (outcome) ctx.error(`--exec for ${resolved.tag} ${outcome}; watching on`);
       },
       onError: (err, retryInMs) =>
         ctx.error(`watch ${repository}: ${errorMessage(err)}; retrying in ${formatMs(retryInMs)}`),
+      onLower: (resolved, reported) =>
+        ctx.note(`${reported.tag} is gone; the highest matching is now ${resolved.tag} (not reported)`),
       onRecover: () => ctx.note(`Watching ${repository} again`),
       onNoMatch: (err) => ctx.note(`${errorMessage(err)} (yet): watching on`),
     });
@@ -101,11 +121,17 @@ async function watch(
   ctx.note(`Stopped watching ${repository}`);
 }
 
-/** Runs `--exec` with the shell: undefined when it exited 0, else how it failed. */
+/** The --exec command in progress, if any (for a second signal to stop). */
+interface Running {
+  child?: ChildProcess;
+}
+
+/** Runs `--exec` with the shell, in a process group of its own: undefined when it exited 0, else how it failed. */
 async function runExec(
   command: string,
   resolved: ResolvedTag,
   reference: string,
+  running: Running,
 ): Promise<string | undefined> {
   let child: ChildProcess;
   try {
@@ -119,14 +145,18 @@ async function runExec(
       },
       // stdout stays the versions alone, as push keeps it the digest alone while a gate runs.
       stdio: ["ignore", process.stderr, process.stderr],
+      detached: true,
     });
   } catch (err) {
     return `could not start: ${errorMessage(err)}`;
   }
-  return new Promise((resolve) => {
+  running.child = child;
+  return new Promise<string | undefined>((resolve) => {
     child.on("error", (err) => resolve(`could not start: ${errorMessage(err)}`));
     child.on("exit", (code, signal) =>
       resolve(code === 0 ? undefined : signal ? `was killed by ${signal}` : `failed with exit code ${code}`),
     );
+  }).finally(() => {
+    running.child = undefined;
   });
 }

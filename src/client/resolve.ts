@@ -128,15 +128,20 @@ export async function resolveTag(
   }
 }
 
+/** Pages of tags read at most (a million tags at 1000 a page): a bound on a registry that never ends. */
+const MAX_PAGES = 1000;
+
 /**
  * The repository's tags a page at a time. Link headers are followed where the registry sends them (then a
  * page without one is the last); a full page from a registry that never sent one is continued with
  * `last`; a registry that ignores `n` (Distribution 2.x answers every tag at once) is read in that one
  * answer rather than cut into pages and asked again. A Link already followed, or a page with nothing
- * after `last`, ends it, so a misbehaving registry cannot loop.
+ * after `last`, ends it, and so does a bound on the pages read, so a misbehaving registry (cursors that
+ * change while the tags repeat) cannot loop.
  */
 async function* pages(registry: RegistryClient, repository: string, size: number): AsyncGenerator<string[]> {
   const followed = new Set<string>();
+  let read = 0;
   /** Once a registry has sent a Link, a page without one is its last. */
   let linked = false;
   let page = await registry.tagsPage(repository, { n: size });
@@ -146,6 +151,12 @@ async function* pages(registry: RegistryClient, repository: string, size: number
     const tags = cut === undefined ? page.items : page.items.filter((t) => t > cut);
     if (tags.length === 0) return;
     yield tags;
+    if (++read >= MAX_PAGES) {
+      throw new RegistryResponseError(
+        `${registry.host} sent more than ${MAX_PAGES} pages of tags for ${repository}: stopped reading`,
+        200,
+      );
+    }
     if (page.next !== undefined) {
       linked = true;
       if (followed.has(page.next)) return;

@@ -142,6 +142,18 @@ describe("policies on pull, info and cp", { timeout: 300_000 }, () => {
     assert.match(result.stderr, /--file/);
   });
 
+  test("--helm or --include-referrer-tags without a policy is refused, not ignored", async () => {
+    for (const flag of ["--helm", "--include-referrer-tags"]) {
+      for (const command of ["pull", "info"]) {
+        const result = await home.run([command, `${server.host}/cli/app`, flag]);
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, new RegExp(`${flag} changes how a policy reads tags`));
+      }
+    }
+    // resolve has a policy of its own without flags (--semver '*'): the flag applies to it.
+    ok(await home.run(["resolve", `${server.host}/cli/app`, "--include-referrer-tags"]));
+  });
+
   test("info --semver describes the chosen version", async () => {
     const result = ok(await home.run(["info", `${server.host}/cli/app`, "--semver", "~1.0", "--json"]));
     const info = JSON.parse(result.stdout) as { digest: string; reference: string; resolution: ResolveJson };

@@ -1,5 +1,6 @@
 import { after, before, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +48,17 @@ describe("what clients print when an immutable tag is not moved", { timeout: 600
     run("podman", args, { env: env.env, timeout: 120_000, ...opts });
 
   /** Manifest PUTs to `repo` the server answered with `status`, from its request log. */
+  /**
+   * Refused manifest PUTs the server logged for `repo`. The request log line is written after the
+   * response is sent, so it may arrive after the client exited: wait (bounded) for the first, then a
+   * moment more for any retry, before counting.
+   */
+  async function refusedPuts(repo: string): Promise<number> {
+    for (let i = 0; i < 50 && manifestPuts(repo, 403) === 0; i++) await sleep(100);
+    await sleep(300);
+    return manifestPuts(repo, 403);
+  }
+
   function manifestPuts(repo: string, status: number): number {
     return server
       .output()
@@ -128,7 +140,7 @@ describe("what clients print when an immutable tag is not moved", { timeout: 600
     t.diagnostic(show(refused));
     assert.equal(occurrences(refused.stderr, refusal("v1.0.0")), 1, show(refused));
     assert.match(refused.stderr, /denied/);
-    assert.equal(manifestPuts("imm/skopeo", 403), 1, "one refused manifest PUT: no retry in other formats");
+    assert.equal(await refusedPuts("imm/skopeo"), 1, "one refused manifest PUT: no retry in other formats");
   });
 
   test("podman push: the refusal once, exit non-zero, no retries in other formats", async (t) => {
@@ -155,7 +167,7 @@ describe("what clients print when an immutable tag is not moved", { timeout: 600
     assert.notEqual(refused.code, 0, show(refused));
     t.diagnostic(show(refused));
     assert.equal(occurrences(refused.stderr, refusal("v1.0.0")), 1, show(refused));
-    assert.equal(manifestPuts("imm/podman", 403), 1, "one refused manifest PUT: no retry in other formats");
+    assert.equal(await refusedPuts("imm/podman"), 1, "one refused manifest PUT: no retry in other formats");
   });
 
   test("docker push: the refusal once, exit non-zero", async (t: TestContext) => {
@@ -189,7 +201,7 @@ describe("what clients print when an immutable tag is not moved", { timeout: 600
     assert.notEqual(refused.code, 0, show(refused));
     t.diagnostic(show(refused));
     assert.equal(occurrences(refused.stdout + refused.stderr, refusal("v1.0.0")), 1, show(refused));
-    assert.equal(manifestPuts("imm/docker", 403), 1);
+    assert.equal(await refusedPuts("imm/docker"), 1);
   });
 
   test("helm push: the refusal once (in the status line: helm prints no error bodies), exit non-zero", async (t) => {
@@ -216,7 +228,7 @@ describe("what clients print when an immutable tag is not moved", { timeout: 600
       1,
       show(refused),
     );
-    assert.equal(manifestPuts("imm/charts/immdemo", 403), 1);
+    assert.equal(await refusedPuts("imm/charts/immdemo"), 1);
   });
 
   test("wharf push: the refusal once, exit code 4", async (t) => {
@@ -236,7 +248,7 @@ describe("what clients print when an immutable tag is not moved", { timeout: 600
       assert.equal(refused.code, 4, show(refused));
       t.diagnostic(show(refused));
       assert.equal(occurrences(refused.stderr, refusal("release-1", "releases", "imm/**")), 1, show(refused));
-      assert.equal(manifestPuts("imm/wharf", 403), 1);
+      assert.equal(await refusedPuts("imm/wharf"), 1);
     } finally {
       await dev.cleanup();
     }

@@ -185,12 +185,14 @@ describe("two nodes on PostgreSQL and S3 behind nginx", { timeout: 900_000 }, ()
       const work = join(dir, `helm-${mode}`);
       const h: (args: string[]) => Promise<Result> = helm(work);
       const chart = await packageChart(h, work, "nodes-chart", "1.0.0");
-      await h(["push", chart, `oci://${set.lb.host}/charts`]);
+      // A repository per mode: both sets share one database, and a chart packaged again is new content,
+      // which the default immutable-tag rule refuses under the same version.
+      await h(["push", chart, `oci://${set.lb.host}/charts/${mode}`]);
       const pulled = join(work, "pulled");
       await mkdir(pulled, { recursive: true });
       await h([
         "pull",
-        `oci://${set.lb.host}/charts/nodes-chart`,
+        `oci://${set.lb.host}/charts/${mode}/nodes-chart`,
         "--version",
         "1.0.0",
         "--destination",

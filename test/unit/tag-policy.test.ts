@@ -648,7 +648,14 @@ describe("Go's strconv.ParseFloat", () => {
     ["-infinity", -Infinity],
     ["1e400", undefined], // out of range: ErrRange
     ["0x10", undefined], // a hex float needs its p exponent
-    ["1_000", undefined], // underscores only after a base prefix
+    ["1_000", 1000], // underscores between digits (Go's atof tests)
+    ["1_23.50_0_0e+1_2", 1.235e14],
+    ["_123.5e+12", undefined],
+    ["1__23.5e+12", undefined],
+    ["123_.5e+12", undefined],
+    ["123._5e+12", undefined],
+    ["123.5e_+12", undefined],
+    ["123.5e+12_", undefined],
     ["1a", undefined],
     ["", undefined],
     [" 1", undefined],

@@ -1,9 +1,11 @@
 // Go's strconv.ParseFloat(s, 64), which ImagePolicy's numerical policy applies to every candidate:
 // decimal (`1`, `1.5`, `.5`, `1e3`), hexadecimal with a binary exponent (`0x1p-2`), `inf`/`infinity`/`nan`
-// (any case), an optional sign, and `_` between digits only after a base prefix. A value out of range is an
-// error (Go returns ErrRange), as is anything else.
+// (any case), an optional sign, and `_` between digits (or between a base prefix and a digit), as in Go's
+// atof tests: `1_23.50_0_0e+1_2` is 1.235e+14, `123_.5` is an error. A value out of range is an error (Go
+// returns ErrRange), as is anything else.
 
-const DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+const DIGITS = "[0-9](?:_?[0-9])*";
+const DECIMAL = new RegExp(`^[+-]?(?:${DIGITS}(?:\\.(?:${DIGITS})?)?|\\.${DIGITS})(?:[eE][+-]?${DIGITS})?$`);
 const HEX = /^([+-]?)0[xX]((?:_?[0-9a-fA-F])*)(?:\.((?:[0-9a-fA-F]_?)*))?[pP]([+-]?[0-9]+(?:_?[0-9])*)$/;
 
 export function parseGoFloat(text: string): number | undefined {
@@ -12,7 +14,7 @@ export function parseGoFloat(text: string): number | undefined {
   if (/^nan$/i.test(text)) return NaN;
   let value: number;
   if (DECIMAL.test(text)) {
-    value = Number(text);
+    value = Number(text.replaceAll("_", ""));
   } else {
     const m = HEX.exec(text);
     if (!m) return undefined;

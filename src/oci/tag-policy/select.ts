@@ -108,13 +108,11 @@ export function compileTagPolicy(policy: TagPolicy): CompiledTagPolicy {
         // Every candidate must be a number; the one named is the first in byte order, so the error does
         // not depend on the order a registry lists its tags in.
         let bad: { text: string; tag: string } | undefined;
-        let badCount = 0;
         const result = pick<number>(
           tags,
           (text, tag) => {
             const value = parseGoFloat(text);
             if (value === undefined) {
-              badCount++;
               if (!bad || compareBytes(tag, bad.tag) < 0) bad = { text, tag };
             }
             return value;
@@ -126,8 +124,7 @@ export function compileTagPolicy(policy: TagPolicy): CompiledTagPolicy {
             bad.text === bad.tag
               ? `tag ${JSON.stringify(bad.tag)}`
               : `${JSON.stringify(bad.text)} (from tag ${JSON.stringify(bad.tag)})`;
-          const others = badCount > 1 ? ` (nor are ${badCount - 1} other candidates)` : "";
-          throw new TagPolicyError(`numerical order: ${what} is not a number${others}`);
+          throw new TagPolicyError(`numerical order: ${what} is not a number`);
         }
         return result && { tag: result.best.tag, key: result.best.text, candidates: result.candidates };
       },

@@ -66,7 +66,14 @@ export function hasPolicy(options: PolicyOptions): boolean {
  * none was given, or `fallback` then (`wharf resolve` without flags means `--semver '*'`).
  */
 export function policyFromOptions(options: PolicyOptions, fallback?: TagPolicy): TagPolicy | undefined {
-  if (!hasPolicy(options)) return fallback && withFlags(fallback, options);
+  if (!hasPolicy(options)) {
+    if (!fallback && (options.helm || options.includeReferrerTags)) {
+      // Alone they would be ignored and the reference's own tag (or latest) pulled: say so instead.
+      const flag = options.helm ? "--helm" : "--include-referrer-tags";
+      throw new UsageError(`${flag} changes how a policy reads tags: give one too (e.g. --semver '*')`);
+    }
+    return fallback && withFlags(fallback, options);
+  }
   if (options.semver !== undefined && options.order !== undefined)
     throw new UsageError(
       "give --semver or --order, not both (Flux's semver and order policies exclude each other)",

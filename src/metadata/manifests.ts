@@ -125,9 +125,39 @@ export async function manifestSizes(
   return sizes;
 }
 
-/** Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. */
-export async function deleteManifest(db: Conn, repository: string, digest: string): Promise<boolean> {
-  await db.deleteFrom("tags").where("repository", "=", repository).where("digest", "=", digest).execute();
+/** Tags removed per statement by deleteManifest: each page is checked before the next is deleted. */
+const TAG_DELETE_PAGE = 1000;
+
+/**
+ * Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. Each
+ * page of deleted tag names goes to `checkRemoved` first (in the caller's transaction: throwing rolls
+ * the whole delete back), so a check sees exactly what was removed, including a tag another node
+ * committed after any earlier look.
+ */
+export async function deleteManifest(
+  db: Conn,
+  repository: string,
+  digest: string,
+  checkRemoved?: (tags: string[]) => Promise<void>,
+): Promise<boolean> {
+  for (;;) {
+    const page = db
+      .selectFrom("tags")
+      .select("name")
+      .where("repository", "=", repository)
+      .where("digest", "=", digest)
+      .limit(TAG_DELETE_PAGE);
+    const removed = await db
+      .deleteFrom("tags")
+      .where("repository", "=", repository)
+      // Again here: PostgreSQL re-checks the outer conditions on a row another transaction just moved.
+      .where("digest", "=", digest)
+      .where("name", "in", page)
+      .returning("name")
+      .execute();
+    await checkRemoved?.(removed.map((r) => r.name));
+    if (removed.length < TAG_DELETE_PAGE) break;
+  }
   await db
     .deleteFrom("manifest_references")
     .where("repository", "=", repository)

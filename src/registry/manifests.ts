@@ -145,7 +145,9 @@ export class ManifestService {
     const children = await indexChildren(this.db, repository, digest);
     const deleted = await this.db.transaction().execute(async (trx) => {
       await this.immutable.requireManifestRemovable(trx, repository, digest);
-      const found = await manifests.deleteManifest(trx, repository, digest);
+      const found = await manifests.deleteManifest(trx, repository, digest, (tags) =>
+        this.immutable.checkRemovedTags(trx, repository, digest, tags),
+      );
       if (found) await markIndexes(trx, namespaces);
       return found;
     });

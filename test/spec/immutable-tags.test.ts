@@ -24,7 +24,18 @@ import {
   startAuthServer,
   type AuthServer,
 } from "../auth/support.js";
-import { backendEnv, backendOf, queryMetadata } from "../helpers/backends.js";
+import {
+  backendEnv,
+  backendOf,
+  createTestDatabase,
+  queryMetadata,
+  testBackend,
+} from "../helpers/backends.js";
+import { openPostgres, openSqlite, type Db } from "../../src/metadata/database.js";
+import { findManifest, insertManifest } from "../../src/metadata/manifests.js";
+import { setTag, tagsOf } from "../../src/metadata/tags.js";
+import { ManifestService } from "../../src/registry/manifests.js";
+import { ImmutableTagError, ImmutableTags } from "../../src/registry/immutable/service.js";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { readErrors, uniqueRepo } from "./manifest-support.js";
 
@@ -385,6 +396,66 @@ describe("immutable tags across nodes and upgrades", () => {
     } catch (err) {
       await server.stop().catch(() => undefined);
       throw err;
+    }
+  });
+});
+
+/** A metadata database on this run's backend, as a node opens it (migrated: the default rule in it). */
+async function openTestDb(): Promise<{ db: Db; other: () => Promise<Db> }> {
+  if (testBackend() === "embedded") {
+    const db = await openSqlite(join(await mkdtemp(join(tmpdir(), "wharf-imm-db-")), "metadata.db"));
+    return { db, other: () => Promise.resolve(db) };
+  }
+  const url = await createTestDatabase();
+  return { db: await openPostgres(url, 2), other: () => openPostgres(url, 2) };
+}
+
+describe("deleting a manifest by digest, racing a tag", () => {
+  test("an immutable tag committed after the early check is not deleted with the manifest", async () => {
+    const { db, other } = await openTestDb();
+    const node = await other();
+    try {
+      const repository = "race/app";
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_TYPE, nonce: 1 }));
+      const target = digest(body);
+      await insertManifest(db, {
+        repository,
+        digest: target,
+        mediaType: MANIFEST_TYPE,
+        artifactType: null,
+        subjectDigest: null,
+        annotations: null,
+        content: body,
+        references: [],
+      });
+      await setTag(db, repository, "edge", target);
+      let raced = 0;
+      // The delete's early look finds only `edge`; then, before its DELETE runs, another node tags the
+      // manifest v1.0.0 and commits (on SQLite, whose single writer the delete holds, through the delete's
+      // own transaction: the same order of events).
+      class Racing extends ImmutableTags {
+        override async requireManifestRemovable(trx: Db, repo: string, dig: string): Promise<void> {
+          await super.requireManifestRemovable(trx, repo, dig);
+          raced++;
+          await setTag(node === db ? trx : node, repo, "v1.0.0", dig);
+        }
+      }
+      const manifests = new ManifestService(db, new Racing(db));
+      await assert.rejects(manifests.delete(repository, target), (err: unknown) => {
+        assert.ok(err instanceof ImmutableTagError, String(err));
+        assert.equal(err.code, "DENIED");
+        assert.match(err.message, /is tagged v1\.0\.0, which is immutable \(rule 'semver' on '\*\*'\)/);
+        return true;
+      });
+      assert.equal(raced, 1, "the race was staged");
+      // Rolled back whole: the other node's committed tag, `edge` and the manifest are all still there
+      // (on SQLite the staged tag was written in the delete's transaction, so it rolled back with it).
+      const expected = node === db ? ["edge"] : ["edge", "v1.0.0"];
+      assert.deepEqual(await tagsOf(db, repository, target, undefined, 10), expected);
+      assert.ok(await findManifest(db, repository, target));
+    } finally {
+      if (node !== db) await node.destroy();
+      await db.destroy();
     }
   });
 });

@@ -121,24 +121,37 @@ export class ImmutableTags {
     );
   }
 
-  /** Refuses to delete a manifest while an immutable tag points at it (deleting it would remove the tag). */
+  /**
+   * Refuses to delete a manifest while an immutable tag points at it (deleting it would remove the tag).
+   * An early look, for a refusal before any write; checkRemovedTags is the check that holds under races.
+   */
   async requireManifestRemovable(trx: Db, repository: string, digest: string): Promise<void> {
-    const rules = await this.compiled(trx);
-    if (rules.length === 0) return;
+    if ((await this.compiled(trx)).length === 0) return;
     let last: string | undefined;
     for (;;) {
       const tags = await tagsOf(trx, repository, digest, last, TAG_PAGE);
-      for (const tag of tags) {
-        const rule = rules.find((r) => r.matches(repository, tag))?.rule;
-        if (!rule) continue;
-        throw new ImmutableTagError(
-          `manifest ${digest} is tagged ${tag}, which is immutable (rule '${rule.name}' on ` +
-            `'${rule.repositories}'); it cannot be deleted`,
-          { tag, rule: rule.name, repository, digest },
-        );
-      }
+      await this.checkRemovedTags(trx, repository, digest, tags);
       if (tags.length < TAG_PAGE) return;
       last = tags.at(-1);
+    }
+  }
+
+  /**
+   * Throws if any of `tags`, which a manifest delete removed from `digest` inside `trx`, is immutable:
+   * the delete rolls back. What the delete itself removed, so a tag committed by another node since
+   * requireManifestRemovable looked is checked too.
+   */
+  async checkRemovedTags(trx: Db, repository: string, digest: string, tags: string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const rules = await this.compiled(trx);
+    for (const tag of tags) {
+      const rule = rules.find((r) => r.matches(repository, tag))?.rule;
+      if (!rule) continue;
+      throw new ImmutableTagError(
+        `manifest ${digest} is tagged ${tag}, which is immutable (rule '${rule.name}' on ` +
+          `'${rule.repositories}'); it cannot be deleted`,
+        { tag, rule: rule.name, repository, digest },
+      );
     }
   }
 

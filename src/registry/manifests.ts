@@ -145,6 +145,7 @@ export class ManifestService {
     const children = await indexChildren(this.db, repository, digest);
     const deleted = await this.db.transaction().execute(async (trx) => {
       await this.immutable.requireManifestRemovable(trx, repository, digest);
+      await this.immutable.requireNotPartOfImmutable(trx, repository, digest, "manifest");
       const found = await manifests.deleteManifest(trx, repository, digest, (tags) =>
         this.immutable.checkRemovedTags(trx, repository, digest, tags),
       );

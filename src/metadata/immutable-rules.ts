@@ -37,3 +37,8 @@ export async function deleteImmutableRule(db: Conn, name: string): Promise<Immut
   await db.deleteFrom("immutable_rules").where("name", "=", name).execute();
   return found;
 }
+
+/** Removes every rule (a move's first run, before the source's rules are copied in). */
+export async function deleteAllImmutableRules(db: Conn): Promise<void> {
+  await db.deleteFrom("immutable_rules").execute();
+}

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from "kysely";
 import type { Database, ManifestsTable } from "./schema.js";
 import { now } from "./time.js";
 import { ensureRepository } from "./repositories.js";
-import { deleteTagsOf } from "./tags.js";
+import { bumpTagsVersion } from "./tags.js";
 import { batches } from "./batches.js";
 
 type Conn = Kysely<Database>;
@@ -126,9 +126,42 @@ export async function manifestSizes(
   return sizes;
 }
 
-/** Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. */
-export async function deleteManifest(db: Conn, repository: string, digest: string): Promise<boolean> {
-  await deleteTagsOf(db, repository, digest);
+/** Tags removed per statement by deleteManifest: each page is checked before the next is deleted. */
+const TAG_DELETE_PAGE = 1000;
+
+/**
+ * Deletes a manifest, its references and every tag pointing to it. Returns whether it existed. Each
+ * page of deleted tag names goes to `checkRemoved` first (in the caller's transaction: throwing rolls
+ * the whole delete back), so a check sees exactly what was removed, including a tag another node
+ * committed after any earlier look.
+ */
+export async function deleteManifest(
+  db: Conn,
+  repository: string,
+  digest: string,
+  checkRemoved?: (tags: string[]) => Promise<void>,
+): Promise<boolean> {
+  let removedAny = false;
+  for (;;) {
+    const page = db
+      .selectFrom("tags")
+      .select("name")
+      .where("repository", "=", repository)
+      .where("digest", "=", digest)
+      .limit(TAG_DELETE_PAGE);
+    const removed = await db
+      .deleteFrom("tags")
+      .where("repository", "=", repository)
+      // Again here: PostgreSQL re-checks the outer conditions on a row another transaction just moved.
+      .where("digest", "=", digest)
+      .where("name", "in", page)
+      .returning("name")
+      .execute();
+    if (removed.length > 0) removedAny = true;
+    await checkRemoved?.(removed.map((r) => r.name));
+    if (removed.length < TAG_DELETE_PAGE) break;
+  }
+  if (removedAny) await bumpTagsVersion(db, repository);
   await db
     .deleteFrom("manifest_references")
     .where("repository", "=", repository)

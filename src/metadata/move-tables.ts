@@ -40,6 +40,8 @@ export const MOVED_TABLES: readonly MovedTable[] = [
   { name: "index_marks", key: ["namespace"], batch: MAX_BATCH },
   // The token signing key: tokens the old registry issued stay valid on the new one.
   { name: "token_signing_keys", key: ["name"], batch: MAX_BATCH },
+  // The source's rules replace the target's (see clearTargetRules): its default rule included or not.
+  { name: "immutable_rules", key: ["name"], batch: MAX_BATCH },
 ];
 
 /** Has no primary key: copied per manifest by copySearchTerms, after the tables above. */
@@ -78,10 +80,17 @@ export async function recordMoveSource(db: Db, source: string): Promise<void> {
   await putSetting(db, MOVE_MARKER, source);
 }
 
+/**
+ * Tables a fresh database's migrations fill (the default immutable-tag rule): not data, so they do not
+ * make a target "not empty"; a first move replaces their rows with the source's.
+ */
+const MIGRATION_FILLED = new Set(["immutable_rules"]);
+
 /** The first table a move fills that holds a row already (the move's own marker aside), if any. */
 export async function filledTable(db: Db): Promise<string | undefined> {
   const any = db as unknown as AnyDb;
   for (const name of [...MOVED_TABLES.map((t) => t.name), SEARCH_TERMS]) {
+    if (MIGRATION_FILLED.has(name)) continue;
     let query = any.selectFrom(name).select(sql<number>`1`.as("one"));
     if (name === "settings") query = query.where("key", "!=", MOVE_MARKER);
     if ((await query.limit(1).executeTakeFirst()) !== undefined) return name;

@@ -19,7 +19,7 @@ export async function lockTags(db: Conn, repository: string): Promise<void> {
 }
 
 /** Records that the repository's tags changed (see lockTags). */
-async function bumpTagsVersion(db: Conn, repository: string): Promise<void> {
+export async function bumpTagsVersion(db: Conn, repository: string): Promise<void> {
   await db
     .updateTable("repositories")
     .set({ tags_version: sql<number>`tags_version + 1` })
@@ -51,16 +51,6 @@ export async function deleteTag(db: Conn, repository: string, name: string): Pro
   const found = result.numDeletedRows > 0n;
   if (found) await bumpTagsVersion(db, repository);
   return found;
-}
-
-/** Removes every tag pointing at a manifest (as deleting it does). */
-export async function deleteTagsOf(db: Conn, repository: string, digest: string): Promise<void> {
-  const result = await db
-    .deleteFrom("tags")
-    .where("repository", "=", repository)
-    .where("digest", "=", digest)
-    .executeTakeFirst();
-  if (result.numDeletedRows > 0n) await bumpTagsVersion(db, repository);
 }
 
 /** Tag names in order, after `last`, at most `limit`. */

@@ -4,6 +4,7 @@ import { BlobNotFoundError, type BlobReader, type BlobStore, type ByteRange } fr
 import type { Db } from "../metadata/database.js";
 import { linkedBlobSize, unlinkBlob } from "../metadata/blobs.js";
 import { findManifest } from "../metadata/manifests.js";
+import type { ImmutableTags } from "./immutable/service.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface BlobInfo {
@@ -20,6 +21,8 @@ export class BlobService {
   constructor(
     private readonly db: Db,
     private readonly store: BlobStore,
+    /** A blob an immutable tag's manifest references is not unlinked (the tag would serve a hole). */
+    private readonly immutable: ImmutableTags,
   ) {}
 
   /** The blob's size if the repository may serve it; manifests count too, as Distribution serves them. */
@@ -62,7 +65,11 @@ export class BlobService {
   async delete(repository: string, digest: string): Promise<void> {
     requireRepositoryName(repository);
     const parsed = requireDigest(digest);
-    if (!(await unlinkBlob(this.db, repository, parsed.digest))) throw blobUnknown(parsed.digest);
+    const unlinked = await this.db.transaction().execute(async (trx) => {
+      await this.immutable.requireNotPartOfImmutable(trx, repository, parsed.digest, "blob");
+      return unlinkBlob(trx, repository, parsed.digest);
+    });
+    if (!unlinked) throw blobUnknown(parsed.digest);
   }
 }
 

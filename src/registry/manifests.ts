@@ -148,7 +148,10 @@ export class ManifestService {
     const deleted = await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
       await this.immutable.requireManifestRemovable(trx, repository, digest);
-      const found = await manifests.deleteManifest(trx, repository, digest);
+      await this.immutable.requireNotPartOfImmutable(trx, repository, digest, "manifest");
+      const found = await manifests.deleteManifest(trx, repository, digest, (tags) =>
+        this.immutable.checkRemovedTags(trx, repository, digest, tags),
+      );
       if (found) await markIndexes(trx, namespaces);
       return found;
     });

@@ -15,6 +15,8 @@ import {
   type MovedTable,
 } from "../metadata/move-tables.js";
 import { findSigningKey, insertSigningKeyIfAbsent } from "../metadata/signing-keys.js";
+import { bumpImmutableGeneration } from "../metadata/change-counters.js";
+import { deleteAllImmutableRules } from "../metadata/immutable-rules.js";
 import type { BlobStore } from "../storage/blob-store.js";
 import { blobRows, copyBlobs, eachConcurrently, MAX_PROBLEMS, type BlobProblem } from "./move-blobs.js";
 
@@ -101,8 +103,16 @@ export async function moveRegistry(
   target: MoveSide,
   options: MoveOptions,
 ): Promise<MoveReport> {
-  await checkMovable(source.db, target.db, options.sourceId);
-  await recordMoveSource(target.db, options.sourceId);
+  const rerun = await checkMovable(source.db, target.db, options.sourceId);
+  if (!rerun) {
+    // The target's migrations gave it the default rule; the source may have removed it. Cleared in the
+    // marker's transaction: a rerun (marker set) must keep what the first run copied.
+    await target.db.transaction().execute(async (trx) => {
+      await bumpImmutableGeneration(trx);
+      await deleteAllImmutableRules(trx);
+      await recordMoveSource(trx, options.sourceId);
+    });
+  }
 
   const blobs = await copyBlobs(source, target, options);
   const failed = blobs.failed;
@@ -117,6 +127,8 @@ export async function moveRegistry(
   const terms = await copySearchTerms(source.db, target.db);
   tables.push({ table: SEARCH_TERMS, source: 0, inserted: terms, target: 0 });
   await advanceSequences(target.db);
+  // Nodes serving the target between two runs drop the rules they cached.
+  await bumpImmutableGeneration(target.db);
   const legacySigningKeyMoved = await adoptSigningKey(target.db, options.legacySigningKey);
   rowsTask?.done(`${tables.length} tables`);
 
@@ -145,7 +157,8 @@ async function adoptSigningKey(target: Db, jwk: string | undefined): Promise<boo
  * The target must be new, or one this source filled before (a rerun). Merging two registries has no
  * right answer: on every key both hold (a user, a tag, an audit seq) one side's row would silently win.
  */
-async function checkMovable(source: Db, target: Db, sourceId: string): Promise<void> {
+/** Returns whether this is a rerun (the target was filled from this source before). */
+async function checkMovable(source: Db, target: Db, sourceId: string): Promise<boolean> {
   const unknown = await unknownTables(source);
   if (unknown.length > 0) {
     throw new MoveRefusedError(
@@ -154,7 +167,7 @@ async function checkMovable(source: Db, target: Db, sourceId: string): Promise<v
     );
   }
   const filledFrom = await moveSourceOf(target);
-  if (filledFrom === sourceId) return;
+  if (filledFrom === sourceId) return true;
   if (filledFrom !== undefined) {
     throw new MoveRefusedError(
       `the target was filled by a move from ${filledFrom}, not ${sourceId}: refusing to merge two ` +
@@ -169,6 +182,7 @@ async function checkMovable(source: Db, target: Db, sourceId: string): Promise<v
         "registries; move into an empty database, before any node runs on it",
     );
   }
+  return false;
 }
 
 async function copyTable(

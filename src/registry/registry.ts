@@ -50,11 +50,11 @@ export class Registry {
   ) {
     // Committing a blob and taking it out of service are serialised per digest (see StorageVerification).
     const blobCommits = new KeyedLock();
-    this.blobs = new BlobService(db, store);
+    this.immutable = new ImmutableTags(db);
+    this.blobs = new BlobService(db, store, this.immutable);
     this.uploads = new UploadService(db, store, blobCommits);
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
-    this.immutable = new ImmutableTags(db);
     this.manifests = new ManifestService(db, this.immutable, this.facts);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);

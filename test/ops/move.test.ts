@@ -179,6 +179,7 @@ const ALL_TABLES = [
   "search_terms",
   "index_marks",
   "token_signing_keys",
+  "immutable_rules",
 ];
 
 /**
@@ -459,6 +460,58 @@ describe("wharf move", { timeout: 300_000 }, () => {
         const res = await fetch(`${served.url}/v2/bad/app/blobs/${blob.digest}`, { method: "HEAD" });
         assert.equal(res.status, blob === bad ? 404 : 200, blob.digest);
       }
+    } finally {
+      await served.stop();
+    }
+  });
+
+  test("immutable-tag rules move as the source has them: a removed default rule stays removed, a custom one arrives", async () => {
+    const sourceDir = await tempDir("wharf-move-src-");
+    await bootstrapAdmin(sourceDir);
+    const source = await startWharf({ dataDir: sourceDir, backend: {} });
+    const admin = { Authorization: basic(ADMIN), "Content-Type": "application/json" };
+    const removed = await fetch(`${source.url}/api/v1/immutable/semver`, {
+      method: "DELETE",
+      headers: admin,
+    });
+    assert.equal(removed.status, 204, await removed.text());
+    const added = await fetch(`${source.url}/api/v1/immutable`, {
+      method: "POST",
+      headers: admin,
+      body: JSON.stringify({ name: "releases", repositories: "prod/**", tags: "release-*", kind: "glob" }),
+    });
+    assert.equal(added.status, 201, await added.text());
+    await pushImage(as(source.url, ADMIN), "prod/app", "release-1", [randomBytes(1000)]);
+    await source.stop({ keepData: true });
+
+    const target = await backendEnv(TARGET);
+    const targetDir = await tempDir("wharf-move-dst-");
+    const moved = await move(sourceDir, targetDir, target);
+    assert.equal(moved.code, 0, `wharf move failed:\n${moved.stderr}`);
+    assert.ok(moved.report?.ok, moved.stdout);
+    // A rerun keeps what the first run copied (it must not clear the rules again and lose them).
+    const rerun = await move(sourceDir, targetDir, target);
+    assert.equal(rerun.code, 0, rerun.stderr);
+
+    const served = await startWharf({ dataDir: targetDir, backend: target });
+    try {
+      const client = as(served.url, ADMIN);
+      const { rules } = await client.json<{ rules: { name: string; repositories: string; tags: string }[] }>(
+        "/api/v1/immutable",
+      );
+      assert.deepEqual(
+        rules.map((r) => [r.name, r.repositories, r.tags]),
+        [["releases", "prod/**", "release-*"]],
+      );
+      // Enforced on the target: the moved rule refuses a move of its tag; a version tag is not protected.
+      const other = await pushImage(client, "prod/app", "v1.0.0", [randomBytes(1000)]);
+      const refused = await fetch(`${served.url}/v2/prod/app/manifests/release-1`, {
+        method: "PUT",
+        headers: { Authorization: basic(ADMIN), "Content-Type": OCI_MANIFEST },
+        body: new Uint8Array((await client.get(`/v2/prod/app/manifests/${other.manifest.digest}`)).body),
+      });
+      assert.equal(refused.status, 403, await refused.text());
+      await pushImage(client, "prod/app", "v1.0.0", [randomBytes(1000)]);
     } finally {
       await served.stop();
     }

@@ -24,7 +24,18 @@ import {
   startAuthServer,
   type AuthServer,
 } from "../auth/support.js";
-import { backendEnv, backendOf, queryMetadata } from "../helpers/backends.js";
+import {
+  backendEnv,
+  backendOf,
+  createTestDatabase,
+  queryMetadata,
+  testBackend,
+} from "../helpers/backends.js";
+import { openPostgres, openSqlite, type Db } from "../../src/metadata/database.js";
+import { findManifest, insertManifest } from "../../src/metadata/manifests.js";
+import { setTag, tagsOf } from "../../src/metadata/tags.js";
+import { ManifestService } from "../../src/registry/manifests.js";
+import { ImmutableTagError, ImmutableTags } from "../../src/registry/immutable/service.js";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { readErrors, uniqueRepo } from "./manifest-support.js";
 
@@ -111,6 +122,55 @@ async function addImmutable(url: string, rule: Record<string, string>): Promise<
 async function removeImmutable(url: string, name: string): Promise<void> {
   const res = await adminCall(url, "DELETE", `/immutable/${name}`);
   assert.equal(res.status, 204, `removing rule ${name}: ${await res.text()}`);
+}
+
+const INDEX_TYPE = "application/vnd.oci.image.index.v1+json";
+
+/** A fresh image manifest and the layer it references. */
+async function imageWithLayer(url: string, repo: string, auth: string) {
+  const config = await pushBlob(url, repo, Buffer.from(`{"n":"${randomBytes(6).toString("hex")}"}`), auth);
+  const layer = await pushBlob(url, repo, randomBytes(48), auth);
+  const body = imageManifest(config, layer);
+  return { body, digest: digest(body), layer: layer.digest };
+}
+
+/** An index (stored under `reference`) of the given manifests. */
+async function putIndex(
+  url: string,
+  repo: string,
+  reference: string | undefined,
+  children: { body: Buffer; digest: string; mediaType?: string }[],
+  auth: string,
+): Promise<{ body: Buffer; digest: string; mediaType: string }> {
+  const body = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: INDEX_TYPE,
+      manifests: children.map((c, i) => ({
+        mediaType: c.mediaType ?? MANIFEST_TYPE,
+        digest: c.digest,
+        size: c.body.length,
+        platform: { os: "linux", architecture: `arch${i}` },
+      })),
+    }),
+  );
+  const res = await fetch(`${url}/v2/${repo}/manifests/${reference ?? digest(body)}`, {
+    method: "PUT",
+    headers: { Authorization: auth, "Content-Type": INDEX_TYPE },
+    body: new Uint8Array(body),
+  });
+  await expect201(res, `index ${reference ?? "by digest"}`);
+  return { body, digest: digest(body), mediaType: INDEX_TYPE };
+}
+
+function delBlob(url: string, repo: string, blob: string, auth: string) {
+  return fetch(`${url}/v2/${repo}/blobs/${blob}`, { method: "DELETE", headers: { Authorization: auth } });
+}
+
+async function blobStatus(url: string, repo: string, blob: string, auth: string): Promise<number> {
+  const res = await fetch(`${url}/v2/${repo}/blobs/${blob}`, { headers: { Authorization: auth } });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 describe("immutable tags", () => {
@@ -257,6 +317,80 @@ describe("immutable tags", () => {
     });
   }
 
+  test("a platform of a multi-platform immutable tag cannot be deleted by digest, nor through an index of indexes", async () => {
+    const auth = basic(DEV);
+    const repo = uniqueRepo("platforms");
+    const amd = await imageWithLayer(url, repo, auth);
+    const arm = await imageWithLayer(url, repo, auth);
+    await expect201(await put(url, repo, amd.digest, amd.body, auth), "amd by digest");
+    await expect201(await put(url, repo, arm.digest, arm.body, auth), "arm by digest");
+    const index = await putIndex(url, repo, "v1.0.0", [amd, arm], auth);
+    const partOf = (what: string, d: string, tag: string) =>
+      `${what} ${d} is part of ${tag}, which is immutable (rule 'semver' on '**'); it cannot be deleted`;
+    const res = await del(url, repo, arm.digest, auth);
+    await expectImmutable(res, {
+      message: partOf("manifest", arm.digest, "v1.0.0"),
+      tag: "v1.0.0",
+      rule: "semver",
+      repository: repo,
+      digest: arm.digest,
+    });
+    assert.equal(await tagDigest(url, repo, arm.digest, auth), arm.digest, "the platform is still served");
+
+    // Two levels up: an untagged index inside an index tagged v2.0.0.
+    const leaf = await imageWithLayer(url, repo, auth);
+    await expect201(await put(url, repo, leaf.digest, leaf.body, auth), "leaf by digest");
+    const inner = await putIndex(url, repo, undefined, [leaf], auth);
+    const outer = await putIndex(url, repo, "v2.0.0", [inner], auth);
+    for (const [what, d] of [
+      ["manifest", leaf.digest],
+      ["manifest", inner.digest],
+      ["blob", leaf.layer],
+    ] as const) {
+      const refused = what === "blob" ? await delBlob(url, repo, d, auth) : await del(url, repo, d, auth);
+      await expectImmutable(refused, {
+        message: partOf(what, d, "v2.0.0"),
+        tag: "v2.0.0",
+        rule: "semver",
+        repository: repo,
+        digest: d,
+      });
+    }
+    assert.equal(await tagDigest(url, repo, "v2.0.0", auth), outer.digest);
+    assert.equal(await tagDigest(url, repo, leaf.digest, auth), leaf.digest);
+    assert.equal(await blobStatus(url, repo, leaf.layer, auth), 200);
+    assert.equal(await tagDigest(url, repo, "v1.0.0", auth), index.digest);
+  });
+
+  test("a blob of an immutable tag's manifest cannot be deleted; a blob of a movable tag's can", async () => {
+    const auth = basic(DEV);
+    const repo = uniqueRepo("blobs");
+    const pinned = await imageWithLayer(url, repo, auth);
+    await expect201(await put(url, repo, "v3.0.0", pinned.body, auth), "v3.0.0");
+    const res = await delBlob(url, repo, pinned.layer, auth);
+    await expectImmutable(res, {
+      message:
+        `blob ${pinned.layer} is part of v3.0.0, which is immutable (rule 'semver' on '**'); ` +
+        "it cannot be deleted",
+      tag: "v3.0.0",
+      rule: "semver",
+      repository: repo,
+      digest: pinned.layer,
+    });
+    // The tag still serves every byte it promised.
+    assert.equal(await blobStatus(url, repo, pinned.layer, auth), 200);
+
+    const movable = await imageWithLayer(url, repo, auth);
+    await expect201(await put(url, repo, "edge", movable.body, auth), "edge");
+    assert.equal((await delBlob(url, repo, movable.layer, auth)).status, 202);
+    assert.equal(await blobStatus(url, repo, movable.layer, auth), 404);
+    // Nor is a platform of an index tagged only with movable tags protected.
+    const child = await imageWithLayer(url, repo, auth);
+    await expect201(await put(url, repo, child.digest, child.body, auth), "child");
+    await putIndex(url, repo, "main", [child], auth);
+    assert.equal((await del(url, repo, child.digest, auth)).status, 202);
+  });
+
   test("glob and regex rules protect only the tags and repositories they match", async () => {
     const auth = basic(DEV);
     await addImmutable(url, { name: "releases", repositories: "team/**", tags: "release-*" });
@@ -389,6 +523,66 @@ describe("immutable tags across nodes and upgrades", () => {
     } catch (err) {
       await server.stop().catch(() => undefined);
       throw err;
+    }
+  });
+});
+
+/** A metadata database on this run's backend, as a node opens it (migrated: the default rule in it). */
+async function openTestDb(): Promise<{ db: Db; other: () => Promise<Db> }> {
+  if (testBackend() === "embedded") {
+    const db = await openSqlite(join(await mkdtemp(join(tmpdir(), "wharf-imm-db-")), "metadata.db"));
+    return { db, other: () => Promise.resolve(db) };
+  }
+  const url = await createTestDatabase();
+  return { db: await openPostgres(url, 2), other: () => openPostgres(url, 2) };
+}
+
+describe("deleting a manifest by digest, racing a tag", () => {
+  test("an immutable tag committed after the early check is not deleted with the manifest", async () => {
+    const { db, other } = await openTestDb();
+    const node = await other();
+    try {
+      const repository = "race/app";
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_TYPE, nonce: 1 }));
+      const target = digest(body);
+      await insertManifest(db, {
+        repository,
+        digest: target,
+        mediaType: MANIFEST_TYPE,
+        artifactType: null,
+        subjectDigest: null,
+        annotations: null,
+        content: body,
+        references: [],
+      });
+      await setTag(db, repository, "edge", target);
+      let raced = 0;
+      // The delete's early look finds only `edge`; then, before its DELETE runs, another node tags the
+      // manifest v1.0.0 and commits (on SQLite, whose single writer the delete holds, through the delete's
+      // own transaction: the same order of events).
+      class Racing extends ImmutableTags {
+        override async requireManifestRemovable(trx: Db, repo: string, dig: string): Promise<void> {
+          await super.requireManifestRemovable(trx, repo, dig);
+          raced++;
+          await setTag(node === db ? trx : node, repo, "v1.0.0", dig);
+        }
+      }
+      const manifests = new ManifestService(db, new Racing(db));
+      await assert.rejects(manifests.delete(repository, target), (err: unknown) => {
+        assert.ok(err instanceof ImmutableTagError, String(err));
+        assert.equal(err.code, "DENIED");
+        assert.match(err.message, /is tagged v1\.0\.0, which is immutable \(rule 'semver' on '\*\*'\)/);
+        return true;
+      });
+      assert.equal(raced, 1, "the race was staged");
+      // Rolled back whole: the other node's committed tag, `edge` and the manifest are all still there
+      // (on SQLite the staged tag was written in the delete's transaction, so it rolled back with it).
+      const expected = node === db ? ["edge"] : ["edge", "v1.0.0"];
+      assert.deepEqual(await tagsOf(db, repository, target, undefined, 10), expected);
+      assert.ok(await findManifest(db, repository, target));
+    } finally {
+      if (node !== db) await node.destroy();
+      await db.destroy();
     }
   });
 });

@@ -2,6 +2,7 @@ import type { ApiRoute, RouteContext } from "./types.js";
 import { parseRange } from "../range.js";
 import { sendFromReader } from "../send-blob.js";
 import { RegistryError } from "../../oci/errors.js";
+import { auditingImmutable } from "./immutable-refusal.js";
 
 async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const { reply, registry, name, reference } = ctx;
@@ -43,8 +44,9 @@ export const blobRoutes: ApiRoute = {
   methods: {
     GET: (ctx) => getBlob(ctx, true),
     HEAD: (ctx) => getBlob(ctx, false),
-    DELETE: async ({ reply, registry, name, reference, audit }) => {
-      await registry.blobs.delete(name, reference);
+    DELETE: async (ctx) => {
+      const { reply, registry, name, reference, audit } = ctx;
+      await auditingImmutable(ctx, "blob.delete", () => registry.blobs.delete(name, reference));
       await audit({ action: "blob.delete", repository: name, target: reference });
       return reply.code(202).header("Content-Length", 0).send();
     },

@@ -10,6 +10,7 @@ import {
 } from "../../metadata/immutable-rules.js";
 import { createTagOnce, lockedTagDigest, setTag, tagsOf } from "../../metadata/tags.js";
 import { now } from "../../metadata/time.js";
+import { ancestorTags, type AncestorTag } from "../../metadata/ancestor-tags.js";
 import {
   compileRule,
   ImmutableRuleError,
@@ -31,7 +32,15 @@ const TAG_PAGE = 1000;
 export class ImmutableTagError extends RegistryError {
   constructor(
     message: string,
-    readonly refusal: { tag: string; rule: string; repository: string; digest: string; pushed?: string },
+    readonly refusal: {
+      tag: string;
+      rule: string;
+      repository: string;
+      digest: string;
+      pushed?: string;
+      /** The manifest the immutable tag is on, when that is an index or manifest above `digest`. */
+      partOf?: string;
+    },
   ) {
     super("DENIED", message, refusal);
   }
@@ -121,20 +130,63 @@ export class ImmutableTags {
     );
   }
 
-  /** Refuses to delete a manifest while an immutable tag points at it (deleting it would remove the tag). */
+  /**
+   * Refuses to delete a manifest while an immutable tag points at it (deleting it would remove the tag).
+   * An early look, for a refusal before any write; checkRemovedTags is the check that holds under races.
+   */
   async requireManifestRemovable(trx: Db, repository: string, digest: string): Promise<void> {
-    const rules = await this.compiled(trx);
-    if (rules.length === 0) return;
+    if ((await this.compiled(trx)).length === 0) return;
     let last: string | undefined;
     for (;;) {
       const tags = await tagsOf(trx, repository, digest, last, TAG_PAGE);
+      await this.checkRemovedTags(trx, repository, digest, tags);
+      if (tags.length < TAG_PAGE) return;
+      last = tags.at(-1);
+    }
+  }
+
+  /**
+   * Throws if any of `tags`, which a manifest delete removed from `digest` inside `trx`, is immutable:
+   * the delete rolls back. What the delete itself removed, so a tag committed by another node since
+   * requireManifestRemovable looked is checked too.
+   */
+  async checkRemovedTags(trx: Db, repository: string, digest: string, tags: string[]): Promise<void> {
+    if (tags.length === 0) return;
+    const rules = await this.compiled(trx);
+    for (const tag of tags) {
+      const rule = rules.find((r) => r.matches(repository, tag))?.rule;
+      if (!rule) continue;
+      throw new ImmutableTagError(
+        `manifest ${digest} is tagged ${tag}, which is immutable (rule '${rule.name}' on ` +
+          `'${rule.repositories}'); it cannot be deleted`,
+        { tag, rule: rule.name, repository, digest },
+      );
+    }
+  }
+
+  /**
+   * Refuses to delete a blob or manifest that a manifest carrying an immutable tag references, directly
+   * or through indexes (see ancestorTags): deleting it would change what that tag serves, e.g. drop a
+   * platform from a multi-platform v1.0.0.
+   */
+  async requireNotPartOfImmutable(
+    trx: Db,
+    repository: string,
+    digest: string,
+    kind: "blob" | "manifest",
+  ): Promise<void> {
+    const rules = await this.compiled(trx);
+    if (rules.length === 0) return;
+    let last: AncestorTag | undefined;
+    for (;;) {
+      const tags = await ancestorTags(trx, repository, digest, last, TAG_PAGE);
       for (const tag of tags) {
-        const rule = rules.find((r) => r.matches(repository, tag))?.rule;
+        const rule = rules.find((r) => r.matches(repository, tag.name))?.rule;
         if (!rule) continue;
         throw new ImmutableTagError(
-          `manifest ${digest} is tagged ${tag}, which is immutable (rule '${rule.name}' on ` +
+          `${kind} ${digest} is part of ${tag.name}, which is immutable (rule '${rule.name}' on ` +
             `'${rule.repositories}'); it cannot be deleted`,
-          { tag, rule: rule.name, repository, digest },
+          { tag: tag.name, rule: rule.name, repository, digest, partOf: tag.digest },
         );
       }
       if (tags.length < TAG_PAGE) return;

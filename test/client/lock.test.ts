@@ -157,6 +157,58 @@ describe("finding references with file positions", () => {
     assert.throws(() => scanHcl('x = "unclosed\n', "bad.hcl"), /bad\.hcl:1: not valid HCL: unclosed string/);
     assert.throws(() => scanYaml("a: [unclosed\n", "bad.yaml"), /bad\.yaml:\d+: not valid YAML/);
   });
+
+  test("an unescaped ${context.KEY} in an HCL reference is an error naming file and line; other templates are skipped", () => {
+    // Terraform would evaluate these itself: skipped, the reference would silently go unlocked.
+    const cases: [string, number, string, string][] = [
+      ['image = "reg.example.com/${context.project_id}/api:v1"', 2, "${context.project_id}", "project_id"],
+      [
+        'module "m" {\n  source = "oci://reg.example.com/modules/${ context.env_id }?tag=1.0.0"\n}',
+        3,
+        "${ context.env_id }",
+        "env_id",
+      ],
+      ['x = {\n  y = "${context.host}/team/bundle:v1"\n}', 3, "${context.host}", "host"],
+      [
+        'resource "helm_release" "web" {\n  repository = "oci://reg.example.com/charts"\n  chart = "web"\n  version = "${context.chart_version}"\n}',
+        5,
+        "${context.chart_version}",
+        "chart_version",
+      ],
+    ];
+    for (const [text, line, placeholder, key] of cases) {
+      assert.throws(
+        () => scanHcl(`# deploy\n${text}\n`, "infra/main.tf"),
+        (err: Error) => {
+          assert.ok(err.message.startsWith(`infra/main.tf:${line}: ${placeholder} in "`), err.message);
+          assert.ok(
+            err.message.endsWith(`write the deploy tool's placeholder as $\${context.${key}}`),
+            err.message,
+          );
+          return true;
+        },
+      );
+    }
+    // Other templates, escaped placeholders next to a template, and non-references with a placeholder
+    // are skipped as before; a templated chart version does not lock `latest`.
+    assert.deepEqual(
+      scanHcl(
+        [
+          'image = "${var.registry}/api:v1"',
+          'url   = "${var.host}/$${context.project_id}/api:v1"',
+          'name  = "${context.project_id}-api"',
+          'resource "helm_release" "web" {',
+          '  repository = "oci://reg.example.com/charts"',
+          '  chart      = "web"',
+          '  version    = "${var.chart_version}"',
+          "}",
+          "",
+        ].join("\n"),
+        "ok.tf",
+      ),
+      [],
+    );
+  });
 });
 
 describe("wharf lock against Wharf", () => {
@@ -454,6 +506,21 @@ describe("wharf lock against Wharf", () => {
     assert.equal(await readFile(join(cwd, "wharf.lock"), "utf8"), lock);
     const check = await cli.run(["lock", "--check"], { cwd });
     assert.equal(check.code, 0, check.stderr);
+  });
+
+  test("an unescaped ${context.KEY} in a .tf reference fails the lock, naming file and line", async () => {
+    const cwd = join(cli.dir, "unescaped");
+    await writeTree(cwd, {
+      "deploy/values.yaml": `image: ${server.host}/team/bundle:v1\n`,
+      "deploy/main.tf": `# app\nimage = "${server.host}/\${context.project_id}/api:v1"\n`,
+    });
+    const result = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /deploy\/main\.tf:2: \$\{context\.project_id\} in ".*" is not escaped: .* as \$\$\{context\.project_id\}/,
+    );
+    assert.equal(await exists(join(cwd, "wharf.lock")), false);
   });
 });
 

@@ -508,6 +508,38 @@ describe("wharf lock against Wharf", () => {
     assert.equal(check.code, 0, check.stderr);
   });
 
+  test("--check of some files of a locked directory checks only those: the others are not removed", async () => {
+    const cwd = await fresh("subset");
+    const context = ["--context", "project_id=shop", "--context", "env_id=prod"];
+    const locked = await cli.run(["lock", "deploy", ...context], { cwd });
+    assert.equal(locked.code, 0, locked.stderr);
+
+    const one = await cli.run(["lock", "--check", "deploy/config.json"], { cwd });
+    assert.equal(one.code, 0, `${one.stdout}${one.stderr}`);
+    assert.equal(one.stdout, "");
+    assert.match(one.stderr, /1 reference\(s\) match wharf\.lock/);
+    const some = await cli.run(["lock", "--check", "deploy/k8s", "deploy/infra/main.tf"], { cwd });
+    assert.equal(some.code, 0, `${some.stdout}${some.stderr}`);
+    assert.match(some.stderr, /4 reference\(s\) match wharf\.lock/);
+
+    // A reference gone from the file checked is still removed; the other files' entries still are not.
+    await writeFile(
+      join(cwd, "deploy", "infra", "settings.hcl"),
+      "// settings for the deploy tool\nbundle {}\n",
+    );
+    const gone = await cli.run(["lock", "--check", "deploy/infra/settings.hcl", "deploy/config.json"], {
+      cwd,
+    });
+    assert.equal(gone.code, 9, gone.stderr);
+    assert.deepEqual(gone.stdout.trim().split("\n"), [
+      `removed: deploy/infra/settings.hcl:3: ${server.host}/team/bundle:v1 is in the lock but no longer in the file`,
+    ]);
+    // Without paths, the lock's own paths: every entry is in scope.
+    const all = await cli.run(["lock", "--check"], { cwd });
+    assert.equal(all.code, 9, all.stderr);
+    assert.equal(all.stdout.trim().split("\n").length, 1, all.stdout);
+  });
+
   test("an unescaped ${context.KEY} in a .tf reference fails the lock, naming file and line", async () => {
     const cwd = join(cli.dir, "unescaped");
     await writeTree(cwd, {

@@ -101,11 +101,14 @@ async function check(
   const scanned = paths.length > 0 ? paths : lockFile.paths.map((p) => resolve(lockDir, p));
   const files = await scanPaths(scanned, lockPath, { skipMissing: paths.length === 0 });
   const context = { ...lockFile.context, ...overrides };
-  const drift = await checkLock(lockFile, files, context, new LockResolver(ctx.client), lockDir);
+  const roots = scanned.map((p) => resolve(p));
+  const drift = await checkLock(lockFile, files, context, new LockResolver(ctx.client), lockDir, roots);
   if (ctx.json) ctx.printJson({ lock: lockPath, ok: drift.length === 0, drift });
   else for (const d of drift) ctx.print(`${d.status}: ${d.message}`);
   if (drift.length === 0) {
-    if (!ctx.json) ctx.note(`${lockFile.references.length} reference(s) match ${lockPath}`);
+    // No drift: every reference scanned is one locked entry, and no entry under the paths is missing.
+    const checked = files.reduce((n, f) => n + f.found.length, 0);
+    if (!ctx.json) ctx.note(`${checked} reference(s) match ${lockPath}`);
     return ExitCode.Ok;
   }
   if (!ctx.json) ctx.error(`${drift.length} reference(s) drifted from ${lockPath}; re-lock with wharf lock`);

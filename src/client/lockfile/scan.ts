@@ -1,4 +1,4 @@
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import { MAX_REFERENCES, collectFiles, scanFile } from "./files.js";
 import type { FoundRef } from "./types.js";
@@ -41,4 +41,10 @@ export async function scanPaths(
 
 export function lockKey(lockDir: string, file: string): string {
   return relative(lockDir, file).split(sep).join("/");
+}
+
+/** `path` is `root` itself or below it (both absolute and normalized). */
+export function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }

@@ -540,6 +540,67 @@ describe("wharf lock against Wharf", () => {
     assert.equal(all.stdout.trim().split("\n").length, 1, all.stdout);
   });
 
+  test("--write refuses a file that links outside the paths given, and then writes nothing", async () => {
+    const cwd = join(cli.dir, "refuse");
+    const h = server.host;
+    const values = `# values\nimage: ${h}/team/bundle:v1\n`;
+    const outside = `image: ${h}/team/bundle:v1 # a file of the CI user, outside the checkout\n`;
+    await writeTree(cwd, { "deploy/values.yaml": values, "elsewhere/target.yaml": outside });
+    // Linked within the tree: allowed, and pinned through the link.
+    await writeTree(cwd, { "deploy/sub/real.yaml": values });
+    await symlink(join(cwd, "deploy", "sub", "real.yaml"), join(cwd, "deploy", "alias.yaml"));
+    await symlink(join(cwd, "elsewhere", "target.yaml"), join(cwd, "deploy", "x.yaml"));
+
+    const escaped = await cli.run(["lock", "--write", "deploy"], { cwd });
+    assert.equal(escaped.code, 6, escaped.stderr);
+    assert.match(
+      escaped.stderr,
+      /deploy\/x\.yaml: not rewritten: it links to .*elsewhere\/target\.yaml, outside deploy; --write only writes files under the paths given/,
+    );
+    assert.match(escaped.stderr, /no file rewritten, wharf\.lock not written/);
+    assert.equal(await readFile(join(cwd, "elsewhere", "target.yaml"), "utf8"), outside);
+    assert.equal(await readFile(join(cwd, "deploy", "values.yaml"), "utf8"), values, "nothing written");
+    assert.equal(await readFile(join(cwd, "deploy", "sub", "real.yaml"), "utf8"), values);
+    assert.equal(await exists(join(cwd, "wharf.lock")), false);
+    // Locking without --write only reads the file: allowed.
+    const read = await cli.run(["lock", "deploy", "-o", "read.lock"], { cwd });
+    assert.equal(read.code, 0, read.stderr);
+    // Naming the link's target as a path too puts it within the paths given.
+    const named = await cli.run(["lock", "--write", "deploy", "elsewhere", "-o", "named.lock"], { cwd });
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(
+      await readFile(join(cwd, "elsewhere", "target.yaml"), "utf8"),
+      outside.replace("bundle:v1", `bundle:v1@${digests["team/bundle:v1"]}`),
+    );
+    assert.equal(
+      await readFile(join(cwd, "deploy", "sub", "real.yaml"), "utf8"),
+      values.replace("bundle:v1", `bundle:v1@${digests["team/bundle:v1"]}`),
+    );
+  });
+
+  test("--write refuses a file that is not UTF-8, keeping every byte, and then writes nothing", async () => {
+    const cwd = join(cli.dir, "latin1");
+    const h = server.host;
+    const values = `# values\nimage: ${h}/team/bundle:v1\n`;
+    await writeTree(cwd, { "deploy/values.yaml": values });
+    // A Latin-1 comment: the text read has U+FFFD for that byte, so writing it back would change it.
+    const latin1 = Buffer.concat([
+      Buffer.from("# caf"),
+      Buffer.from([0xe9]),
+      Buffer.from(` (Latin-1)\nimage: ${h}/team/bundle:v1\n`),
+    ]);
+    await writeFile(join(cwd, "deploy", "latin1.yaml"), latin1);
+    const lossy = await cli.run(["lock", "--write", "deploy", "-o", "lossy.lock"], { cwd });
+    assert.equal(lossy.code, 2, lossy.stderr);
+    assert.match(lossy.stderr, /deploy\/latin1\.yaml:1: not rewritten: the file is not UTF-8/);
+    assert.deepEqual(await readFile(join(cwd, "deploy", "latin1.yaml")), latin1, "every byte kept");
+    assert.equal(await readFile(join(cwd, "deploy", "values.yaml"), "utf8"), values, "nothing written");
+    assert.equal(await exists(join(cwd, "lossy.lock")), false);
+    const lockOnly = await cli.run(["lock", "deploy", "-o", "lossy.lock"], { cwd });
+    assert.equal(lockOnly.code, 0, lockOnly.stderr);
+    assert.match(lockOnly.stderr, /2 reference\(s\) in 2 file\(s\) locked/);
+  });
+
   test("an unescaped ${context.KEY} in a .tf reference fails the lock, naming file and line", async () => {
     const cwd = join(cli.dir, "unescaped");
     await writeTree(cwd, {

@@ -62,7 +62,15 @@ async function lock(
   let files = await scanForLock(paths, options.output);
   let outcome = await resolveAll(files, context, new LockResolver(ctx.client));
   if (outcome.failures.length === 0 && options.write) {
-    const { changed, unpinned } = await pinFiles(files, outcome.resolved);
+    const { changed, unpinned, refused } = await pinFiles(files, outcome.resolved, paths);
+    if (refused.length > 0) {
+      for (const r of refused) ctx.error(r.message);
+      ctx.note(
+        `--write refused for ${refused.length} file(s): no file rewritten, ${options.output} not written`,
+      );
+      if (ctx.json) ctx.printJson({ errors: refused.map((r) => ({ where: r.where, message: r.message })) });
+      return refused[0]!.exitCode;
+    }
     for (const u of unpinned) ctx.note(`${u.where}: ${u.reference} left as written: ${u.reason}`);
     if (changed.length > 0) ctx.note(`Pinned references in ${changed.join(", ")}`);
     // Lock what the files say now: the pinned text, resolved (by digest) again.

@@ -12,6 +12,8 @@ export interface ScannedFile {
   /** Relative to the working directory: how messages name it. */
   shown: string;
   text: string;
+  /** Set when the file is not UTF-8: the first line that is not, and `text` cannot be written back. */
+  notUtf8Line?: number;
   found: FoundRef[];
 }
 
@@ -30,11 +32,18 @@ export async function scanPaths(
   let total = 0;
   for (const file of files) {
     const shown = relative(process.cwd(), file) || file;
-    const { text, found } = await scanFile(file, shown);
+    const { text, notUtf8Line, found } = await scanFile(file, shown);
     total += found.length;
     if (total > MAX_REFERENCES)
       throw new UsageError(`more than ${MAX_REFERENCES} references in the files named; lock fewer at a time`);
-    out.push({ file, key: lockKey(lockDir, file), shown, text, found });
+    out.push({
+      file,
+      key: lockKey(lockDir, file),
+      shown,
+      text,
+      ...(notUtf8Line !== undefined ? { notUtf8Line } : {}),
+      found,
+    });
   }
   return out;
 }

@@ -157,6 +157,58 @@ describe("finding references with file positions", () => {
     assert.throws(() => scanHcl('x = "unclosed\n', "bad.hcl"), /bad\.hcl:1: not valid HCL: unclosed string/);
     assert.throws(() => scanYaml("a: [unclosed\n", "bad.yaml"), /bad\.yaml:\d+: not valid YAML/);
   });
+
+  test("an unescaped ${context.KEY} in an HCL reference is an error naming file and line; other templates are skipped", () => {
+    // Terraform would evaluate these itself: skipped, the reference would silently go unlocked.
+    const cases: [string, number, string, string][] = [
+      ['image = "reg.example.com/${context.project_id}/api:v1"', 2, "${context.project_id}", "project_id"],
+      [
+        'module "m" {\n  source = "oci://reg.example.com/modules/${ context.env_id }?tag=1.0.0"\n}',
+        3,
+        "${ context.env_id }",
+        "env_id",
+      ],
+      ['x = {\n  y = "${context.host}/team/bundle:v1"\n}', 3, "${context.host}", "host"],
+      [
+        'resource "helm_release" "web" {\n  repository = "oci://reg.example.com/charts"\n  chart = "web"\n  version = "${context.chart_version}"\n}',
+        5,
+        "${context.chart_version}",
+        "chart_version",
+      ],
+    ];
+    for (const [text, line, placeholder, key] of cases) {
+      assert.throws(
+        () => scanHcl(`# deploy\n${text}\n`, "infra/main.tf"),
+        (err: Error) => {
+          assert.ok(err.message.startsWith(`infra/main.tf:${line}: ${placeholder} in "`), err.message);
+          assert.ok(
+            err.message.endsWith(`write the deploy tool's placeholder as $\${context.${key}}`),
+            err.message,
+          );
+          return true;
+        },
+      );
+    }
+    // Other templates, escaped placeholders next to a template, and non-references with a placeholder
+    // are skipped as before; a templated chart version does not lock `latest`.
+    assert.deepEqual(
+      scanHcl(
+        [
+          'image = "${var.registry}/api:v1"',
+          'url   = "${var.host}/$${context.project_id}/api:v1"',
+          'name  = "${context.project_id}-api"',
+          'resource "helm_release" "web" {',
+          '  repository = "oci://reg.example.com/charts"',
+          '  chart      = "web"',
+          '  version    = "${var.chart_version}"',
+          "}",
+          "",
+        ].join("\n"),
+        "ok.tf",
+      ),
+      [],
+    );
+  });
 });
 
 describe("wharf lock against Wharf", () => {
@@ -454,6 +506,114 @@ describe("wharf lock against Wharf", () => {
     assert.equal(await readFile(join(cwd, "wharf.lock"), "utf8"), lock);
     const check = await cli.run(["lock", "--check"], { cwd });
     assert.equal(check.code, 0, check.stderr);
+  });
+
+  test("--check of some files of a locked directory checks only those: the others are not removed", async () => {
+    const cwd = await fresh("subset");
+    const context = ["--context", "project_id=shop", "--context", "env_id=prod"];
+    const locked = await cli.run(["lock", "deploy", ...context], { cwd });
+    assert.equal(locked.code, 0, locked.stderr);
+
+    const one = await cli.run(["lock", "--check", "deploy/config.json"], { cwd });
+    assert.equal(one.code, 0, `${one.stdout}${one.stderr}`);
+    assert.equal(one.stdout, "");
+    assert.match(one.stderr, /1 reference\(s\) match wharf\.lock/);
+    const some = await cli.run(["lock", "--check", "deploy/k8s", "deploy/infra/main.tf"], { cwd });
+    assert.equal(some.code, 0, `${some.stdout}${some.stderr}`);
+    assert.match(some.stderr, /4 reference\(s\) match wharf\.lock/);
+
+    // A reference gone from the file checked is still removed; the other files' entries still are not.
+    await writeFile(
+      join(cwd, "deploy", "infra", "settings.hcl"),
+      "// settings for the deploy tool\nbundle {}\n",
+    );
+    const gone = await cli.run(["lock", "--check", "deploy/infra/settings.hcl", "deploy/config.json"], {
+      cwd,
+    });
+    assert.equal(gone.code, 9, gone.stderr);
+    assert.deepEqual(gone.stdout.trim().split("\n"), [
+      `removed: deploy/infra/settings.hcl:3: ${server.host}/team/bundle:v1 is in the lock but no longer in the file`,
+    ]);
+    // Without paths, the lock's own paths: every entry is in scope.
+    const all = await cli.run(["lock", "--check"], { cwd });
+    assert.equal(all.code, 9, all.stderr);
+    assert.equal(all.stdout.trim().split("\n").length, 1, all.stdout);
+  });
+
+  test("--write refuses a file that links outside the paths given, and then writes nothing", async () => {
+    const cwd = join(cli.dir, "refuse");
+    const h = server.host;
+    const values = `# values\nimage: ${h}/team/bundle:v1\n`;
+    const outside = `image: ${h}/team/bundle:v1 # a file of the CI user, outside the checkout\n`;
+    await writeTree(cwd, { "deploy/values.yaml": values, "elsewhere/target.yaml": outside });
+    // Linked within the tree: allowed, and pinned through the link.
+    await writeTree(cwd, { "deploy/sub/real.yaml": values });
+    await symlink(join(cwd, "deploy", "sub", "real.yaml"), join(cwd, "deploy", "alias.yaml"));
+    await symlink(join(cwd, "elsewhere", "target.yaml"), join(cwd, "deploy", "x.yaml"));
+
+    const escaped = await cli.run(["lock", "--write", "deploy"], { cwd });
+    assert.equal(escaped.code, 6, escaped.stderr);
+    assert.match(
+      escaped.stderr,
+      /deploy\/x\.yaml: not rewritten: it links to .*elsewhere\/target\.yaml, outside deploy; --write only writes files under the paths given/,
+    );
+    assert.match(escaped.stderr, /no file rewritten, wharf\.lock not written/);
+    assert.equal(await readFile(join(cwd, "elsewhere", "target.yaml"), "utf8"), outside);
+    assert.equal(await readFile(join(cwd, "deploy", "values.yaml"), "utf8"), values, "nothing written");
+    assert.equal(await readFile(join(cwd, "deploy", "sub", "real.yaml"), "utf8"), values);
+    assert.equal(await exists(join(cwd, "wharf.lock")), false);
+    // Locking without --write only reads the file: allowed.
+    const read = await cli.run(["lock", "deploy", "-o", "read.lock"], { cwd });
+    assert.equal(read.code, 0, read.stderr);
+    // Naming the link's target as a path too puts it within the paths given.
+    const named = await cli.run(["lock", "--write", "deploy", "elsewhere", "-o", "named.lock"], { cwd });
+    assert.equal(named.code, 0, named.stderr);
+    assert.equal(
+      await readFile(join(cwd, "elsewhere", "target.yaml"), "utf8"),
+      outside.replace("bundle:v1", `bundle:v1@${digests["team/bundle:v1"]}`),
+    );
+    assert.equal(
+      await readFile(join(cwd, "deploy", "sub", "real.yaml"), "utf8"),
+      values.replace("bundle:v1", `bundle:v1@${digests["team/bundle:v1"]}`),
+    );
+  });
+
+  test("--write refuses a file that is not UTF-8, keeping every byte, and then writes nothing", async () => {
+    const cwd = join(cli.dir, "latin1");
+    const h = server.host;
+    const values = `# values\nimage: ${h}/team/bundle:v1\n`;
+    await writeTree(cwd, { "deploy/values.yaml": values });
+    // A Latin-1 comment: the text read has U+FFFD for that byte, so writing it back would change it.
+    const latin1 = Buffer.concat([
+      Buffer.from("# caf"),
+      Buffer.from([0xe9]),
+      Buffer.from(` (Latin-1)\nimage: ${h}/team/bundle:v1\n`),
+    ]);
+    await writeFile(join(cwd, "deploy", "latin1.yaml"), latin1);
+    const lossy = await cli.run(["lock", "--write", "deploy", "-o", "lossy.lock"], { cwd });
+    assert.equal(lossy.code, 2, lossy.stderr);
+    assert.match(lossy.stderr, /deploy\/latin1\.yaml:1: not rewritten: the file is not UTF-8/);
+    assert.deepEqual(await readFile(join(cwd, "deploy", "latin1.yaml")), latin1, "every byte kept");
+    assert.equal(await readFile(join(cwd, "deploy", "values.yaml"), "utf8"), values, "nothing written");
+    assert.equal(await exists(join(cwd, "lossy.lock")), false);
+    const lockOnly = await cli.run(["lock", "deploy", "-o", "lossy.lock"], { cwd });
+    assert.equal(lockOnly.code, 0, lockOnly.stderr);
+    assert.match(lockOnly.stderr, /2 reference\(s\) in 2 file\(s\) locked/);
+  });
+
+  test("an unescaped ${context.KEY} in a .tf reference fails the lock, naming file and line", async () => {
+    const cwd = join(cli.dir, "unescaped");
+    await writeTree(cwd, {
+      "deploy/values.yaml": `image: ${server.host}/team/bundle:v1\n`,
+      "deploy/main.tf": `# app\nimage = "${server.host}/\${context.project_id}/api:v1"\n`,
+    });
+    const result = await cli.run(["lock", "deploy", "--context", "project_id=shop"], { cwd });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /deploy\/main\.tf:2: \$\{context\.project_id\} in ".*" is not escaped: .* as \$\$\{context\.project_id\}/,
+    );
+    assert.equal(await exists(join(cwd, "wharf.lock")), false);
   });
 });
 

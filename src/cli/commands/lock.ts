@@ -62,7 +62,15 @@ async function lock(
   let files = await scanForLock(paths, options.output);
   let outcome = await resolveAll(files, context, new LockResolver(ctx.client));
   if (outcome.failures.length === 0 && options.write) {
-    const { changed, unpinned } = await pinFiles(files, outcome.resolved);
+    const { changed, unpinned, refused } = await pinFiles(files, outcome.resolved, paths);
+    if (refused.length > 0) {
+      for (const r of refused) ctx.error(r.message);
+      ctx.note(
+        `--write refused for ${refused.length} file(s): no file rewritten, ${options.output} not written`,
+      );
+      if (ctx.json) ctx.printJson({ errors: refused.map((r) => ({ where: r.where, message: r.message })) });
+      return refused[0]!.exitCode;
+    }
     for (const u of unpinned) ctx.note(`${u.where}: ${u.reference} left as written: ${u.reason}`);
     if (changed.length > 0) ctx.note(`Pinned references in ${changed.join(", ")}`);
     // Lock what the files say now: the pinned text, resolved (by digest) again.
@@ -101,11 +109,14 @@ async function check(
   const scanned = paths.length > 0 ? paths : lockFile.paths.map((p) => resolve(lockDir, p));
   const files = await scanPaths(scanned, lockPath, { skipMissing: paths.length === 0 });
   const context = { ...lockFile.context, ...overrides };
-  const drift = await checkLock(lockFile, files, context, new LockResolver(ctx.client), lockDir);
+  const roots = scanned.map((p) => resolve(p));
+  const drift = await checkLock(lockFile, files, context, new LockResolver(ctx.client), lockDir, roots);
   if (ctx.json) ctx.printJson({ lock: lockPath, ok: drift.length === 0, drift });
   else for (const d of drift) ctx.print(`${d.status}: ${d.message}`);
   if (drift.length === 0) {
-    if (!ctx.json) ctx.note(`${lockFile.references.length} reference(s) match ${lockPath}`);
+    // No drift: every reference scanned is one locked entry, and no entry under the paths is missing.
+    const checked = files.reduce((n, f) => n + f.found.length, 0);
+    if (!ctx.json) ctx.note(`${checked} reference(s) match ${lockPath}`);
     return ExitCode.Ok;
   }
   if (!ctx.json) ctx.error(`${drift.length} reference(s) drifted from ${lockPath}; re-lock with wharf lock`);

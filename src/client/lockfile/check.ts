@@ -4,7 +4,7 @@ import { entryKey, type LockEntry, type LockFile } from "./lockfile.js";
 import { describe, resolveAll } from "./lock.js";
 import type { ContextValues } from "./placeholders.js";
 import type { LockResolver } from "./resolve.js";
-import type { ScannedFile } from "./scan.js";
+import { isWithin, type ScannedFile } from "./scan.js";
 import type { FoundRef } from "./types.js";
 
 /** One way the files or the registry no longer agree with the lock. */
@@ -27,6 +27,8 @@ export interface Drift {
  * (matched by file, text and range, not line, so that an edit elsewhere in a file is not drift), tags
  * that now point elsewhere (or ranges that now choose another version), and tags or digests that are
  * gone. Any other failure (unreachable registry, bad credentials) is not drift: it is thrown.
+ * `roots` are the FILE|DIR… scanned (absolute): the lock's entries for files outside them are not
+ * checked, so that checking one file of a locked directory does not count the others as removed.
  */
 export async function checkLock(
   lock: LockFile,
@@ -34,9 +36,11 @@ export async function checkLock(
   context: ContextValues,
   resolver: LockResolver,
   lockDir: string,
+  roots: readonly string[],
 ): Promise<Drift[]> {
   const locked = new Map<string, LockEntry[]>();
   for (const entry of lock.references) {
+    if (!roots.some((root) => isWithin(root, resolve(lockDir, entry.file)))) continue;
     const key = entryKey(entry);
     locked.set(key, [...(locked.get(key) ?? []), entry]);
   }

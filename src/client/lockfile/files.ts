@@ -67,19 +67,37 @@ async function walk(dir: string, add: (file: string) => void): Promise<void> {
   }
 }
 
-/** Reads and scans one file, its size checked before it is read. */
-export async function scanFile(file: string, shownAs: string): Promise<{ text: string; found: FoundRef[] }> {
+/**
+ * Reads and scans one file, its size checked before it is read. A file that is not UTF-8 (a Latin-1
+ * comment) reads with U+FFFD in place of those bytes: fine for finding references, not for writing the
+ * file back, so `notUtf8Line` says where the first such byte is.
+ */
+export async function scanFile(
+  file: string,
+  shownAs: string,
+): Promise<{ text: string; notUtf8Line?: number; found: FoundRef[] }> {
   const scanner = scannerFor(file);
   if (!scanner) throw new UsageError(`${shownAs}: not a YAML, JSON, HCL or .tf file (by its extension)`);
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) throw new UsageError(`cannot read ${shownAs}`);
   if (info.size > MAX_FILE_BYTES)
     throw new UsageError(`${shownAs} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB; not scanned`);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch {
     throw new UsageError(`cannot read ${shownAs}`);
   }
-  return { text, found: scanner(text, shownAs) };
+  const text = bytes.toString("utf8");
+  const line = notUtf8Line(bytes, text);
+  return { text, ...(line !== undefined ? { notUtf8Line: line } : {}), found: scanner(text, shownAs) };
+}
+
+/** The line of the first byte the UTF-8 text does not give back, if any. */
+function notUtf8Line(bytes: Buffer, text: string): number | undefined {
+  const back = Buffer.from(text, "utf8");
+  if (back.equals(bytes)) return undefined;
+  let line = 1;
+  for (let at = 0; at < bytes.length && bytes[at] === back[at]; at++) if (bytes[at] === 0x0a) line++;
+  return line;
 }

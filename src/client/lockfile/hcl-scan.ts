@@ -1,3 +1,4 @@
+import { UsageError } from "../errors.js";
 import {
   isExactVersion,
   isFullReference,
@@ -17,11 +18,23 @@ import type { FoundRef, Pinned } from "./types.js";
  * `repository`, `chart` and `version`, `image = "…"` values and other strings that are full
  * references. Strings with a Terraform template (`${var.x}`) are skipped: they are only known once
  * evaluated. `$${context.KEY}` is Terraform's escape of a literal `${context.KEY}`: it reaches the deploy
- * tool as that placeholder, so it is one here too.
+ * tool as that placeholder, so it is one here too. An unescaped `${context.KEY}` in what looks like a
+ * reference is an error rather than skipped: Terraform would evaluate it (and fail: `context` is no
+ * Terraform object), and skipping it would leave the reference silently unlocked.
  */
 export function scanHcl(text: string, fileName: string): FoundRef[] {
-  const strings = hclStrings(text, fileName).filter((s) => !s.dynamic);
+  const strings = hclStrings(text, fileName);
   const position = lineIndex(text);
+  /** Skips a template string, unless the deploy tool's placeholder is in it unescaped. */
+  const skip = (s: HclString) => {
+    const context = s.interpolations.find((e) => /^[\s~]*context\./.test(e));
+    if (context === undefined) return;
+    const placeholder = `\${${context}}`;
+    const key = /context\.([A-Za-z0-9_-]+)/.exec(context)?.[1] ?? "KEY";
+    throw new UsageError(
+      `${fileName}:${position(s.start).line}: ${placeholder} in "${s.template}" is not escaped: Terraform would evaluate it as a template of its own; in .tf and .hcl files write the deploy tool's placeholder as $\${context.${key}}`,
+    );
+  };
   const found: FoundRef[] = [];
   const add = (s: HclString, ref: Omit<FoundRef, "line" | "column" | "path">) => {
     // Like the YAML scanner, point at the reference itself, after any `oci://`.
@@ -43,8 +56,14 @@ export function scanHcl(text: string, fileName: string): FoundRef[] {
   for (const fields of byBlock.values()) {
     const repository = fields.get("repository");
     const chart = fields.get("chart");
-    if (!repository?.value.startsWith("oci://") || !chart) continue;
+    if (!repository?.template.startsWith("oci://") || !chart) continue;
     const version = fields.get("version");
+    const parts = [repository, chart, ...(version ? [version] : [])];
+    for (const s of parts) consumed.add(s);
+    if (parts.some((s) => s.dynamic)) {
+      parts.filter((s) => s.dynamic).forEach(skip); // a templated version is no version: not `latest`
+      continue;
+    }
     const base = `${stripScheme(repository.value).replace(/\/+$/, "")}/${chart.value.split("/").pop() as string}`;
     const pin = version && within(text, version, version.value, (p) => (p.tag ?? "").replaceAll("_", "+"));
     if (!version) add(repository, { reference: base });
@@ -54,12 +73,13 @@ export function scanHcl(text: string, fileName: string): FoundRef[] {
         ...(pin ? { pin } : {}),
       });
     else add(repository, { reference: base, range: version.value, helm: true, ...(pin ? { pin } : {}) });
-    for (const s of [repository, chart, version]) if (s) consumed.add(s);
   }
 
   for (const s of strings) {
     if (consumed.has(s)) continue;
-    if (s.value.startsWith("oci://")) add(s, ociSource(text, s));
+    if (s.dynamic) {
+      if (looksLikeReference(s.template, s.key)) skip(s);
+    } else if (s.value.startsWith("oci://")) add(s, ociSource(text, s));
     else if ((s.key === "image" && isImageValue(s.value)) || isFullReference(s.value)) {
       const reference = s.value.trim();
       const pin = within(text, s, reference, (p) => pinnedText(reference, p));
@@ -67,6 +87,11 @@ export function scanHcl(text: string, fileName: string): FoundRef[] {
     }
   }
   return found.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** What the scanner takes for a reference when it is a literal: an `oci://` URL, an `image`, a full one. */
+function looksLikeReference(value: string, key: string | undefined): boolean {
+  return value.startsWith("oci://") || (key === "image" && isImageValue(value)) || isFullReference(value);
 }
 
 /**

@@ -9,6 +9,10 @@ export interface HclString {
   value: string;
   /** Has a template interpolation (`${var.x}`) or directive (`%{if}`): not knowable without evaluating. */
   dynamic: boolean;
+  /** The expressions of its `${…}` interpolations as written (`var.x`, ` context.env_id `). */
+  interpolations: string[];
+  /** The string as evaluated, except that each `${…}` and `%{…}` stays as written: its shape. */
+  template: string;
   /** The attribute or object key it is assigned to, if any (`source`, `image`). */
   key?: string;
   /** Enclosing blocks and object keys: `module.app`, `resource.helm_release.web.set`. */
@@ -112,30 +116,40 @@ function readString(
   fail: (message: string, at: number) => never,
 ): { token: Omit<HclString, "blocks" | "key">; next: number } {
   let value = "";
+  let template = "";
+  const interpolations: string[] = [];
   let dynamic = false;
   let i = start;
   while (i < text.length) {
     const c = text[i] as string;
-    if (c === '"') return { token: { start, end: i, value, dynamic }, next: i + 1 };
+    if (c === '"') return { token: { start, end: i, value, dynamic, interpolations, template }, next: i + 1 };
     if (c === "\n") break;
     if (c === "\\") {
       const e = text[i + 1] ?? "";
+      let decoded: string;
       if (e === "u" || e === "U") {
         const len = e === "u" ? 4 : 8;
-        value += String.fromCodePoint(parseInt(text.slice(i + 2, i + 2 + len), 16) || 0xfffd);
+        decoded = String.fromCodePoint(parseInt(text.slice(i + 2, i + 2 + len), 16) || 0xfffd);
         i += 2 + len;
       } else {
-        value += ESCAPES[e] ?? e;
+        decoded = ESCAPES[e] ?? e;
         i += 2;
       }
+      value += decoded;
+      template += decoded;
     } else if ((c === "$" || c === "%") && text[i + 1] === c && text[i + 2] === "{") {
       value += `${c}{`; // `$${` and `%%{` are the escapes of a literal `${` and `%{`
+      template += `${c}{`;
       i += 3;
     } else if ((c === "$" || c === "%") && text[i + 1] === "{") {
       dynamic = true;
-      i = skipTemplate(text, i + 2, fail);
+      const next = skipTemplate(text, i + 2, fail);
+      if (c === "$") interpolations.push(text.slice(i + 2, next - 1));
+      template += text.slice(i, next);
+      i = next;
     } else {
       value += c;
+      template += c;
       i++;
     }
   }

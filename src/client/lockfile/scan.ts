@@ -1,4 +1,4 @@
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import { MAX_REFERENCES, collectFiles, scanFile } from "./files.js";
 import type { FoundRef } from "./types.js";
@@ -12,6 +12,8 @@ export interface ScannedFile {
   /** Relative to the working directory: how messages name it. */
   shown: string;
   text: string;
+  /** Set when the file is not UTF-8: the first line that is not, and `text` cannot be written back. */
+  notUtf8Line?: number;
   found: FoundRef[];
 }
 
@@ -30,15 +32,28 @@ export async function scanPaths(
   let total = 0;
   for (const file of files) {
     const shown = relative(process.cwd(), file) || file;
-    const { text, found } = await scanFile(file, shown);
+    const { text, notUtf8Line, found } = await scanFile(file, shown);
     total += found.length;
     if (total > MAX_REFERENCES)
       throw new UsageError(`more than ${MAX_REFERENCES} references in the files named; lock fewer at a time`);
-    out.push({ file, key: lockKey(lockDir, file), shown, text, found });
+    out.push({
+      file,
+      key: lockKey(lockDir, file),
+      shown,
+      text,
+      ...(notUtf8Line !== undefined ? { notUtf8Line } : {}),
+      found,
+    });
   }
   return out;
 }
 
 export function lockKey(lockDir: string, file: string): string {
   return relative(lockDir, file).split(sep).join("/");
+}
+
+/** `path` is `root` itself or below it (both absolute and normalized). */
+export function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }

@@ -455,12 +455,19 @@ describe(
         3000,
         "the stalled chunk to be rolled back",
       );
-      const put = await fetch(withDigest(location, digest(data)), {
-        method: "PUT",
-        headers: { "Content-Range": "50000-199999" },
-        body: bytes(data.subarray(50_000)),
-      });
-      assert.equal(put.status, 201);
+      // The stalled request may still hold the session's write lease while it winds down (its rollback
+      // is already visible): a second writer is told so (416) until it lets go, then the upload completes.
+      let put: Response | undefined;
+      for (let attempt = 0; attempt < 50; attempt++) {
+        put = await fetch(withDigest(location, digest(data)), {
+          method: "PUT",
+          headers: { "Content-Range": "50000-199999" },
+          body: bytes(data.subarray(50_000)),
+        });
+        if (put.status !== 416 || !(await put.clone().text()).includes("another request is writing")) break;
+        await sleep(100);
+      }
+      assert.equal(put?.status, 201, await put?.text());
       await expectBlob(idle.url, repo, data);
     });
 

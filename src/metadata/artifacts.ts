@@ -1,3 +1,4 @@
+import { tagsOf as tagPage } from "./tags.js";
 import type { Kysely, Selectable } from "kysely";
 import type { ArtifactsTable, Database } from "./schema.js";
 import { batches } from "./batches.js";
@@ -360,17 +361,9 @@ export async function indexChildren(db: Conn, repository: string, digest: string
   return rows.map((r) => r.child_digest);
 }
 
-/** Tags on a manifest, in order, at most `limit`. */
-export async function tagsOf(db: Conn, repository: string, digest: string, limit: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom("tags")
-    .select("name")
-    .where("repository", "=", repository)
-    .where("digest", "=", digest)
-    .orderBy("name")
-    .limit(limit)
-    .execute();
-  return rows.map((r) => r.name);
+/** Tags on a manifest, in order, at most `limit` (the first page of metadata/tags.ts's tagsOf). */
+export function tagsOf(db: Conn, repository: string, digest: string, limit: number): Promise<string[]> {
+  return tagPage(db, repository, digest, undefined, limit);
 }
 
 /** Tags on each of `digests` in the repository (at most `perDigest` each). */

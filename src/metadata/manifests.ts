@@ -88,21 +88,38 @@ export async function findManifest(
   return row ? toStored(row) : null;
 }
 
-export async function findManifestByTag(
-  db: Conn,
-  repository: string,
-  tag: string,
-): Promise<StoredManifest | null> {
-  const row = await db
+/** The tag's row joined to its manifest's. */
+function byTag(db: Conn, repository: string, tag: string) {
+  return db
     .selectFrom("tags")
     .innerJoin("manifests", (join) =>
       join
         .onRef("manifests.repository", "=", "tags.repository")
         .onRef("manifests.digest", "=", "tags.digest"),
     )
-    .select(storedColumns.map((c) => `manifests.${c}` as const))
     .where("tags.repository", "=", repository)
-    .where("tags.name", "=", tag)
+    .where("tags.name", "=", tag);
+}
+
+/** What a tag points at, without the manifest's content. */
+export interface TagTarget {
+  digest: string;
+  mediaType: string;
+}
+
+export function tagTarget(db: Conn, repository: string, tag: string): Promise<TagTarget | undefined> {
+  return byTag(db, repository, tag)
+    .select(["manifests.digest as digest", "manifests.media_type as mediaType"])
+    .executeTakeFirst();
+}
+
+export async function findManifestByTag(
+  db: Conn,
+  repository: string,
+  tag: string,
+): Promise<StoredManifest | null> {
+  const row = await byTag(db, repository, tag)
+    .select(storedColumns.map((c) => `manifests.${c}` as const))
     .executeTakeFirst();
   return row ? toStored(row) : null;
 }

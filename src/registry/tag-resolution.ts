@@ -9,7 +9,7 @@ import {
 import type { Db } from "../metadata/database.js";
 import { repositoryExists } from "../metadata/repositories.js";
 import { listTags } from "../metadata/tags.js";
-import { tagTarget } from "../metadata/tag-targets.js";
+import { tagTarget } from "../metadata/manifests.js";
 import type { Visibility } from "./discovery-views.js";
 import { requireName } from "./discovery-input.js";
 

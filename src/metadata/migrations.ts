@@ -321,6 +321,64 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
           .execute();
       },
     },
+    "0009_trust": {
+      // Signature trust: public keys administrators trust, policies naming the keys a repository's
+      // artifacts must be signed with, every signature the registry holds (one row per signature: a cosign
+      // `.sig` image holds one per layer) and which trusted keys verified it. Removing a key removes its
+      // verifications; adding one re-checks the stored signatures against it.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("trust_keys")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("public_key", "text", (c) => c.notNull())
+          .addColumn("certificate", "text")
+          .addColumn("fingerprint", varchar(64), (c) => c.notNull())
+          .addColumn("created_by", varchar(80), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("trust_policies")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("repositories", varchar(255), (c) => c.notNull())
+          .addColumn("keys", "text", (c) => c.notNull())
+          .addColumn("mode", varchar(8), (c) => c.notNull())
+          .addColumn("created_by", varchar(80), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("signatures")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("layer", "integer", (c) => c.notNull())
+          .addColumn("subject_digest", varchar(160), (c) => c.notNull())
+          .addColumn("format", varchar(24), (c) => c.notNull())
+          .addColumn("checked_at", varchar(32), (c) => c.notNull())
+          .addPrimaryKeyConstraint("signatures_pk", ["repository", "digest", "layer"])
+          .execute();
+        await db.schema
+          .createIndex("signatures_subject")
+          .on("signatures")
+          .columns(["repository", "subject_digest"])
+          .execute();
+        await db.schema
+          .createTable("signature_keys")
+          .addColumn("repository", varchar(255), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("layer", "integer", (c) => c.notNull())
+          .addColumn("key_name", varchar(64), (c) => c.notNull())
+          .addColumn("subject_digest", varchar(160), (c) => c.notNull())
+          .addColumn("verified_at", varchar(32), (c) => c.notNull())
+          .addPrimaryKeyConstraint("signature_keys_pk", ["repository", "digest", "layer", "key_name"])
+          .execute();
+        await db.schema
+          .createIndex("signature_keys_subject")
+          .on("signature_keys")
+          .columns(["repository", "subject_digest", "key_name"])
+          .execute();
+        await db.schema.createIndex("signature_keys_key").on("signature_keys").column("key_name").execute();
+        await sql`insert into change_counters (name, value) values ('trust', 0)`.execute(db);
+      },
+    },
   };
 };
 

@@ -205,6 +205,47 @@ export interface ImmutableRulesTable {
   created_at: string;
 }
 
+/** A public key (PKIX PEM; from a certificate, `certificate` keeps it for Notation) trusted to sign. */
+export interface TrustKeysTable {
+  name: string;
+  public_key: string;
+  certificate: string | null;
+  /** Hex SHA-256 of the key's SPKI DER. */
+  fingerprint: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** Artifacts in repositories matching `repositories` (a glob) must be signed by one of `keys` (JSON array). */
+export interface TrustPoliciesTable {
+  name: string;
+  repositories: string;
+  keys: string;
+  mode: "warn" | "enforce";
+  created_by: string;
+  created_at: string;
+}
+
+/** A signature the registry holds: manifest `digest` (layer `layer` of a cosign `.sig`) signs `subject_digest`. */
+export interface SignaturesTable {
+  repository: string;
+  digest: string;
+  layer: number;
+  subject_digest: string;
+  format: string;
+  checked_at: string;
+}
+
+/** A trusted key that verified a signature (removed with the key). */
+export interface SignatureKeysTable {
+  repository: string;
+  digest: string;
+  layer: number;
+  key_name: string;
+  subject_digest: string;
+  verified_at: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -225,4 +266,8 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   change_counters: ChangeCountersTable;
   immutable_rules: ImmutableRulesTable;
+  trust_keys: TrustKeysTable;
+  trust_policies: TrustPoliciesTable;
+  signatures: SignaturesTable;
+  signature_keys: SignatureKeysTable;
 }

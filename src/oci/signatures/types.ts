@@ -27,7 +27,8 @@ export interface SigningKey {
 /** A manifest recognised as holding signatures, and what must be read to check them. */
 export interface SignatureArtifact {
   format: SignatureFormat;
-  /** The digest of the manifest it claims to sign (its subject, or the digest in its `.sig` tag). */
+  /** The digest of the manifest it claims to sign (its subject, or the digest in its `.sig` tag); empty
+   * for a `.sig` image seen without its tag (the payloads say). */
   subject: string;
   /** The layers holding the signed payloads (each at most MAX_SIGNATURE_LAYER_BYTES). */
   layers: Descriptor[];

@@ -5,12 +5,13 @@ import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js
  * Checks every signature an artifact holds against `expectedDigest` and the trusted keys: the
  * signature over the exact payload bytes, and the payload's digest equal to the expected one. Layers are
  * read through `readLayer` (verified against their digest by the caller; each ≤ MAX_SIGNATURE_LAYER_BYTES).
- * Never throws for a bad signature: the verdict says what is wrong.
+ * With `expectedDigest` undefined (a `.sig` image stored without its tag, say) each verdict's subject is
+ * the digest its payload states. Never throws for a bad signature: the verdict says what is wrong.
  */
 export async function verifySignatureArtifact(
   _artifact: SignatureArtifact,
   _readLayer: (layer: Descriptor) => Promise<Buffer>,
-  _expectedDigest: string,
+  _expectedDigest: string | undefined,
   _keys: readonly TrustedKey[],
 ): Promise<SignatureVerdict[]> {
   throw new Error("not implemented: verifySignatureArtifact");

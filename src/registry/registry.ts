@@ -13,6 +13,7 @@ import { DiscoveryService } from "./discovery.js";
 import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 import { TagResolver } from "./tag-resolution.js";
+import { TrustState } from "./trust/index.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -40,6 +41,7 @@ export class Registry {
   readonly discovery: DiscoveryService;
   readonly indexes: ManagedIndexes;
   readonly tagResolver: TagResolver;
+  readonly trust: TrustState;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -51,6 +53,7 @@ export class Registry {
     // Committing a blob and taking it out of service are serialised per digest (see StorageVerification).
     const blobCommits = new KeyedLock();
     this.immutable = new ImmutableTags(db);
+    this.trust = new TrustState(db);
     this.blobs = new BlobService(db, store, this.immutable);
     this.uploads = new UploadService(db, store, blobCommits);
     const kinds = options.kinds ?? BUILTIN_KINDS;
@@ -69,6 +72,7 @@ export class Registry {
   /** Expires stale uploads (with what a crash may have left) now and periodically. */
   async start(): Promise<void> {
     await this.immutable.start();
+    await this.trust.start();
     if (this.options.alone) await this.uploads.releaseAllLeases();
     await this.expireUploads();
     const interval = Math.min(Math.max(this.options.uploadTtlMs / 4, 1000), 10 * 60_000);
@@ -81,6 +85,7 @@ export class Registry {
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
     this.immutable.stop();
+    this.trust.stop();
     await this.indexes.stop();
     await this.facts.stop();
     await this.db.destroy();

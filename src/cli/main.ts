@@ -30,6 +30,7 @@ import { registerTrust } from "./commands/admin/trust.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
 import { registerMove } from "./move.js";
+import { registerKey } from "./commands/key.js";
 import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
@@ -172,6 +173,7 @@ registerTrust(program);
 registerAudit(program);
 registerStorage(program);
 registerMove(program);
+registerKey(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);

@@ -1,4 +1,8 @@
 import type { Descriptor } from "../manifest.js";
+import { MAX_SIGNATURES } from "./constants.js";
+import { verifyBundles } from "./verify-bundle.js";
+import { verifyLegacy } from "./verify-legacy.js";
+import { verifyNotation } from "./verify-notation.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
 
 /**
@@ -9,10 +13,29 @@ import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js
  * the digest its payload states. Never throws for a bad signature: the verdict says what is wrong.
  */
 export async function verifySignatureArtifact(
-  _artifact: SignatureArtifact,
-  _readLayer: (layer: Descriptor) => Promise<Buffer>,
-  _expectedDigest: string | undefined,
-  _keys: readonly TrustedKey[],
+  artifact: SignatureArtifact,
+  readLayer: (layer: Descriptor) => Promise<Buffer>,
+  expectedDigest: string | undefined,
+  keys: readonly TrustedKey[],
 ): Promise<SignatureVerdict[]> {
-  throw new Error("not implemented: verifySignatureArtifact");
+  try {
+    switch (artifact.format) {
+      case "cosign-legacy":
+        return await verifyLegacy(artifact, readLayer, expectedDigest, keys);
+      case "sigstore-bundle":
+        return await verifyBundles(artifact, readLayer, expectedDigest, keys);
+      case "notation":
+        return await verifyNotation(artifact, readLayer, expectedDigest, keys);
+      default:
+        return [];
+    }
+  } catch (err) {
+    // A bug or a library's surprise on hostile input: still a verdict, never a failed request.
+    return artifact.layers.slice(0, MAX_SIGNATURES).map(() => ({
+      format: artifact.format,
+      subject: expectedDigest ?? artifact.subject,
+      signers: [],
+      problem: `the signature could not be checked: ${err instanceof Error ? err.message : String(err)}`,
+    }));
+  }
 }

@@ -22,6 +22,10 @@ async function downgrade(dataDir: string): Promise<void> {
   for (const table of ["artifacts", "search_terms", "index_marks"]) {
     await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
   }
+  // 0009_trust (its counter goes with change_counters below).
+  for (const table of ["signature_keys", "signatures", "trust_policies", "trust_keys"]) {
+    await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
+  }
   // 0008_tag_versions.
   await queryMetadata(dataDir, "ALTER TABLE repositories DROP COLUMN tags_version");
   // 0007_immutable_tags (its counter goes with change_counters below).

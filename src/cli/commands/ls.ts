@@ -176,14 +176,16 @@ function printTags(
     : filtered;
   if (ctx.json) return ctx.printJson({ ...where, tags: shown });
   if (shown.length === 0) return;
+  // As in listings: the column shows once something is signed (no column of "no" where nobody signs).
+  const column = signed && [...signed.values()].some((s) => s.signed === true);
   ctx.print(
     table([
-      ["TAG", "DIGEST", "ARTIFACT TYPE", ...(signed ? ["SIGNED"] : [])],
+      ["TAG", "DIGEST", "ARTIFACT TYPE", ...(column ? ["SIGNED"] : [])],
       ...shown.map((r) => [
         r.tag,
         r.digest,
         r.artifactType ?? r.mediaType,
-        ...(signed ? [signedCell(signed.get(r.digest) ?? { signed: null, signatures: [] })] : []),
+        ...(column ? [signedCell(signed.get(r.digest) ?? { signed: null, signatures: [] })] : []),
       ]),
     ]),
   );

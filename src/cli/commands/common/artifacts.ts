@@ -22,8 +22,9 @@ export function printListing(ctx: Context, listing: Listing): void {
     });
   }
   if (listing.artifacts.length === 0) return;
-  // Only a registry that verifies signatures (Wharf's API) says; others get no column rather than "no".
-  const signedKnown = listing.artifacts.some((a) => a.signed !== null);
+  // Only a registry that verifies signatures (Wharf's API) says, and the column shows once something
+  // listed is signed: a registry where nobody signs gets no column of "no".
+  const signedKnown = listing.artifacts.some((a) => a.signed === true);
   const rows: string[][] = [
     ["KIND", "REFERENCE", "TITLE", "VERSION", "SIZE", "PUSHED", ...(signedKnown ? ["SIGNED"] : [])],
   ];

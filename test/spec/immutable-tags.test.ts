@@ -497,7 +497,12 @@ describe("immutable tags across nodes and upgrades", () => {
         "push",
       );
       await server.stop({ keepData: true });
-      // Back to the schema before 0007, repositories in it: as an older Wharf left it (0008 undone first).
+      // Back to the schema before 0007, repositories in it: as an older Wharf left it (later ones undone first).
+      for (const table of ["signature_keys", "signatures", "trust_policies", "trust_keys"]) {
+        await queryMetadata(server.dataDir, `drop table ${table}`);
+      }
+      await queryMetadata(server.dataDir, "delete from change_counters where name = ?", ["trust"]);
+      await queryMetadata(server.dataDir, "delete from kysely_migration where name = ?", ["0009_trust"]);
       await queryMetadata(server.dataDir, "alter table repositories drop column tags_version");
       await queryMetadata(server.dataDir, "delete from kysely_migration where name = ?", [
         "0008_tag_versions",

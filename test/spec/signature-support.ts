@@ -1,11 +1,14 @@
 /** Signatures made with the library and pushed over HTTP as cosign does, and the trust admin API. */
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, X509Certificate, type KeyObject } from "node:crypto";
+import { FlattenedSign } from "jose";
 import {
   bundleReferrerManifest,
   COSIGN_SIGNATURE_ANNOTATION,
   createSigstoreBundle,
   legacySignatureManifest,
+  NOTATION_ARTIFACT_TYPE,
+  NOTATION_JWS_MEDIA_TYPE,
   publicKeyPem,
   signPayload,
   simpleSigningPayload,
@@ -172,19 +175,65 @@ function mediaTypeOf(manifest: Buffer): string {
 }
 
 /** Registers a trusted key through the admin API. */
-export async function addTrustKey(
-  url: string,
-  name: string,
-  key: SigningKey,
-): Promise<{ fingerprint: string }> {
+export function addTrustKey(url: string, name: string, key: SigningKey): Promise<{ fingerprint: string }> {
+  return addTrustPem(url, name, publicKeyPem(key.publicKey));
+}
+
+/** Registers a PEM public key or certificate as a trusted key. */
+export async function addTrustPem(url: string, name: string, pem: string): Promise<{ fingerprint: string }> {
   const res = await call(`${url}/api/v1/trust/keys`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ name, publicKey: publicKeyPem(key.publicKey) }),
+    body: JSON.stringify({ name, publicKey: pem }),
   });
   const text = await res.text();
   assert.equal(res.status, 201, `trust key add ${name}: ${res.status} ${text}`);
   return JSON.parse(text) as { fingerprint: string };
+}
+
+/**
+ * Pushes a Notation JWS envelope over `subject` (as `notation sign` writes it, signature-envelope-jws.md)
+ * signed by `key` with the certificate chain `chain` (PEMs, leaf first), as a referrer. Returns its digest.
+ */
+export async function pushNotationSignature(
+  url: string,
+  repo: string,
+  subject: Descriptor,
+  key: KeyObject,
+  chain: string[],
+): Promise<string> {
+  const payload = JSON.stringify({
+    targetArtifact: { digest: subject.digest, mediaType: subject.mediaType, size: subject.size },
+  });
+  const jws = await new FlattenedSign(Buffer.from(payload))
+    .setProtectedHeader({
+      alg: "ES256",
+      crit: ["io.cncf.notary.signingScheme"],
+      cty: "application/vnd.cncf.notary.payload.v1+json",
+      "io.cncf.notary.signingScheme": "notary.x509",
+      "io.cncf.notary.signingTime": new Date().toISOString(),
+    })
+    .setUnprotectedHeader({
+      x5c: chain.map((pem) => new X509Certificate(pem).raw.toString("base64")),
+      "io.cncf.notary.signingAgent": "wharf-test",
+    })
+    .sign(key, { crit: { "io.cncf.notary.signingScheme": true } });
+  const layer = await pushBlob(url, repo, JSON.stringify(jws), NOTATION_JWS_MEDIA_TYPE);
+  const config = await pushBlob(url, repo, "{}", OCI_EMPTY);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: NOTATION_ARTIFACT_TYPE,
+      config,
+      layers: [layer],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+      annotations: { "io.cncf.notary.x509chain.thumbprint#S256": "[]" },
+    }),
+  );
+  const put = await putManifest(url, repo, sha256Of(manifest), manifest, OCI_MANIFEST);
+  assert.equal(put.status, 201, `notation referrer PUT: ${put.status} ${put.text}`);
+  return put.digest;
 }
 
 export async function removeTrustKey(url: string, name: string): Promise<void> {

@@ -6,12 +6,18 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createPrivateKey } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generateSigningKey } from "../../src/oci/signatures/index.js";
 import { queryMetadata } from "../helpers/backends.js";
 import { uniqueRepo } from "./manifest-support.js";
 import { ADMIN, addRule, basic, createUser, startAuthServer, type AuthServer } from "../auth/support.js";
 import {
   addTrustKey,
+  addTrustPem,
   api,
   call,
   listed,
@@ -20,6 +26,7 @@ import {
   useAuthorization,
   pushBundleSignature,
   pushLegacySignature,
+  pushNotationSignature,
   removeTrustKey,
   sigTag,
   type Signed,
@@ -143,6 +150,42 @@ describe("signatures verified on push and listed", () => {
     assert.ok(hit, `not found by search: ${JSON.stringify(search)}`);
     assert.equal(hit.signed, true);
     assert.equal(hit.signatures[0]?.key, name);
+  });
+
+  test("a Notation signature: signed by the trusted certificate; another certificate's never counts", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "wharf-notation-"));
+    try {
+      const cert = async (name: string) => {
+        execFileSync(
+          "openssl",
+          ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+            .concat(["-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "10", "-subj", `/CN=${name}`])
+            .concat(["-addext", "extendedKeyUsage=codeSigning"]),
+          { cwd: dir, stdio: "pipe" },
+        );
+        return {
+          pem: await readFile(join(dir, `${name}.crt`), "utf8"),
+          key: createPrivateKey(await readFile(join(dir, `${name}.key`), "utf8")),
+        };
+      };
+      const signer = await cert("signer");
+      const stranger = await cert("stranger");
+      const repo = uniqueRepo("notation");
+      const { name } = freshKey("nv");
+      await addTrustPem(url, name, signer.pem);
+      const image = await pushImage(url, repo, "v1");
+      const other = await pushImage(url, repo, "v2");
+      const referrer = await pushNotationSignature(url, repo, image, signer.key, [signer.pem]);
+      await pushNotationSignature(url, repo, other, stranger.key, [stranger.pem]);
+      const entry = await listed(url, repo, image.digest);
+      assert.deepEqual(
+        entry.signatures.map((s) => [s.key, s.format, s.digest]),
+        [[name, "notation", referrer]],
+      );
+      assert.equal((await listed(url, repo, other.digest)).signed, false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test("a signature pushed before its key is registered counts once the key is added, until it is removed", async () => {

@@ -14,6 +14,7 @@ import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 import { TagResolver } from "./tag-resolution.js";
 import { TrustState } from "./trust/index.js";
+import { SignatureRecorder } from "./trust/signatures.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -42,6 +43,7 @@ export class Registry {
   readonly indexes: ManagedIndexes;
   readonly tagResolver: TagResolver;
   readonly trust: TrustState;
+  readonly signatures: SignatureRecorder;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -59,6 +61,8 @@ export class Registry {
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
     this.manifests = new ManifestService(db, this.immutable, this.facts);
+    this.signatures = new SignatureRecorder(db, store, this.trust, log);
+    this.manifests.trackSignatures(this.signatures);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
     this.tagResolver = new TagResolver(db);
@@ -79,6 +83,7 @@ export class Registry {
     this.sweeper = setInterval(() => void this.expireUploads(), interval);
     this.sweeper.unref();
     this.facts.startBackfill();
+    this.signatures.start();
     await this.indexes.start();
   }
 
@@ -88,6 +93,7 @@ export class Registry {
     this.trust.stop();
     await this.indexes.stop();
     await this.facts.stop();
+    await this.signatures.stop();
     await this.db.destroy();
   }
 

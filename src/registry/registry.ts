@@ -14,6 +14,7 @@ import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 import { TagResolver } from "./tag-resolution.js";
 import { TrustState } from "./trust/index.js";
+import { TrustEnforcement } from "./trust/enforcement.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -42,6 +43,7 @@ export class Registry {
   readonly indexes: ManagedIndexes;
   readonly tagResolver: TagResolver;
   readonly trust: TrustState;
+  readonly enforcement: TrustEnforcement;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -54,6 +56,7 @@ export class Registry {
     const blobCommits = new KeyedLock();
     this.immutable = new ImmutableTags(db);
     this.trust = new TrustState(db);
+    this.enforcement = new TrustEnforcement(db, this.trust);
     this.blobs = new BlobService(db, store, this.immutable);
     this.uploads = new UploadService(db, store, blobCommits);
     const kinds = options.kinds ?? BUILTIN_KINDS;

@@ -26,9 +26,11 @@ import { registerUser } from "./commands/admin/user.js";
 import { registerToken } from "./commands/admin/token.js";
 import { registerAccess } from "./commands/admin/access.js";
 import { registerImmutable } from "./commands/admin/immutable.js";
+import { registerTrust } from "./commands/admin/trust.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
 import { registerMove } from "./move.js";
+import { registerKey } from "./commands/key.js";
 import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
@@ -167,9 +169,11 @@ registerUser(program);
 registerToken(program);
 registerAccess(program);
 registerImmutable(program);
+registerTrust(program);
 registerAudit(program);
 registerStorage(program);
 registerMove(program);
+registerKey(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);

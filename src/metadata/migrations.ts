@@ -325,7 +325,8 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
       // Signature trust: public keys administrators trust, policies naming the keys a repository's
       // artifacts must be signed with, every signature the registry holds (one row per signature: a cosign
       // `.sig` image holds one per layer) and which trusted keys verified it. Removing a key removes its
-      // verifications; adding one re-checks the stored signatures against it.
+      // verifications; adding one re-checks the stored signatures against it (`rechecked_at` is set once that
+      // is done, so a key added while no server ran, with the CLI's --data-dir, is re-checked at start).
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable("trust_keys")
@@ -333,6 +334,7 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
           .addColumn("public_key", "text", (c) => c.notNull())
           .addColumn("certificate", "text")
           .addColumn("fingerprint", varchar(64), (c) => c.notNull())
+          .addColumn("rechecked_at", varchar(32))
           .addColumn("created_by", varchar(80), (c) => c.notNull())
           .addColumn("created_at", varchar(32), (c) => c.notNull())
           .execute();

@@ -42,6 +42,10 @@ export const MOVED_TABLES: readonly MovedTable[] = [
   { name: "token_signing_keys", key: ["name"], batch: MAX_BATCH },
   // The source's rules replace the target's (see clearTargetRules): its default rule included or not.
   { name: "immutable_rules", key: ["name"], batch: MAX_BATCH },
+  { name: "trust_keys", key: ["name"], batch: MAX_BATCH },
+  { name: "trust_policies", key: ["name"], batch: MAX_BATCH },
+  { name: "signatures", key: ["repository", "digest", "layer"], batch: MAX_BATCH },
+  { name: "signature_keys", key: ["repository", "digest", "layer", "key_name"], batch: MAX_BATCH },
 ];
 
 /** Has no primary key: copied per manifest by copySearchTerms, after the tables above. */

@@ -212,6 +212,8 @@ export interface TrustKeysTable {
   certificate: string | null;
   /** Hex SHA-256 of the key's SPKI DER. */
   fingerprint: string;
+  /** When stored signatures were last checked against the key; null until the first re-check. */
+  rechecked_at: string | null;
   created_by: string;
   created_at: string;
 }

@@ -8,6 +8,7 @@ import { refuseLogin } from "../refusals.js";
 import { readLimitedBody } from "../request-body.js";
 import type { Services } from "../server.js";
 import { ImmutableRuleError } from "../../registry/immutable/rules.js";
+import { TrustError } from "../../registry/trust/index.js";
 import { startStorageVerification, storageVerificationStatus } from "./storage.js";
 
 const MAX_JSON_BYTES = 64 * 1024;
@@ -27,7 +28,7 @@ interface AdminCall {
 
 /**
  * The JSON admin API under /api/v1/ (for the CLI and the web UI): users, robot tokens, access rules,
- * immutable-tag rules and the audit log. Every route but `whoami` and a user's own password change needs an administrator.
+ * immutable-tag rules, trusted keys and trust policies, and the audit log. Every route but `whoami` and a user's own password change needs an administrator.
  */
 export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
   const { accounts, audit } = services;
@@ -56,7 +57,9 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
               audit.record({ actor: caller.name, client: request.ip, action, target, detail }),
           });
         } catch (err) {
-          throw err instanceof AccountError || err instanceof ImmutableRuleError ? accountError(err) : err;
+          throw err instanceof AccountError || err instanceof ImmutableRuleError || err instanceof TrustError
+            ? accountError(err)
+            : err;
         }
         // Handlers return the object to answer with; sendJson keeps its type exact (no charset).
         return reply.sent || result === reply ? reply : sendJson(reply, result);
@@ -201,6 +204,56 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     return reply.code(204).send();
   });
 
+  const { trust } = services.registry;
+  route("GET", "/trust/keys", true, async () => ({ keys: await trust.listKeys() }));
+  route("POST", "/trust/keys", true, async ({ request, reply, caller, audit: log }) => {
+    const body = await jsonBody(request);
+    const key = await trust.addKey(
+      requireString(body, "name"),
+      requireString(body, "publicKey"),
+      caller.name,
+    );
+    await log("trust.key.add", key.name, { fingerprint: key.fingerprint });
+    reply.code(201);
+    return key;
+  });
+  route("DELETE", "/trust/keys/:name", true, async ({ reply, params, audit: log }) => {
+    const key = await trust.removeKey(params.name ?? "");
+    const naming = (await trust.listPolicies()).filter((p) => p.keys.includes(key.name)).map((p) => p.name);
+    await log("trust.key.remove", key.name, { fingerprint: key.fingerprint, policies: naming });
+    return reply.code(204).send();
+  });
+  route("GET", "/trust/policies", true, async () => ({ policies: await trust.listPolicies() }));
+  route("POST", "/trust/policies", true, async ({ request, reply, caller, audit: log }) => {
+    const body = await jsonBody(request);
+    const keys = requireStrings(body, "keys");
+    const policy = await trust.addPolicy(
+      {
+        name: requireString(body, "name"),
+        repositories: requireString(body, "repositories"),
+        keys,
+        mode: requireString(body, "mode"),
+      },
+      caller.name,
+    );
+    await log("trust.policy.add", policy.name, {
+      repositories: policy.repositories,
+      keys: policy.keys,
+      mode: policy.mode,
+    });
+    reply.code(201);
+    return policy;
+  });
+  route("DELETE", "/trust/policies/:name", true, async ({ reply, params, audit: log }) => {
+    const policy = await trust.removePolicy(params.name ?? "");
+    await log("trust.policy.remove", policy.name, {
+      repositories: policy.repositories,
+      keys: policy.keys,
+      mode: policy.mode,
+    });
+    return reply.code(204).send();
+  });
+
   route("GET", "/audit", true, async ({ request }) => {
     const query = request.query as Record<string, string | undefined>;
     const limit = query.limit === undefined ? 100 : Number(query.limit);
@@ -252,7 +305,7 @@ async function checkCurrentPassword(
   }
 }
 
-function accountError(err: AccountError | ImmutableRuleError): RegistryError {
+function accountError(err: AccountError | ImmutableRuleError | TrustError): RegistryError {
   const code =
     err.kind === "invalid" ? "INVALID_REQUEST" : err.kind === "not_found" ? "NOT_FOUND" : "CONFLICT";
   return new RegistryError(code, err.message);

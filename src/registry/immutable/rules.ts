@@ -1,4 +1,5 @@
-import { compileGlob, GlobSyntaxError, type Matcher } from "../../auth/glob.js";
+import { compileGlob, type Matcher } from "../../auth/glob.js";
+import { globProblem, quote, repositoryGlobProblem, ruleNameProblem } from "../rule-patterns.js";
 import { compileTagPattern, isVersionTag, TagPolicyError } from "../../oci/tag-policy/index.js";
 
 /** How a rule's tag pattern matches: a glob, a (linear-time) regex, or every version-looking tag. */
@@ -48,27 +49,14 @@ export interface CompiledRule {
   matches(repository: string, tag: string): boolean;
 }
 
-const NAME = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
-const REPOSITORY_GLOB = /^[a-z0-9._\-/*?{},![\]]{1,255}$/;
 /** Tag characters plus glob syntax; tags are at most 128 characters, a glob a little more. */
 const TAG_GLOB = /^[A-Za-z0-9_.\-*?{},![\]^]{1,255}$/;
 
 /** Checks a new rule and fills in its kind; throws ImmutableRuleError saying what is wrong. */
 export function validateRule(input: NewImmutableRule): Required<NewImmutableRule> & { kind: TagPatternKind } {
   const { name, repositories, tags } = input;
-  if (!NAME.test(name)) {
-    throw invalid(
-      `invalid rule name ${quote(name)}: use 1-64 lower-case letters, digits, '.', '_' or '-', ` +
-        "starting and ending with a letter or digit",
-    );
-  }
-  if (!REPOSITORY_GLOB.test(repositories) || repositories.includes("..")) {
-    throw invalid(
-      `invalid repository pattern ${quote(repositories)}: a repository name with globs ` +
-        "(*, **, ?, [a-z], {a,b}), at most 255 characters",
-    );
-  }
-  globOrThrow(repositories, "repository pattern");
+  const problem = ruleNameProblem(name, "rule") ?? repositoryGlobProblem(repositories);
+  if (problem) throw invalid(problem);
   const kind = input.kind ?? (tags === SEMVER_KEYWORD ? "semver" : "glob");
   if (!(TAG_PATTERN_KINDS as readonly string[]).includes(kind)) {
     throw invalid(`invalid kind ${quote(kind)}: use ${TAG_PATTERN_KINDS.join(", ")}`);
@@ -83,7 +71,8 @@ export function validateRule(input: NewImmutableRule): Required<NewImmutableRule
           "(*, ?, [a-z], {a,b}), at most 255 characters",
       );
     }
-    globOrThrow(tags, "tag glob");
+    const problem = globProblem(tags, "tag glob");
+    if (problem) throw invalid(problem);
   }
   if (kind === "regex") {
     if (tags.length > MAX_REGEX_LENGTH) {
@@ -123,19 +112,6 @@ function tagRegex(pattern: string) {
   return compileTagPattern(pattern, { fullMatch: true, what: "tag regex" });
 }
 
-function globOrThrow(pattern: string, what: string): void {
-  try {
-    compileGlob(pattern);
-  } catch (err) {
-    if (err instanceof GlobSyntaxError) throw invalid(`invalid ${what} ${quote(pattern)}: ${err.message}`);
-    throw err;
-  }
-}
-
 function invalid(message: string): ImmutableRuleError {
   return new ImmutableRuleError("invalid", message);
-}
-
-function quote(text: string): string {
-  return JSON.stringify(text.slice(0, 300));
 }

@@ -73,7 +73,8 @@ export function parseTimeout(text: string | undefined): number | undefined {
   return ms;
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Commander parser for a repeatable option. */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 

@@ -183,6 +183,7 @@ async function buildServices(
   });
   const audit = new AuditLog(db, log);
   registry.indexes.auditWith(audit);
+  registry.signatures.auditWith(audit);
   const services = {
     registry,
     authenticator,

@@ -32,7 +32,25 @@ export interface AccessorySummary {
   kinds: Record<string, number>;
 }
 
-export interface ArtifactSummary {
+/** A signature over an artifact that a currently trusted key verified. */
+export interface SignatureView {
+  /** The trusted key's name. */
+  key: string;
+  /** Hex SHA-256 of the key's SPKI DER. */
+  fingerprint: string;
+  format: string;
+  /** The signature manifest's digest. */
+  digest: string;
+  verifiedAt: string;
+}
+
+/** Whether a trusted key signed an artifact, and which (at most a few listed). */
+export interface SignedView {
+  signed: boolean;
+  signatures: SignatureView[];
+}
+
+export interface ArtifactSummary extends SignedView {
   digest: string;
   tags: string[];
   kind: string;
@@ -47,7 +65,7 @@ export interface ArtifactSummary {
   accessories: AccessorySummary;
 }
 
-export interface AccessoryView {
+export interface AccessoryView extends SignedView {
   digest: string;
   kind: string;
   kindTitle: string;
@@ -58,7 +76,7 @@ export interface AccessoryView {
   facts: ArtifactFacts;
 }
 
-export interface ArtifactDetail {
+export interface ArtifactDetail extends SignedView {
   repository: string;
   digest: string;
   mediaType: string;
@@ -81,7 +99,7 @@ export interface ArtifactDetail {
   actions: RenderedAction[];
 }
 
-export interface SearchResult {
+export interface SearchResult extends SignedView {
   repository: string;
   digest: string;
   tags: string[];

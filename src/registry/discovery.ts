@@ -7,6 +7,7 @@ import * as artifacts from "../metadata/artifacts.js";
 import type { ArtifactRow } from "../metadata/artifacts.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
 import { repositoriesMatching, searchArtifacts } from "../metadata/search-terms.js";
+import { signaturesOver, type ArtifactSignature } from "../metadata/signatures.js";
 import type { ManifestService } from "./manifests.js";
 import type { FactsRecorder } from "./facts.js";
 import { filteredPage, type Page, type PageRequest } from "./pagination.js";
@@ -30,6 +31,7 @@ import {
   type RepositoryView,
   type SearchRequest,
   type SearchResult,
+  type SignedView,
   type Visibility,
 } from "./discovery-views.js";
 
@@ -38,6 +40,8 @@ export type { Visibility } from "./discovery-views.js";
 const MAX_TAGS_SHOWN = 100;
 const MAX_ACCESSORIES = 200;
 const MAX_LAYERS_SHOWN = 1000;
+/** Signatures listed per artifact (`signed` is true whenever there is at least one). */
+const MAX_SIGNATURES_SHOWN = 16;
 
 /**
  * The discovery API's domain: kinds, repositories and artifacts with their facts, and search. Every list
@@ -136,15 +140,17 @@ export class DiscoveryService {
       undefined,
     );
     const digests = rows.items.map((r) => r.digest);
-    const [tags, accessories] = await Promise.all([
+    const [tags, accessories, signed] = await Promise.all([
       artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN),
       artifacts.accessoriesOf(this.db, repository, digests, MAX_ACCESSORIES * 10),
+      signaturesOver(this.db, repository, digests, MAX_SIGNATURES_SHOWN),
     ]);
     return {
       items: rows.items.map((row) => ({
         ...this.summaryOf(row),
         tags: tags.get(row.digest) ?? [],
         accessories: summarizeAccessories(accessories.filter((a) => a.refers_to === row.digest)),
+        ...signedView(signed.get(row.digest)),
       })),
       next: rows.next,
     };
@@ -168,12 +174,12 @@ export class DiscoveryService {
       artifacts.tagsOf(this.db, repository, manifest.digest, MAX_TAGS_SHOWN),
       artifacts.accessoriesOf(this.db, repository, [manifest.digest], MAX_ACCESSORIES),
     ]);
-    const accessoryTags = await artifacts.tagsOfMany(
-      this.db,
-      repository,
-      accessoryRows.map((a) => a.digest),
-      MAX_TAGS_SHOWN,
-    );
+    const accessoryDigests = accessoryRows.map((a) => a.digest);
+    const [accessoryTags, signed] = await Promise.all([
+      artifacts.tagsOfMany(this.db, repository, accessoryDigests, MAX_TAGS_SHOWN),
+      // The artifact's and its accessories' (a signed SBOM) in one query.
+      signaturesOver(this.db, repository, [manifest.digest, ...accessoryDigests], MAX_SIGNATURES_SHOWN),
+    ]);
     const accessories: Record<string, AccessoryView[]> = {};
     for (const a of accessoryRows) {
       (accessories[a.kind] ??= []).push({
@@ -185,6 +191,7 @@ export class DiscoveryService {
         title: a.title,
         pushedAt: a.pushed_at,
         facts: JSON.parse(a.facts) as ArtifactFacts,
+        ...signedView(signed.get(a.digest)),
       });
     }
     const kind = this.byId.get(row.kind) ?? this.byId.get("artifact");
@@ -230,6 +237,7 @@ export class DiscoveryService {
       })),
       accessories,
       actions,
+      ...signedView(signed.get(manifest.digest)),
     };
   }
 
@@ -268,9 +276,15 @@ export class DiscoveryService {
       ]);
     }
     const tagsByKey = new Map<string, string[]>();
+    const signedByKey = new Map<string, ArtifactSignature[]>();
     for (const [repository, digests] of digestsByRepository) {
-      const tags = await artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN);
+      const [tags, signed] = await Promise.all([
+        artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN),
+        // Keyed by the hit's own repository: a signature elsewhere never shows here.
+        signaturesOver(this.db, repository, digests, MAX_SIGNATURES_SHOWN),
+      ]);
       for (const [digest, list] of tags) tagsByKey.set(`${repository}@${digest}`, list);
+      for (const [digest, list] of signed) signedByKey.set(`${repository}@${digest}`, list);
     }
     const items: SearchResult[] = [];
     for (const hit of hits.items) {
@@ -289,12 +303,13 @@ export class DiscoveryService {
         version: summary.version,
         description: summary.description,
         score: hit.score,
+        ...signedView(signedByKey.get(`${hit.repository}@${hit.digest}`)),
       });
     }
     return { items, next: hits.next };
   }
 
-  private summaryOf(row: ArtifactRow): Omit<ArtifactSummary, "tags" | "accessories"> {
+  private summaryOf(row: ArtifactRow): Omit<ArtifactSummary, "tags" | "accessories" | keyof SignedView> {
     return {
       digest: row.digest,
       kind: row.kind,
@@ -316,6 +331,18 @@ export class DiscoveryService {
       throw new RegistryError("NAME_UNKNOWN", "repository name not known to registry", { name: repository });
     }
   }
+}
+
+/** What listings show of an artifact's verified signatures (only by keys trusted now). */
+function signedView(list: readonly ArtifactSignature[] | undefined): SignedView {
+  const signatures = (list ?? []).map((s) => ({
+    key: s.key,
+    fingerprint: s.fingerprint,
+    format: s.format,
+    digest: s.digest,
+    verifiedAt: s.verifiedAt,
+  }));
+  return { signed: signatures.length > 0, signatures };
 }
 
 function summarizeAccessories(rows: readonly ArtifactRow[]): AccessorySummary {

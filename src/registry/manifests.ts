@@ -11,6 +11,8 @@ import { deleteTagTerm } from "../metadata/search-terms.js";
 import { markIndexes } from "../metadata/index-marks.js";
 import type { FactsRecorder } from "./facts.js";
 import type { ImmutableTags } from "./immutable/service.js";
+import type { SignatureOutcome, SignatureRecorder } from "./trust/signatures.js";
+import { deleteSignatures } from "../metadata/signatures.js";
 import {
   lookupReference,
   parseReference,
@@ -35,10 +37,13 @@ export type WriteGuard = (trx: Db) => Promise<void>;
 export interface PutManifestResult {
   digest: string;
   subject: string | null;
+  /** What its signatures' verification found, when the manifest holds signatures. */
+  signatures?: SignatureOutcome;
 }
 
 export class ManifestService {
   private indexes: IndexTracking | undefined;
+  private signatures: SignatureRecorder | undefined;
 
   constructor(
     private readonly db: Db,
@@ -47,6 +52,11 @@ export class ManifestService {
     /** Extracts each artifact's facts after it is stored (discovery and search). */
     private readonly facts?: FactsRecorder,
   ) {}
+
+  /** Signature manifests are verified before their write and recorded in its transaction. */
+  trackSignatures(recorder: SignatureRecorder): void {
+    this.signatures = recorder;
+  }
 
   /** Changes below a managed namespace mark its index in the change's transaction, then schedule it. */
   trackIndexes(tracking: IndexTracking): void {
@@ -100,6 +110,8 @@ export class ManifestService {
     await this.requirePresent(repository, info.manifests, "manifest");
 
     const namespaces = this.indexes?.namespacesOf(repository) ?? [];
+    // Outside the transaction: it reads signature layers from the blob store (already checked present).
+    const signatures = await this.signatures?.check(repository, digest, body, tags);
     await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
       await guard?.(trx);
@@ -117,11 +129,13 @@ export class ManifestService {
         ],
       });
       for (const tag of tags) await this.immutable.setTag(trx, repository, tag, digest);
+      if (signatures) await this.signatures?.record(trx, repository, digest, signatures);
       await markIndexes(trx, namespaces);
     });
+    const verified = signatures && (await this.signatures?.recorded(repository, digest, signatures));
     await this.facts?.afterPut(repository, digest, body, tags);
     this.indexes?.changed(namespaces);
-    return { digest, subject: info.subject?.digest ?? null };
+    return { digest, subject: info.subject?.digest ?? null, ...(verified ? { signatures: verified } : {}) };
   }
 
   /** A tag reference untags; a digest reference deletes the manifest and every tag on it. */
@@ -152,6 +166,7 @@ export class ManifestService {
       const found = await manifests.deleteManifest(trx, repository, digest, (tags) =>
         this.immutable.checkRemovedTags(trx, repository, digest, tags),
       );
+      if (found) await deleteSignatures(trx, repository, digest);
       if (found) await markIndexes(trx, namespaces);
       return found;
     });

@@ -15,6 +15,7 @@ import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 import { TagResolver } from "./tag-resolution.js";
 import { TrustState } from "./trust/index.js";
 import { TrustEnforcement } from "./trust/enforcement.js";
+import { SignatureRecorder } from "./trust/signatures.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -44,6 +45,7 @@ export class Registry {
   readonly tagResolver: TagResolver;
   readonly trust: TrustState;
   readonly enforcement: TrustEnforcement;
+  readonly signatures: SignatureRecorder;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -62,6 +64,8 @@ export class Registry {
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
     this.manifests = new ManifestService(db, this.immutable, this.facts);
+    this.signatures = new SignatureRecorder(db, store, this.trust, log);
+    this.manifests.trackSignatures(this.signatures);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
     this.listings = new ListingService(db);
     this.tagResolver = new TagResolver(db);
@@ -82,6 +86,7 @@ export class Registry {
     this.sweeper = setInterval(() => void this.expireUploads(), interval);
     this.sweeper.unref();
     this.facts.startBackfill();
+    this.signatures.start();
     await this.indexes.start();
   }
 
@@ -91,6 +96,7 @@ export class Registry {
     this.trust.stop();
     await this.indexes.stop();
     await this.facts.stop();
+    await this.signatures.stop();
     await this.db.destroy();
   }
 

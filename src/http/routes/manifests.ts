@@ -5,6 +5,7 @@ import { MAX_MANIFEST_BYTES } from "../../oci/manifest.js";
 import { isDigestReference } from "../../registry/validation.js";
 import { auditingImmutable } from "./immutable-refusal.js";
 import { applyTrustDecision } from "./trust-refusal.js";
+import { signatureAuditEvent } from "../../registry/trust/signatures.js";
 
 async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const { reply, registry, name, reference } = ctx;
@@ -46,6 +47,7 @@ export const manifestRoutes: ApiRoute = {
         target: result.digest,
         detail: { reference, tags: isDigestReference(reference) ? tags : [reference, ...tags] },
       });
+      if (result.signatures) await ctx.audit(signatureAuditEvent(name, result.digest, result.signatures));
       return reply
         .code(201)
         .header("Location", `/v2/${name}/manifests/${result.digest}`)

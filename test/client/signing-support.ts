@@ -1,0 +1,104 @@
+import { generateKeyPairSync, sign as signData, type KeyObject } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { DSSEBundleBuilder, type Signer } from "@sigstore/sign";
+import { bundleToJSON } from "@sigstore/bundle";
+import { startWharf } from "../helpers/server.js";
+import { startDistribution } from "./distribution.js";
+
+export const BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json";
+export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+
+export interface Registry {
+  url: string;
+  host: string;
+  stop(): Promise<void>;
+}
+
+/** Wharf (referrers API) and Distribution 2.8 (none: the tag fallback). */
+export const signingRegistries: { name: string; referrersApi: boolean; start(): Promise<Registry> }[] = [
+  {
+    name: "wharf serve",
+    referrersApi: true,
+    start: async () => {
+      const s = await startWharf();
+      return { url: s.url, host: s.host, stop: () => s.stop() };
+    },
+  },
+  {
+    name: "Distribution 2.8 (docker-registry)",
+    referrersApi: false,
+    start: async () => {
+      const d = await startDistribution();
+      return { url: `http://${d.host}`, host: d.host, stop: () => d.stop() };
+    },
+  },
+];
+
+export interface KeyFiles {
+  /** Private key file (PKCS#8 PEM; encrypted when a passphrase was given). */
+  key: string;
+  /** Public key file (PKIX PEM, as cosign.pub). */
+  pub: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** A fresh ECDSA P-256 pair written as NAME.key and NAME.pub in `dir`. */
+export async function writeKeyPair(dir: string, name: string, passphrase?: string): Promise<KeyFiles> {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pem = passphrase
+    ? privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase })
+    : privateKey.export({ type: "pkcs8", format: "pem" });
+  const key = join(dir, `${name}.key`);
+  const pub = join(dir, `${name}.pub`);
+  await writeFile(key, pem);
+  await writeFile(pub, publicKey.export({ type: "spki", format: "pem" }));
+  return { key, pub, privateKey, publicKey };
+}
+
+/**
+ * A bundle made with @sigstore/sign directly (a third-party signer): a DSSE envelope over the in-toto
+ * statement cosign v3 signs, with a key of our own instead of Fulcio, no witnesses (offline).
+ */
+export async function sigstoreSignBundle(
+  digest: string,
+  name: string,
+  privateKey: KeyObject,
+  hint?: string,
+): Promise<Buffer> {
+  const signer: Signer = {
+    sign: async (data) => ({
+      signature: signData("sha256", data, privateKey),
+      key: {
+        $case: "publicKey",
+        publicKey: "",
+        ...(hint ? { hint } : {}),
+      },
+    }),
+  };
+  const statement = {
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ name, digest: { sha256: digest.replace(/^sha256:/, "") } }],
+    predicateType: "https://sigstore.dev/cosign/sign/v1",
+    predicate: {},
+  };
+  const bundle = await new DSSEBundleBuilder({ signer, witnesses: [] }).create({
+    data: Buffer.from(JSON.stringify(statement)),
+    type: "application/vnd.in-toto+json",
+  });
+  return Buffer.from(JSON.stringify(bundleToJSON(bundle)));
+}
+
+export async function getJson<T>(url: string, accept = `${OCI_MANIFEST}, ${OCI_INDEX}`): Promise<T> {
+  const res = await fetch(url, { headers: { Accept: accept } });
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function getBytes(url: string): Promise<Buffer> {
+  const res = await fetch(url);
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  return Buffer.from(await res.arrayBuffer());
+}

@@ -3,7 +3,7 @@ import { UsageError } from "../../client/errors.js";
 import { formatReference, repositoryOf, type RegistryReference } from "../../client/reference.js";
 import { signArtifact, type SignFormat, type SignResult } from "../../client/signing/sign.js";
 import type { SigningKey } from "../../oci/signatures/index.js";
-import type { Descriptor } from "../../client/manifest.js";
+import { decodeManifest, type Descriptor } from "../../client/manifest.js";
 import {
   examples,
   runCommand,
@@ -17,6 +17,7 @@ import { readSigningKey } from "./common/signing-key.js";
 interface SignOptions extends CommonOptions {
   key?: string;
   format: SignFormat;
+  recursive?: boolean;
 }
 
 export function registerSign(program: Command): void {
@@ -32,7 +33,8 @@ export function registerSign(program: Command): void {
       )
         .choices(["bundle", "legacy"])
         .default("bundle"),
-    );
+    )
+    .option("--recursive", "an index: also sign each manifest it lists (as cosign sign --recursive)");
   withCommonOptions(command);
   examples(command, [
     "wharf sign 127.0.0.1:5000/team/deploy:v1 --key cosign.key",
@@ -44,11 +46,27 @@ export function registerSign(program: Command): void {
       if (!options.key) throw new UsageError("sign needs --key KEY (a private key: cosign.key)");
       const ref = registryRef(ctx, reference, "sign");
       const key = await readSigningKey(options.key, ctx.env);
-      const subject = await openTarget(ctx, ref).resolve(targetReference(ref));
+      const target = openTarget(ctx, ref);
+      const subject = await target.resolve(targetReference(ref));
+      let children: Descriptor[] = [];
+      if (options.recursive) {
+        const decoded = decodeManifest(await target.fetchManifest(subject));
+        if (decoded.kind !== "index")
+          throw new UsageError(
+            `--recursive signs an index's manifests: ${formatReference(ref)} is not an index`,
+          );
+        children = decoded.doc.manifests;
+      }
       const result = await signResolved(ctx, ref, subject, key, options.format);
+      const signed: SignResult[] = [];
+      for (const child of children) signed.push(await signResolved(ctx, ref, child, key, options.format));
       if (ctx.json)
-        ctx.printJson({ reference: formatReference({ ...ref, digest: subject.digest }), ...result });
-      else ctx.print(result.signature);
+        ctx.printJson({
+          reference: formatReference({ ...ref, digest: subject.digest }),
+          ...result,
+          ...(options.recursive ? { manifests: signed } : {}),
+        });
+      else ctx.printLines([result.signature, ...signed.map((c) => c.signature)]);
     });
   });
 }

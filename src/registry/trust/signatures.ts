@@ -262,6 +262,7 @@ export class SignatureRecorder {
     let after: { repository: string; digest: string; layer: number } | undefined;
     let checked = 0;
     let verified = 0;
+    let failed = 0;
     while (!this.stopping) {
       const page = await signatures.signaturesAfter(this.db, after, RECHECK_BATCH);
       for (let start = 0; start < page.length;) {
@@ -275,7 +276,8 @@ export class SignatureRecorder {
           end++;
         const found = await this.recheckManifest(first.repository, first.digest, page.slice(start, end), key);
         checked += end - start;
-        verified += found;
+        if (found === undefined) failed++;
+        else verified += found;
         start = end;
       }
       const last = page.at(-1);
@@ -293,17 +295,19 @@ export class SignatureRecorder {
       action: "signature.recheck",
       target: record.name,
       outcome: "ok",
-      detail: { key: record.name, fingerprint: record.fingerprint, checked, verified },
+      detail: { key: record.name, fingerprint: record.fingerprint, checked, verified, failed },
     });
+    // The key stays pending (TrustState retries it on the next trust change or start).
+    if (failed > 0) throw new Error(`${failed} signature manifest(s) could not be re-checked`);
   }
 
-  /** Re-checks the recorded signatures of one manifest against one key; returns how many it verified. */
+  /** Re-checks one manifest's recorded signatures against one key: how many it verified (undefined: failed). */
   private async recheckManifest(
     repository: string,
     digest: string,
     rows: readonly signatures.StoredSignature[],
     key: CheckKey,
-  ): Promise<number> {
+  ): Promise<number | undefined> {
     try {
       const manifest = await findManifest(this.db, repository, digest);
       if (!manifest) return 0;
@@ -348,7 +352,7 @@ export class SignatureRecorder {
       return verified;
     } catch (err) {
       this.log.error({ err, repository, digest, key: key.trusted.name }, "re-checking a signature failed");
-      return 0;
+      return undefined;
     }
   }
 

@@ -56,7 +56,7 @@ export function registerVerify(program: Command): void {
   ]);
   command.addHelpText(
     "after",
-    `\nExit ${ExitCode.Ok} only when a trusted key (or trust-store certificate) signed the digest; ${ExitCode.Unverified} when none did.\n`,
+    `Exit ${ExitCode.Ok} only when a trusted key (or trust-store certificate) signed the digest; ${ExitCode.Unverified} when none did.\n`,
   );
   command.action(async (reference: string, options: VerifyOptions) => {
     await runCommand(options, async (ctx) => {

@@ -279,7 +279,7 @@ for (const kind of signingRegistries) {
           env: { WHARF_KEY_PASSWORD: "wrong" },
         }),
         2,
-        /--key .*locked\.key/,
+        /wrong passphrase for .*locked\.key/,
       );
       refused(
         await cli.run(["push", ref("nopass"), dir, "--sign", "--key", locked.key]),
@@ -289,7 +289,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["push", ref("pubkey"), dir, "--sign", "--key", alice.pub]),
         2,
-        /is a public key/,
+        /holds a public key, not a private key/,
       );
       for (const name of ["nokey", "badpass", "nopass", "pubkey"]) {
         const res = await fetch(manifestUrl(name, "v1"), {
@@ -302,7 +302,7 @@ for (const kind of signingRegistries) {
 
     test("sign refuses a public key, a missing reference, and no --key", async () => {
       await pushNew("refusals");
-      refused(await cli.run(["sign", ref("refusals"), "--key", alice.pub]), 2, /is a public key/);
+      refused(await cli.run(["sign", ref("refusals"), "--key", alice.pub]), 2, /holds a public key, not a private key/);
       refused(await cli.run(["sign", ref("refusals")]), 2, /sign needs --key/);
       refused(
         await cli.run(["sign", `${registry.host}/team/refusals:nope`, "--key", alice.key]),

@@ -2,7 +2,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { attachArtifactToImage, type Credentials } from "@sigstore/oci";
+import { attachArtifactToImage, type Credentials } from "./sigstore-oci.js";
 import { cliHome, type CliHome, type CliResult } from "./cli.js";
 import {
   BUNDLE_TYPE,
@@ -279,7 +279,7 @@ for (const kind of signingRegistries) {
           env: { WHARF_KEY_PASSWORD: "wrong" },
         }),
         2,
-        /--key .*locked\.key/,
+        /wrong passphrase for .*locked\.key/,
       );
       refused(
         await cli.run(["push", ref("nopass"), dir, "--sign", "--key", locked.key]),
@@ -289,7 +289,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["push", ref("pubkey"), dir, "--sign", "--key", alice.pub]),
         2,
-        /is a public key/,
+        /holds a public key, not a private key/,
       );
       for (const name of ["nokey", "badpass", "nopass", "pubkey"]) {
         const res = await fetch(manifestUrl(name, "v1"), {
@@ -302,7 +302,11 @@ for (const kind of signingRegistries) {
 
     test("sign refuses a public key, a missing reference, and no --key", async () => {
       await pushNew("refusals");
-      refused(await cli.run(["sign", ref("refusals"), "--key", alice.pub]), 2, /is a public key/);
+      refused(
+        await cli.run(["sign", ref("refusals"), "--key", alice.pub]),
+        2,
+        /holds a public key, not a private key/,
+      );
       refused(await cli.run(["sign", ref("refusals")]), 2, /sign needs --key/);
       refused(
         await cli.run(["sign", `${registry.host}/team/refusals:nope`, "--key", alice.key]),

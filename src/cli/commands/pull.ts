@@ -5,7 +5,7 @@ import { CachingFetcher } from "../../client/fetcher.js";
 import { LayoutSource } from "../../client/layout-source.js";
 import { checkPlatform } from "../../client/platform.js";
 import { pullArtifact, type PullResult } from "../../client/pull.js";
-import { readPublicKeys } from "../../client/signing/trust-store.js";
+import { loadPublicKeys } from "../../client/signing/keys.js";
 import type { TrustedKey } from "../../oci/signatures/index.js";
 import { verifiedReference } from "./verify.js";
 import { platformNote } from "./common/format.js";
@@ -74,7 +74,7 @@ export function registerPull(program: Command): void {
       checkPlatform(options.platform);
       await checkOutputDir(options.output);
       if (options.locked && !options.file) throw new UsageError("--locked goes with -f FILE");
-      const trusted = options.verifyKey.length > 0 ? await readPublicKeys(options.verifyKey) : undefined;
+      const trusted = options.verifyKey.length > 0 ? await loadPublicKeys(options.verifyKey) : undefined;
       if (options.file) {
         if (reference) throw new UsageError("give either a reference or --file, not both");
         if (hasPolicy(options))

@@ -26,8 +26,7 @@ import type { Reference, RegistryReference } from "../../client/reference.js";
 import { declaredGate, runGate, type Gate } from "../../client/gate.js";
 import { checkPushedKind } from "../../client/kind-checks.js";
 import { FORCE_HELP } from "./common/force-option.js";
-import { readSigningKey } from "./common/signing-key.js";
-import { signResolved } from "./sign.js";
+import { readSigningKey, signResolved } from "./sign.js";
 
 interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
@@ -102,7 +101,7 @@ export function registerPush(program: Command): void {
         throw new UsageError("--sign needs --key KEY (a private key: cosign.key)");
       if (options.sign && ref.kind !== "registry")
         throw new UsageError("--sign needs a registry push target: signatures live beside their artifact");
-      const signingKey = options.sign && options.key ? await readSigningKey(options.key, ctx.env) : undefined;
+      const signingKey = options.sign && options.key ? await readSigningKey(ctx, options.key) : undefined;
       const namespace = indexNamespace(ctx, options.index, ref);
       const target = openTarget(ctx, ref);
       const subject =

@@ -12,7 +12,8 @@ import {
   type Context,
 } from "./common/context.js";
 import { openTarget, targetReference } from "./common/targets.js";
-import { readSigningKey } from "./common/signing-key.js";
+import { loadSigningKey } from "../../client/signing/keys.js";
+import { passphrasePrompt } from "./common/passphrase.js";
 
 interface SignOptions extends CommonOptions {
   key?: string;
@@ -45,7 +46,7 @@ export function registerSign(program: Command): void {
     await runCommand(options, async (ctx) => {
       if (!options.key) throw new UsageError("sign needs --key KEY (a private key: cosign.key)");
       const ref = registryRef(ctx, reference, "sign");
-      const key = await readSigningKey(options.key, ctx.env);
+      const key = await readSigningKey(ctx, options.key);
       const target = openTarget(ctx, ref);
       const subject = await target.resolve(targetReference(ref));
       let children: Descriptor[] = [];
@@ -88,6 +89,11 @@ export async function signResolved(
     else ctx.note(`Signed ${signed}: Sigstore bundle referrer ${result.signature}`);
   }
   return result;
+}
+
+/** `--key KEY` for signing; an encrypted key's passphrase from WHARF_KEY_PASSWORD or the terminal. */
+export function readSigningKey(ctx: Context, path: string): Promise<SigningKey> {
+  return loadSigningKey(path, { prompt: passphrasePrompt(), env: ctx.env });
 }
 
 /** A registry reference (signatures live beside their artifact in a registry, not in OCI layouts here). */

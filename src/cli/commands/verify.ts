@@ -7,7 +7,8 @@ import {
   errorMessage,
 } from "../../client/errors.js";
 import { formatReference, type Reference } from "../../client/reference.js";
-import { readPublicKeys, readTrustStores } from "../../client/signing/trust-store.js";
+import { loadPublicKeys } from "../../client/signing/keys.js";
+import { readTrustStores } from "../../client/signing/trust-store.js";
 import { verifyArtifact, verifySummary, type VerifyReport } from "../../client/signing/verify.js";
 import type { TrustedKey } from "../../oci/signatures/index.js";
 import type { Descriptor } from "../../client/manifest.js";
@@ -56,7 +57,7 @@ export function registerVerify(program: Command): void {
   ]);
   command.addHelpText(
     "after",
-    `\nExit ${ExitCode.Ok} only when a trusted key (or trust-store certificate) signed the digest; ${ExitCode.Unverified} when none did.\n`,
+    `Exit ${ExitCode.Ok} only when a trusted key (or trust-store certificate) signed the digest; ${ExitCode.Unverified} when none did.\n`,
   );
   command.action(async (reference: string, options: VerifyOptions) => {
     await runCommand(options, async (ctx) => {
@@ -82,7 +83,7 @@ export function registerVerify(program: Command): void {
 export async function trustedKeys(keys: string[], trustStores: string[] = []): Promise<TrustedKey[]> {
   if (keys.length === 0 && trustStores.length === 0)
     throw new UsageError("name the trusted keys: --key cosign.pub (repeatable) or --trust-store PATH");
-  return [...(await readPublicKeys(keys)), ...(await readTrustStores(trustStores))];
+  return [...(await loadPublicKeys(keys)), ...(await readTrustStores(trustStores))];
 }
 
 /**

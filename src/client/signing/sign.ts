@@ -1,17 +1,18 @@
-import { verify as verifySignature } from "node:crypto";
 import { MediaType } from "../../oci/media-types.js";
 import {
   COSIGN_SIGNATURE_ANNOTATION,
   MAX_SIGNATURES,
   SIGSTORE_BUNDLE_MEDIA_TYPE,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   bundleReferrerManifest,
   createSigstoreBundle,
+  legacySignatureLayer,
   legacySignatureManifest,
+  legacySignatureTag,
   signPayload,
   simpleSigningPayload,
   type SigningKey,
 } from "../../oci/signatures/index.js";
+import { verifiesWith } from "../../oci/signatures/verify-legacy.js";
 import { IntegrityError, NotFoundError } from "../errors.js";
 import { EMPTY_CONFIG, decodeManifest, type Descriptor, type ManifestData } from "../manifest.js";
 import { bufferSource } from "../sources.js";
@@ -102,12 +103,7 @@ async function signLegacy(
     throw new IntegrityError(
       `${target.label}:${tag} already holds ${existing.layers.length} signatures (at most ${MAX_SIGNATURES} are read): not adding another`,
     );
-  const layer: Descriptor = {
-    mediaType: SIMPLE_SIGNING_MEDIA_TYPE,
-    digest: payloadDigest,
-    size: payload.length,
-    annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signPayload(payload, key) },
-  };
+  const layer = legacySignatureLayer(payload, signPayload(payload, key));
   const layers = [...existing.layers, layer];
   const { manifest, config } = legacySignatureManifest(layers);
   const configDescriptor: Descriptor = {
@@ -133,11 +129,6 @@ async function signLegacy(
   };
 }
 
-/** `sha256:<hex>` → `sha256-<hex>.sig`, cosign's signature tag. */
-export function legacySignatureTag(digest: string): string {
-  return `${digest.replace(":", "-")}.sig`;
-}
-
 /** The layers of the `.sig` manifest already in the target (none when there is no such tag). */
 async function existingSignatureLayers(
   target: Target,
@@ -159,12 +150,7 @@ async function existingSignatureLayers(
 }
 
 function signedBy(payload: Buffer, signature: string | undefined, key: SigningKey): boolean {
-  if (!signature) return false;
-  try {
-    return verifySignature("sha256", payload, key.publicKey, Buffer.from(signature, "base64"));
-  } catch {
-    return false;
-  }
+  return signature !== undefined && verifiesWith(key.publicKey, payload, Buffer.from(signature, "base64"));
 }
 
 async function putBlob(target: Target, descriptor: Descriptor, bytes: Buffer): Promise<void> {

@@ -11,20 +11,6 @@ const MAX_DEPTH = 4;
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 /**
- * Public keys named after their files (`cosign.pub`; the whole path when two files share a name): PKIX
- * PEM, or an X.509 certificate's key.
- */
-export async function readPublicKeys(paths: readonly string[]): Promise<TrustedKey[]> {
-  const names = paths.map((p) => basename(p));
-  return Promise.all(
-    paths.map(async (path, i) => {
-      const name = names.filter((n) => n === names[i]).length > 1 ? path : (names[i] as string);
-      return parseKeyFile(name, path, "--key");
-    }),
-  );
-}
-
-/**
  * The certificates of trust stores: each PATH a PEM file, or a directory of .pem/.crt/.cer files (also
  * Notation's `x509/ca/<name>/*.pem` shape, searched a few levels down). Named `<store>/<file>`.
  */

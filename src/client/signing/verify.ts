@@ -4,6 +4,7 @@ import {
   NOTATION_ARTIFACT_TYPE,
   SIGSTORE_BUNDLE_MEDIA_TYPE,
   identifySignature,
+  legacySignatureTag,
   verifySignatureArtifact,
   type SignatureArtifact,
   type SignatureFormat,
@@ -12,7 +13,6 @@ import {
 import { IntegrityError, NotFoundError, errorMessage } from "../errors.js";
 import type { Descriptor } from "../manifest.js";
 import type { Target } from "../target.js";
-import { legacySignatureTag } from "./sign.js";
 
 /** One signature found for the artifact, and what checking it gave. */
 export interface SignatureReport {

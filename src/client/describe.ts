@@ -9,7 +9,7 @@ import {
 import { NotFoundError } from "./errors.js";
 import type { Descriptor, ManifestData } from "./manifest.js";
 import type { Target } from "./target.js";
-import type { ApiArtifactDetail } from "./discovery/api-shapes.js";
+import type { ApiArtifactDetail, ApiSigned } from "./discovery/api-shapes.js";
 
 /** A config blob larger than this is not read: detection and facts work without it (as on the server). */
 export const MAX_CONFIG_BYTES = 256 * 1024;
@@ -35,6 +35,8 @@ export interface KindInfo {
   /** Accessories by kind id. */
   accessories: Record<string, AccessoryInfo[]>;
   actions: RenderedAction[];
+  /** Signatures by keys the registry trusts, when its discovery API says (Wharf). */
+  signed?: ApiSigned;
 }
 
 export interface DescribeInput {
@@ -177,5 +179,6 @@ export function kindInfoFromApi(detail: ApiArtifactDetail): KindInfo {
     facts: detail.facts,
     accessories,
     actions: detail.actions,
+    ...(detail.signed !== null ? { signed: { signed: detail.signed, signatures: detail.signatures } } : {}),
   };
 }

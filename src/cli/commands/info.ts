@@ -7,7 +7,7 @@ import { formatReference } from "../../client/reference.js";
 import { examples, runCommand, withCommonOptions, type CommonOptions } from "./common/context.js";
 import { formatBytes, shortDigest, table } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
-import { accessoryLines, actionLines, describeInfoKind, factRows } from "./common/kind-info.js";
+import { accessoryLines, actionLines, describeInfoKind, factRows, signedRows } from "./common/kind-info.js";
 import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 import {
   pinned,
@@ -98,6 +98,7 @@ export function registerInfo(program: Command): void {
         facts: kind.facts,
         accessories: kind.accessories,
         actions: kind.actions,
+        ...(kind.signed ?? {}),
         ...(offline ? { offline: true } : {}),
       };
       if (ctx.json) return ctx.printJson(info);
@@ -119,6 +120,7 @@ export function registerInfo(program: Command): void {
         rows.push(["Config:", `${decoded.doc.config.mediaType}  ${formatBytes(decoded.doc.config.size)}`]);
       }
       if (doc.subject) rows.push(["Subject:", `${doc.subject.digest} (${doc.subject.mediaType})`]);
+      if (kind.signed) rows.push(...signedRows(kind.signed));
       const lines = [table(rows)];
       const annotations = Object.entries(info.annotations);
       if (annotations.length) lines.push("Annotations:", table(annotations.map(([k, v]) => [`  ${k}:`, v])));

@@ -12,7 +12,8 @@ import {
   type Context,
 } from "./common/context.js";
 import { table } from "./common/format.js";
-import { defaultLocation, printListing } from "./common/artifacts.js";
+import { defaultLocation, printListing, signedCell } from "./common/artifacts.js";
+import type { ApiSigned } from "../../client/discovery/api-shapes.js";
 import { CATALOG_SOURCE, INDEX_SOURCE, listArtifacts, tryFallbacks } from "../../client/discovery/listing.js";
 import { WharfApi } from "../../client/discovery/wharf-api.js";
 
@@ -118,9 +119,29 @@ export function registerLs(program: Command): void {
       const rows = await mapLimit(tags, 8, async (tag) =>
         describeTag(tag, await registry.getManifest(repository, tag)),
       );
-      printTags(ctx, options, { registry: where.registry, repository }, rows);
+      printTags(
+        ctx,
+        options,
+        { registry: where.registry, repository },
+        rows,
+        await signedOf(api, repository),
+      );
     });
   });
+}
+
+/**
+ * Which of the repository's artifacts a trusted key signed, by digest, when the registry's discovery API
+ * says (Wharf); undefined otherwise. One listing of its artifacts, not one request per tag.
+ */
+async function signedOf(
+  api: WharfApi | null | undefined,
+  repository: string,
+): Promise<Map<string, ApiSigned> | undefined> {
+  if (!api) return undefined;
+  const artifacts = await api.artifacts(repository);
+  if (!artifacts.items.some((a) => a.signed !== null)) return undefined;
+  return new Map(artifacts.items.map((a) => [a.digest, { signed: a.signed, signatures: a.signatures }]));
 }
 
 interface TagRow {
@@ -141,14 +162,29 @@ function describeTag(tag: string, data: ManifestData): TagRow {
 }
 
 /** The tags table (or JSON), of a registry repository or a layout, filtered by --artifact-type. */
-function printTags(ctx: Context, options: LsOptions, where: Record<string, string>, rows: TagRow[]): void {
-  const shown = options.artifactType ? rows.filter((r) => r.artifactType === options.artifactType) : rows;
+function printTags(
+  ctx: Context,
+  options: LsOptions,
+  where: Record<string, string>,
+  rows: TagRow[],
+  signed?: Map<string, ApiSigned>,
+): void {
+  const filtered = options.artifactType ? rows.filter((r) => r.artifactType === options.artifactType) : rows;
+  // Tags of artifacts the API does not list on their own (index children, accessories): not known.
+  const shown = signed
+    ? filtered.map((r) => ({ ...r, ...(signed.get(r.digest) ?? { signed: null, signatures: [] }) }))
+    : filtered;
   if (ctx.json) return ctx.printJson({ ...where, tags: shown });
   if (shown.length === 0) return;
   ctx.print(
     table([
-      ["TAG", "DIGEST", "ARTIFACT TYPE"],
-      ...shown.map((r) => [r.tag, r.digest, r.artifactType ?? r.mediaType]),
+      ["TAG", "DIGEST", "ARTIFACT TYPE", ...(signed ? ["SIGNED"] : [])],
+      ...shown.map((r) => [
+        r.tag,
+        r.digest,
+        r.artifactType ?? r.mediaType,
+        ...(signed ? [signedCell(signed.get(r.digest) ?? { signed: null, signatures: [] })] : []),
+      ]),
     ]),
   );
 }

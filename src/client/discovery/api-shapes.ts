@@ -19,7 +19,23 @@ export interface ApiAccessorySummary {
   kinds: Record<string, number>;
 }
 
-export interface ApiArtifact {
+/** A signature over an artifact that a key the registry trusts verified. */
+export interface ApiSignature {
+  key: string;
+  fingerprint: string | null;
+  format: string | null;
+  /** The signature manifest. */
+  digest: string | null;
+  verifiedAt: string | null;
+}
+
+/** What the registry says of an artifact's signatures; signed is null when it says nothing (older Wharf). */
+export interface ApiSigned {
+  signed: boolean | null;
+  signatures: ApiSignature[];
+}
+
+export interface ApiArtifact extends ApiSigned {
   repository: string;
   digest: string;
   tags: string[];
@@ -42,7 +58,7 @@ export interface ApiAccessory {
   title: string | null;
 }
 
-export interface ApiArtifactDetail {
+export interface ApiArtifactDetail extends ApiSigned {
   repository: string;
   digest: string;
   tags: string[];
@@ -102,7 +118,29 @@ export function readArtifact(value: unknown, repository?: string): ApiArtifact |
     pushedAt: asString(a.pushedAt),
     platforms: strings(a.platforms),
     accessories: readAccessorySummary(a.accessories),
+    ...readSigned(a),
   };
+}
+
+/** `signed` and `signatures` of an artifact entry (at most 16 kept, as the registry lists). */
+export function readSigned(a: Record<string, unknown>): ApiSigned {
+  const signatures = Array.isArray(a.signatures)
+    ? a.signatures.slice(0, 16).flatMap((entry): ApiSignature[] => {
+        const s = asObject(entry);
+        const key = asString(s?.key);
+        if (!s || !key) return [];
+        return [
+          {
+            key,
+            fingerprint: asString(s.fingerprint),
+            format: asString(s.format),
+            digest: asString(s.digest),
+            verifiedAt: asString(s.verifiedAt),
+          },
+        ];
+      })
+    : [];
+  return { signed: typeof a.signed === "boolean" ? a.signed : null, signatures };
 }
 
 export function readRepositoryName(value: unknown): string | null {
@@ -133,6 +171,7 @@ export function readArtifactDetail(value: unknown): ApiArtifactDetail | null {
     },
     facts: asObject(d.facts) ?? {},
     accessories,
+    ...readSigned(d),
     actions: Array.isArray(d.actions)
       ? d.actions.flatMap((a) => {
           const action = asObject(a);

@@ -2,7 +2,7 @@ import { BUILTIN_KINDS } from "../../oci/kinds/index.js";
 import type { Client } from "../client.js";
 import { AuthError, NotFoundError, UsageError } from "../errors.js";
 import { mapLimit } from "../limit.js";
-import type { ApiArtifact } from "./api-shapes.js";
+import type { ApiArtifact, ApiSignature } from "./api-shapes.js";
 import { resolveKindFilter } from "./kind-filter.js";
 import { MAX_QUERY_LENGTH, rankEntries } from "./matching.js";
 import type { DiscoveredArtifact, DiscoveryQuery, DiscoveryResult, DiscoverySource } from "./types.js";
@@ -17,6 +17,10 @@ export interface ListedArtifact extends DiscoveredArtifact {
   platforms: string[];
   /** Accessories (signatures, SBOMs, attestations) listed under this artifact: count per kind id. */
   accessories: Record<string, number>;
+  /** Whether a key the registry trusts signed it (Wharf's API); null when the source cannot say. */
+  signed: boolean | null;
+  /** The trusted keys' signatures, when the registry lists them. */
+  signatures: ApiSignature[];
 }
 
 export interface Listing extends Omit<DiscoveryResult, "artifacts"> {
@@ -169,7 +173,14 @@ export async function tryFallbacks(
     if (!result) continue;
     const artifacts = result.artifacts
       .filter((a) => inNamespace(a.repository, request.namespace) && ofKinds(a.kind, kinds))
-      .map((a): ListedArtifact => ({ size: null, platforms: [], accessories: {}, ...a }));
+      .map((a): ListedArtifact => ({
+        size: null,
+        platforms: [],
+        accessories: {},
+        signed: null,
+        signatures: [],
+        ...a,
+      }));
     // The sources' own notes say where the list came from (and why a slow one).
     return {
       ...result,
@@ -215,6 +226,8 @@ function fromApi(a: ApiArtifact): ListedArtifact {
     size: a.size,
     platforms: a.platforms,
     accessories: a.accessories?.kinds ?? {},
+    signed: a.signed,
+    signatures: a.signatures,
   };
 }
 

@@ -22,7 +22,11 @@ export function printListing(ctx: Context, listing: Listing): void {
     });
   }
   if (listing.artifacts.length === 0) return;
-  const rows: string[][] = [["KIND", "REFERENCE", "TITLE", "VERSION", "SIZE", "PUSHED"]];
+  // Only a registry that verifies signatures (Wharf's API) says; others get no column rather than "no".
+  const signedKnown = listing.artifacts.some((a) => a.signed !== null);
+  const rows: string[][] = [
+    ["KIND", "REFERENCE", "TITLE", "VERSION", "SIZE", "PUSHED", ...(signedKnown ? ["SIGNED"] : [])],
+  ];
   // Lines under each artifact (its other tags, its accessories), kept out of the column widths.
   const under: string[][] = [[]];
   for (const a of listing.artifacts) {
@@ -33,6 +37,7 @@ export function printListing(ctx: Context, listing: Listing): void {
       a.version ?? "-",
       a.size === null ? "-" : formatBytes(a.size),
       pushedAt(a.updated),
+      ...(signedKnown ? [signedCell(a)] : []),
     ]);
     const lines: string[] = [];
     if (a.tags.length > 1) lines.push(`  tags: ${a.tags.join(", ")}`);
@@ -46,6 +51,14 @@ export function printListing(ctx: Context, listing: Listing): void {
     .split("\n")
     .flatMap((line, i) => [line, ...(under[i] ?? [])]);
   ctx.print(out.join("\n"));
+}
+
+/** `yes (ci, release)` with the trusted keys that signed, `no`, or `-` when the registry did not say. */
+export function signedCell(a: { signed: boolean | null; signatures: { key: string }[] }): string {
+  if (a.signed === null) return "-";
+  if (!a.signed) return "no";
+  const keys = [...new Set(a.signatures.map((s) => s.key))];
+  return escapeControl(keys.length > 0 ? `yes (${keys.join(", ")})` : "yes");
 }
 
 /** `host/repo:tag` with the first tag, else `host/repo@digest`. */

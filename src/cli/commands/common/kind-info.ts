@@ -5,6 +5,7 @@ import {
   type KindInfo,
 } from "../../../client/describe.js";
 import { WharfApi } from "../../../client/discovery/wharf-api.js";
+import type { ApiSigned } from "../../../client/discovery/api-shapes.js";
 import { RegistryResponseError } from "../../../client/errors.js";
 import type { Descriptor } from "../../../client/manifest.js";
 import type { Reference } from "../../../client/reference.js";
@@ -84,6 +85,22 @@ export function factRows(facts: Record<string, unknown>): string[][] {
     if (parts.length > 0) rows.push([label, parts.join(", ")]);
   }
   return rows;
+}
+
+/**
+ * `Signed:` rows as the registry reports them: each trusted key with the signature's format and when
+ * the registry verified it, or that no key it trusts signed.
+ */
+export function signedRows(signed: ApiSigned): string[][] {
+  if (!signed.signed) return [["Signed:", "no (by no key the registry trusts)"]];
+  if (signed.signatures.length === 0) return [["Signed:", "yes"]];
+  return signed.signatures.map((s, i) => [
+    i === 0 ? "Signed:" : "",
+    escapeControl(
+      `by ${s.key}${s.format ? ` (${s.format})` : ""}${s.verifiedAt ? `, verified ${s.verifiedAt}` : ""}` +
+        (s.digest ? ` ${s.digest}` : ""),
+    ),
+  ]);
 }
 
 export function accessoryLines(accessories: Record<string, AccessoryInfo[]>): string[] {

@@ -214,6 +214,8 @@ function registerPolicies(trust: Command): void {
   add.action(
     async (name: string, options: Options & { repositories: string; key: string[]; mode: string }) => {
       await runCommand(options, async (ctx) => {
+        if (options.key.length === 0)
+          throw new UsageError("give at least one --key NAME (see wharf trust key ls)");
         if (options.mode !== "warn" && options.mode !== "enforce") {
           throw new UsageError(`--mode ${options.mode}: use warn or enforce`);
         }

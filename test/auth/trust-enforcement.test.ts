@@ -51,8 +51,9 @@ describe("trust policies enforced on pulls", { timeout: 300_000 }, () => {
     assert.equal(result.code, 0, `wharf ${args.join(" ")}: ${show(result)}`);
     return result;
   };
-  const sign = (ref: string, key: string, format = "legacy") =>
-    wharf(["sign", `${host}/${ref}`, "--key", keys[key]!.key, "--format", format]);
+  /** `wharf sign` in its default format (a Sigstore bundle referrer), or `legacy` (cosign's `.sig` tag). */
+  const sign = (ref: string, key: string, format?: "legacy") =>
+    wharf(["sign", `${host}/${ref}`, "--key", keys[key]!.key, ...(format ? ["--format", format] : [])]);
   const get = (path: string, method = "GET") =>
     fetch(`${server.url}/v2/${path}`, { method, headers: { Authorization: AUTH } });
 
@@ -249,20 +250,20 @@ describe("trust policies enforced on pulls", { timeout: 300_000 }, () => {
 
   test("a signature by a key of a different policy does not count; every matching policy must be satisfied", async () => {
     const image = await pushImage(server.url, "team/app2", "v1", AUTH);
-    await sign("team/app2:v1", "other");
+    await sign("team/app2:v1", "other", "legacy");
     await assertManifestRefused("team/app2", image.digest, "v1");
 
     // team/both/** is matched by prod (ci, release) and eu (other): both must be satisfied.
     const both = await pushImage(server.url, "team/both/app", "v1", AUTH);
     await sign("team/both/app:v1", "ci");
     await assertManifestRefused("team/both/app", both.digest, "v1", "eu");
-    await sign("team/both/app:v1", "other");
+    await sign("team/both/app:v1", "other", "legacy");
     await assertServed("team/both/app/manifests/v1");
   });
 
   test("key removal: a signed artifact is refused again at once (on every node)", async () => {
     const image = await pushImage(server.url, "team/revoked", "v1", AUTH);
-    await sign("team/revoked:v1", "release");
+    await sign("team/revoked:v1", "release", "legacy");
     await assertServed("team/revoked/manifests/v1");
     await assertServed(`team/revoked/blobs/${image.layer.digest}`);
     let peer: TestServer | undefined;

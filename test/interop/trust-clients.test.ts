@@ -64,8 +64,9 @@ describe("what clients print when a trust policy refuses an unsigned pull", { ti
     `${repo}@${digest} is not signed by a key that trust policy 'prod' requires (keys: ci); ` +
     `sign it (wharf sign REF --key KEY)`;
 
-  const sign = (ref: string, format = "legacy") =>
-    wharf(["sign", `${server.host}/${ref}`, "--key", ci.key, "--format", format]);
+  /** `wharf sign` in its default format (a Sigstore bundle referrer), or `legacy` (cosign's `.sig` tag). */
+  const sign = (ref: string, format?: "legacy") =>
+    wharf(["sign", `${server.host}/${ref}`, "--key", ci.key, ...(format ? ["--format", format] : [])]);
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "wharf-trust-clients-"));
@@ -158,7 +159,7 @@ describe("what clients print when a trust policy refuses an unsigned pull", { ti
     t.diagnostic(show(refused));
     assert.notEqual(refused.code, 0, show(refused));
     assert.ok(refused.stderr.includes(refusal("trust/podman", digest)), show(refused));
-    await sign("trust/podman:v1");
+    await sign("trust/podman:v1", "legacy");
     const pulled = await podman(["pull", "--tls-verify=false", ref]);
     assert.match(pulled.stdout.trim().split("\n").at(-1) ?? "", /^[0-9a-f]{64}$/, show(pulled));
   });
@@ -204,7 +205,7 @@ describe("what clients print when a trust policy refuses an unsigned pull", { ti
       refused.stderr.includes(`403 Forbidden: ${refusal("trust/charts/trustdemo", digest)}`),
       show(refused),
     );
-    await sign("trust/charts/trustdemo:0.1.0");
+    await sign("trust/charts/trustdemo:0.1.0", "legacy");
     await runHelm(pull);
   });
 

@@ -117,6 +117,20 @@ describe("what clients print when a trust policy refuses an unsigned pull", { ti
       "--registry",
       server.host,
     ]);
+    await wharf([
+      "trust",
+      "policy",
+      "add",
+      "soft",
+      "--repositories",
+      "soft/**",
+      "--key",
+      "ci",
+      "--mode",
+      "warn",
+      "--registry",
+      server.host,
+    ]);
     const login = await run(
       "skopeo",
       ["login", "--tls-verify=false", "-u", "admin", "--password-stdin", server.host],
@@ -224,5 +238,29 @@ describe("what clients print when a trust policy refuses an unsigned pull", { ti
     }
     const viaDocker = await daemon.docker(["pull", ref]);
     assert.match(viaDocker.stdout, new RegExp(`Digest: ${digest}`), show(viaDocker));
+  });
+
+  test("warn mode: podman and docker pull an unsigned image; each pull is audited as trust.warn", async (t) => {
+    const digest = await pushImage("soft/app");
+    const ref = `${server.host}/soft/app:v1`;
+    const pulled = await podman(["pull", "--tls-verify=false", ref]);
+    // The Warning header (asserted in test/auth/trust-enforcement.test.ts) is not printed by podman 4.3
+    // nor docker 20.10: the audit log is where a warn-mode policy's findings are read.
+    t.diagnostic(show(pulled));
+    assert.match(pulled.stdout.trim().split("\n").at(-1) ?? "", /^[0-9a-f]{64}$/, show(pulled));
+    if (daemon) {
+      await daemon.docker(["login", server.host, "-u", "admin", "--password-stdin"], {
+        input: ADMIN_PASSWORD,
+      });
+      const viaDocker = await daemon.docker(["pull", ref]);
+      t.diagnostic(show(viaDocker));
+      assert.match(viaDocker.stdout, new RegExp(`Digest: ${digest}`), show(viaDocker));
+    }
+    const audit = await wharf(["audit", "--action", "trust.warn", "--json", "--registry", server.host]);
+    const events = JSON.parse(audit.stdout) as { target: string; detail: { policy: string } }[];
+    assert.ok(
+      events.some((e) => e.target === digest && e.detail.policy === "soft"),
+      audit.stdout,
+    );
   });
 });

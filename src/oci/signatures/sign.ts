@@ -11,24 +11,6 @@ const OCI_CONFIG = "application/vnd.oci.image.config.v1+json";
 const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
 
 /**
- * A Sigstore bundle v0.3 (JSON bytes) as cosign v3 writes for `cosign sign --key`: a DSSE envelope over an
- * in-toto statement whose subject is `digest`, predicate type COSIGN_SIGN_PREDICATE_TYPE, the key named by
- * its hint, no transparency-log entry (offline).
- */
-export async function createSigstoreBundle(
-  _digest: string,
-  _key: SigningKey,
-  _subjectName: string,
-): Promise<Buffer> {
-  return Promise.reject(new Error("not implemented: createSigstoreBundle"));
-}
-
-/** The referrer manifest (JSON bytes) cosign v3 pushes for a bundle: empty config, the bundle as its layer. */
-export function bundleReferrerManifest(_subject: Descriptor, _bundle: Descriptor, _created: Date): Buffer {
-  throw new Error("not implemented: bundleReferrerManifest");
-}
-
-/**
  * cosign's simple-signing payload for `digest` in `dockerReference` (host/repo), byte for byte:
  * sigstore/sigstore pkg/signature/payload `Cosign.MarshalJSON` — `critical` {identity, image, type} then
  * `optional`, which holds cosign's `-a key=value` annotations (keys sorted, as Go marshals a map) or is
@@ -63,10 +45,22 @@ export function signPayload(payload: Buffer, key: SigningKey): string {
   return signBytes(payload, key.privateKey).toString("base64");
 }
 
-/** The raw signature over `data` with the algorithm cosign uses for this key type. */
+/**
+ * The raw signature over `data` with the algorithm cosign uses by default for this key type
+ * (sigstore's GetDefaultAlgorithmDetails): ECDSA P-256/SHA-256, P-384/SHA-384, P-521/SHA-512 (ASN.1),
+ * RSA PKCS#1 v1.5/SHA-256, Ed25519.
+ */
 export function signBytes(data: Buffer, privateKey: KeyObject): Buffer {
   if (privateKey.asymmetricKeyType === "ed25519") return cryptoSign(null, data, privateKey);
-  return cryptoSign("sha256", data, { key: privateKey, dsaEncoding: "der" });
+  return cryptoSign(defaultHash(privateKey), data, { key: privateKey, dsaEncoding: "der" });
+}
+
+/** The hash cosign pairs with a key by default. */
+export function defaultHash(key: KeyObject): "sha256" | "sha384" | "sha512" {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (curve === "secp384r1") return "sha384";
+  if (curve === "secp521r1") return "sha512";
+  return "sha256";
 }
 
 /** The `.sig` layer for one signed payload (cosign's pkg/oci/static signature layer, no certificate). */
@@ -115,3 +109,10 @@ export function legacySignatureManifest(layers: Descriptor[]): { manifest: Buffe
   );
   return { manifest, config };
 }
+
+export {
+  bundleReferrerManifest,
+  createSigstoreBundle,
+  EMPTY_CONFIG,
+  EMPTY_CONFIG_BLOB,
+} from "./sign-bundle.js";

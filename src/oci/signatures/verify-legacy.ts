@@ -2,6 +2,7 @@ import { verify as cryptoVerify, type KeyObject } from "node:crypto";
 import type { Descriptor } from "../manifest.js";
 import { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURES, SIMPLE_SIGNING_MEDIA_TYPE } from "./constants.js";
 import { asObject, parseJson, readSignatureLayer } from "./read-layer.js";
+import { defaultHash } from "./sign.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
 
 const COSIGN_PAYLOAD_TYPE = "cosign container image signature";
@@ -76,13 +77,17 @@ async function verifyLayer(
 }
 
 /**
- * cosign's verifiers for a key file (signature.LoadVerifier with SHA-256): ECDSA ASN.1 over SHA-256 on
- * every curve, RSA PKCS#1 v1.5 with SHA-256, Ed25519 over the message itself.
+ * cosign's verifiers for a key file: ECDSA (ASN.1) over SHA-256 — what cosign used for every curve — or
+ * the curve's own hash (what it uses by default now for P-384 and P-521), RSA PKCS#1 v1.5 with SHA-256,
+ * Ed25519 over the message itself.
  */
 export function verifiesWith(key: KeyObject, data: Buffer, signature: Buffer): boolean {
   try {
     if (key.asymmetricKeyType === "ed25519") return cryptoVerify(null, data, key, signature);
-    return cryptoVerify("sha256", data, { key, dsaEncoding: "der" }, signature);
+    const hashes = new Set(["sha256", defaultHash(key)]);
+    for (const hash of hashes)
+      if (cryptoVerify(hash, data, { key, dsaEncoding: "der" }, signature)) return true;
+    return false;
   } catch {
     return false;
   }

@@ -1,4 +1,5 @@
 import type { Descriptor } from "../manifest.js";
+import { verifyBundles } from "./verify-bundle.js";
 import { verifyLegacy } from "./verify-legacy.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
 
@@ -19,6 +20,7 @@ export async function verifySignatureArtifact(
     case "cosign-legacy":
       return verifyLegacy(artifact, readLayer, expectedDigest, keys);
     case "sigstore-bundle":
+      return verifyBundles(artifact, readLayer, expectedDigest, keys);
     case "notation":
       return artifact.layers.map(() => ({
         format: artifact.format,

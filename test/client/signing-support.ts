@@ -1,5 +1,15 @@
-import { generateKeyPairSync, sign as signData, type KeyObject } from "node:crypto";
+import { spawnSync } from "node:child_process";
+import {
+  X509Certificate,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  sign as signData,
+  type KeyObject,
+} from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { FlattenedSign } from "jose";
 import { join } from "node:path";
 import { DSSEBundleBuilder, type Signer } from "@sigstore/sign";
 import { bundleToJSON } from "@sigstore/bundle";
@@ -101,4 +111,101 @@ export async function getBytes(url: string): Promise<Buffer> {
   const res = await fetch(url);
   if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
   return Buffer.from(await res.arrayBuffer());
+}
+
+export interface NotationChain {
+  /** The CA certificate (PEM), as a trust store holds it. */
+  rootPem: string;
+  /** The signing (leaf) certificate's private key. */
+  leafKey: KeyObject;
+  /** DER of leaf then root, the envelope's x5c. */
+  chain: Buffer[];
+}
+
+/** A CA and a code-signing leaf it issued (openssl), as Notation's trust model wants them. */
+export function notationChain(dir: string, name: string): NotationChain {
+  const run = (args: string[]) => {
+    const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
+  };
+  const p = (file: string) => join(dir, `${name}-${file}`);
+  run(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", p("ca.key")]);
+  run([
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    p("ca.key"),
+    "-subj",
+    `/CN=${name} CA`,
+    "-days",
+    "2",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-out",
+    p("ca.pem"),
+  ]);
+  run(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", p("leaf.ec")]);
+  run(["pkcs8", "-topk8", "-nocrypt", "-in", p("leaf.ec"), "-out", p("leaf.key")]);
+  run(["req", "-new", "-key", p("leaf.key"), "-subj", `/CN=${name} signer`, "-out", p("leaf.csr")]);
+  writeFileSync(
+    p("leaf.ext"),
+    "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n",
+  );
+  run([
+    "x509",
+    "-req",
+    "-in",
+    p("leaf.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    p("leaf.ext"),
+    "-out",
+    p("leaf.pem"),
+  ]);
+  const rootPem = readFileSync(p("ca.pem"), "utf8");
+  return {
+    rootPem,
+    leafKey: createPrivateKey(readFileSync(p("leaf.key"))),
+    chain: [new X509Certificate(readFileSync(p("leaf.pem"))).raw, new X509Certificate(rootPem).raw],
+  };
+}
+
+/**
+ * A Notation JWS envelope (notaryproject specifications, signature-envelope-jws.md) over `subject`: the
+ * payload `{"targetArtifact": descriptor}`, the notary.x509 signing scheme as a critical protected
+ * header, the certificate chain in the unprotected x5c.
+ */
+export async function notationEnvelope(
+  subject: { mediaType: string; digest: string; size: number },
+  signer: NotationChain,
+): Promise<Buffer> {
+  const payload = Buffer.from(JSON.stringify({ targetArtifact: subject }));
+  const jws = await new FlattenedSign(payload)
+    .setProtectedHeader({
+      alg: "ES256",
+      cty: "application/vnd.cncf.notary.payload.v1+json",
+      crit: ["io.cncf.notary.signingScheme"],
+      "io.cncf.notary.signingScheme": "notary.x509",
+      "io.cncf.notary.signingTime": new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    })
+    .setUnprotectedHeader({
+      x5c: signer.chain.map((der) => der.toString("base64")),
+      "io.cncf.notary.signingAgent": "wharf-test",
+    })
+    .sign(signer.leafKey, { crit: { "io.cncf.notary.signingScheme": true } });
+  return Buffer.from(JSON.stringify(jws));
+}
+
+/** The annotation Notation puts on its signature manifest: SHA-256 of each certificate of the chain. */
+export function notationThumbprints(signer: NotationChain): string {
+  return JSON.stringify(signer.chain.map((der) => createHash("sha256").update(der).digest("hex")));
 }

@@ -9,6 +9,9 @@ import {
   OCI_MANIFEST,
   getBytes,
   getJson,
+  notationChain,
+  notationEnvelope,
+  notationThumbprints,
   signingRegistries,
   sigstoreSignBundle,
   writeKeyPair,
@@ -364,6 +367,57 @@ for (const kind of signingRegistries) {
       );
       refused(
         await cli.run(["verify", ref("thirdparty"), "--key", bob.pub]),
+        UNVERIFIED,
+        /none by a trusted key/,
+      );
+    });
+
+    test("a Notation signature (JWS) verifies against --trust-store: a directory in Notation's shape, or a PEM file", async () => {
+      const digest = await pushNew("notation");
+      const res = await fetch(manifestUrl("notation", digest), { headers: { Accept: OCI_MANIFEST } });
+      const size = (await res.arrayBuffer()).byteLength;
+      const signer = notationChain(files, "acme");
+      const stranger = notationChain(files, "stranger");
+      const envelope = join(files, "notation.jws.json");
+      await writeFile(envelope, await notationEnvelope({ mediaType: OCI_MANIFEST, digest, size }, signer));
+      ok(
+        await cli.run([
+          "push",
+          `${registry.host}/team/notation`,
+          `${envelope}:application/jose+json`,
+          "--artifact-type",
+          "application/vnd.cncf.notary.signature",
+          "-a",
+          `io.cncf.notary.x509chain.thumbprint#S256=${notationThumbprints(signer)}`,
+          "--subject",
+          ":v1",
+        ]),
+      );
+      // Notation's own trust store layout: truststore/x509/ca/<name>/*.pem
+      const store = join(files, "truststore");
+      await mkdir(join(store, "x509", "ca", "acme"), { recursive: true });
+      await writeFile(join(store, "x509", "ca", "acme", "root.pem"), signer.rootPem);
+      const verified = JSON.parse(
+        ok(await cli.run(["verify", ref("notation"), "--trust-store", store, "--json"])).stdout,
+      ) as { signers: string[]; signatures: { format: string; signers: string[] }[] };
+      assert.deepEqual(verified.signers, ["truststore/x509/ca/acme/root.pem"]);
+      assert.deepEqual(
+        verified.signatures.map((s) => s.format),
+        ["notation"],
+      );
+      const pem = join(files, "acme-root.pem");
+      await writeFile(pem, signer.rootPem);
+      ok(await cli.run(["verify", ref("notation"), "--trust-store", pem]));
+
+      const other = join(files, "stranger-root.pem");
+      await writeFile(other, stranger.rootPem);
+      refused(
+        await cli.run(["verify", ref("notation"), "--trust-store", other]),
+        UNVERIFIED,
+        /1 signature .* none by a trusted key/,
+      );
+      refused(
+        await cli.run(["verify", ref("notation"), "--key", alice.pub]),
         UNVERIFIED,
         /none by a trusted key/,
       );

@@ -14,6 +14,8 @@ export const ExitCode = {
   ImmutableTag: 8,
   /** `wharf lock --check`: the files or the registry no longer agree with the lock file. */
   Drift: 9,
+  /** `wharf verify`, `pull --verify-key`: no trusted key signed the artifact's digest. */
+  Unverified: 10,
 } as const;
 
 export class WharfError extends Error {
@@ -72,6 +74,14 @@ export class TimeoutError extends UnreachableError {
  */
 export class ImmutableTagError extends WharfError {
   override readonly exitCode = ExitCode.ImmutableTag;
+}
+
+/**
+ * No signature by a trusted key (or trust-store certificate) covers the artifact's digest: `wharf verify`
+ * and `pull --verify-key` refuse it (nothing is written).
+ */
+export class UnverifiedError extends WharfError {
+  override readonly exitCode = ExitCode.Unverified;
 }
 
 /** A registry answered with an error we have no better class for (5xx after retries, 4xx we do not expect). */

@@ -46,6 +46,8 @@ export interface Refusal {
   repository?: string;
   target?: string;
   reason: string;
+  /** More of what was refused, recorded beside the reason (a `digest` folds repeats per artifact). */
+  detail?: Record<string, unknown>;
 }
 
 /** Records a refused request (folded and bounded by the audit log's throttle). */
@@ -53,13 +55,13 @@ export function recordRefusal(
   audit: Pick<AuditLog, "recordDenied"> | undefined,
   refusal: Refusal,
 ): Promise<void> {
-  const { reason, repository, target, ...who } = refusal;
+  const { reason, repository, target, detail, ...who } = refusal;
   return (
     audit?.recordDenied({
       ...who,
       ...(repository === undefined ? {} : { repository }),
       ...(target === undefined ? {} : { target }),
-      detail: { reason },
+      detail: { reason, ...detail },
     }) ?? Promise.resolve()
   );
 }

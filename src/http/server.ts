@@ -139,6 +139,8 @@ async function dispatch(
       audit: (event) => services.audit.record({ ...event, actor: access.actor, client: access.client }),
       refused: (refusal) =>
         recordRefusal(services.audit, { ...refusal, actor: access.actor, client: access.client }),
+      auditRepeated: (event) =>
+        services.audit.recordRepeated({ ...event, actor: access.actor, client: access.client }),
     };
     return handler(context);
   }

@@ -49,7 +49,15 @@ class DeniedThrottle {
   private overall: Budget = { since: 0, count: 0 };
 
   admit(event: AuditEvent, at = Date.now()): boolean {
-    const key = [event.actor, event.action, event.repository ?? "", event.client, event.detail?.reason ?? ""]
+    // A refusal about one artifact (a trust decision names its digest) folds per artifact.
+    const key = [
+      event.actor,
+      event.action,
+      event.repository ?? "",
+      event.client,
+      event.detail?.reason ?? "",
+      event.detail?.digest ?? "",
+    ]
       .map(String)
       .join("\0");
     const last = this.seen.get(key);
@@ -84,6 +92,8 @@ const UNBOUNDED_FAILURES = new Set(["locked_out", "invalid_refresh_token"]);
 export class AuditLog {
   private readonly recentLogins = new Map<string, number>();
   private readonly denied = new DeniedThrottle();
+  /** Its own budget: warnings on served pulls must not use up the refusals'. */
+  private readonly repeated = new DeniedThrottle();
 
   constructor(
     private readonly db: Db,
@@ -115,6 +125,15 @@ export class AuditLog {
   async recordDenied(event: Omit<AuditEvent, "outcome">): Promise<void> {
     if (!this.denied.admit(event)) return;
     await this.record({ ...event, outcome: "denied" });
+  }
+
+  /**
+   * An event every request of a kind may cause (a trust warning on each pull of an unsigned artifact):
+   * folded per actor, action, repository, address, reason and artifact, bounded like refusals.
+   */
+  async recordRepeated(event: AuditEvent): Promise<void> {
+    if (!this.repeated.admit(event)) return;
+    await this.record(event);
   }
 
   /**

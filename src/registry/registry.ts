@@ -14,6 +14,7 @@ import { ManagedIndexes, type ManagedIndexOptions } from "./managed-indexes.js";
 import { BUILTIN_KINDS, type Kind } from "../oci/kinds/index.js";
 import { TagResolver } from "./tag-resolution.js";
 import { TrustState } from "./trust/index.js";
+import { TrustEnforcement } from "./trust/enforcement.js";
 import { SignatureRecorder } from "./trust/signatures.js";
 
 export interface RegistryOptions {
@@ -43,6 +44,7 @@ export class Registry {
   readonly indexes: ManagedIndexes;
   readonly tagResolver: TagResolver;
   readonly trust: TrustState;
+  readonly enforcement: TrustEnforcement;
   readonly signatures: SignatureRecorder;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -56,6 +58,7 @@ export class Registry {
     const blobCommits = new KeyedLock();
     this.immutable = new ImmutableTags(db);
     this.trust = new TrustState(db);
+    this.enforcement = new TrustEnforcement(db, this.trust);
     this.blobs = new BlobService(db, store, this.immutable);
     this.uploads = new UploadService(db, store, blobCommits);
     const kinds = options.kinds ?? BUILTIN_KINDS;

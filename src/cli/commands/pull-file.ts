@@ -11,6 +11,7 @@ import { resolveTag } from "../../client/resolve.js";
 import { TagPolicyError, type TagPolicy } from "../../oci/tag-policy/index.js";
 import type { Context } from "./common/context.js";
 import { pullOne } from "./pull.js";
+import type { TrustedKey } from "../../oci/signatures/index.js";
 
 interface Outcome {
   reference: string;
@@ -31,7 +32,15 @@ interface Outcome {
 export async function pullFromFile(
   ctx: Context,
   file: string,
-  options: { output: string; refresh?: boolean; platform?: string; locked?: boolean; lock?: string },
+  options: {
+    output: string;
+    refresh?: boolean;
+    platform?: string;
+    locked?: boolean;
+    lock?: string;
+    /** `--verify-key`: each reference is verified before it is pulled (see pullOne). */
+    trusted?: TrustedKey[];
+  },
 ): Promise<number> {
   let targets: Target[];
   if (options.locked) targets = await lockedTargets(file, options.lock ?? "wharf.lock");

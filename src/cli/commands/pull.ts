@@ -5,6 +5,9 @@ import { CachingFetcher } from "../../client/fetcher.js";
 import { LayoutSource } from "../../client/layout-source.js";
 import { checkPlatform } from "../../client/platform.js";
 import { pullArtifact, type PullResult } from "../../client/pull.js";
+import { loadPublicKeys } from "../../client/signing/keys.js";
+import type { TrustedKey } from "../../oci/signatures/index.js";
+import { verifiedReference } from "./verify.js";
 import { platformNote } from "./common/format.js";
 import { kindDefault, withKindDefault, type KindDefaultOptions } from "./common/kind-option.js";
 import { formatReference } from "../../client/reference.js";
@@ -32,6 +35,7 @@ interface PullOptions extends CommonOptions, KindDefaultOptions, PolicyOptions {
   file?: string;
   locked?: boolean;
   lock: string;
+  verifyKey: string[];
 }
 
 export function registerPull(program: Command): void {
@@ -44,7 +48,13 @@ export function registerPull(program: Command): void {
     .option("--platform <os/arch>", "manifest to pick from an index (default: this machine's)")
     .option("-f, --file <file>", "pull every OCI reference declared in this YAML, JSON, HCL or .tf file")
     .option("--locked", "with -f: pull exactly the digests the lock file has for the file's references")
-    .option("--lock <file>", "the lock file --locked reads (written by wharf lock)", "wharf.lock");
+    .option("--lock <file>", "the lock file --locked reads (written by wharf lock)", "wharf.lock")
+    .option(
+      "--verify-key <file>",
+      "pull only what this public key (cosign.pub) signed, checked before anything is downloaded; repeatable",
+      (v: string, p: string[]) => [...p, v],
+      [],
+    );
   withPolicyOptions(command);
   withKindDefault(command);
   withCommonOptions(command, { transfers: "download" });
@@ -64,12 +74,13 @@ export function registerPull(program: Command): void {
       checkPlatform(options.platform);
       await checkOutputDir(options.output);
       if (options.locked && !options.file) throw new UsageError("--locked goes with -f FILE");
+      const trusted = options.verifyKey.length > 0 ? await loadPublicKeys(options.verifyKey) : undefined;
       if (options.file) {
         if (reference) throw new UsageError("give either a reference or --file, not both");
         if (hasPolicy(options))
           throw new UsageError("--semver, --order and --filter pick one reference's tag, not --file's");
         const { pullFromFile } = await import("./pull-file.js");
-        return pullFromFile(ctx, options.file, options);
+        return pullFromFile(ctx, options.file, { ...options, trusted });
       }
       if (!reference) throw new UsageError("missing reference: wharf pull REF [-o DIR]");
       const policy = policyFromOptions(options);
@@ -79,7 +90,7 @@ export function registerPull(program: Command): void {
         reference = formatReference(pinned(ref, resolved));
         if (!ctx.json) ctx.note(`${describeChoice(resolved.tag, resolved.candidates)}: ${reference}`);
       }
-      const result = await pullOne(ctx, reference, options);
+      const result = await pullOne(ctx, reference, { ...options, trusted });
       if (ctx.json) ctx.printJson(result);
       else ctx.print(result.digest);
     });
@@ -90,9 +101,15 @@ export function registerPull(program: Command): void {
 export async function pullOne(
   ctx: Context,
   reference: string,
-  options: { output?: string; refresh?: boolean; platform?: string } & KindDefaultOptions,
+  options: {
+    output?: string;
+    refresh?: boolean;
+    platform?: string;
+    trusted?: TrustedKey[];
+  } & KindDefaultOptions,
 ): Promise<PullResult> {
-  const ref = ctx.client.parse(reference, kindDefault(options));
+  let ref = ctx.client.parse(reference, kindDefault(options));
+  if (options.trusted) ref = await verifiedReference(ctx, ref, options.trusted);
   const pullOptions = {
     outputDir: options.output,
     platform: options.platform,

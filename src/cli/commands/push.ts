@@ -26,6 +26,7 @@ import type { Reference, RegistryReference } from "../../client/reference.js";
 import { declaredGate, runGate, type Gate } from "../../client/gate.js";
 import { checkPushedKind } from "../../client/kind-checks.js";
 import { FORCE_HELP } from "./common/force-option.js";
+import { readSigningKey, signResolved } from "./sign.js";
 
 interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
@@ -37,6 +38,8 @@ interface PushOptions extends CommonOptions, KindDefaultOptions {
   index?: IndexOption;
   subject?: string;
   force?: boolean;
+  sign?: boolean;
+  key?: string;
 }
 
 export function registerPush(program: Command): void {
@@ -66,7 +69,12 @@ export function registerPush(program: Command): void {
       "run this shell command first (in the pushed directory, WHARF_REF set) and push nothing if it fails; default: the gate: of the directory's wharf.yaml",
     )
     .option("--no-gate", "skip the gate and the kind's own checks (a chart's version is its tag, …)")
-    .option("--force", FORCE_HELP);
+    .option("--force", FORCE_HELP)
+    .option(
+      "--sign",
+      "then sign the pushed digest (a Sigstore bundle referrer, as wharf sign does) with --key",
+    )
+    .option("--key <file>", "with --sign: the private key (cosign.key; passphrase from WHARF_KEY_PASSWORD)");
   withIndexOption(command, "then list the artifact");
   withKindDefault(command);
   withCommonOptions(command, { transfers: "upload" });
@@ -87,6 +95,13 @@ export function registerPush(program: Command): void {
         throw new UsageError("push names a tag, not a digest: the digest is what push computes");
       let config: { path: string; mediaType?: string } | undefined;
       if (options.config) config = splitMediaType(options.config);
+      // The key (and its passphrase) before anything is uploaded: a bad key must not leave an unsigned push.
+      if (options.key && !options.sign) throw new UsageError("--key goes with --sign");
+      if (options.sign && !options.key)
+        throw new UsageError("--sign needs --key KEY (a private key: cosign.key)");
+      if (options.sign && ref.kind !== "registry")
+        throw new UsageError("--sign needs a registry push target: signatures live beside their artifact");
+      const signingKey = options.sign && options.key ? await readSigningKey(ctx, options.key) : undefined;
       const namespace = indexNamespace(ctx, options.index, ref);
       const target = openTarget(ctx, ref);
       const subject =
@@ -114,13 +129,28 @@ export function registerPush(program: Command): void {
       const pushed = result.tag
         ? formatReference({ ...ref, tag: result.tag })
         : formatReference({ ...ref, digest: result.digest });
+      const signed =
+        signingKey && ref.kind === "registry"
+          ? await signResolved(
+              ctx,
+              ref,
+              { mediaType: result.mediaType, digest: result.digest, size: result.size },
+              signingKey,
+              "bundle",
+            )
+          : undefined;
       let index;
       if (namespace !== undefined && ref.kind === "registry") {
         const change = () => pushedChange(ctx, ref, result.digest, result.tag ? [result.tag] : []);
         index = await maintainIndex(ctx, ref, namespace, change, `pushed ${pushed} (${result.digest})`);
       }
       if (ctx.json) {
-        ctx.printJson({ reference: pushed, ...result, ...(index ? { index } : {}) });
+        ctx.printJson({
+          reference: pushed,
+          ...result,
+          ...(index ? { index } : {}),
+          ...(signed ? { signature: signed.signature } : {}),
+        });
         return;
       }
       const total = result.layers.reduce((sum, l) => sum + l.size, 0);

@@ -3,10 +3,18 @@ import { parseRange } from "../range.js";
 import { sendFromReader } from "../send-blob.js";
 import { RegistryError } from "../../oci/errors.js";
 import { auditingImmutable } from "./immutable-refusal.js";
+import { applyTrustDecision } from "./trust-refusal.js";
 
 async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const { reply, registry, name, reference } = ctx;
   const info = await registry.blobs.stat(name, reference);
+  // HEAD stays open (pushers check what is there); a manifest served as a blob is decided as one.
+  if (withBody) {
+    const decision = info.manifest
+      ? await registry.enforcement.manifest(name, info.digest, info.manifest.content, null)
+      : await registry.enforcement.blob(name, info.digest);
+    await applyTrustDecision(ctx, decision);
+  }
   const etag = `"${info.digest}"`;
   reply
     .header("Docker-Content-Digest", info.digest)

@@ -4,11 +4,20 @@ import { readLimitedBody } from "../request-body.js";
 import { MAX_MANIFEST_BYTES } from "../../oci/manifest.js";
 import { isDigestReference } from "../../registry/validation.js";
 import { auditingImmutable } from "./immutable-refusal.js";
+import { applyTrustDecision } from "./trust-refusal.js";
 import { signatureAuditEvent } from "../../registry/trust/signatures.js";
 
 async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   const { reply, registry, name, reference } = ctx;
   const manifest = await registry.manifests.get(name, reference);
+  // HEAD stays open: clients resolve digests to fetch and check signatures.
+  if (withBody) {
+    const tag = isDigestReference(reference) ? null : reference;
+    await applyTrustDecision(
+      ctx,
+      await registry.enforcement.manifest(name, manifest.digest, manifest.content, tag),
+    );
+  }
   const etag = `"${manifest.digest}"`;
   reply
     .header("Docker-Content-Digest", manifest.digest)

@@ -18,6 +18,8 @@ export interface RouteContext {
   audit(event: Omit<AuditEvent, "actor" | "client">): Promise<void>;
   /** Records a refused request with the caller as actor (throttled like every refusal). */
   refused(refusal: Omit<Refusal, "actor" | "client">): Promise<void>;
+  /** Records an event each request may repeat (a trust warning per pull), folded like refusals. */
+  auditRepeated(event: Omit<AuditEvent, "actor" | "client">): Promise<void>;
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<unknown>;

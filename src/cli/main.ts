@@ -31,6 +31,7 @@ import { registerImmutable } from "./commands/admin/immutable.js";
 import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
 import { registerMove } from "./move.js";
+import { registerKey } from "./commands/key.js";
 import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
@@ -174,6 +175,7 @@ registerImmutable(program);
 registerAudit(program);
 registerStorage(program);
 registerMove(program);
+registerKey(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);

@@ -1,4 +1,6 @@
 import type { Descriptor } from "../manifest.js";
+import { verifyBundles } from "./verify-bundle.js";
+import { verifyLegacy } from "./verify-legacy.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
 
 /**
@@ -9,10 +11,22 @@ import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js
  * the digest its payload states. Never throws for a bad signature: the verdict says what is wrong.
  */
 export async function verifySignatureArtifact(
-  _artifact: SignatureArtifact,
-  _readLayer: (layer: Descriptor) => Promise<Buffer>,
-  _expectedDigest: string | undefined,
-  _keys: readonly TrustedKey[],
+  artifact: SignatureArtifact,
+  readLayer: (layer: Descriptor) => Promise<Buffer>,
+  expectedDigest: string | undefined,
+  keys: readonly TrustedKey[],
 ): Promise<SignatureVerdict[]> {
-  throw new Error("not implemented: verifySignatureArtifact");
+  switch (artifact.format) {
+    case "cosign-legacy":
+      return verifyLegacy(artifact, readLayer, expectedDigest, keys);
+    case "sigstore-bundle":
+      return verifyBundles(artifact, readLayer, expectedDigest, keys);
+    case "notation":
+      return artifact.layers.map(() => ({
+        format: artifact.format,
+        subject: expectedDigest ?? artifact.subject,
+        signers: [],
+        problem: `verifying ${artifact.format} signatures is not available yet`,
+      }));
+  }
 }

@@ -1,14 +1,6 @@
-import { NotFoundError } from "./errors.js";
+import { legacyTagsOf, type LegacyKind } from "./legacy-tags.js";
 import { artifactTypeOf, decodeManifest, type Descriptor } from "./manifest.js";
 import type { Target } from "./target.js";
-
-/** cosign ≤ v2 keeps signatures, attestations and SBOMs under tags named after the digest. */
-export const COSIGN_LEGACY_TAGS = {
-  sig: "cosign-signature",
-  att: "cosign-attestation",
-  sbom: "cosign-sbom",
-} as const;
-export type LegacyKind = (typeof COSIGN_LEGACY_TAGS)[keyof typeof COSIGN_LEGACY_TAGS];
 
 export const DEFAULT_DISCOVER_DEPTH = 8;
 export const DEFAULT_DISCOVER_NODES = 10_000;
@@ -42,11 +34,6 @@ export interface DiscoverResult {
   count: number;
   /** Set when maxNodes cut the walk short. */
   truncated: boolean;
-}
-
-/** cosign's tag for `digest` (`sha256:abc` → `sha256-abc.sig`). */
-export function legacyTag(digest: string, suffix: keyof typeof COSIGN_LEGACY_TAGS): string {
-  return `${digest.replace(":", "-")}.${suffix}`;
 }
 
 /**
@@ -108,18 +95,10 @@ async function childrenOf(target: Target, subject: Descriptor, artifactType?: st
   return children;
 }
 
-/** The `.sig`, `.att` and `.sbom` tags of `digest` that exist, each described by its manifest. */
+/** The `.sig`, `.att` and `.sbom` tags of `digest`, each described by its manifest. */
 async function legacyChildren(target: Target, digest: string): Promise<Child[]> {
-  const found = await Promise.all(
-    (Object.keys(COSIGN_LEGACY_TAGS) as (keyof typeof COSIGN_LEGACY_TAGS)[]).map(async (suffix) => {
-      const tag = legacyTag(digest, suffix);
-      let descriptor: Descriptor;
-      try {
-        descriptor = await target.resolve(tag);
-      } catch (err) {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
-      }
+  return Promise.all(
+    (await legacyTagsOf(target, digest)).map(async ({ tag, kind, descriptor }) => {
       const decoded = decodeManifest(await target.fetchManifest(descriptor));
       const artifactType = artifactTypeOf(decoded);
       const described: Descriptor = {
@@ -129,10 +108,9 @@ async function legacyChildren(target: Target, digest: string): Promise<Child[]> 
         ...(artifactType ? { artifactType } : {}),
         ...(decoded.doc.annotations ? { annotations: decoded.doc.annotations } : {}),
       };
-      return { descriptor: described, legacy: COSIGN_LEGACY_TAGS[suffix], tag };
+      return { descriptor: described, legacy: kind, tag };
     }),
   );
-  return found.filter((c): c is NonNullable<typeof c> => c !== undefined);
 }
 
 function node(name: string, d: Descriptor, legacy?: LegacyKind, tag?: string): DiscoveredNode {

@@ -1,5 +1,6 @@
 import { MediaType } from "../../oci/media-types.js";
 import type { Descriptor } from "../manifest.js";
+import { goDescriptor, goJson, goMap } from "../../oci/signatures/go-json.js";
 
 /** fluxcd/pkg oci constants.go. */
 export const FluxMediaType = {
@@ -40,20 +41,13 @@ export function fluxManifest(
   layer: Descriptor,
   annotations: Record<string, string>,
 ): Buffer {
-  const descriptor = (d: Descriptor) =>
-    `{"mediaType":${goJson(d.mediaType)},"size":${d.size},"digest":${goJson(d.digest)}}`;
-  const keys = Object.keys(annotations).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  const pairs = keys.map((k) => `${goJson(k)}:${goJson(annotations[k] as string)}`).join(",");
   return Buffer.from(
-    `{"schemaVersion":2,"mediaType":${goJson(MediaType.OciManifest)},"config":${descriptor(config)},` +
-      `"layers":[${descriptor(layer)}]${keys.length ? `,"annotations":{${pairs}}` : ""}}`,
-  );
-}
-
-/** Go's encoding/json string: like JSON.stringify, but <, >, & and U+2028/9 escaped as \u00XX. */
-function goJson(value: string): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    goJson({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: goDescriptor(config),
+      layers: [goDescriptor(layer)],
+      annotations: goMap(annotations),
+    }),
   );
 }

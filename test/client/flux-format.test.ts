@@ -255,6 +255,10 @@ describe("push --format flux", () => {
 
   test("pull unpacks a Flux artifact into the output directory", async () => {
     ok(await cli.run(["push", `${server.host}/team/roundtrip:v1`, dir, "--format", "flux"]));
+    const info = JSON.parse(
+      ok(await cli.run(["info", `${server.host}/team/roundtrip:v1`, "--json"])).stdout,
+    ) as { kind?: { id: string } };
+    assert.equal(info.kind?.id, "flux-artifact", "Wharf's kinds recognise it as a Flux artifact");
     const out = join(cli.dir, "pulled");
     ok(await cli.run(["pull", `${server.host}/team/roundtrip:v1`, "-o", out]));
     assert.deepEqual((await readdir(out)).sort(), ["apps", "kustomization.yaml"]);

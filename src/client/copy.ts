@@ -2,6 +2,7 @@ import { mapLimit } from "./limit.js";
 import { decodeManifest, type Descriptor, type ManifestData } from "./manifest.js";
 import { platformChoice, selectPlatform, type PlatformChoice } from "./platform.js";
 import { silentProgress, type ProgressSink } from "./progress.js";
+import { legacyTagsOf } from "./legacy-tags.js";
 import { guardVersionTag } from "./tag-guard.js";
 import { RegistryTarget, type Target } from "./target.js";
 
@@ -9,7 +10,7 @@ export interface CopyOptions {
   /** Copy every manifest of an index; otherwise only the one for `platform` (when the index has platforms). */
   all?: boolean;
   platform?: string;
-  /** Also copy signatures, SBOMs and other referrers, recursively. */
+  /** Also copy signatures, SBOMs and other referrers, recursively, and cosign's legacy tags of each. */
   referrers?: boolean;
   progress?: ProgressSink;
   concurrency?: number;
@@ -32,6 +33,8 @@ export interface CopyResult {
 interface Node {
   descriptor: Descriptor;
   data: ManifestData;
+  /** The tag it goes up under: a cosign legacy tag (`sha256-<hex>.sig` …); the root's is `tag`. */
+  tag?: string;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function copyArtifact(
   const nodes: Node[] = [];
   const blobs = new Map<string, Descriptor>();
   const visited = new Set<string>();
-  const visit = async (descriptor: Descriptor, followIndex: boolean): Promise<void> => {
+  const visit = async (descriptor: Descriptor, followIndex: boolean, nodeTag?: string): Promise<void> => {
     if (visited.has(descriptor.digest)) return;
     visited.add(descriptor.digest);
     const data = descriptor.digest === rootData.digest ? rootData : await source.fetchManifest(descriptor);
@@ -78,7 +81,7 @@ export async function copyArtifact(
         if (!blob.urls?.length) blobs.set(blob.digest, blob);
       }
     }
-    nodes.push({ descriptor, data });
+    nodes.push({ descriptor, data, ...(nodeTag ? { tag: nodeTag } : {}) });
   };
   await visit(root, true);
   let referrerCount = 0;
@@ -89,6 +92,12 @@ export async function copyArtifact(
         if (visited.has(referrer.digest)) continue;
         referrerCount++;
         await visit(referrer, true);
+      }
+      // cosign ≤ v2's signatures, attestations and SBOMs have no subject: only their tag names them.
+      for (const legacy of await legacyTagsOf(source, subject.digest)) {
+        if (visited.has(legacy.descriptor.digest)) continue;
+        referrerCount++;
+        await visit(legacy.descriptor, true, legacy.tag);
       }
     }
   }
@@ -125,7 +134,7 @@ export async function copyArtifact(
     const isRoot = node.descriptor.digest === root.digest;
     await destination.pushManifest(
       { ...node.data, mediaType: node.descriptor.mediaType || node.data.mediaType },
-      isRoot ? tag : undefined,
+      isRoot ? tag : node.tag,
       { force: options.force },
     );
   }

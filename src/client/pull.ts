@@ -14,6 +14,7 @@ import { platformChoice, selectPlatform, type PlatformChoice } from "./platform.
 import { silentProgress, type ProgressSink } from "./progress.js";
 import { formatReference, type Reference } from "./reference.js";
 import { Annotation } from "./push.js";
+import { FluxMediaType } from "./flux/artifact.js";
 
 /**
  * Where a pull reads from: a registry through the local cache (CachingFetcher), or an OCI layout
@@ -101,7 +102,9 @@ export async function pullArtifact<R extends Reference>(
     const name = await layerName(layer, manifest.config, fetcher, ref);
     if (name === undefined) continue;
     if ([...names.values()].includes(name)) {
-      throw new UnsafeContentError(`refusing to pull: two layers are both named ${JSON.stringify(name)}`);
+      throw new UnsafeContentError(
+        `refusing to pull: two layers are both named ${name ? JSON.stringify(name) : "as the content of the directory"}`,
+      );
     }
     names.set(layer, name);
   }
@@ -155,7 +158,14 @@ async function writeLayers<R extends Reference>(
     const written: string[] = [];
     for (const [layer, name] of names) {
       const target = join(staging, name);
-      const what = `layer ${name} (${shortDigest(layer.digest)})`;
+      const what = `layer ${name || layer.mediaType} (${shortDigest(layer.digest)})`;
+      if (name === FLUX_ROOT) {
+        // A Flux artifact's content is the directory itself: extracted into the output directory.
+        const before = new Set(await readdir(staging));
+        await extractArchive(() => fetcher.blob(ref, layer), staging, what);
+        for (const entry of (await readdir(staging)).sort()) if (!before.has(entry)) written.push(entry);
+        continue;
+      }
       if (layer.annotations?.[Annotation.OrasUnpack] === "true") {
         await extractArchive(() => fetcher.blob(ref, layer), staging, what);
       } else {
@@ -186,6 +196,7 @@ async function layerName<R extends Reference>(
   ref: R,
 ): Promise<string | undefined> {
   let name = layer.annotations?.[Annotation.Title];
+  if (name === undefined && layer.mediaType === FluxMediaType.Content) return FLUX_ROOT;
   if (
     name === undefined &&
     layer.mediaType === HelmMediaType.Chart &&
@@ -211,6 +222,9 @@ async function layerName<R extends Reference>(
   }
   return parts.join("/");
 }
+
+/** The name of a layer whose tar+gzip content is extracted into the output directory itself (Flux's). */
+const FLUX_ROOT = "";
 
 function shortDigest(digest: string): string {
   return digest.slice(0, 19);

@@ -11,6 +11,14 @@ import { EMPTY_CONFIG, type Descriptor, type ManifestData } from "./manifest.js"
 import { silentProgress, type ProgressSink } from "./progress.js";
 import { bufferSource, fileSource } from "./sources.js";
 import { packDirectory } from "./tar-dir.js";
+import {
+  FLUX_REPRODUCIBLE_CREATED,
+  FluxAnnotation,
+  FluxMediaType,
+  fluxConfig,
+  fluxManifest,
+} from "./flux/artifact.js";
+import { packFluxArtifact } from "./flux/tar.js";
 import { guardVersionTag } from "./tag-guard.js";
 import type { Target } from "./target.js";
 import type { BlobSource } from "./upload.js";
@@ -34,6 +42,11 @@ export interface PushInput {
 }
 
 export interface PushOptions {
+  /**
+   * `flux`: exactly what `flux push artifact` makes of one directory (or file): Flux's config, one
+   * Flux content layer, the OCI created/source/revision annotations (see src/client/flux).
+   */
+  format?: "flux";
   artifactType?: string;
   /** Manifest annotations. */
   annotations?: Record<string, string>;
@@ -99,53 +112,10 @@ export async function pushArtifact(
   if (inputs.length === 0 && !options.config) throw new UsageError("nothing to push: name at least one file");
   const work = await mkdtemp(join(tmpdir(), "wharf-push-"));
   try {
-    const helm =
-      options.detectHelm !== false &&
-      inputs.length === 1 &&
-      !options.config &&
-      !options.artifactType &&
-      !inputs[0]?.mediaType
-        ? await readHelmChart((inputs[0] as PushInput).path)
-        : undefined;
-
-    const layers: PreparedBlob[] = [];
-    const titles = new Set<string>();
-    for (const input of inputs) {
-      const layer = await prepareLayer(input, work, layers.length);
-      const title = layer.descriptor.annotations?.[Annotation.Title] ?? "";
-      if (titles.has(title)) throw new UsageError(`two inputs would both be named ${JSON.stringify(title)}`);
-      titles.add(title);
-      if (helm) layer.descriptor.mediaType = HelmMediaType.Chart;
-      layers.push(layer);
-    }
-
-    let config: PreparedBlob;
-    let configBytes: Buffer | undefined;
-    if (helm) config = bytesBlob((configBytes = helm.config), HelmMediaType.Config);
-    else if (options.config) {
-      const mediaType = options.config.mediaType ?? DEFAULT_CONFIG_MEDIA_TYPE;
-      checkMediaType(mediaType);
-      const { digest, size } = await hashFile(options.config.path);
-      config = { descriptor: { mediaType, digest, size }, source: fileSource(options.config.path) };
-      configBytes = await readSmallFile(options.config.path, size);
-    } else config = bytesBlob((configBytes = EMPTY_CONFIG.bytes), EMPTY_CONFIG.mediaType);
-
-    const artifactType = helm
-      ? undefined
-      : (options.artifactType ?? (options.config ? undefined : DEFAULT_ARTIFACT_TYPE));
-    if (artifactType) checkMediaType(artifactType);
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: MediaType.OciManifest,
-      ...(artifactType ? { artifactType } : {}),
-      config: config.descriptor,
-      layers: layers.map((l) => l.descriptor),
-      ...(options.subject ? { subject: subjectDescriptor(options.subject) } : {}),
-      ...(options.annotations && Object.keys(options.annotations).length > 0
-        ? { annotations: sortedObject(options.annotations) }
-        : {}),
-    };
-    const bytes = Buffer.from(JSON.stringify(manifest));
+    const { layers, config, configBytes, manifest, bytes, artifactType, helm } =
+      options.format === "flux"
+        ? await prepareFlux(inputs, work, options)
+        : await prepareArtifact(inputs, work, options);
     const data: ManifestData = { bytes, mediaType: MediaType.OciManifest, digest: digestLike(bytes) };
 
     const finalTag = tag ?? (options.subject ? undefined : helm ? helmTag(helm.version) : "latest");
@@ -180,6 +150,100 @@ export async function pushArtifact(
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+interface PreparedArtifact {
+  layers: PreparedBlob[];
+  config: PreparedBlob;
+  configBytes: Buffer | undefined;
+  manifest: Record<string, unknown>;
+  /** The manifest as it is stored (its digest is the artifact's). */
+  bytes: Buffer;
+  artifactType: string | undefined;
+  helm: { name: string; version: string; config: Buffer } | undefined;
+}
+
+/** One directory (or file) as `flux push artifact` packs it; annotations over Flux's created time. */
+async function prepareFlux(
+  inputs: PushInput[],
+  work: string,
+  options: PushOptions,
+): Promise<PreparedArtifact> {
+  const input = inputs[0];
+  if (inputs.length !== 1 || !input || input.mediaType)
+    throw new UsageError("--format flux pushes one directory (or file), as flux push artifact does");
+  if (options.config || options.artifactType || options.subject)
+    throw new UsageError(
+      "--format flux makes what flux push artifact makes: no --config, --artifact-type or --subject",
+    );
+  const out = join(work, "artifact.tgz");
+  const packed = await packFluxArtifact(input.path, out);
+  const layer: PreparedBlob = {
+    descriptor: { mediaType: FluxMediaType.Content, digest: packed.digest, size: packed.size },
+    source: fileSource(out),
+  };
+  const configBytes = fluxConfig(packed.tarDigest);
+  const config = bytesBlob(configBytes, FluxMediaType.Config);
+  const annotations = { [FluxAnnotation.Created]: FLUX_REPRODUCIBLE_CREATED, ...options.annotations };
+  const bytes = fluxManifest(config.descriptor, layer.descriptor, annotations);
+  const manifest = JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
+  return { layers: [layer], config, configBytes, manifest, bytes, artifactType: undefined, helm: undefined };
+}
+
+/** Files and directories as ORAS lays them out (or a Helm chart as Helm does). */
+async function prepareArtifact(
+  inputs: PushInput[],
+  work: string,
+  options: PushOptions,
+): Promise<PreparedArtifact> {
+  const helm =
+    options.detectHelm !== false &&
+    inputs.length === 1 &&
+    !options.config &&
+    !options.artifactType &&
+    !inputs[0]?.mediaType
+      ? await readHelmChart((inputs[0] as PushInput).path)
+      : undefined;
+
+  const layers: PreparedBlob[] = [];
+  const titles = new Set<string>();
+  for (const input of inputs) {
+    const layer = await prepareLayer(input, work, layers.length);
+    const title = layer.descriptor.annotations?.[Annotation.Title] ?? "";
+    if (titles.has(title)) throw new UsageError(`two inputs would both be named ${JSON.stringify(title)}`);
+    titles.add(title);
+    if (helm) layer.descriptor.mediaType = HelmMediaType.Chart;
+    layers.push(layer);
+  }
+
+  let config: PreparedBlob;
+  let configBytes: Buffer | undefined;
+  if (helm) config = bytesBlob((configBytes = helm.config), HelmMediaType.Config);
+  else if (options.config) {
+    const mediaType = options.config.mediaType ?? DEFAULT_CONFIG_MEDIA_TYPE;
+    checkMediaType(mediaType);
+    const { digest, size } = await hashFile(options.config.path);
+    config = { descriptor: { mediaType, digest, size }, source: fileSource(options.config.path) };
+    configBytes = await readSmallFile(options.config.path, size);
+  } else config = bytesBlob((configBytes = EMPTY_CONFIG.bytes), EMPTY_CONFIG.mediaType);
+
+  const artifactType = helm
+    ? undefined
+    : (options.artifactType ?? (options.config ? undefined : DEFAULT_ARTIFACT_TYPE));
+  if (artifactType) checkMediaType(artifactType);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.OciManifest,
+    ...(artifactType ? { artifactType } : {}),
+    config: config.descriptor,
+    layers: layers.map((l) => l.descriptor),
+    ...(options.subject ? { subject: subjectDescriptor(options.subject) } : {}),
+    ...(options.annotations && Object.keys(options.annotations).length > 0
+      ? { annotations: sortedObject(options.annotations) }
+      : {}),
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  return { layers, config, configBytes, manifest, bytes, artifactType, helm };
 }
 
 async function prepareLayer(input: PushInput, work: string, index: number): Promise<PreparedBlob> {

@@ -93,7 +93,7 @@ class NoLinkCache extends Map<`${number}:${number}`, string> {
   }
 }
 
-function hashing(hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): Transform {
+export function hashing(hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       hash.update(chunk);
@@ -104,7 +104,7 @@ function hashing(hash: ReturnType<typeof createHash>, onBytes?: (n: number) => v
 }
 
 /** Sets the gzip header's OS byte (offset 9) to 255, "unknown": zlib writes the build platform there. */
-function anonymousGzipHeader(): Transform {
+export function anonymousGzipHeader(): Transform {
   let offset = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {

@@ -27,6 +27,7 @@ import { declaredGate, runGate, type Gate } from "../../client/gate.js";
 import { checkPushedKind } from "../../client/kind-checks.js";
 import { FORCE_HELP } from "./common/force-option.js";
 import { readSigningKey, signResolved } from "./sign.js";
+import { FluxAnnotation } from "../../client/flux/artifact.js";
 
 interface PushOptions extends CommonOptions, KindDefaultOptions {
   artifactType?: string;
@@ -40,6 +41,9 @@ interface PushOptions extends CommonOptions, KindDefaultOptions {
   force?: boolean;
   sign?: boolean;
   key?: string;
+  format?: string;
+  source?: string;
+  revision?: string;
 }
 
 export function registerPush(program: Command): void {
@@ -62,6 +66,18 @@ export function registerPush(program: Command): void {
     .option(
       "--subject <ref>",
       "make the artifact a referrer of this manifest (tag, digest, or @sha256:…/:tag in the same repository); pushed by digest unless <ref> has a tag",
+    )
+    .option(
+      "--format <format>",
+      "flux: push one directory exactly as `flux push artifact` does (Flux's config and tar+gzip layer), for a Flux OCIRepository",
+    )
+    .option(
+      "--source <url>",
+      "where the content comes from, e.g. the Git URL (org.opencontainers.image.source)",
+    )
+    .option(
+      "--revision <rev>",
+      "its revision, e.g. <branch>@sha1:<commit> (org.opencontainers.image.revision)",
     )
     .option("--no-helm", "push a packaged Helm chart as a plain file instead of as a chart")
     .option(
@@ -87,6 +103,7 @@ export function registerPush(program: Command): void {
     "wharf push 127.0.0.1:5000/team/deploy:v2 ./k8s/ --gate 'kubeconform -summary .'  # publish only if it passes",
     "wharf push registry.example.com/team/app:v1 ./k8s/ --index  # and list it in team/index:latest",
     "wharf push 127.0.0.1:5000/team/app sbom.json:application/spdx+json --artifact-type application/spdx+json --subject :v1",
+    'wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/ --format flux --source "$(git config --get remote.origin.url)" --revision "main@sha1:$(git rev-parse HEAD)"',
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
     await runCommand(options, async (ctx) => {
@@ -107,8 +124,9 @@ export function registerPush(program: Command): void {
       const subject =
         options.subject === undefined ? undefined : await resolveSubject(ctx, ref, options.subject);
       const result = await pushArtifact(target, ref.tag, paths.map(splitMediaType), {
+        ...(pushFormat(options.format) ? { format: "flux" as const } : {}),
         artifactType: options.artifactType,
-        annotations: parseAnnotations(options.annotation),
+        annotations: sourceAnnotations(options, parseAnnotations(options.annotation)),
         config,
         detectHelm: options.helm,
         ...(subject ? { subject } : {}),
@@ -161,6 +179,29 @@ export function registerPush(program: Command): void {
       ctx.print(result.digest);
     });
   });
+}
+
+/** `--format`: only `flux` (undefined: Wharf's own layout). */
+function pushFormat(format: string | undefined): "flux" | undefined {
+  if (format === undefined) return undefined;
+  if (format !== "flux")
+    throw new UsageError(`unknown --format ${JSON.stringify(format)}: the one format push knows is flux`);
+  return "flux";
+}
+
+/**
+ * `--source`/`--revision` as the OCI annotations Flux reads (with any --format: they are standard
+ * annotations); `-a` with the same key wins.
+ */
+function sourceAnnotations(
+  options: PushOptions,
+  annotations: Record<string, string>,
+): Record<string, string> {
+  return {
+    ...(options.source !== undefined ? { [FluxAnnotation.Source]: options.source } : {}),
+    ...(options.revision !== undefined ? { [FluxAnnotation.Revision]: options.revision } : {}),
+    ...annotations,
+  };
 }
 
 /**

@@ -95,7 +95,7 @@ for (const kind of signingRegistries) {
       }
 
       const verified = ok(await cli.run(["verify", ref("bundled"), "--key", alice.pub]));
-      assert.match(verified.stdout, /sigstore-bundle\t.*\tsigned by alice\.pub/);
+      assert.match(verified.stdout, /^sigstore-bundle +sha256:[0-9a-f]{12} +signed by alice\.pub$/m);
       assert.match(verified.stderr, /Verified: .*signed by alice\.pub/);
       const json = JSON.parse(
         ok(await cli.run(["verify", ref("bundled"), "--key", bob.pub, "--key", alice.pub, "--json"])).stdout,
@@ -116,7 +116,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["verify", ref("bundled"), "--key", mallory.pub]),
         UNVERIFIED,
-        /1 signature for .*bundled@sha256:[0-9a-f]{64}, none by a trusted key/,
+        /1 signature for .*bundled:v1@sha256:[0-9a-f]{64}, none by a trusted key/,
       );
     });
 
@@ -181,7 +181,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["verify", ref("unsigned"), "--key", alice.pub]),
         UNVERIFIED,
-        /no signatures found for .*unsigned@sha256:/,
+        /no signatures found for .*unsigned:v1@sha256:/,
       );
 
       // A signed artifact's bundle, its payload changed, attached to another artifact as a referrer.
@@ -212,7 +212,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["verify", ref("tampered"), "--key", alice.pub]),
         UNVERIFIED,
-        /1 signature .*tampered@.* none by a trusted key/,
+        /1 signature .*tampered:v1@.* none by a trusted key/,
       );
 
       // The untouched bundle of `original`, attached to another artifact: it signs another digest.

@@ -423,6 +423,56 @@ for (const kind of signingRegistries) {
       );
     });
 
+    test("an index: sign signs the index digest; --recursive also each manifest it lists", async () => {
+      const children: { mediaType: string; digest: string; size: number }[] = [];
+      for (const name of ["amd64", "arm64"]) {
+        const digest = await pushNew(`multi-${name}`);
+        const res = await fetch(manifestUrl(`multi-${name}`, digest), { headers: { Accept: OCI_MANIFEST } });
+        const bytes = Buffer.from(await res.arrayBuffer());
+        // Into the index's repository (a manifest and its blobs, by copying the artifact).
+        ok(
+          await cli.run([
+            "cp",
+            `${registry.host}/team/multi-${name}@${digest}`,
+            `${registry.host}/team/multi:${name}`,
+          ]),
+        );
+        children.push({ mediaType: OCI_MANIFEST, digest, size: bytes.length });
+      }
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          manifests: children,
+        }),
+      );
+      const put = await fetch(manifestUrl("multi", "v1"), {
+        method: "PUT",
+        headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+        body: index,
+      });
+      assert.equal(put.status, 201);
+      const child = `${registry.host}/team/multi@${children[0]?.digest}`;
+
+      ok(await cli.run(["sign", ref("multi"), "--key", alice.key]));
+      ok(await cli.run(["verify", ref("multi"), "--key", alice.pub]));
+      refused(await cli.run(["verify", child, "--key", alice.pub]), UNVERIFIED, /no signatures found/);
+
+      const recursive = JSON.parse(
+        ok(await cli.run(["sign", ref("multi"), "--key", bob.key, "--recursive", "--json"])).stdout,
+      ) as { subject: string; manifests: { subject: string }[] };
+      assert.deepEqual(
+        recursive.manifests.map((m) => m.subject),
+        children.map((c) => c.digest),
+      );
+      ok(await cli.run(["verify", child, "--key", bob.pub]));
+      refused(
+        await cli.run(["sign", `${registry.host}/team/multi:amd64`, "--key", bob.key, "--recursive"]),
+        2,
+        /is not an index/,
+      );
+    });
+
     test("wharf info lists the signatures among the accessories", async () => {
       const digest = await pushNew("described");
       const bundleSig = ok(await cli.run(["sign", ref("described"), "--key", alice.key])).stdout.trim();

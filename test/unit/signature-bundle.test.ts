@@ -166,6 +166,29 @@ describe("Sigstore bundles: what Wharf writes", () => {
       layers: [layer],
     });
   });
+  it("recognises the referrer @sigstore/oci writes, whichever bundle media type it was given", () => {
+    for (const mediaType of [
+      SIGSTORE_BUNDLE_MEDIA_TYPE,
+      "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    ]) {
+      const layer = { mediaType, size: 700, digest: sha256("bundle") };
+      // @sigstore/oci's buildManifest: artifactType = the layer's media type, empty config, subject.
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType: mediaType,
+        config: { mediaType: "application/vnd.oci.empty.v1+json", size: 2, digest: sha256("{}") },
+        layers: [layer],
+        subject: SUBJECT,
+        annotations: { "org.opencontainers.image.created": new Date().toISOString() },
+      };
+      assert.deepEqual(identifySignature(manifest), {
+        format: "sigstore-bundle",
+        subject: DIGEST,
+        layers: [layer],
+      });
+    }
+  });
 });
 
 describe("Sigstore bundles: verifying", () => {

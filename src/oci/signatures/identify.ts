@@ -12,6 +12,17 @@ import type { SignatureArtifact } from "./types.js";
 /** Notation's COSE envelope: recognised so that verifying says it is unsupported rather than ignoring it. */
 export const NOTATION_COSE_MEDIA_TYPE = "application/cose";
 
+/**
+ * Sigstore bundle media types a referrer may carry: cosign v3's, and the older spellings sigstore-js
+ * (and @sigstore/oci users passing `bundle.mediaType`) write.
+ */
+const BUNDLE_MEDIA_TYPES = new Set([
+  SIGSTORE_BUNDLE_MEDIA_TYPE,
+  "application/vnd.dev.sigstore.bundle+json;version=0.1",
+  "application/vnd.dev.sigstore.bundle+json;version=0.2",
+  "application/vnd.dev.sigstore.bundle+json;version=0.3",
+]);
+
 /** cosign's tag for the signatures of `sha256:<hex>`: `sha256-<hex>.sig`. */
 export function legacySignatureTag(digest: string): string {
   return `${digest.replace(":", "-")}.sig`;
@@ -32,8 +43,8 @@ export function identifySignature(manifest: unknown, tag?: string): SignatureArt
   const artifactType = typeof m.artifactType === "string" ? m.artifactType : config?.mediaType;
   const subject = descriptor(m.subject)?.digest;
 
-  if (artifactType === SIGSTORE_BUNDLE_MEDIA_TYPE) {
-    const bundles = layers.filter((l) => l.mediaType === SIGSTORE_BUNDLE_MEDIA_TYPE);
+  if (artifactType !== undefined && BUNDLE_MEDIA_TYPES.has(artifactType)) {
+    const bundles = layers.filter((l) => BUNDLE_MEDIA_TYPES.has(l.mediaType));
     if (bundles.length === 0 || !subject) return undefined;
     return { format: "sigstore-bundle", subject, layers: bundles.slice(0, MAX_SIGNATURES) };
   }

@@ -1,6 +1,8 @@
 import type { Descriptor } from "../manifest.js";
+import { MAX_SIGNATURES } from "./constants.js";
 import { verifyBundles } from "./verify-bundle.js";
 import { verifyLegacy } from "./verify-legacy.js";
+import { verifyNotation } from "./verify-notation.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
 
 /**
@@ -16,17 +18,24 @@ export async function verifySignatureArtifact(
   expectedDigest: string | undefined,
   keys: readonly TrustedKey[],
 ): Promise<SignatureVerdict[]> {
-  switch (artifact.format) {
-    case "cosign-legacy":
-      return verifyLegacy(artifact, readLayer, expectedDigest, keys);
-    case "sigstore-bundle":
-      return verifyBundles(artifact, readLayer, expectedDigest, keys);
-    case "notation":
-      return artifact.layers.map(() => ({
-        format: artifact.format,
-        subject: expectedDigest ?? artifact.subject,
-        signers: [],
-        problem: `verifying ${artifact.format} signatures is not available yet`,
-      }));
+  try {
+    switch (artifact.format) {
+      case "cosign-legacy":
+        return await verifyLegacy(artifact, readLayer, expectedDigest, keys);
+      case "sigstore-bundle":
+        return await verifyBundles(artifact, readLayer, expectedDigest, keys);
+      case "notation":
+        return await verifyNotation(artifact, readLayer, expectedDigest, keys);
+      default:
+        return [];
+    }
+  } catch (err) {
+    // A bug or a library's surprise on hostile input: still a verdict, never a failed request.
+    return artifact.layers.slice(0, MAX_SIGNATURES).map(() => ({
+      format: artifact.format,
+      subject: expectedDigest ?? artifact.subject,
+      signers: [],
+      problem: `the signature could not be checked: ${err instanceof Error ? err.message : String(err)}`,
+    }));
   }
 }

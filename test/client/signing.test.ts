@@ -267,14 +267,18 @@ for (const kind of signingRegistries) {
       const dir = join(files, "signed-push");
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, "svc.yaml"), "kind: Service\n");
+      // A key from `wharf key generate` (cosign's encrypted format), as the walkthrough does.
+      const password = { WHARF_KEY_PASSWORD: "correct horse" };
+      ok(await cli.run(["key", "generate", "--out", join(files, "release")], { env: password }));
+      const release = join(files, "release.key");
       const pushed = ok(
-        await cli.run(["push", ref("pushsigned"), dir, "--sign", "--key", locked.key], {
-          env: { WHARF_KEY_PASSWORD: "correct horse" },
-        }),
+        await cli.run(["push", ref("pushsigned"), dir, "--sign", "--key", release], { env: password }),
       );
       assert.match(pushed.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
       assert.match(pushed.stderr, /Signed .*pushsigned@sha256:/);
-      ok(await cli.run(["verify", ref("pushsigned"), "--key", locked.pub]));
+      ok(await cli.run(["verify", ref("pushsigned"), "--key", join(files, "release.pub")]));
+      ok(await cli.run(["push", ref("pushsigned2"), dir, "--sign", "--key", locked.key], { env: password }));
+      ok(await cli.run(["verify", ref("pushsigned2"), "--key", locked.pub]));
 
       refused(await cli.run(["push", ref("nokey"), dir, "--sign"]), 2, /--sign needs --key/);
       refused(

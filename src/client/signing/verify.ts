@@ -167,10 +167,14 @@ export async function verifyArtifact(
   const tag = legacySignatureTag(subject.digest);
   const sig = await resolveOptional(target, tag);
   if (sig) {
-    const data = await target.fetchManifest(sig);
-    const artifact = identifySignature(JSON.parse(data.bytes.toString("utf8")) as unknown, tag);
-    if (artifact) await check(artifact, sig.digest, "tag");
-    else report.skipped.push(`${tag} (${sig.digest}): not a cosign signature image`);
+    try {
+      const data = await target.fetchManifest(sig);
+      const artifact = identifySignature(JSON.parse(data.bytes.toString("utf8")) as unknown, tag);
+      if (artifact) await check(artifact, sig.digest, "tag");
+      else report.skipped.push(`${tag} (${sig.digest}): not a cosign signature image`);
+    } catch (err) {
+      report.skipped.push(`${tag} (${sig.digest}): ${errorMessage(err)}`);
+    }
   }
 
   const signers = new Set(

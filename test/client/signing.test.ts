@@ -348,6 +348,19 @@ for (const kind of signingRegistries) {
       );
       assert.match(pulled.stderr, /Verified: .*signed by bob\.pub/);
       assert.ok((await readdir(out)).length > 0);
+
+      // pull -f: each reference the file declares is verified before it is pulled.
+      const values = join(files, "values.yaml");
+      await writeFile(values, `image: ${ref("pullme")}\n`);
+      const vendor = join(cli.dir, "vendor");
+      refused(
+        await cli.run(["pull", "-f", values, "-o", vendor, "--verify-key", alice.pub]),
+        UNVERIFIED,
+        /refusing to pull: .* none by a trusted key/,
+      );
+      assert.equal(await stat(vendor).catch(() => undefined), undefined);
+      ok(await cli.run(["pull", "-f", values, "-o", vendor, "--verify-key", bob.pub]));
+      assert.ok((await readdir(vendor)).length > 0);
     });
 
     test("@sigstore/oci attaches a bundle made with @sigstore/sign; wharf verify accepts it", async () => {

@@ -263,6 +263,29 @@ for (const kind of signingRegistries) {
       );
     });
 
+    test("a signature layer over the size limit is not read, and verify says so", async () => {
+      await pushNew("oversized");
+      const big = join(files, "big-bundle.json");
+      await writeFile(big, Buffer.alloc(1024 * 1024 + 1, 0x20));
+      ok(
+        await cli.run([
+          "push",
+          `${registry.host}/team/oversized`,
+          `${big}:${BUNDLE_TYPE}`,
+          "--artifact-type",
+          BUNDLE_TYPE,
+          "--subject",
+          ":v1",
+        ]),
+      );
+      const result = await cli.run(["verify", ref("oversized"), "--key", alice.pub]);
+      refused(
+        result,
+        UNVERIFIED,
+        /skipped: .*1048577 bytes, over the 1048576 a signature may have: not read/,
+      );
+    });
+
     test("push --sign signs what it pushed; a missing key or a wrong passphrase pushes nothing", async () => {
       const dir = join(files, "signed-push");
       await mkdir(dir, { recursive: true });

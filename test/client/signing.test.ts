@@ -95,7 +95,7 @@ for (const kind of signingRegistries) {
       }
 
       const verified = ok(await cli.run(["verify", ref("bundled"), "--key", alice.pub]));
-      assert.match(verified.stdout, /sigstore-bundle\t.*\tsigned by alice\.pub/);
+      assert.match(verified.stdout, /^sigstore-bundle +sha256:[0-9a-f]{12} +signed by alice\.pub$/m);
       assert.match(verified.stderr, /Verified: .*signed by alice\.pub/);
       const json = JSON.parse(
         ok(await cli.run(["verify", ref("bundled"), "--key", bob.pub, "--key", alice.pub, "--json"])).stdout,
@@ -116,7 +116,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["verify", ref("bundled"), "--key", mallory.pub]),
         UNVERIFIED,
-        /1 signature for .*bundled@sha256:[0-9a-f]{64}, none by a trusted key/,
+        /1 signature for .*bundled:v1@sha256:[0-9a-f]{64}, none by a trusted key/,
       );
     });
 
@@ -181,7 +181,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["verify", ref("unsigned"), "--key", alice.pub]),
         UNVERIFIED,
-        /no signatures found for .*unsigned@sha256:/,
+        /no signatures found for .*unsigned:v1@sha256:/,
       );
 
       // A signed artifact's bundle, its payload changed, attached to another artifact as a referrer.
@@ -212,7 +212,7 @@ for (const kind of signingRegistries) {
       refused(
         await cli.run(["verify", ref("tampered"), "--key", alice.pub]),
         UNVERIFIED,
-        /1 signature .*tampered@.* none by a trusted key/,
+        /1 signature .*tampered:v1@.* none by a trusted key/,
       );
 
       // The untouched bundle of `original`, attached to another artifact: it signs another digest.
@@ -263,18 +263,45 @@ for (const kind of signingRegistries) {
       );
     });
 
+    test("a signature layer over the size limit is not read, and verify says so", async () => {
+      await pushNew("oversized");
+      const big = join(files, "big-bundle.json");
+      await writeFile(big, Buffer.alloc(1024 * 1024 + 1, 0x20));
+      ok(
+        await cli.run([
+          "push",
+          `${registry.host}/team/oversized`,
+          `${big}:${BUNDLE_TYPE}`,
+          "--artifact-type",
+          BUNDLE_TYPE,
+          "--subject",
+          ":v1",
+        ]),
+      );
+      const result = await cli.run(["verify", ref("oversized"), "--key", alice.pub]);
+      refused(
+        result,
+        UNVERIFIED,
+        /skipped: .*1048577 bytes, over the 1048576 a signature may have: not read/,
+      );
+    });
+
     test("push --sign signs what it pushed; a missing key or a wrong passphrase pushes nothing", async () => {
       const dir = join(files, "signed-push");
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, "svc.yaml"), "kind: Service\n");
+      // A key from `wharf key generate` (cosign's encrypted format), as the walkthrough does.
+      const password = { WHARF_KEY_PASSWORD: "correct horse" };
+      ok(await cli.run(["key", "generate", "--out", join(files, "release")], { env: password }));
+      const release = join(files, "release.key");
       const pushed = ok(
-        await cli.run(["push", ref("pushsigned"), dir, "--sign", "--key", locked.key], {
-          env: { WHARF_KEY_PASSWORD: "correct horse" },
-        }),
+        await cli.run(["push", ref("pushsigned"), dir, "--sign", "--key", release], { env: password }),
       );
       assert.match(pushed.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
       assert.match(pushed.stderr, /Signed .*pushsigned@sha256:/);
-      ok(await cli.run(["verify", ref("pushsigned"), "--key", locked.pub]));
+      ok(await cli.run(["verify", ref("pushsigned"), "--key", join(files, "release.pub")]));
+      ok(await cli.run(["push", ref("pushsigned2"), dir, "--sign", "--key", locked.key], { env: password }));
+      ok(await cli.run(["verify", ref("pushsigned2"), "--key", locked.pub]));
 
       refused(await cli.run(["push", ref("nokey"), dir, "--sign"]), 2, /--sign needs --key/);
       refused(
@@ -344,6 +371,19 @@ for (const kind of signingRegistries) {
       );
       assert.match(pulled.stderr, /Verified: .*signed by bob\.pub/);
       assert.ok((await readdir(out)).length > 0);
+
+      // pull -f: each reference the file declares is verified before it is pulled.
+      const values = join(files, "values.yaml");
+      await writeFile(values, `image: ${ref("pullme")}\n`);
+      const vendor = join(cli.dir, "vendor");
+      refused(
+        await cli.run(["pull", "-f", values, "-o", vendor, "--verify-key", alice.pub]),
+        UNVERIFIED,
+        /refusing to pull: .* none by a trusted key/,
+      );
+      assert.equal(await stat(vendor).catch(() => undefined), undefined);
+      ok(await cli.run(["pull", "-f", values, "-o", vendor, "--verify-key", bob.pub]));
+      assert.ok((await readdir(vendor)).length > 0);
     });
 
     test("@sigstore/oci attaches a bundle made with @sigstore/sign; wharf verify accepts it", async () => {
@@ -420,6 +460,56 @@ for (const kind of signingRegistries) {
         await cli.run(["verify", ref("notation"), "--key", alice.pub]),
         UNVERIFIED,
         /none by a trusted key/,
+      );
+    });
+
+    test("an index: sign signs the index digest; --recursive also each manifest it lists", async () => {
+      const children: { mediaType: string; digest: string; size: number }[] = [];
+      for (const name of ["amd64", "arm64"]) {
+        const digest = await pushNew(`multi-${name}`);
+        const res = await fetch(manifestUrl(`multi-${name}`, digest), { headers: { Accept: OCI_MANIFEST } });
+        const bytes = Buffer.from(await res.arrayBuffer());
+        // Into the index's repository (a manifest and its blobs, by copying the artifact).
+        ok(
+          await cli.run([
+            "cp",
+            `${registry.host}/team/multi-${name}@${digest}`,
+            `${registry.host}/team/multi:${name}`,
+          ]),
+        );
+        children.push({ mediaType: OCI_MANIFEST, digest, size: bytes.length });
+      }
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          manifests: children,
+        }),
+      );
+      const put = await fetch(manifestUrl("multi", "v1"), {
+        method: "PUT",
+        headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+        body: index,
+      });
+      assert.equal(put.status, 201);
+      const child = `${registry.host}/team/multi@${children[0]?.digest}`;
+
+      ok(await cli.run(["sign", ref("multi"), "--key", alice.key]));
+      ok(await cli.run(["verify", ref("multi"), "--key", alice.pub]));
+      refused(await cli.run(["verify", child, "--key", alice.pub]), UNVERIFIED, /no signatures found/);
+
+      const recursive = JSON.parse(
+        ok(await cli.run(["sign", ref("multi"), "--key", bob.key, "--recursive", "--json"])).stdout,
+      ) as { subject: string; manifests: { subject: string }[] };
+      assert.deepEqual(
+        recursive.manifests.map((m) => m.subject),
+        children.map((c) => c.digest),
+      );
+      ok(await cli.run(["verify", child, "--key", bob.pub]));
+      refused(
+        await cli.run(["sign", `${registry.host}/team/multi:amd64`, "--key", bob.key, "--recursive"]),
+        2,
+        /is not an index/,
       );
     });
 

@@ -147,6 +147,14 @@ export function registerPush(program: Command): void {
       const pushed = result.tag
         ? formatReference({ ...ref, tag: result.tag })
         : formatReference({ ...ref, digest: result.digest });
+      if (!ctx.json) {
+        const total = result.layers.reduce((sum, l) => sum + l.size, 0);
+        const what = result.helm
+          ? `Helm chart ${result.helm.name} ${result.helm.version}`
+          : `${result.layers.length} layer(s)`;
+        ctx.note(`Pushed ${pushed}: ${what}, ${formatBytes(total)}`);
+      }
+      // Signed by digest, after the push (the key was loaded before it).
       const signed =
         signingKey && ref.kind === "registry"
           ? await signResolved(
@@ -171,11 +179,6 @@ export function registerPush(program: Command): void {
         });
         return;
       }
-      const total = result.layers.reduce((sum, l) => sum + l.size, 0);
-      const what = result.helm
-        ? `Helm chart ${result.helm.name} ${result.helm.version}`
-        : `${result.layers.length} layer(s)`;
-      ctx.note(`Pushed ${pushed}: ${what}, ${formatBytes(total)}`);
       ctx.print(result.digest);
     });
   });

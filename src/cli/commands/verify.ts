@@ -19,7 +19,7 @@ import {
   type CommonOptions,
   type Context,
 } from "./common/context.js";
-import { shortDigest } from "./common/format.js";
+import { shortDigest, table } from "./common/format.js";
 import { openTarget, targetReference } from "./common/targets.js";
 import { registryRef } from "./sign.js";
 
@@ -69,7 +69,7 @@ export function registerVerify(program: Command): void {
       const summary = verifySummary(report, name);
       if (ctx.json) ctx.printJson({ reference: name, ...report, summary });
       else {
-        ctx.printLines(report.signatures.map(signatureLine));
+        ctx.print(table(report.signatures.map(signatureRow)));
         for (const skipped of report.skipped) ctx.note(`skipped: ${skipped}`);
         if (report.verified) ctx.note(`Verified: ${summary}`);
         else ctx.error(summary);
@@ -118,7 +118,8 @@ export async function verifiedReference(
   return { ...ref, digest: subject.digest };
 }
 
-function signatureLine(s: VerifyReport["signatures"][number]): string {
+/** format, where it was found, and who signed it or why nobody trusted did. */
+function signatureRow(s: VerifyReport["signatures"][number]): string[] {
   const where =
     s.foundBy === "tag"
       ? `${shortDigest(s.manifest)} layer ${shortDigest(s.layer ?? "")}`
@@ -127,5 +128,5 @@ function signatureLine(s: VerifyReport["signatures"][number]): string {
     s.signers.length > 0
       ? `signed by ${s.signers.join(", ")}`
       : `not verified: ${s.problem ?? "no trusted key"}`;
-  return `${s.format}\t${where}\t${verdict}`;
+  return [s.format, where, verdict];
 }

@@ -62,7 +62,8 @@ export async function signArtifact(
     digest: digestLike(bundle),
     size: bundle.length,
   };
-  await putBlob(target, EMPTY_CONFIG, Buffer.from(EMPTY_CONFIG.bytes));
+  const { bytes: empty, ...emptyDescriptor } = EMPTY_CONFIG;
+  await putBlob(target, emptyDescriptor, Buffer.from(empty));
   await putBlob(target, bundleDescriptor, bundle);
   const bytes = bundleReferrerManifest(subjectDescriptor, bundleDescriptor, options.created ?? new Date());
   const data: ManifestData = { bytes, mediaType: MediaType.OciManifest, digest: digestLike(bytes) };

@@ -45,8 +45,19 @@ export interface VerifyReport {
   skipped: string[];
 }
 
-/** Referrer artifact types that can hold signatures; other referrers (SBOMs…) are not read. */
-const SIGNATURE_ARTIFACT_TYPES = new Set([SIGSTORE_BUNDLE_MEDIA_TYPE, NOTATION_ARTIFACT_TYPE]);
+/**
+ * Referrers that may hold signatures, by the artifact type their descriptor carries: Notation's, and
+ * Sigstore bundles under any of their media types (cosign v3's, sigstore-js's older `+json;version=`
+ * ones). Other referrers (SBOMs, attestations…) are not fetched; identifySignature decides the rest.
+ */
+function maySign(artifactType: string | undefined): boolean {
+  if (artifactType === undefined) return false;
+  return (
+    artifactType === NOTATION_ARTIFACT_TYPE ||
+    artifactType === SIGSTORE_BUNDLE_MEDIA_TYPE ||
+    artifactType.startsWith("application/vnd.dev.sigstore.bundle")
+  );
+}
 
 /**
  * Finds every signature of `subject` in `target`, as cosign and Notation store them: referrers (Sigstore
@@ -132,9 +143,7 @@ export async function verifyArtifact(
     if (!(err instanceof NotFoundError)) throw err;
     referrers = [];
   }
-  const candidates = referrers.filter(
-    (r) => r.artifactType !== undefined && SIGNATURE_ARTIFACT_TYPES.has(r.artifactType),
-  );
+  const candidates = referrers.filter((r) => maySign(r.artifactType));
   for (const referrer of candidates) {
     if (budget <= 0) {
       report.skipped.push(`referrer ${referrer.digest}: not checked (at most ${MAX_SIGNATURES} signatures)`);
@@ -158,10 +167,14 @@ export async function verifyArtifact(
   const tag = legacySignatureTag(subject.digest);
   const sig = await resolveOptional(target, tag);
   if (sig) {
-    const data = await target.fetchManifest(sig);
-    const artifact = identifySignature(JSON.parse(data.bytes.toString("utf8")) as unknown, tag);
-    if (artifact) await check(artifact, sig.digest, "tag");
-    else report.skipped.push(`${tag} (${sig.digest}): not a cosign signature image`);
+    try {
+      const data = await target.fetchManifest(sig);
+      const artifact = identifySignature(JSON.parse(data.bytes.toString("utf8")) as unknown, tag);
+      if (artifact) await check(artifact, sig.digest, "tag");
+      else report.skipped.push(`${tag} (${sig.digest}): not a cosign signature image`);
+    } catch (err) {
+      report.skipped.push(`${tag} (${sig.digest}): ${errorMessage(err)}`);
+    }
   }
 
   const signers = new Set(

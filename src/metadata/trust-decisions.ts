@@ -98,6 +98,8 @@ export async function signedReferencesOfBlob(
 
 export interface AccessoryCandidate {
   content: Buffer;
+  /** The media type it is stored and served as. */
+  mediaType: string;
   /** Recorded as an accessory when its facts were extracted (a cosign `.sig` image, for example). */
   accessory: boolean;
 }
@@ -105,12 +107,14 @@ export interface AccessoryCandidate {
 /**
  * Manifests in the repository referencing blob `digest` that may be verification material (they have a
  * subject, or were recorded as accessories): the few a blob decision reads to let signatures' and SBOMs'
- * own blobs through.
+ * own blobs through. With `anyManifest` (a managed index's repository, holding few manifests) every
+ * manifest referencing it is a candidate.
  */
 export async function accessoriesReferencingBlob(
   db: Conn,
   repository: string,
   digest: string,
+  anyManifest = false,
 ): Promise<AccessoryCandidate[]> {
   const rows = await db
     .selectFrom("manifest_references as mr")
@@ -120,15 +124,17 @@ export async function accessoriesReferencingBlob(
     .leftJoin("artifacts as a", (join) =>
       join.onRef("a.repository", "=", "m.repository").onRef("a.digest", "=", "m.digest"),
     )
-    .select(["m.content", "a.accessory"])
+    .select(["m.content", "m.media_type", "a.accessory"])
     .where("mr.repository", "=", repository)
     .where("mr.child_digest", "=", digest)
     .where("mr.kind", "=", "blob")
     .where("m.size", "<=", MAX_ACCESSORY_BYTES)
-    .where((eb) => eb.or([eb("m.subject_digest", "is not", null), eb("a.accessory", "=", 1)]))
+    .$if(!anyManifest, (q) =>
+      q.where((eb) => eb.or([eb("m.subject_digest", "is not", null), eb("a.accessory", "=", 1)])),
+    )
     .limit(MAX_BLOB_ACCESSORIES)
     .execute();
-  return rows.map((r) => ({ content: r.content, accessory: r.accessory === 1 }));
+  return rows.map((r) => ({ content: r.content, mediaType: r.media_type, accessory: r.accessory === 1 }));
 }
 
 /** Whether the artifact was recorded as an accessory (signature, SBOM, attestation) when pushed. */

@@ -63,11 +63,16 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Ma
   const annotations = stringMap(doc.annotations, "annotations");
 
   if (INDEX_MEDIA_TYPES.has(mediaType)) {
+    // An index with an image's fields (or an image with an index's, below) would be read as one thing by
+    // some clients and as the other by others (CVE-2021-41190): refused, as Distribution does.
+    const imageField = ["config", "layers"].find((key) => isPresent(doc[key]));
+    if (imageField) throw ambiguous(mediaType, imageField, "an image manifest");
     if (!Array.isArray(doc.manifests)) throw invalid("index must have a manifests array");
     const manifests = doc.manifests.map((d, i) => descriptor(d, `manifests[${i}]`));
     return { mediaType, artifactType: artifactType ?? null, subject, annotations, blobs: [], manifests };
   }
   if (!IMAGE_MEDIA_TYPES.has(mediaType)) throw invalid(`unsupported manifest media type: ${mediaType}`);
+  if (isPresent(doc.manifests)) throw ambiguous(mediaType, "manifests", "an index");
   const config = descriptor(doc.config, "config");
   if (!Array.isArray(doc.layers)) throw invalid("manifest must have a layers array");
   const layers = doc.layers.map((d, i) => descriptor(d, `layers[${i}]`));
@@ -146,6 +151,18 @@ function stringMap(value: unknown, field: string): Record<string, string> | null
     throw invalid(`${field} must be a map of strings`);
   }
   return value as Record<string, string>;
+}
+
+/** Present with a value: Distribution's check treats an explicit `null` as absent. */
+function isPresent(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function ambiguous(mediaType: string, field: string, other: string): RegistryError {
+  return invalid(
+    `a manifest of type ${mediaType} must not have a "${field}" field, which belongs to ${other}: ` +
+      "ambiguous manifests are refused (CVE-2021-41190)",
+  );
 }
 
 function isObject(value: unknown): value is Json {

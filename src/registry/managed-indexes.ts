@@ -80,6 +80,11 @@ export class ManagedIndexes implements IndexTracking {
     this.audit = audit;
   }
 
+  /** Whether `repository` holds one of the managed index artifacts. */
+  manages(repository: string): boolean {
+    return this.repositories.has(repository);
+  }
+
   namespacesOf(repository: string): string[] {
     if (this.repositories.has(repository)) return [];
     return this.namespaces.filter((ns) => isBelow(repository, ns));

@@ -58,7 +58,8 @@ export class Registry {
     const blobCommits = new KeyedLock();
     this.immutable = new ImmutableTags(db);
     this.trust = new TrustState(db);
-    this.enforcement = new TrustEnforcement(db, this.trust);
+    // The managed indexes are made below; the check runs only on pulls, after construction.
+    this.enforcement = new TrustEnforcement(db, this.trust, (repository) => this.indexes.manages(repository));
     this.blobs = new BlobService(db, store, this.immutable);
     this.uploads = new UploadService(db, store, blobCommits);
     const kinds = options.kinds ?? BUILTIN_KINDS;

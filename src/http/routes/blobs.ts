@@ -11,7 +11,13 @@ async function getBlob(ctx: RouteContext, withBody: boolean): Promise<unknown> {
   // HEAD stays open (pushers check what is there); a manifest served as a blob is decided as one.
   if (withBody) {
     const decision = info.manifest
-      ? await registry.enforcement.manifest(name, info.digest, info.manifest.content, null)
+      ? await registry.enforcement.manifest(
+          name,
+          info.digest,
+          info.manifest.content,
+          info.manifest.mediaType,
+          null,
+        )
       : await registry.enforcement.blob(name, info.digest);
     await applyTrustDecision(ctx, decision);
   }

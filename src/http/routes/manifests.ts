@@ -15,7 +15,7 @@ async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknow
     const tag = isDigestReference(reference) ? null : reference;
     await applyTrustDecision(
       ctx,
-      await registry.enforcement.manifest(name, manifest.digest, manifest.content, tag),
+      await registry.enforcement.manifest(name, manifest.digest, manifest.content, manifest.mediaType, tag),
     );
   }
   const etag = `"${manifest.digest}"`;

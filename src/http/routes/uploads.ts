@@ -45,8 +45,9 @@ async function startUpload(ctx: RouteContext): Promise<unknown> {
   const { reply, registry, name, query } = ctx;
   const mount = queryValue(query, "mount");
   const from = queryValue(query, "from");
-  // Without pull on the source, a mount is an ordinary upload: the caller learns nothing about it.
-  if (mount !== undefined && from !== undefined && (await ctx.access.mayPull(from))) {
+  // Without pull on the source, or when its trust policies refuse the blob there, a mount is an ordinary
+  // upload: the caller learns nothing about it, and an unsigned artifact's blob is not carried off.
+  if (mount !== undefined && from !== undefined && (await mayMount(ctx, from, mount))) {
     const result = await registry.uploads.mount(name, mount, from);
     if (result.mounted) return replyBlobCreated(reply, name, result.digest);
     return replyUploadState(reply, name, result.id, 0, 202);
@@ -59,6 +60,12 @@ async function startUpload(ctx: RouteContext): Promise<unknown> {
   const body = hasBody(ctx.request.raw) ? receiveBody(ctx.request.raw) : undefined;
   const blob = await registry.uploads.upload(name, digest, body, chunkOptions(ctx));
   return replyBlobCreated(reply, name, blob.digest);
+}
+
+async function mayMount(ctx: RouteContext, from: string, digest: string): Promise<boolean> {
+  if (!(await ctx.access.mayPull(from))) return false;
+  const decision = await ctx.registry.enforcement.blob(from, digest);
+  return !decision || decision.refused.length === 0;
 }
 
 export const uploadStartRoute: ApiRoute = {

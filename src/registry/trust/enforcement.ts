@@ -6,7 +6,13 @@ import {
   keysThatSigned,
   signedReferencesOfBlob,
 } from "../../metadata/trust-decisions.js";
-import { isMaterialByShape, manifestShape } from "./material.js";
+import {
+  COSIGN_ACCESSORY_TAG,
+  isWharfIndexShape,
+  manifestShape,
+  materialVerdict,
+  type ManifestShape,
+} from "./material.js";
 import type { TrustState } from "./state.js";
 import type { TrustPolicy } from "./types.js";
 
@@ -54,32 +60,43 @@ export function unsignedMessage(decision: PullDecision, policies: readonly Trust
  * policy matches costs nothing (the policies are cached per process). In a policed one a manifest costs
  * one indexed query: it is served when every matching policy is satisfied by a signature over its digest
  * (or over an index in the repository listing it) verified by one of the policy's keys that is still
- * registered, or when it is verification material (see isMaterialByShape). Blobs are decided by the
- * manifests referencing them, under the `enforce` policies only.
+ * registered, or when it is verification material (see materialVerdict) or the managed index the server
+ * writes (never signed, a new digest on every rebuild). Blobs are decided by the manifests referencing
+ * them, under the `enforce` policies only.
  */
 export class TrustEnforcement {
   constructor(
     private readonly db: Db,
     private readonly trust: TrustState,
+    /** Whether the repository holds a managed index (ManagedIndexes); only Wharf's index type there is. */
+    private readonly isManagedIndexRepository: (repository: string) => boolean = () => false,
   ) {}
 
-  /** Null when no policy matches the repository. `tag` is the reference the manifest was fetched by. */
+  /**
+   * Null when no policy matches the repository. `mediaType` is the manifest's stored (served) media type;
+   * `tag` is the reference it was fetched by.
+   */
   async manifest(
     repository: string,
     digest: string,
     content: Buffer,
+    mediaType: string,
     tag: string | null,
   ): Promise<PullDecision | null> {
     const policies = await this.trust.policiesFor(repository);
     if (policies.length === 0) return null;
     const allowed: PullDecision = { target: "manifest", repository, digest, refused: [], warned: [] };
-    const shape = manifestShape(content);
-    if (isMaterialByShape(shape, tag)) return allowed;
+    const shape = manifestShape(content, mediaType);
+    const verdict = this.verdict(repository, shape);
+    if (verdict === "material") return allowed;
+    if (verdict === "if-cosign-accessory" && tag !== null && COSIGN_ACCESSORY_TAG.test(tag)) return allowed;
     const signedBy = await keysThatSigned(this.db, repository, digest, keysOf(policies));
     const unsatisfied = policies.filter((p) => !p.keys.some((k) => signedBy.has(k)));
     if (unsatisfied.length === 0) return allowed;
-    // A cosign `.sig` image fetched by digest has no subject: its facts say what it is (a rare second query).
-    if (!shape.deployable && (await isRecordedAccessory(this.db, repository, digest))) return allowed;
+    // A cosign `.sig` image fetched by digest: its facts say what it is (a rare second query).
+    if (verdict === "if-cosign-accessory" && (await isRecordedAccessory(this.db, repository, digest))) {
+      return allowed;
+    }
     return {
       ...allowed,
       refused: unsatisfied.filter((p) => p.mode === "enforce"),
@@ -103,11 +120,18 @@ export class TrustEnforcement {
       if (unsatisfied.length === 0) return allowed;
       if (unsatisfied.length < best.length) best = unsatisfied;
     }
-    for (const candidate of await accessoriesReferencingBlob(this.db, repository, digest)) {
-      const shape = manifestShape(candidate.content);
-      if (isMaterialByShape(shape, null) || (!shape.deployable && candidate.accessory)) return allowed;
+    const managed = this.isManagedIndexRepository(repository);
+    for (const candidate of await accessoriesReferencingBlob(this.db, repository, digest, managed)) {
+      const verdict = this.verdict(repository, manifestShape(candidate.content, candidate.mediaType));
+      if (verdict === "material" || (verdict === "if-cosign-accessory" && candidate.accessory))
+        return allowed;
     }
     return { ...allowed, refused: best };
+  }
+
+  private verdict(repository: string, shape: ManifestShape) {
+    if (this.isManagedIndexRepository(repository) && isWharfIndexShape(shape)) return "material";
+    return materialVerdict(shape);
   }
 }
 

@@ -45,11 +45,13 @@ async function verifyEnvelope(
   keys: readonly TrustedKey[],
   now: Date,
 ): Promise<SignatureVerdict> {
+  let expiresAt: string | undefined;
   const verdict = (subject: string, problem?: string, signers: string[] = []): SignatureVerdict => ({
     format: "notation",
     subject,
     signers,
     ...(problem === undefined ? {} : { problem }),
+    ...(expiresAt === undefined || signers.length === 0 ? {} : { expiresAt }),
   });
   const unknown = expected ?? "";
   if (layer.mediaType === NOTATION_COSE_MEDIA_TYPE)
@@ -114,7 +116,16 @@ async function verifyEnvelope(
         : `the signing certificate (${chain[0]!.subject.replace(/\n/g, ", ")}) does not chain to any trusted certificate (${stores.join(", ")})`,
     );
   }
+  expiresAt = earliestExpiry(protectedHeader, chain);
   return verdict(signed, undefined, signers);
+}
+
+/** When the verified signature stops counting: its expiry, or the first of its certificates to expire. */
+function earliestExpiry(h: Record<string, unknown>, chain: X509Certificate[]): string | undefined {
+  const times = chain.map((c) => Date.parse(c.validTo));
+  if (typeof h[EXPIRY] === "string") times.push(Date.parse(h[EXPIRY]));
+  const known = times.filter((t) => Number.isFinite(t));
+  return known.length === 0 ? undefined : new Date(Math.min(...known)).toISOString();
 }
 
 /** The protected header as Notation's `notary.x509` scheme defines it; undefined when acceptable. */

@@ -100,9 +100,7 @@ export async function addVerification(
         .where("s.layer", "=", v.layer)
         .where("s.subject_digest", "=", v.subject),
     )
-    .onConflict((oc) =>
-      oc.columns(["repository", "digest", "layer", "key_name", "fingerprint"]).doNothing(),
-    )
+    .onConflict((oc) => oc.columns(["repository", "digest", "layer", "key_name", "fingerprint"]).doNothing())
     .execute();
 }
 

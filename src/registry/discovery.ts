@@ -73,7 +73,7 @@ export class DiscoveryService {
     digests: readonly string[],
   ): Promise<Map<string, ArtifactSignature[]>> {
     if (this.trust && !(await this.trust.hasKeys())) return new Map();
-    return this.signaturesOver(repository, digests);
+    return signaturesOver(this.db, repository, digests, MAX_SIGNATURES_SHOWN);
   }
 
   kind(id: string): Kind | undefined {

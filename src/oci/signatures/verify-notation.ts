@@ -45,13 +45,11 @@ async function verifyEnvelope(
   keys: readonly TrustedKey[],
   now: Date,
 ): Promise<SignatureVerdict> {
-  let expiresAt: string | undefined;
   const verdict = (subject: string, problem?: string, signers: string[] = []): SignatureVerdict => ({
     format: "notation",
     subject,
     signers,
     ...(problem === undefined ? {} : { problem }),
-    ...(expiresAt === undefined || signers.length === 0 ? {} : { expiresAt }),
   });
   const unknown = expected ?? "";
   if (layer.mediaType === NOTATION_COSE_MEDIA_TYPE)
@@ -116,8 +114,8 @@ async function verifyEnvelope(
         : `the signing certificate (${chain[0]!.subject.replace(/\n/g, ", ")}) does not chain to any trusted certificate (${stores.join(", ")})`,
     );
   }
-  expiresAt = earliestExpiry(protectedHeader, chain);
-  return verdict(signed, undefined, signers);
+  const expiresAt = earliestExpiry(protectedHeader, chain);
+  return { ...verdict(signed, undefined, signers), ...(expiresAt === undefined ? {} : { expiresAt }) };
 }
 
 /** When the verified signature stops counting: its expiry, or the first of its certificates to expire. */

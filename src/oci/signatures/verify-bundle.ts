@@ -110,7 +110,7 @@ async function verifyBundleLayer(
   if (candidates.length === 0 && keys.length > 0)
     return verdict(
       subject,
-      `signed by a key that is not trusted (the bundle names the key with fingerprint ${keyHint})`,
+      `signed by another key: the bundle names the key with fingerprint ${keyHint}, which is not trusted`,
     );
   const signers = candidates.filter((k) => verifiesBundle(entity, pae, k)).map((k) => k.name);
   if (signers.length === 0)

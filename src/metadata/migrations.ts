@@ -326,7 +326,9 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
       // artifacts must be signed with, every signature the registry holds (one row per signature: a cosign
       // `.sig` image holds one per layer) and which trusted keys verified it. Removing a key removes its
       // verifications; adding one re-checks the stored signatures against it (`rechecked_at` is set once that
-      // is done, so a key added while no server ran, with the CLI's --data-dir, is re-checked at start).
+      // is done, so a key added while no server ran, with the CLI's --data-dir, is re-checked at start; one
+      // node claims it through `recheck_claimed_until`). A verification names the key's fingerprint too: a
+      // key re-added under the same name is another key, and never inherits what the old one verified.
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable("trust_keys")
@@ -335,6 +337,7 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
           .addColumn("certificate", "text")
           .addColumn("fingerprint", varchar(64), (c) => c.notNull())
           .addColumn("rechecked_at", varchar(32))
+          .addColumn("recheck_claimed_until", varchar(32))
           .addColumn("created_by", varchar(80), (c) => c.notNull())
           .addColumn("created_at", varchar(32), (c) => c.notNull())
           .execute();
@@ -368,9 +371,17 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
           .addColumn("digest", varchar(160), (c) => c.notNull())
           .addColumn("layer", "integer", (c) => c.notNull())
           .addColumn("key_name", varchar(64), (c) => c.notNull())
+          .addColumn("fingerprint", varchar(64), (c) => c.notNull())
           .addColumn("subject_digest", varchar(160), (c) => c.notNull())
           .addColumn("verified_at", varchar(32), (c) => c.notNull())
-          .addPrimaryKeyConstraint("signature_keys_pk", ["repository", "digest", "layer", "key_name"])
+          .addColumn("expires_at", varchar(32))
+          .addPrimaryKeyConstraint("signature_keys_pk", [
+            "repository",
+            "digest",
+            "layer",
+            "key_name",
+            "fingerprint",
+          ])
           .execute();
         await db.schema
           .createIndex("signature_keys_subject")

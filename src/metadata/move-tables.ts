@@ -45,7 +45,11 @@ export const MOVED_TABLES: readonly MovedTable[] = [
   { name: "trust_keys", key: ["name"], batch: MAX_BATCH },
   { name: "trust_policies", key: ["name"], batch: MAX_BATCH },
   { name: "signatures", key: ["repository", "digest", "layer"], batch: MAX_BATCH },
-  { name: "signature_keys", key: ["repository", "digest", "layer", "key_name"], batch: MAX_BATCH },
+  {
+    name: "signature_keys",
+    key: ["repository", "digest", "layer", "key_name", "fingerprint"],
+    batch: MAX_BATCH,
+  },
 ];
 
 /** Has no primary key: copied per manifest by copySearchTerms, after the tables above. */

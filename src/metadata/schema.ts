@@ -214,6 +214,8 @@ export interface TrustKeysTable {
   fingerprint: string;
   /** When stored signatures were last checked against the key; null until the first re-check. */
   rechecked_at: string | null;
+  /** A node re-checking stored signatures against the key holds this lease; others skip until it lapses. */
+  recheck_claimed_until: string | null;
   created_by: string;
   created_at: string;
 }
@@ -244,8 +246,12 @@ export interface SignatureKeysTable {
   digest: string;
   layer: number;
   key_name: string;
+  /** The key's fingerprint when it verified: only a key registered with it now counts. */
+  fingerprint: string;
   subject_digest: string;
   verified_at: string;
+  /** When the signature stops counting (a Notation expiry or its certificate's notAfter), if ever. */
+  expires_at: string | null;
 }
 
 export interface Database {

@@ -17,13 +17,16 @@ export interface VerifiedBy {
   subject: string;
   keyName: string;
   fingerprint: string;
+  /** When the signature stops counting (Notation expiry, certificate notAfter); undefined: never. */
+  expiresAt?: string | undefined;
 }
 
 /**
- * Records what a signature manifest holds and which keys verified it, replacing what was recorded
- * before (a `.sig` image seen by digest first, then by its tag, names its subject only then). A key
- * row is written only while the key is still registered with that fingerprint, so a verification that
- * raced with the key's removal does not bring it back.
+ * Records what a signature manifest holds and which keys verified it. The rows describe the manifest's
+ * content (the subject its payloads name, never the tag it was pushed under), so they are added to, never
+ * replaced: pushing the same manifest again, under any tag, cannot take back a verification. A key row
+ * is written only while the key is still registered with that fingerprint, so a verification that raced
+ * with the key's removal does not bring it back.
  */
 export async function recordSignatures(
   db: Conn,
@@ -33,7 +36,6 @@ export async function recordSignatures(
   verified: readonly VerifiedBy[],
   at: string,
 ): Promise<void> {
-  await deleteSignatures(db, repository, digest);
   for (const batch of batches(rows)) {
     await db
       .insertInto("signatures")
@@ -47,14 +49,17 @@ export async function recordSignatures(
           checked_at: at,
         })),
       )
-      // Two nodes backfilling one manifest at once write the same rows.
+      // Recorded already (the same content, pushed again or backfilled by two nodes at once).
       .onConflict((oc) => oc.columns(["repository", "digest", "layer"]).doNothing())
       .execute();
   }
   for (const v of verified) await addVerification(db, repository, digest, v, at);
 }
 
-/** Adds one key's verification of one signature, if the signature and the key are both still there. */
+/**
+ * Adds one key's verification of one signature, if the signature is still recorded for that subject and
+ * the key is still registered with that fingerprint.
+ */
 export async function addVerification(
   db: Conn,
   repository: string,
@@ -64,7 +69,16 @@ export async function addVerification(
 ): Promise<void> {
   await db
     .insertInto("signature_keys")
-    .columns(["repository", "digest", "layer", "key_name", "subject_digest", "verified_at"])
+    .columns([
+      "repository",
+      "digest",
+      "layer",
+      "key_name",
+      "fingerprint",
+      "subject_digest",
+      "verified_at",
+      "expires_at",
+    ])
     .expression(
       db
         .selectFrom("signatures as s")
@@ -76,31 +90,35 @@ export async function addVerification(
           "s.digest",
           "s.layer",
           "t.name",
-          sql.val(v.subject).as("subject_digest"),
+          "t.fingerprint",
+          "s.subject_digest",
           sql.val(at).as("verified_at"),
+          sql.val(v.expiresAt ?? null).as("expires_at"),
         ])
         .where("s.repository", "=", repository)
         .where("s.digest", "=", digest)
-        .where("s.layer", "=", v.layer),
+        .where("s.layer", "=", v.layer)
+        .where("s.subject_digest", "=", v.subject),
     )
-    .onConflict((oc) => oc.columns(["repository", "digest", "layer", "key_name"]).doNothing())
+    .onConflict((oc) => oc.columns(["repository", "digest", "layer", "key_name", "fingerprint"]).doNothing())
     .execute();
 }
 
-/** Removes a key's verification of one signature (a re-check found it does not verify). */
+/** Removes one key's (name and fingerprint) verification of one signature (a re-check found it does not verify). */
 export async function removeVerification(
   db: Conn,
   repository: string,
   digest: string,
   layer: number,
-  keyName: string,
+  key: { name: string; fingerprint: string },
 ): Promise<void> {
   await db
     .deleteFrom("signature_keys")
     .where("repository", "=", repository)
     .where("digest", "=", digest)
     .where("layer", "=", layer)
-    .where("key_name", "=", keyName)
+    .where("key_name", "=", key.name)
+    .where("fingerprint", "=", key.fingerprint)
     .execute();
 }
 
@@ -264,8 +282,8 @@ export interface ArtifactSignature {
 }
 
 /**
- * The verified signatures over each of `subjects` in one repository: only by keys still registered
- * (joined to trust_keys) and of signature manifests still recorded, at most `perSubject` each (the
+ * The verified signatures over each of `subjects` in one repository: only by keys still registered with
+ * the fingerprint that verified (joined to trust_keys), not expired, and of signature manifests still recorded, at most `perSubject` each (the
  * earliest verified first), one statement per MAX_BATCH subjects.
  */
 export async function signaturesOver(
@@ -275,6 +293,7 @@ export async function signaturesOver(
   perSubject: number,
 ): Promise<Map<string, ArtifactSignature[]>> {
   const result = new Map<string, ArtifactSignature[]>();
+  const at = new Date().toISOString();
   for (const batch of batches([...new Set(subjects)])) {
     const grouped = db
       .selectFrom("signature_keys as k")
@@ -284,7 +303,9 @@ export async function signaturesOver(
           .onRef("s.digest", "=", "k.digest")
           .onRef("s.layer", "=", "k.layer"),
       )
-      .innerJoin("trust_keys as t", "t.name", "k.key_name")
+      .innerJoin("trust_keys as t", (join) =>
+        join.onRef("t.name", "=", "k.key_name").onRef("t.fingerprint", "=", "k.fingerprint"),
+      )
       .select((eb) => [
         "k.subject_digest as subject",
         "k.key_name as key",
@@ -295,6 +316,7 @@ export async function signaturesOver(
       ])
       .where("k.repository", "=", repository)
       .where("k.subject_digest", "in", batch)
+      .where((eb) => eb.or([eb("k.expires_at", "is", null), eb("k.expires_at", ">", at)]))
       .groupBy(["k.subject_digest", "k.key_name", "t.fingerprint", "k.digest"]);
     // Bounded per subject in the database: an artifact with thousands of signatures sends only a few.
     const rows = await db

@@ -21,13 +21,17 @@ export async function keysThatSigned(
   keyNames: readonly string[],
 ): Promise<Set<string>> {
   if (keyNames.length === 0) return new Set();
+  const at = new Date().toISOString();
   const direct = db
     .selectFrom("signature_keys as sk")
-    .innerJoin("trust_keys as tk", "tk.name", "sk.key_name")
+    .innerJoin("trust_keys as tk", (join) =>
+      join.onRef("tk.name", "=", "sk.key_name").onRef("tk.fingerprint", "=", "sk.fingerprint"),
+    )
     .select("sk.key_name")
     .where("sk.repository", "=", repository)
     .where("sk.subject_digest", "=", digest)
-    .where("sk.key_name", "in", [...keyNames]);
+    .where("sk.key_name", "in", [...keyNames])
+    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
   // The index's digests first (manifest_references_child), then their signatures: written as IN so that
   // the planner never starts from every signature of the repository.
   const parents = db
@@ -38,11 +42,14 @@ export async function keysThatSigned(
     .where("kind", "=", "manifest");
   const viaIndex = db
     .selectFrom("signature_keys as sk")
-    .innerJoin("trust_keys as tk", "tk.name", "sk.key_name")
+    .innerJoin("trust_keys as tk", (join) =>
+      join.onRef("tk.name", "=", "sk.key_name").onRef("tk.fingerprint", "=", "sk.fingerprint"),
+    )
     .select("sk.key_name")
     .where("sk.repository", "=", repository)
     .where("sk.subject_digest", "in", parents)
-    .where("sk.key_name", "in", [...keyNames]);
+    .where("sk.key_name", "in", [...keyNames])
+    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
   const rows = await direct.unionAll(viaIndex).execute();
   return new Set(rows.map((r) => r.key_name));
 }
@@ -60,6 +67,7 @@ export async function signedReferencesOfBlob(
 ): Promise<Map<string, Set<string>>> {
   const signed = new Map<string, Set<string>>();
   if (keyNames.length === 0) return signed;
+  const at = new Date().toISOString();
   // Cross joins with the join conditions in WHERE: SQLite then keeps the tables in this order, so the
   // blob's references (manifest_references_child) drive the query; without statistics it would rather
   // start from every signature of the repository. PostgreSQL plans them as the inner joins they are.
@@ -70,11 +78,13 @@ export async function signedReferencesOfBlob(
     .whereRef("sk.repository", "=", "mr.repository")
     .whereRef("sk.subject_digest", "=", "mr.manifest_digest")
     .whereRef("tk.name", "=", "sk.key_name")
+    .whereRef("tk.fingerprint", "=", "sk.fingerprint")
     .select(["mr.manifest_digest as manifest", "sk.key_name as key"])
     .where("mr.repository", "=", repository)
     .where("mr.child_digest", "=", digest)
     .where("mr.kind", "=", "blob")
-    .where("sk.key_name", "in", [...keyNames]);
+    .where("sk.key_name", "in", [...keyNames])
+    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
   const viaIndex = db
     .selectFrom("manifest_references as mr")
     .crossJoin("manifest_references as parent")
@@ -85,12 +95,14 @@ export async function signedReferencesOfBlob(
     .whereRef("sk.repository", "=", "mr.repository")
     .whereRef("sk.subject_digest", "=", "parent.manifest_digest")
     .whereRef("tk.name", "=", "sk.key_name")
+    .whereRef("tk.fingerprint", "=", "sk.fingerprint")
     .select(["mr.manifest_digest as manifest", "sk.key_name as key"])
     .where("mr.repository", "=", repository)
     .where("mr.child_digest", "=", digest)
     .where("mr.kind", "=", "blob")
     .where("parent.kind", "=", "manifest")
-    .where("sk.key_name", "in", [...keyNames]);
+    .where("sk.key_name", "in", [...keyNames])
+    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
   const rows = await direct.unionAll(viaIndex).limit(MAX_BLOB_SIGNATURE_ROWS).execute();
   for (const row of rows) signed.set(row.manifest, (signed.get(row.manifest) ?? new Set()).add(row.key));
   return signed;

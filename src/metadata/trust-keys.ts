@@ -36,11 +36,66 @@ export async function deleteTrustKey(db: Conn, name: string): Promise<TrustKeyRo
   return found;
 }
 
-/** Records that stored signatures were checked against the key (if it still exists). */
+/** Whether the key is registered now with that fingerprint (a re-check of a removed key stops). */
+export async function isTrustKeyRegistered(db: Conn, name: string, fingerprint: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("trust_keys")
+    .select("name")
+    .where("name", "=", name)
+    .where("fingerprint", "=", fingerprint)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Claims (or renews) the re-check of a key for `until`: a compare-and-set, so that of the nodes that
+ * see it pending one does the walk. True when this caller holds the lease: nobody held it, it lapsed,
+ * or `renew` and it is ours (`held` is the expiry we set last).
+ */
+export async function claimTrustKeyRecheck(
+  db: Conn,
+  key: { name: string; fingerprint: string },
+  until: string,
+  at: string,
+  held?: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("trust_keys")
+    .set({ recheck_claimed_until: until })
+    .where("name", "=", key.name)
+    .where("fingerprint", "=", key.fingerprint)
+    .where("rechecked_at", "is", null)
+    .where((eb) =>
+      eb.or([
+        eb("recheck_claimed_until", "is", null),
+        eb("recheck_claimed_until", "<=", at),
+        ...(held === undefined ? [] : [eb("recheck_claimed_until", "=", held)]),
+      ]),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Gives a claimed re-check back (it failed): another node, or the next change, may try it. */
+export async function releaseTrustKeyRecheck(
+  db: Conn,
+  key: { name: string; fingerprint: string },
+  held: string,
+): Promise<void> {
+  await db
+    .updateTable("trust_keys")
+    .set({ recheck_claimed_until: null })
+    .where("name", "=", key.name)
+    .where("fingerprint", "=", key.fingerprint)
+    .where("recheck_claimed_until", "=", held)
+    .execute();
+}
+
+/** Records that stored signatures were checked against the key (if it still exists with that fingerprint). */
 export async function markTrustKeyRechecked(db: Conn, name: string, fingerprint: string): Promise<void> {
   await db
     .updateTable("trust_keys")
-    .set({ rechecked_at: new Date().toISOString() })
+    .set({ rechecked_at: new Date().toISOString(), recheck_claimed_until: null })
     .where("name", "=", name)
     .where("fingerprint", "=", fingerprint)
     .execute();

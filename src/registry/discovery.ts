@@ -8,6 +8,7 @@ import type { ArtifactRow } from "../metadata/artifacts.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
 import { repositoriesMatching, searchArtifacts } from "../metadata/search-terms.js";
 import { signaturesOver, type ArtifactSignature } from "../metadata/signatures.js";
+import type { TrustState } from "./trust/state.js";
 import type { ManifestService } from "./manifests.js";
 import type { FactsRecorder } from "./facts.js";
 import { filteredPage, type Page, type PageRequest } from "./pagination.js";
@@ -50,6 +51,7 @@ const MAX_SIGNATURES_SHOWN = 16;
  */
 export class DiscoveryService {
   private readonly byId: Map<string, Kind>;
+  private trust: TrustState | undefined;
 
   constructor(
     private readonly db: Db,
@@ -58,6 +60,20 @@ export class DiscoveryService {
     readonly kinds: readonly Kind[],
   ) {
     this.byId = new Map(kinds.map((k) => [k.id, k]));
+  }
+
+  /** Listings show signatures by the keys `trust` holds; with none registered, none is looked up. */
+  trackTrust(trust: TrustState): void {
+    this.trust = trust;
+  }
+
+  /** signaturesOver, skipped when no key is trusted (then nothing is signed: no query per listing). */
+  private async signaturesOver(
+    repository: string,
+    digests: readonly string[],
+  ): Promise<Map<string, ArtifactSignature[]>> {
+    if (this.trust && !(await this.trust.hasKeys())) return new Map();
+    return signaturesOver(this.db, repository, digests, MAX_SIGNATURES_SHOWN);
   }
 
   kind(id: string): Kind | undefined {
@@ -143,7 +159,7 @@ export class DiscoveryService {
     const [tags, accessories, signed] = await Promise.all([
       artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN),
       artifacts.accessoriesOf(this.db, repository, digests, MAX_ACCESSORIES * 10),
-      signaturesOver(this.db, repository, digests, MAX_SIGNATURES_SHOWN),
+      this.signaturesOver(repository, digests),
     ]);
     return {
       items: rows.items.map((row) => ({
@@ -178,7 +194,7 @@ export class DiscoveryService {
     const [accessoryTags, signed] = await Promise.all([
       artifacts.tagsOfMany(this.db, repository, accessoryDigests, MAX_TAGS_SHOWN),
       // The artifact's and its accessories' (a signed SBOM) in one query.
-      signaturesOver(this.db, repository, [manifest.digest, ...accessoryDigests], MAX_SIGNATURES_SHOWN),
+      this.signaturesOver(repository, [manifest.digest, ...accessoryDigests]),
     ]);
     const accessories: Record<string, AccessoryView[]> = {};
     for (const a of accessoryRows) {
@@ -281,7 +297,7 @@ export class DiscoveryService {
       const [tags, signed] = await Promise.all([
         artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN),
         // Keyed by the hit's own repository: a signature elsewhere never shows here.
-        signaturesOver(this.db, repository, digests, MAX_SIGNATURES_SHOWN),
+        this.signaturesOver(repository, digests),
       ]);
       for (const [digest, list] of tags) tagsByKey.set(`${repository}@${digest}`, list);
       for (const [digest, list] of signed) signedByKey.set(`${repository}@${digest}`, list);

@@ -68,6 +68,7 @@ export class Registry {
     this.signatures = new SignatureRecorder(db, store, this.trust, log);
     this.manifests.trackSignatures(this.signatures);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
+    this.discovery.trackTrust(this.trust);
     this.listings = new ListingService(db);
     this.tagResolver = new TagResolver(db);
     const index = options.index ?? { namespaces: [], delayMs: 1000 };

@@ -200,7 +200,15 @@ describe("Notation JWS signatures", () => {
     const x5c = (JSON.parse(body.toString()) as { header: { x5c: string[] } }).header.x5c[0]!;
     const pem = `-----BEGIN CERTIFICATE-----\n${x5c.match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE-----\n`;
     const verdicts = await verifyEnvelope(body, REAL_DIGEST, [parseTrustedKey("alpine.crt", pem)]);
-    assert.deepEqual(verdicts, [{ format: "notation", subject: REAL_DIGEST, signers: ["alpine.crt"] }]);
+    // Until the first of its certificates expires (it carries no io.cncf.notary.expiry).
+    assert.deepEqual(verdicts, [
+      {
+        format: "notation",
+        subject: REAL_DIGEST,
+        signers: ["alpine.crt"],
+        expiresAt: new Date(new X509Certificate(pem).validTo).toISOString(),
+      },
+    ]);
     // The same envelope, another trust store: not trusted.
     const [untrusted] = await verifyEnvelope(body, REAL_DIGEST, [ca]);
     assert.deepEqual(untrusted?.signers, []);
@@ -209,8 +217,9 @@ describe("Notation JWS signatures", () => {
 
   it("a leaf issued by a trust-store CA verifies (RSA-PSS and the CA named as signer)", async () => {
     const body = await envelope({ chain: [pki.leafPem, pki.caPem], key: pki.leafKey });
+    const leafExpiry = new Date(new X509Certificate(pki.leafPem).validTo).toISOString();
     assert.deepEqual(await verifyEnvelope(body, DIGEST, [ca]), [
-      { format: "notation", subject: DIGEST, signers: ["ca.crt"] },
+      { format: "notation", subject: DIGEST, signers: ["ca.crt"], expiresAt: leafExpiry },
     ]);
     // A chain of the leaf alone still anchors: the trusted CA issued it.
     const leafOnly = await envelope({ chain: [pki.leafPem], key: pki.leafKey });

@@ -45,4 +45,6 @@ export interface SignatureVerdict {
   problem?: string;
   /** Fingerprint (hex SHA-256 of the SPKI DER) of the key the signature names, when it names one. */
   keyHint?: string;
+  /** When a verified signature stops counting (Notation's expiry, its certificates' notAfter), if ever. */
+  expiresAt?: string;
 }

@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { bundleFromJSON, type Bundle } from "@sigstore/bundle";
 import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity } from "@sigstore/verify";
 import type { Descriptor } from "../manifest.js";
@@ -5,6 +6,7 @@ import { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE, MAX_SIGNATURES } from
 import { asObject, parseJson, readSignatureLayer } from "./read-layer.js";
 import { IN_TOTO_STATEMENT_V1 } from "./sign-bundle.js";
 import { verifiesWith } from "./verify-legacy.js";
+import { keyFingerprint } from "./keys.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
 
 /** A trusted root with nothing in it: key-signed bundles are checked against our keys alone. */
@@ -20,8 +22,9 @@ const OFFLINE = { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 };
 const IN_TOTO_STATEMENT_V01 = "https://in-toto.io/Statement/v0.1";
 
 /**
- * Sigstore bundles as cosign v3 writes them: @sigstore/verify checks the DSSE signature with each trusted
- * key (whatever hint the bundle gives: the hint only names a key, trusting it is ours to decide), then
+ * Sigstore bundles as cosign v3 writes them: @sigstore/verify checks the DSSE signature with the trusted
+ * key the bundle's hint names (the hint only names a key, trusting it is ours to decide; with no hint we
+ * recognise, with each trusted key), then
  * the in-toto statement must be cosign's signature predicate with the expected digest among its subjects.
  * Transparency-log entries and timestamps in the bundle are not checked (that needs Rekor's and the
  * TSA's keys, and the network); the trusted key alone decides.
@@ -101,13 +104,21 @@ async function verifyBundleLayer(
     );
   }
   const pae = dssePae(envelope.payloadType, Buffer.from(envelope.payload));
-  const signers = keys.filter((k) => verifiesBundle(entity, pae, k)).map((k) => k.name);
+  // The hint names the key (cosign's: its fingerprint): only that one is tried, so a bundle costs one
+  // verification however many keys are trusted. A hint in another scheme names nothing: every key.
+  const candidates = keyHint === undefined ? keys : keys.filter((k) => fingerprintOf(k.key) === keyHint);
+  if (candidates.length === 0 && keys.length > 0)
+    return verdict(
+      subject,
+      `signed by another key: the bundle names the key with fingerprint ${keyHint}, which is not trusted`,
+    );
+  const signers = candidates.filter((k) => verifiesBundle(entity, pae, k)).map((k) => k.name);
   if (signers.length === 0)
     return verdict(
       subject,
       keys.length === 0
         ? "no trusted key to check the signature with"
-        : `the signature verifies with none of the trusted keys (${keys.map((k) => k.name).join(", ")}): signed by another key, or the payload was changed`,
+        : `the signature verifies with none of the trusted keys (${candidates.map((k) => k.name).join(", ")}): signed by another key, or the payload was changed`,
     );
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE)
     return verdict(
@@ -133,6 +144,18 @@ function verifiesBundle(entity: SignedEntity, pae: Buffer, key: TrustedKey): boo
     // SHA-384/512 by default: the same DSSE bytes, checked with the curve's own hash.
     return key.key.asymmetricKeyType === "ec" && verifiesWith(key.key, pae, entity.signature.signature);
   }
+}
+
+const fingerprints = new WeakMap<KeyObject, string>();
+
+/** keyFingerprint, once per key object (the same trusted keys check every bundle). */
+function fingerprintOf(key: KeyObject): string {
+  let fingerprint = fingerprints.get(key);
+  if (fingerprint === undefined) {
+    fingerprint = keyFingerprint(key);
+    fingerprints.set(key, fingerprint);
+  }
+  return fingerprint;
 }
 
 /** DSSE's pre-authentication encoding: what the signature covers. */

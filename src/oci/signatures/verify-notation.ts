@@ -114,7 +114,16 @@ async function verifyEnvelope(
         : `the signing certificate (${chain[0]!.subject.replace(/\n/g, ", ")}) does not chain to any trusted certificate (${stores.join(", ")})`,
     );
   }
-  return verdict(signed, undefined, signers);
+  const expiresAt = earliestExpiry(protectedHeader, chain);
+  return { ...verdict(signed, undefined, signers), ...(expiresAt === undefined ? {} : { expiresAt }) };
+}
+
+/** When the verified signature stops counting: its expiry, or the first of its certificates to expire. */
+function earliestExpiry(h: Record<string, unknown>, chain: X509Certificate[]): string | undefined {
+  const times = chain.map((c) => Date.parse(c.validTo));
+  if (typeof h[EXPIRY] === "string") times.push(Date.parse(h[EXPIRY]));
+  const known = times.filter((t) => Number.isFinite(t));
+  return known.length === 0 ? undefined : new Date(Math.min(...known)).toISOString();
 }
 
 /** The protected header as Notation's `notary.x509` scheme defines it; undefined when acceptable. */

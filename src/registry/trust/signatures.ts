@@ -15,11 +15,12 @@ import {
 import * as signatures from "../../metadata/signatures.js";
 import { findManifest, manifestSizes } from "../../metadata/manifests.js";
 import { lockTags } from "../../metadata/tags.js";
+import { isTrustKeyRegistered } from "../../metadata/trust-keys.js";
 import { now } from "../../metadata/time.js";
 import type { AuditLog } from "../audit.js";
 import type { TrustState } from "./state.js";
 import type { TrustKeyRecord } from "./types.js";
-import { SignatureLayers } from "./signature-layers.js";
+import { SignatureLayers, UnreadableLayerError } from "./signature-layers.js";
 
 /** The actor verifications outside a push (re-checks, the backfill) are audited as. */
 const SYSTEM_ACTOR = "system";
@@ -42,6 +43,8 @@ interface LayerResult {
   subject: string;
   signers: { name: string; fingerprint: string }[];
   problem?: string;
+  /** When the signature stops counting, if it says. */
+  expiresAt?: string | undefined;
 }
 
 /** A signature manifest checked before its write, recorded in the write's transaction. */
@@ -80,6 +83,8 @@ export class SignatureRecorder {
   private audit: AuditLog | undefined;
   private stopping = false;
   private backfilling: Promise<void> | undefined;
+  /** Re-checks running now (stop waits for them to notice). */
+  private readonly rechecks = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -117,6 +122,9 @@ export class SignatureRecorder {
       return undefined;
     }
     if (!artifact) return undefined;
+    // What is recorded describes the manifest's content: a `.sig` image's subject is what its payloads
+    // sign, not the tag it was pushed under (anyone may push the same bytes under another `.sig` tag).
+    if (artifact.format === "cosign-legacy") artifact = { ...artifact, subject: "" };
     try {
       const pending: PendingSignatures = {
         artifact,
@@ -128,11 +136,18 @@ export class SignatureRecorder {
       return pending;
     } catch (err) {
       this.log.error({ err, repository, digest }, "signatures not verified; the next start checks them");
+      await this.auditOutcome(repository, digest, {
+        format: artifact.format,
+        subject: artifact.subject,
+        signatures: Math.min(artifact.layers.length, MAX_SIGNATURES),
+        signers: [],
+        problem: `not checked (checked again at the next start): ${err instanceof Error ? err.message : String(err)}`,
+      }).catch((auditErr: unknown) => this.log.error({ err: auditErr }, "audit of a signature check failed"));
       return undefined;
     }
   }
 
-  /** In the manifest write's transaction: the check's result replaces what was recorded before. */
+  /** In the manifest write's transaction: the check's result is added to what was recorded before. */
   async record(trx: Db, repository: string, digest: string, pending: PendingSignatures): Promise<void> {
     await signatures.recordSignatures(
       trx,
@@ -145,6 +160,7 @@ export class SignatureRecorder {
           subject: r.subject,
           keyName: s.name,
           fingerprint: s.fingerprint,
+          expiresAt: r.expiresAt,
         })),
       ),
       now(),
@@ -174,7 +190,13 @@ export class SignatureRecorder {
               this.db,
               repository,
               digest,
-              { layer: r.layer, subject: r.subject, keyName: s.name, fingerprint: s.fingerprint },
+              {
+                layer: r.layer,
+                subject: r.subject,
+                keyName: s.name,
+                fingerprint: s.fingerprint,
+                expiresAt: r.expiresAt,
+              },
               at,
             );
           }
@@ -210,11 +232,14 @@ export class SignatureRecorder {
           expected,
           keys.map((k) => k.trusted),
         );
+        // A store that could not be read decides nothing: not checked (no record), checked again later.
+        pending.layers.throwIfUnreadable();
         if (!verdict) {
           result.problem ??= "no signature found in this layer";
           continue;
         }
         if (!result.subject) result.subject = verdict.subject;
+        if (verdict.expiresAt !== undefined) result.expiresAt = verdict.expiresAt;
         for (const name of verdict.signers) {
           const key = keys.find((k) => k.trusted.name === name);
           if (key && verdict.subject === result.subject && result.subject !== "") {
@@ -224,6 +249,7 @@ export class SignatureRecorder {
         if (result.signers.length > 0) delete result.problem;
         else if (verdict.problem) result.problem = verdict.problem;
       } catch (err) {
+        if (err instanceof UnreadableLayerError) throw err;
         result.problem = `could not be checked: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
@@ -253,19 +279,37 @@ export class SignatureRecorder {
   /**
    * A key was added (committed): every stored signature is checked against it alone, a page of
    * RECHECK_BATCH at a time in primary-key order (memory stays flat however many there are), and its
-   * verifications recorded. Also removes verifications under its name that it does not confirm (left by
-   * a verification racing with the removal of an earlier key of that name).
+   * verifications recorded. Also removes verifications by this key (name and fingerprint) that it does
+   * not confirm. Stops when the key is no longer registered with that fingerprint (removed, or replaced
+   * by another key of that name: what it would write would count for nothing) and throws when the
+   * server stops first, so an unfinished walk is never marked done.
    */
   private async recheck(record: TrustKeyRecord): Promise<void> {
+    const run = this.walk(record);
+    this.rechecks.add(run);
+    try {
+      await run;
+    } finally {
+      this.rechecks.delete(run);
+    }
+  }
+
+  private async walk(record: TrustKeyRecord): Promise<void> {
     const key = this.parseKey(record.name, record.certificate ?? record.publicKey, record.fingerprint);
     if (!key) return;
     let after: { repository: string; digest: string; layer: number } | undefined;
     let checked = 0;
     let verified = 0;
     let failed = 0;
+    let finished = false;
+    let removed = false;
     while (!this.stopping) {
+      if (!(await isTrustKeyRegistered(this.db, record.name, record.fingerprint))) {
+        removed = true;
+        break;
+      }
       const page = await signatures.signaturesAfter(this.db, after, RECHECK_BATCH);
-      for (let start = 0; start < page.length;) {
+      for (let start = 0; start < page.length && !this.stopping;) {
         const first = page[start]!;
         let end = start + 1;
         while (
@@ -281,12 +325,15 @@ export class SignatureRecorder {
         start = end;
       }
       const last = page.at(-1);
-      if (!last || page.length < RECHECK_BATCH) break;
+      if (!last || page.length < RECHECK_BATCH) {
+        finished = !this.stopping;
+        break;
+      }
       after = { repository: last.repository, digest: last.digest, layer: last.layer };
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.log.info(
-      { key: record.name, checked, verified },
+      { key: record.name, checked, verified, finished, removed },
       "stored signatures re-checked against an added key",
     );
     await this.audit?.record({
@@ -294,10 +341,19 @@ export class SignatureRecorder {
       client: "wharf",
       action: "signature.recheck",
       target: record.name,
-      outcome: "ok",
-      detail: { key: record.name, fingerprint: record.fingerprint, checked, verified, failed },
+      outcome: finished && failed === 0 ? "ok" : "failed",
+      detail: {
+        key: record.name,
+        fingerprint: record.fingerprint,
+        checked,
+        verified,
+        failed,
+        ...(finished ? {} : { interrupted: removed ? "the key was removed" : "the server stopped" }),
+      },
     });
+    if (removed) return;
     // The key stays pending (TrustState retries it on the next trust change or start).
+    if (!finished) throw new Error("the re-check was interrupted by the server stopping");
     if (failed > 0) throw new Error(`${failed} signature manifest(s) could not be re-checked`);
   }
 
@@ -319,6 +375,7 @@ export class SignatureRecorder {
       for (const row of rows) {
         const layer = artifact.layers[row.layer];
         let signed = false;
+        let expiresAt: string | undefined;
         if (layer && row.subject !== "") {
           const [verdict] = await verifySignatureArtifact(
             { ...artifact, subject: row.subject, layers: [layer] },
@@ -326,21 +383,30 @@ export class SignatureRecorder {
             row.subject,
             [key.trusted],
           );
+          // A read failure proves nothing: keep what was recorded, count the manifest as failed.
+          layers.throwIfUnreadable();
           signed = !!verdict && verdict.subject === row.subject && verdict.signers.includes(key.trusted.name);
+          expiresAt = verdict?.expiresAt;
         }
         const verifiedBy = {
           layer: row.layer,
           subject: row.subject,
           keyName: key.trusted.name,
           fingerprint: key.fingerprint,
+          expiresAt,
         };
         if (signed) {
           await signatures.addVerification(this.db, repository, digest, verifiedBy, at);
           verified++;
         } else {
-          await signatures.removeVerification(this.db, repository, digest, row.layer, key.trusted.name);
+          await signatures.removeVerification(this.db, repository, digest, row.layer, {
+            name: key.trusted.name,
+            fingerprint: key.fingerprint,
+          });
         }
       }
+      // Only what the key verified: the signature.recheck event counts the rest (one per stored signature
+      // and key would flood the log).
       if (verified > 0) {
         await this.auditOutcome(repository, digest, {
           format: artifact.format,
@@ -366,6 +432,7 @@ export class SignatureRecorder {
   async stop(): Promise<void> {
     this.stopping = true;
     await this.backfilling;
+    await Promise.allSettled([...this.rechecks]);
   }
 
   /**
@@ -393,7 +460,8 @@ export class SignatureRecorder {
         });
         if (!stored) continue;
         const outcome = await this.recorded(m.repository, m.digest, pending);
-        if (outcome.signers.length > 0) await this.auditOutcome(m.repository, m.digest, outcome);
+        // Failed verifications too: every decision is audited (one event per manifest, bounded detail).
+        await this.auditOutcome(m.repository, m.digest, outcome);
         done++;
       }
       const last = page.at(-1);

@@ -2,11 +2,13 @@ import { compileGlob, type Matcher } from "../../auth/glob.js";
 import type { Db } from "../../metadata/database.js";
 import { bumpTrustGeneration, trustGeneration } from "../../metadata/change-counters.js";
 import {
+  claimTrustKeyRecheck,
   countTrustKeys,
   deleteTrustKey,
   insertTrustKey,
   listTrustKeys,
   markTrustKeyRechecked,
+  releaseTrustKeyRecheck,
   type TrustKeyRow,
 } from "../../metadata/trust-keys.js";
 import {
@@ -45,6 +47,14 @@ export type KeyAddedListener = (key: TrustKeyRecord) => Promise<void>;
 const CHANGE_POLL_MS = 250;
 /** Without the poller (a registry not started, the CLI's --data-dir), cached state lives this long. */
 const UNWATCHED_CACHE_MS = 1000;
+/**
+ * A node re-checking stored signatures against an added key holds a lease on it in the database (renewed
+ * while it walks), so one node does the walk; a lease left by a node that died lapses, and another takes it.
+ */
+const RECHECK_LEASE_MS = 60_000;
+const RECHECK_RENEW_MS = RECHECK_LEASE_MS / 3;
+/** While another node holds a pending key's lease, this node looks again this often (it may die). */
+const PENDING_RETRY_MS = 5000;
 
 interface Snapshot {
   keys: ActiveKeys;
@@ -64,8 +74,10 @@ export class TrustState {
   private watcher: NodeJS.Timeout | undefined;
   /** Bumped on every invalidation: state loaded across one is used but not cached (it may be stale). */
   private epoch = 0;
-  /** Keys this process is re-checking signatures against now. */
+  /** Keys (name and fingerprint) this process is re-checking signatures against now. */
   private readonly rechecking = new Set<string>();
+  /** When a pending key was last left to another node's lease (then the poll looks again), or undefined. */
+  private leftPendingAt: number | undefined;
 
   constructor(private readonly db: Db) {}
 
@@ -84,7 +96,11 @@ export class TrustState {
   private async poll(): Promise<void> {
     try {
       const generation = await trustGeneration(this.db);
-      if (generation === this.generation) return;
+      if (generation === this.generation) {
+        const left = this.leftPendingAt;
+        if (left !== undefined && Date.now() - left >= PENDING_RETRY_MS) void this.recheckPending();
+        return;
+      }
       this.generation = generation;
     } catch {
       // Unknown whether anything changed: reload on the next lookup.
@@ -95,27 +111,61 @@ export class TrustState {
 
   /**
    * Runs the key-added listeners for keys added where none ran (the CLI's --data-dir, a node that died
-   * mid-way). Two nodes may both do it: the listeners' writes are idempotent.
+   * mid-way, a re-check that failed). Each node that sees a key pending tries to claim it; only the one
+   * whose compare-and-set wins walks the stored signatures.
    */
   private async recheckPending(): Promise<void> {
     if (this.keyAdded.length === 0) return;
+    this.leftPendingAt = undefined;
     try {
       for (const row of await listTrustKeys(this.db)) {
-        if (row.rechecked_at !== null || this.rechecking.has(row.name)) continue;
-        await this.recheck(keyOf(row));
+        if (row.rechecked_at !== null || this.rechecking.has(keyId(row))) continue;
+        if (!(await this.recheck(keyOf(row)))) this.leftPendingAt = Date.now();
       }
     } catch {
       // Tried again on the next change or start; the listeners log their own failures.
+      this.leftPendingAt = Date.now();
     }
   }
 
-  private async recheck(key: TrustKeyRecord): Promise<void> {
-    this.rechecking.add(key.name);
+  /**
+   * Re-checks stored signatures against the key if this node holds (`held`: the lease it set) or wins its
+   * lease; false when another node holds it. Throws when the re-check failed (the lease is given back).
+   */
+  private async recheck(key: TrustKeyRecord, held?: string): Promise<boolean> {
+    const id = keyId(key);
+    if (this.rechecking.has(id)) return true;
+    let lease = held;
+    if (lease === undefined) {
+      const until = new Date(Date.now() + RECHECK_LEASE_MS).toISOString();
+      if (!(await claimTrustKeyRecheck(this.db, key, until, now()))) return false;
+      lease = until;
+    }
+    this.rechecking.add(id);
+    // Renewed while the walk runs, so a long one is not taken over by another node.
+    const renew = setInterval(() => {
+      const until = new Date(Date.now() + RECHECK_LEASE_MS).toISOString();
+      claimTrustKeyRecheck(this.db, key, until, now(), lease)
+        .then((ok) => {
+          if (ok) lease = until;
+        })
+        .catch(() => {
+          // Renewed on the next tick; a lapsed lease only lets another node do the walk too.
+        });
+    }, RECHECK_RENEW_MS);
+    renew.unref();
     try {
       for (const listener of this.keyAdded) await listener(key);
+      clearInterval(renew);
       await markTrustKeyRechecked(this.db, key.name, key.fingerprint);
+      return true;
+    } catch (err) {
+      clearInterval(renew);
+      await releaseTrustKeyRecheck(this.db, key, lease).catch(() => undefined);
+      this.leftPendingAt = Date.now();
+      throw err;
     } finally {
-      this.rechecking.delete(key.name);
+      this.rechecking.delete(id);
     }
   }
 
@@ -158,6 +208,11 @@ export class TrustState {
     return (await this.current()).keys;
   }
 
+  /** Whether any key is registered (cached): with none, nothing is signed. */
+  async hasKeys(): Promise<boolean> {
+    return (await this.current()).keys.byName.size > 0;
+  }
+
   /** The policies whose repository glob matches `repository` (cached; usually none), oldest first. */
   async policiesFor(repository: string): Promise<TrustPolicy[]> {
     const { policies } = await this.current();
@@ -188,6 +243,9 @@ export class TrustState {
       certificate: parsed.certificate ? parsed.certificate.toString() : null,
       fingerprint: keyFingerprint(parsed.key),
       rechecked_at: null,
+      // This node re-checks it (claimed in the insert, so no other node's poll starts the walk as well).
+      recheck_claimed_until:
+        this.keyAdded.length > 0 ? new Date(Date.now() + RECHECK_LEASE_MS).toISOString() : null,
       created_by: createdBy,
       created_at: now(),
     };
@@ -207,7 +265,7 @@ export class TrustState {
     // Before answering, so that once `trust key add` returns, what the key signed counts.
     if (this.keyAdded.length > 0) {
       try {
-        await this.recheck(record);
+        await this.recheck(record, row.recheck_claimed_until ?? undefined);
       } catch {
         // Still pending (rechecked_at unset): retried on the next trust change or start.
       }
@@ -275,6 +333,8 @@ export class TrustState {
     return policyOf(removed);
   }
 }
+
+const keyId = (key: { name: string; fingerprint: string }) => `${key.name}\0${key.fingerprint}`;
 
 function keyOf(row: TrustKeyRow): TrustKeyRecord {
   return {

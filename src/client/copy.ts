@@ -3,6 +3,7 @@ import { decodeManifest, type Descriptor, type ManifestData } from "./manifest.j
 import { platformChoice, selectPlatform, type PlatformChoice } from "./platform.js";
 import { silentProgress, type ProgressSink } from "./progress.js";
 import { legacyTagsOf } from "./legacy-tags.js";
+import { missingLayers, readSignatureImage, writeSignatureImage } from "./signing/signature-image.js";
 import { guardVersionTag } from "./tag-guard.js";
 import { RegistryTarget, type Target } from "./target.js";
 
@@ -24,6 +25,8 @@ export interface CopyResult {
   manifests: number;
   referrers: number;
   blobs: { copied: number; mounted: number; existing: number; bytes: number };
+  /** cosign `.sig`/`.att` tags that already existed at the destination and gained the source's layers. */
+  merged?: number;
   /** When the source was a multi-platform index copied without `all`: the index and what was taken. */
   index?: PlatformChoice["index"];
   platform?: string;
@@ -130,8 +133,13 @@ export async function copyArtifact(
     stats.bytes += blob.size;
     task.done();
   });
+  let merged = 0;
   for (const node of nodes) {
     const isRoot = node.descriptor.digest === root.digest;
+    if (node.tag && appendsToLegacyTag(node.tag)) {
+      if (await mergeLegacyTag(destination, node)) merged++;
+      continue;
+    }
     await destination.pushManifest(
       { ...node.data, mediaType: node.descriptor.mediaType || node.data.mediaType },
       isRoot ? tag : node.tag,
@@ -144,6 +152,42 @@ export async function copyArtifact(
     manifests: nodes.length,
     referrers: referrerCount,
     blobs: stats,
+    ...(merged ? { merged } : {}),
     ...(choice ?? {}),
   };
+}
+
+/** cosign appends each signature (and attestation) as a layer of these tags; `.sbom` it replaces. */
+function appendsToLegacyTag(tag: string): boolean {
+  return tag.endsWith(".sig") || tag.endsWith(".att");
+}
+
+/**
+ * Puts a source `.sig`/`.att` image under its tag at the destination without losing what is already
+ * there: when the destination has none, the source's manifest unchanged (digest preserved); otherwise
+ * the destination's layers followed by the source's that it lacks, as `wharf sign --format legacy`
+ * appends — a new manifest only when something was added. True when one was. The layers' blobs are
+ * already at the destination (copied with the graph).
+ */
+async function mergeLegacyTag(destination: Target, node: Node): Promise<boolean> {
+  const tag = node.tag as string;
+  const data = { ...node.data, mediaType: node.descriptor.mediaType || node.data.mediaType };
+  const source = decodeManifest(node.data);
+  // Not cosign's image (an index under the tag): nothing to append, copied as it is.
+  if (source.kind !== "image") {
+    await destination.pushManifest(data, tag, { force: true });
+    return false;
+  }
+  const existing = await readSignatureImage(destination, tag);
+  if (existing.digest === undefined) {
+    await destination.pushManifest(data, tag, { force: true });
+    return false;
+  }
+  if (existing.digest === node.descriptor.digest) return false;
+  const missing = missingLayers(existing.layers, source.doc.layers);
+  // Also by digest: anything that refers to the source's image still finds it.
+  await destination.pushManifest(data);
+  if (missing.length === 0) return false;
+  await writeSignatureImage(destination, tag, [...existing.layers, ...missing]);
+  return true;
 }

@@ -64,11 +64,11 @@ async function pushBlob(target: Target, bytes: Buffer, mediaType: string): Promi
   return descriptor;
 }
 
-/** What `cosign sign --key` (v3) pushes: a Sigstore bundle referrer of `subject`. */
-async function signWithBundle(target: Target, subject: Descriptor, key: SigningKey, name: string) {
+/** What `cosign sign --key` (v3) pushes: a Sigstore bundle referrer of `subject` (no subject name). */
+async function signWithBundle(target: Target, subject: Descriptor, key: SigningKey) {
   const bundle = await pushBlob(
     target,
-    await createSigstoreBundle(subject.digest, key, name),
+    await createSigstoreBundle(subject.digest, key),
     SIGSTORE_BUNDLE_MEDIA_TYPE,
   );
   await pushBlob(target, EMPTY_CONFIG_BLOB, EMPTY_CONFIG.mediaType);
@@ -117,7 +117,7 @@ describe("cp --referrers carries issue 14's signatures and SBOMs: Wharf → Dist
     const source = new RegistryTarget(client, { registry: wharf.host, repository: "team/app" });
     app = ok(await cli.run(["push", `${wharf.host}/team/app:v1`, join(files, "app.yaml")])).stdout.trim();
     const appDescriptor = await source.resolve(app);
-    bundleSig = await signWithBundle(source, appDescriptor, key, `${wharf.host}/team/app`);
+    bundleSig = await signWithBundle(source, appDescriptor, key);
     legacySig = await signLegacy(source, app, key, `${wharf.host}/team/app`);
     sbom = ok(
       await cli.run([
@@ -128,7 +128,7 @@ describe("cp --referrers carries issue 14's signatures and SBOMs: Wharf → Dist
         SPDX,
       ]),
     ).stdout.trim();
-    sbomSig = await signWithBundle(source, await source.resolve(sbom), key, `${wharf.host}/team/app`);
+    sbomSig = await signWithBundle(source, await source.resolve(sbom), key);
   });
   after(async () => {
     client.close();

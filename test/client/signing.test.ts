@@ -83,6 +83,15 @@ for (const kind of signingRegistries) {
       assert.equal(manifest.artifactType, BUNDLE_TYPE);
       assert.equal(manifest.subject?.digest, digest);
       assert.equal(manifest.layers[0]?.mediaType, BUNDLE_TYPE);
+      // The signed statement is byte for byte cosign v3's (cmd/cosign/cli/sign: protojson of an intoto v1
+      // Statement): one subject with the digest alone — no name — annotations {}, an empty predicate.
+      const bundle = JSON.parse(
+        (await getBytes(`${registry.url}/v2/team/bundled/blobs/${manifest.layers[0]?.digest}`)).toString(),
+      ) as { dsseEnvelope: { payload: string } };
+      assert.equal(
+        Buffer.from(bundle.dsseEnvelope.payload, "base64").toString(),
+        `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"${digest.slice(7)}"},"annotations":{}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`,
+      );
       if (!kind.referrersApi) {
         // The spec's tag fallback: the subject's sha256-<hex> index lists the signature.
         const index = await getJson<{ manifests: { digest: string }[] }>(
@@ -330,6 +339,62 @@ for (const kind of signingRegistries) {
       }
     });
 
+    test("push --sign --sign-format legacy writes cosign's .sig tag, not a bundle; alone it is refused", async () => {
+      const dir = join(files, "legacy-push");
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "cm.yaml"), "kind: ConfigMap\n");
+      const digest = ok(
+        await cli.run([
+          "push",
+          ref("pushlegacy"),
+          dir,
+          "--sign",
+          "--key",
+          alice.key,
+          "--sign-format",
+          "legacy",
+        ]),
+      ).stdout.trim();
+      const sig = await getJson<Manifest>(manifestUrl("pushlegacy", `${digest.replace(":", "-")}.sig`));
+      assert.deepEqual(
+        sig.layers.map((l) => l.mediaType),
+        ["application/vnd.dev.cosign.simplesigning.v1+json"],
+      );
+      const payload = JSON.parse(
+        (await getBytes(`${registry.url}/v2/team/pushlegacy/blobs/${sig.layers[0]?.digest}`)).toString(),
+      ) as {
+        critical: { identity: { "docker-reference": string }; image: { "docker-manifest-digest": string } };
+      };
+      assert.equal(payload.critical.identity["docker-reference"], `${registry.host}/team/pushlegacy`);
+      assert.equal(payload.critical.image["docker-manifest-digest"], digest);
+      const report = JSON.parse(
+        ok(await cli.run(["verify", ref("pushlegacy"), "--key", alice.pub, "--json"])).stdout,
+      ) as { signatures: { format: string; signers: string[] }[] };
+      // The .sig tag alone: no bundle referrer was written.
+      assert.deepEqual(
+        report.signatures.map((s) => [s.format, s.signers]),
+        [["cosign-legacy", ["alice.pub"]]],
+      );
+
+      refused(
+        await cli.run(["push", ref("formatalone"), dir, "--sign-format", "legacy"]),
+        2,
+        /--sign-format goes with --sign/,
+      );
+      refused(
+        await cli.run(["push", ref("formatbad"), dir, "--sign", "--key", alice.key, "--sign-format", "v2"]),
+        2,
+        /--sign-format/,
+      );
+      for (const name of ["formatalone", "formatbad"]) {
+        const res = await fetch(manifestUrl(name, "v1"), {
+          method: "HEAD",
+          headers: { Accept: OCI_MANIFEST },
+        });
+        assert.equal(res.status, 404, `${name} was pushed`);
+      }
+    });
+
     test("sign refuses a public key, a missing reference, and no --key", async () => {
       await pushNew("refusals");
       refused(
@@ -445,6 +510,34 @@ for (const kind of signingRegistries) {
         verified.signatures.map((s) => s.format),
         ["notation"],
       );
+      // Only x509/ca/<name>/ and x509/signingAuthority/<name>/ anchor signatures: x509/tsa/ holds
+      // timestamping roots, which must not vouch for a signer — whether the store, its x509/, or a
+      // directory above it (Notation's config directory) is named.
+      const mixed = join(files, "notation-config", "truststore");
+      await mkdir(join(mixed, "x509", "tsa", "acme"), { recursive: true });
+      await writeFile(join(mixed, "x509", "tsa", "acme", "root.pem"), signer.rootPem);
+      await mkdir(join(mixed, "x509", "ca", "stranger"), { recursive: true });
+      await writeFile(join(mixed, "x509", "ca", "stranger", "root.pem"), stranger.rootPem);
+      for (const path of [mixed, join(mixed, "x509"), join(files, "notation-config")]) {
+        const report = await cli.run(["verify", ref("notation"), "--trust-store", path, "--json"]);
+        assert.equal(report.code, UNVERIFIED, `${path}: ${report.stderr}`);
+        assert.deepEqual((JSON.parse(report.stdout) as { signers: string[] }).signers, []);
+      }
+      const tsaOnly = join(files, "tsa-only");
+      await mkdir(join(tsaOnly, "x509", "tsa", "acme"), { recursive: true });
+      await writeFile(join(tsaOnly, "x509", "tsa", "acme", "root.pem"), signer.rootPem);
+      refused(
+        await cli.run(["verify", ref("notation"), "--trust-store", tsaOnly]),
+        2,
+        /no \.pem, \.crt or \.cer certificates in it \(read: x509\/ca\/<name>\/, x509\/signingAuthority\/<name>\/\)/,
+      );
+      await mkdir(join(mixed, "x509", "signingAuthority", "acme"), { recursive: true });
+      await writeFile(join(mixed, "x509", "signingAuthority", "acme", "root.crt"), signer.rootPem);
+      const authority = JSON.parse(
+        ok(await cli.run(["verify", ref("notation"), "--trust-store", mixed, "--json"])).stdout,
+      ) as { signers: string[] };
+      assert.deepEqual(authority.signers, ["truststore/x509/signingAuthority/acme/root.crt"]);
+
       const pem = join(files, "acme-root.pem");
       await writeFile(pem, signer.rootPem);
       ok(await cli.run(["verify", ref("notation"), "--trust-store", pem]));

@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { UsageError } from "../../client/errors.js";
 import { pushArtifact } from "../../client/push.js";
 import { formatReference } from "../../client/reference.js";
@@ -26,7 +26,8 @@ import type { Reference, RegistryReference } from "../../client/reference.js";
 import { declaredGate, runGate, type Gate } from "../../client/gate.js";
 import { checkPushedKind } from "../../client/kind-checks.js";
 import { FORCE_HELP } from "./common/force-option.js";
-import { readSigningKey, signResolved } from "./sign.js";
+import { SIGN_FORMAT_HELP, readSigningKey, signResolved } from "./sign.js";
+import type { SignFormat } from "../../client/signing/sign.js";
 import { FluxAnnotation } from "../../client/flux/artifact.js";
 
 interface PushOptions extends CommonOptions, KindDefaultOptions {
@@ -41,6 +42,7 @@ interface PushOptions extends CommonOptions, KindDefaultOptions {
   force?: boolean;
   sign?: boolean;
   key?: string;
+  signFormat?: SignFormat;
   format?: string;
   source?: string;
   revision?: string;
@@ -86,11 +88,15 @@ export function registerPush(program: Command): void {
     )
     .option("--no-gate", "skip the gate and the kind's own checks (a chart's version is its tag, …)")
     .option("--force", FORCE_HELP)
-    .option(
-      "--sign",
-      "then sign the pushed digest (a Sigstore bundle referrer, as wharf sign does) with --key",
-    )
-    .option("--key <file>", "with --sign: the private key (cosign.key; passphrase from WHARF_KEY_PASSWORD)");
+    .option("--sign", "then sign the pushed digest with --key, as wharf sign does")
+    .option("--key <file>", "with --sign: the private key (cosign.key; passphrase from WHARF_KEY_PASSWORD)")
+    .addOption(
+      // No commander default: given without --sign it is refused, like --key.
+      new Option("--sign-format <format>", `with --sign: ${SIGN_FORMAT_HELP} (default bundle)`).choices([
+        "bundle",
+        "legacy",
+      ]),
+    );
   withIndexOption(command, "then list the artifact");
   withKindDefault(command);
   withCommonOptions(command, { transfers: "upload" });
@@ -103,6 +109,7 @@ export function registerPush(program: Command): void {
     "wharf push 127.0.0.1:5000/team/deploy:v2 ./k8s/ --gate 'kubeconform -summary .'  # publish only if it passes",
     "wharf push registry.example.com/team/app:v1 ./k8s/ --index  # and list it in team/index:latest",
     "wharf push 127.0.0.1:5000/team/app sbom.json:application/spdx+json --artifact-type application/spdx+json --subject :v1",
+    "wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/ --format flux --sign --key cosign.key --sign-format legacy  # for Flux before cosign v3",
     'wharf push 127.0.0.1:5000/team/deploy:v1 ./k8s/ --format flux --source "$(git config --get remote.origin.url)" --revision "main@sha1:$(git rev-parse HEAD)"',
   ]);
   command.action(async (reference: string, paths: string[], options: PushOptions) => {
@@ -114,6 +121,7 @@ export function registerPush(program: Command): void {
       if (options.config) config = splitMediaType(options.config);
       // The key (and its passphrase) before anything is uploaded: a bad key must not leave an unsigned push.
       if (options.key && !options.sign) throw new UsageError("--key goes with --sign");
+      if (options.signFormat && !options.sign) throw new UsageError("--sign-format goes with --sign");
       if (options.sign && !options.key)
         throw new UsageError("--sign needs --key KEY (a private key: cosign.key)");
       if (options.sign && ref.kind !== "registry")
@@ -162,7 +170,7 @@ export function registerPush(program: Command): void {
               ref,
               { mediaType: result.mediaType, digest: result.digest, size: result.size },
               signingKey,
-              "bundle",
+              options.signFormat ?? "bundle",
             )
           : undefined;
       let index;

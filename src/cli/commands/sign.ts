@@ -15,6 +15,10 @@ import { openTarget, targetReference } from "./common/targets.js";
 import { loadSigningKey } from "../../client/signing/keys.js";
 import { passphrasePrompt } from "./common/passphrase.js";
 
+/** What `sign --format` and `push --sign-format` choose between. */
+export const SIGN_FORMAT_HELP =
+  "bundle: a Sigstore bundle v0.3 referrer (cosign v3's default); legacy: a layer of the sha256-<hex>.sig tag (cosign v2, Flux before cosign v3)";
+
 interface SignOptions extends CommonOptions {
   key?: string;
   format: SignFormat;
@@ -28,12 +32,7 @@ export function registerSign(program: Command): void {
     .argument("<ref>", "host[:port]/repo[:tag|@digest]: a tag is resolved once and its digest signed")
     .option("--key <file>", "private key: cosign.key, or the .key of wharf key generate (WHARF_KEY_PASSWORD)")
     .addOption(
-      new Option(
-        "--format <format>",
-        "bundle: a Sigstore bundle v0.3 referrer (cosign v3's default); legacy: a layer of the sha256-<hex>.sig tag",
-      )
-        .choices(["bundle", "legacy"])
-        .default("bundle"),
+      new Option("--format <format>", SIGN_FORMAT_HELP).choices(["bundle", "legacy"]).default("bundle"),
     )
     .option("--recursive", "an index: also sign each manifest it lists (as cosign sign --recursive)");
   withCommonOptions(command);

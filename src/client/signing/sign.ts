@@ -6,18 +6,18 @@ import {
   bundleReferrerManifest,
   createSigstoreBundle,
   legacySignatureLayer,
-  legacySignatureManifest,
   legacySignatureTag,
   signPayload,
   simpleSigningPayload,
   type SigningKey,
 } from "../../oci/signatures/index.js";
 import { verifiesWith } from "../../oci/signatures/verify-legacy.js";
-import { IntegrityError, NotFoundError } from "../errors.js";
-import { EMPTY_CONFIG, decodeManifest, type Descriptor, type ManifestData } from "../manifest.js";
+import { IntegrityError } from "../errors.js";
+import { EMPTY_CONFIG, type Descriptor, type ManifestData } from "../manifest.js";
 import { bufferSource } from "../sources.js";
 import type { Target } from "../target.js";
 import { digestLike } from "../verify.js";
+import { readSignatureImage, writeSignatureImage } from "./signature-image.js";
 
 export type SignFormat = "bundle" | "legacy";
 
@@ -44,7 +44,7 @@ export interface SignResult {
 /**
  * Signs `subject` (a manifest or index, by digest: never a tag that might move meanwhile) in `target`,
  * as `cosign sign --key` does. `dockerReference` is `host/repository` (cosign's ref.Context().Name()),
- * which the signed payload names.
+ * which only the legacy simple-signing payload names: cosign v3's in-toto statement has no subject name.
  */
 export async function signArtifact(
   target: Target,
@@ -56,7 +56,8 @@ export async function signArtifact(
   const subjectDescriptor = { mediaType: subject.mediaType, digest: subject.digest, size: subject.size };
   if ((options.format ?? "bundle") === "legacy")
     return signLegacy(target, subjectDescriptor, dockerReference, key);
-  const bundle = await createSigstoreBundle(subject.digest, key, dockerReference);
+  // No subject name: cosign's statement has none, and the bytes signed are to be exactly cosign's.
+  const bundle = await createSigstoreBundle(subject.digest, key);
   const bundleDescriptor: Descriptor = {
     mediaType: SIGSTORE_BUNDLE_MEDIA_TYPE,
     digest: digestLike(bundle),
@@ -84,7 +85,7 @@ async function signLegacy(
   key: SigningKey,
 ): Promise<SignResult> {
   const tag = legacySignatureTag(subject.digest);
-  const existing = await existingSignatureLayers(target, tag);
+  const existing = await readSignatureImage(target, tag);
   const payload = simpleSigningPayload(dockerReference, subject.digest);
   const payloadDigest = digestLike(payload);
   const same = existing.layers.find(
@@ -106,48 +107,9 @@ async function signLegacy(
     );
   const layer = legacySignatureLayer(payload, signPayload(payload, key));
   const layers = [...existing.layers, layer];
-  const { manifest, config } = legacySignatureManifest(layers);
-  const configDescriptor: Descriptor = {
-    mediaType: (JSON.parse(manifest.toString("utf8")) as { config: Descriptor }).config.mediaType,
-    digest: digestLike(config),
-    size: config.length,
-  };
-  await putBlob(target, configDescriptor, config);
   await putBlob(target, layer, payload);
-  const data: ManifestData = {
-    bytes: manifest,
-    mediaType: MediaType.OciManifest,
-    digest: digestLike(manifest),
-  };
-  // The .sig tag is meant to move with every signature added: not a version tag to guard.
-  await target.pushManifest(data, tag, { force: true });
-  return {
-    format: "legacy",
-    subject: subject.digest,
-    signature: data.digest,
-    tag,
-    signatures: layers.length,
-  };
-}
-
-/** The layers of the `.sig` manifest already in the target (none when there is no such tag). */
-async function existingSignatureLayers(
-  target: Target,
-  tag: string,
-): Promise<{ digest?: string; layers: Descriptor[] }> {
-  let descriptor: Descriptor;
-  try {
-    descriptor = await target.resolve(tag);
-  } catch (err) {
-    if (err instanceof NotFoundError) return { layers: [] };
-    throw err;
-  }
-  const decoded = decodeManifest(await target.fetchManifest(descriptor));
-  if (decoded.kind !== "image")
-    throw new IntegrityError(
-      `${target.label}:${tag} is an index, not cosign's signature image: not appending to it`,
-    );
-  return { digest: descriptor.digest, layers: decoded.doc.layers };
+  const signature = await writeSignatureImage(target, tag, layers);
+  return { format: "legacy", subject: subject.digest, signature, tag, signatures: layers.length };
 }
 
 function signedBy(payload: Buffer, signature: string | undefined, key: SigningKey): boolean {

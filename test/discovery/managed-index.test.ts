@@ -221,7 +221,10 @@ describe("wharf serve keeps <namespace>/index:latest current", { timeout: 300_00
       headers: { accept: OCI_MANIFEST },
     });
     assert.equal(kept.status, 200);
-    assert.match(wharf.output(), /the tag held an artifact that is not Wharf's index/);
+    // The rebuild logs after its tag write is visible: give the log line a moment to be written.
+    const said = /the tag held an artifact that is not Wharf's index/;
+    for (let i = 0; i < 50 && !said.test(wharf.output()); i++) await sleep(100);
+    assert.match(wharf.output(), said);
   });
 });
 

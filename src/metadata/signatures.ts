@@ -1,3 +1,4 @@
+import { unexpired } from "./trust-decisions.js";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { batches } from "./batches.js";
@@ -316,7 +317,7 @@ export async function signaturesOver(
       ])
       .where("k.repository", "=", repository)
       .where("k.subject_digest", "in", batch)
-      .where((eb) => eb.or([eb("k.expires_at", "is", null), eb("k.expires_at", ">", at)]))
+      .where(unexpired("k", at))
       .groupBy(["k.subject_digest", "k.key_name", "t.fingerprint", "k.digest"]);
     // Bounded per subject in the database: an artifact with thousands of signatures sends only a few.
     const rows = await db

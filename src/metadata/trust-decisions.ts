@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import type { Database } from "./schema.js";
 
 type Conn = Kysely<Database>;
@@ -22,16 +22,18 @@ export async function keysThatSigned(
 ): Promise<Set<string>> {
   if (keyNames.length === 0) return new Set();
   const at = new Date().toISOString();
-  const direct = db
-    .selectFrom("signature_keys as sk")
-    .innerJoin("trust_keys as tk", (join) =>
-      join.onRef("tk.name", "=", "sk.key_name").onRef("tk.fingerprint", "=", "sk.fingerprint"),
-    )
-    .select("sk.key_name")
-    .where("sk.repository", "=", repository)
-    .where("sk.subject_digest", "=", digest)
-    .where("sk.key_name", "in", [...keyNames])
-    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
+  // Verifications in the repository by the named keys, still registered (same fingerprint), unexpired.
+  const verifications = () =>
+    db
+      .selectFrom("signature_keys as sk")
+      .innerJoin("trust_keys as tk", (join) =>
+        join.onRef("tk.name", "=", "sk.key_name").onRef("tk.fingerprint", "=", "sk.fingerprint"),
+      )
+      .select("sk.key_name")
+      .where("sk.repository", "=", repository)
+      .where("sk.key_name", "in", [...keyNames])
+      .where(unexpired("sk", at));
+  const direct = verifications().where("sk.subject_digest", "=", digest);
   // The index's digests first (manifest_references_child), then their signatures: written as IN so that
   // the planner never starts from every signature of the repository.
   const parents = db
@@ -40,16 +42,7 @@ export async function keysThatSigned(
     .where("repository", "=", repository)
     .where("child_digest", "=", digest)
     .where("kind", "=", "manifest");
-  const viaIndex = db
-    .selectFrom("signature_keys as sk")
-    .innerJoin("trust_keys as tk", (join) =>
-      join.onRef("tk.name", "=", "sk.key_name").onRef("tk.fingerprint", "=", "sk.fingerprint"),
-    )
-    .select("sk.key_name")
-    .where("sk.repository", "=", repository)
-    .where("sk.subject_digest", "in", parents)
-    .where("sk.key_name", "in", [...keyNames])
-    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
+  const viaIndex = verifications().where("sk.subject_digest", "in", parents);
   const rows = await direct.unionAll(viaIndex).execute();
   return new Set(rows.map((r) => r.key_name));
 }
@@ -84,7 +77,7 @@ export async function signedReferencesOfBlob(
     .where("mr.child_digest", "=", digest)
     .where("mr.kind", "=", "blob")
     .where("sk.key_name", "in", [...keyNames])
-    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
+    .where(unexpired("sk", at));
   const viaIndex = db
     .selectFrom("manifest_references as mr")
     .crossJoin("manifest_references as parent")
@@ -102,7 +95,7 @@ export async function signedReferencesOfBlob(
     .where("mr.kind", "=", "blob")
     .where("parent.kind", "=", "manifest")
     .where("sk.key_name", "in", [...keyNames])
-    .where((eb) => eb.or([eb("sk.expires_at", "is", null), eb("sk.expires_at", ">", at)]));
+    .where(unexpired("sk", at));
   const rows = await direct.unionAll(viaIndex).limit(MAX_BLOB_SIGNATURE_ROWS).execute();
   for (const row of rows) signed.set(row.manifest, (signed.get(row.manifest) ?? new Set()).add(row.key));
   return signed;
@@ -158,4 +151,10 @@ export async function isRecordedAccessory(db: Conn, repository: string, digest: 
     .where("digest", "=", digest)
     .executeTakeFirst();
   return row?.accessory === 1;
+}
+
+/** A verification that still counts at `at`: no expiry, or a later one (Notation signatures expire). */
+export function unexpired(alias: string, at: string): RawBuilder<SqlBool> {
+  const expires = sql.ref(`${alias}.expires_at`);
+  return sql<SqlBool>`(${expires} is null or ${expires} > ${at})`;
 }

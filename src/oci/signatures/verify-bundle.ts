@@ -7,7 +7,7 @@ import { asObject, parseJson, readSignatureLayer } from "./read-layer.js";
 import { IN_TOTO_STATEMENT_V1 } from "./sign-bundle.js";
 import { verifiesWith } from "./verify-legacy.js";
 import { keyFingerprint } from "./keys.js";
-import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
+import type { SignatureVerdict, TrustedKey } from "./types.js";
 
 /** A trusted root with nothing in it: key-signed bundles are checked against our keys alone. */
 const NO_ROOT: Parameters<typeof toTrustMaterial>[0] = {
@@ -29,20 +29,7 @@ const IN_TOTO_STATEMENT_V01 = "https://in-toto.io/Statement/v0.1";
  * Transparency-log entries and timestamps in the bundle are not checked (that needs Rekor's and the
  * TSA's keys, and the network); the trusted key alone decides.
  */
-export async function verifyBundles(
-  artifact: SignatureArtifact,
-  readLayer: (layer: Descriptor) => Promise<Buffer>,
-  expectedDigest: string | undefined,
-  keys: readonly TrustedKey[],
-): Promise<SignatureVerdict[]> {
-  const expected = expectedDigest ?? (artifact.subject || undefined);
-  const verdicts: SignatureVerdict[] = [];
-  for (const layer of artifact.layers.slice(0, MAX_SIGNATURES))
-    verdicts.push(await verifyBundleLayer(layer, readLayer, expected, keys));
-  return verdicts;
-}
-
-async function verifyBundleLayer(
+export async function verifyBundleLayer(
   layer: Descriptor,
   readLayer: (layer: Descriptor) => Promise<Buffer>,
   expected: string | undefined,

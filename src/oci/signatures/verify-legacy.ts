@@ -1,9 +1,9 @@
 import { verify as cryptoVerify, type KeyObject } from "node:crypto";
 import type { Descriptor } from "../manifest.js";
-import { COSIGN_SIGNATURE_ANNOTATION, MAX_SIGNATURES, SIMPLE_SIGNING_MEDIA_TYPE } from "./constants.js";
+import { COSIGN_SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from "./constants.js";
 import { asObject, parseJson, readSignatureLayer } from "./read-layer.js";
 import { defaultHash } from "./sign.js";
-import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
+import type { SignatureVerdict, TrustedKey } from "./types.js";
 
 const COSIGN_PAYLOAD_TYPE = "cosign container image signature";
 
@@ -12,20 +12,7 @@ const COSIGN_PAYLOAD_TYPE = "cosign container image signature";
  * `cosign verify --key` does: the signature over the exact payload bytes, then the payload's type and
  * docker-manifest-digest (the docker-reference is not checked: images are copied between registries).
  */
-export async function verifyLegacy(
-  artifact: SignatureArtifact,
-  readLayer: (layer: Descriptor) => Promise<Buffer>,
-  expectedDigest: string | undefined,
-  keys: readonly TrustedKey[],
-): Promise<SignatureVerdict[]> {
-  const expected = expectedDigest ?? (artifact.subject || undefined);
-  const verdicts: SignatureVerdict[] = [];
-  for (const layer of artifact.layers.slice(0, MAX_SIGNATURES))
-    verdicts.push(await verifyLayer(layer, readLayer, expected, keys));
-  return verdicts;
-}
-
-async function verifyLayer(
+export async function verifyLegacyLayer(
   layer: Descriptor,
   readLayer: (layer: Descriptor) => Promise<Buffer>,
   expected: string | undefined,

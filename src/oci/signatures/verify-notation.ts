@@ -1,10 +1,10 @@
 import { X509Certificate } from "node:crypto";
 import { flattenedVerify } from "jose";
 import type { Descriptor } from "../manifest.js";
-import { MAX_SIGNATURES, NOTATION_JWS_MEDIA_TYPE } from "./constants.js";
+import { NOTATION_JWS_MEDIA_TYPE } from "./constants.js";
 import { NOTATION_COSE_MEDIA_TYPE } from "./identify.js";
 import { asObject, parseJson, readSignatureLayer } from "./read-layer.js";
-import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
+import type { SignatureVerdict, TrustedKey } from "./types.js";
 
 const NOTATION_PAYLOAD = "application/vnd.cncf.notary.payload.v1+json";
 const SIGNING_SCHEME = "io.cncf.notary.signingScheme";
@@ -24,26 +24,12 @@ const CODE_SIGNING_EKU = "1.3.6.1.5.5.7.3.3";
  * and the chain anchored at a trusted certificate (in the chain, or its issuer). No timestamp or
  * revocation checks (offline).
  */
-export async function verifyNotation(
-  artifact: SignatureArtifact,
-  readLayer: (layer: Descriptor) => Promise<Buffer>,
-  expectedDigest: string | undefined,
-  keys: readonly TrustedKey[],
-  now = new Date(),
-): Promise<SignatureVerdict[]> {
-  const expected = expectedDigest ?? (artifact.subject || undefined);
-  const verdicts: SignatureVerdict[] = [];
-  for (const layer of artifact.layers.slice(0, MAX_SIGNATURES))
-    verdicts.push(await verifyEnvelope(layer, readLayer, expected, keys, now));
-  return verdicts;
-}
-
-async function verifyEnvelope(
+export async function verifyEnvelope(
   layer: Descriptor,
   readLayer: (layer: Descriptor) => Promise<Buffer>,
   expected: string | undefined,
   keys: readonly TrustedKey[],
-  now: Date,
+  now = new Date(),
 ): Promise<SignatureVerdict> {
   const verdict = (subject: string, problem?: string, signers: string[] = []): SignatureVerdict => ({
     format: "notation",

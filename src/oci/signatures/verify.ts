@@ -1,9 +1,23 @@
 import type { Descriptor } from "../manifest.js";
 import { MAX_SIGNATURES } from "./constants.js";
-import { verifyBundles } from "./verify-bundle.js";
-import { verifyLegacy } from "./verify-legacy.js";
-import { verifyNotation } from "./verify-notation.js";
+import { verifyBundleLayer } from "./verify-bundle.js";
+import { verifyLegacyLayer } from "./verify-legacy.js";
+import { verifyEnvelope } from "./verify-notation.js";
 import type { SignatureArtifact, SignatureVerdict, TrustedKey } from "./types.js";
+
+type LayerVerifier = (
+  layer: Descriptor,
+  readLayer: (layer: Descriptor) => Promise<Buffer>,
+  expected: string | undefined,
+  keys: readonly TrustedKey[],
+) => Promise<SignatureVerdict>;
+
+/** One signature per layer, in every format. */
+const LAYER_VERIFIERS: Record<SignatureArtifact["format"], LayerVerifier> = {
+  "cosign-legacy": verifyLegacyLayer,
+  "sigstore-bundle": verifyBundleLayer,
+  notation: verifyEnvelope,
+};
 
 /**
  * Checks every signature an artifact holds against `expectedDigest` and the trusted keys: the
@@ -18,17 +32,13 @@ export async function verifySignatureArtifact(
   expectedDigest: string | undefined,
   keys: readonly TrustedKey[],
 ): Promise<SignatureVerdict[]> {
+  const verifyLayer = LAYER_VERIFIERS[artifact.format];
+  const expected = expectedDigest ?? (artifact.subject || undefined);
   try {
-    switch (artifact.format) {
-      case "cosign-legacy":
-        return await verifyLegacy(artifact, readLayer, expectedDigest, keys);
-      case "sigstore-bundle":
-        return await verifyBundles(artifact, readLayer, expectedDigest, keys);
-      case "notation":
-        return await verifyNotation(artifact, readLayer, expectedDigest, keys);
-      default:
-        return [];
-    }
+    const verdicts: SignatureVerdict[] = [];
+    for (const layer of artifact.layers.slice(0, MAX_SIGNATURES))
+      verdicts.push(await verifyLayer(layer, readLayer, expected, keys));
+    return verdicts;
   } catch (err) {
     // A bug or a library's surprise on hostile input: still a verdict, never a failed request.
     return artifact.layers.slice(0, MAX_SIGNATURES).map(() => ({

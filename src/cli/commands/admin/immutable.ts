@@ -2,20 +2,12 @@ import type { Command } from "commander";
 import type { ImmutableRuleDto as ImmutableRule } from "../../../api/immutable.js";
 import { UsageError } from "../../../client/errors.js";
 import { withLocalRules } from "../../immutable-local.js";
-import {
-  examples,
-  runCommand,
-  withCommonOptions,
-  type CommonOptions,
-  type Context,
-} from "../common/context.js";
+import { examples, runCommand, type Context } from "../common/context.js";
 import { table } from "../common/format.js";
-import { AdminApi, type RegistryOption } from "./api.js";
+import { AdminApi } from "./api.js";
+import { targetsDatabase, withAdminTarget, type AdminTargetOptions } from "./target.js";
 
-export interface Options extends CommonOptions, RegistryOption {
-  dataDir?: string;
-  serverConfig?: string;
-}
+type Options = AdminTargetOptions;
 
 /**
  * The rules of a running registry (its admin API, as a logged-in administrator), or with --data-dir or
@@ -32,10 +24,7 @@ async function rulesFor(
   options: Options,
   work: (rules: Rules) => Promise<void>,
 ): Promise<void> {
-  if (options.dataDir !== undefined && options.serverConfig !== undefined) {
-    throw new UsageError("give --data-dir or --server-config, not both");
-  }
-  if (options.dataDir === undefined && options.serverConfig === undefined) {
+  if (!targetsDatabase(options)) {
     const api = AdminApi.for(ctx, options);
     return work({
       list: async () => (await api.call<{ rules: ImmutableRule[] }>("GET", "/immutable")).rules,
@@ -44,13 +33,6 @@ async function rulesFor(
     });
   }
   return withLocalRules(options, work);
-}
-
-function withTarget(command: Command): void {
-  command
-    .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
-    .option("--data-dir <dir>", "work on this data directory's database instead of a running registry")
-    .option("--server-config <file>", "work on the database this server configuration names");
 }
 
 export function registerImmutable(program: Command): void {
@@ -67,8 +49,7 @@ export function registerImmutable(program: Command): void {
   ]);
 
   const ls = immutable.command("ls", { isDefault: true }).description("List the rules");
-  withTarget(ls);
-  withCommonOptions(ls);
+  withAdminTarget(ls);
   examples(ls, ["wharf immutable --registry registry.example.com"]);
   ls.action(async (options: Options) => {
     await runCommand(options, async (ctx) => {
@@ -93,8 +74,7 @@ export function registerImmutable(program: Command): void {
     .argument("<tags>", "tag glob (default), a regex with --regex, or the keyword semver (any version tag)")
     .option("--glob", "<tags> is a glob over the whole tag (the default)")
     .option("--regex", "<tags> is a Go (RE2) regular expression over the whole tag, at most 256 characters");
-  withTarget(add);
-  withCommonOptions(add);
+  withAdminTarget(add);
   examples(add, [
     "wharf immutable add releases '**' 'release-*'",
     "wharf immutable add team-a-versions 'team-a/**' semver",
@@ -125,8 +105,7 @@ export function registerImmutable(program: Command): void {
     .command("rm")
     .description("Remove a rule (its tags can move again)")
     .argument("<name>", "the rule's name (see wharf immutable)");
-  withTarget(rm);
-  withCommonOptions(rm);
+  withAdminTarget(rm);
   examples(rm, [
     "wharf immutable rm semver --registry registry.example.com",
     "wharf immutable rm semver --data-dir /var/lib/wharf   # straight in the database",

@@ -3,21 +3,12 @@ import type { Command } from "commander";
 import type { TrustKeyDto, TrustPolicyDto } from "../../../api/trust.js";
 import { UsageError } from "../../../client/errors.js";
 import { withLocalTrust } from "../../trust-local.js";
-import {
-  collect,
-  examples,
-  runCommand,
-  withCommonOptions,
-  type CommonOptions,
-  type Context,
-} from "../common/context.js";
+import { collect, examples, runCommand, type Context } from "../common/context.js";
 import { table } from "../common/format.js";
-import { AdminApi, type RegistryOption } from "./api.js";
+import { AdminApi } from "./api.js";
+import { targetsDatabase, withAdminTarget, type AdminTargetOptions } from "./target.js";
 
-export interface Options extends CommonOptions, RegistryOption {
-  dataDir?: string;
-  serverConfig?: string;
-}
+type Options = AdminTargetOptions;
 
 /** A registry's trusted keys and policies: its admin API, or its database with --data-dir/--server-config. */
 export interface TrustAdmin {
@@ -41,11 +32,7 @@ async function trustFor(
   options: Options,
   work: (trust: TrustAdmin) => Promise<void>,
 ): Promise<void> {
-  if (options.dataDir !== undefined && options.serverConfig !== undefined) {
-    throw new UsageError("give --data-dir or --server-config, not both");
-  }
-  if (options.dataDir !== undefined || options.serverConfig !== undefined)
-    return withLocalTrust(options, work);
+  if (targetsDatabase(options)) return withLocalTrust(options, work);
   const api = AdminApi.for(ctx, options);
   const path = (kind: string, name?: string) =>
     `/trust/${kind}${name === undefined ? "" : `/${encodeURIComponent(name)}`}`;
@@ -58,15 +45,6 @@ async function trustFor(
     addPolicy: (policy) => api.call<TrustPolicyDto>("POST", path("policies"), policy),
     removePolicy: (name) => api.call("DELETE", path("policies", name)),
   });
-}
-
-function withTarget(command: Command): Command {
-  command
-    .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
-    .option("--data-dir <dir>", "work on this data directory's database instead of a running registry")
-    .option("--server-config <file>", "work on the database this server configuration names");
-  withCommonOptions(command);
-  return command;
 }
 
 async function readKeyFile(file: string): Promise<string> {
@@ -100,7 +78,7 @@ export function registerTrust(program: Command): void {
 function registerKeys(trust: Command): void {
   const key = trust.command("key").description("Public keys whose signatures the registry trusts");
 
-  const ls = withTarget(key.command("ls", { isDefault: true }).description("List the trusted keys"));
+  const ls = withAdminTarget(key.command("ls", { isDefault: true }).description("List the trusted keys"));
   ls.action(async (options: Options) => {
     await runCommand(options, async (ctx) => {
       await trustFor(ctx, options, async (api) => {
@@ -122,7 +100,7 @@ function registerKeys(trust: Command): void {
     });
   });
 
-  const add = withTarget(
+  const add = withAdminTarget(
     key
       .command("add")
       .description("Trust a public key (PKIX PEM such as cosign.pub, or an X.509 certificate for Notation)")
@@ -142,7 +120,7 @@ function registerKeys(trust: Command): void {
     });
   });
 
-  const rm = withTarget(
+  const rm = withAdminTarget(
     key
       .command("rm")
       .description("Stop trusting a key: its signatures no longer count, at once, on every node")
@@ -172,7 +150,9 @@ function registerPolicies(trust: Command): void {
       "Which keys must have signed the artifacts of which repositories, and whether to refuse or warn",
     );
 
-  const ls = withTarget(policy.command("ls", { isDefault: true }).description("List the trust policies"));
+  const ls = withAdminTarget(
+    policy.command("ls", { isDefault: true }).description("List the trust policies"),
+  );
   ls.action(async (options: Options) => {
     await runCommand(options, async (ctx) => {
       await trustFor(ctx, options, async (api) => {
@@ -188,7 +168,7 @@ function registerPolicies(trust: Command): void {
     });
   });
 
-  const add = withTarget(
+  const add = withAdminTarget(
     policy
       .command("add")
       .description(
@@ -237,7 +217,7 @@ function registerPolicies(trust: Command): void {
     },
   );
 
-  const rm = withTarget(
+  const rm = withAdminTarget(
     policy
       .command("rm")
       .description("Remove a trust policy")

@@ -111,6 +111,9 @@ export class Authenticator {
       throw err;
     }
     if (typeof checked === "string") {
+      // The database says this account may not sign in: no cached answer may say otherwise.
+      this.subjects.delete(`user:${name}`);
+      this.subjects.delete(`robot:${name}`);
       await attempt.failed();
       throw new LoginError("invalid", "invalid username or password", checked);
     }

@@ -35,6 +35,12 @@ export interface ServerConfig {
   indexNamespaces: string[];
   /** How long after the last change below a namespace its index is rebuilt. */
   indexDelayMs: number;
+  /** Garbage collection removes only what nothing has touched for this long. */
+  gcGraceMs: number;
+  /** How often a scheduled collection (with retention) runs; 0 only on demand. */
+  gcIntervalMs: number;
+  /** Collect manifests no tag names (after the grace window; never an index's child or a live referrer). */
+  gcUntagged: boolean;
   /** Where metadata lives: the embedded SQLite file in the data directory, or a PostgreSQL database. */
   metadataDriver: "sqlite" | "postgres";
   /** postgres://user:password@host:port/database (driver postgres only). */
@@ -218,6 +224,26 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     parse: parseDuration,
     format: formatDuration,
   },
+  gcGraceMs: {
+    key: "gc.grace",
+    env: "WHARF_GC_GRACE",
+    help: "garbage collection removes only what nothing has touched (pushed, pulled, mounted) for this long",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  gcIntervalMs: {
+    key: "gc.interval",
+    env: "WHARF_GC_INTERVAL",
+    help: "how often retention and garbage collection run on their own (0: only `wharf gc`)",
+    parse: parseDuration,
+    format: formatDuration,
+  },
+  gcUntagged: {
+    key: "gc.untagged",
+    env: "WHARF_GC_UNTAGGED",
+    help: "also collect manifests no tag names (never an index's child nor a referrer of a stored subject)",
+    parse: parseBoolean,
+  },
   metadataDriver: {
     key: "metadata.driver",
     env: "WHARF_METADATA_DRIVER",
@@ -318,6 +344,9 @@ const defaults = (): ServerConfig => ({
   kinds: [],
   indexNamespaces: [],
   indexDelayMs: 1000,
+  gcGraceMs: 3600_000,
+  gcIntervalMs: 6 * 3600_000,
+  gcUntagged: false,
   metadataDriver: "sqlite",
   metadataUrl: undefined,
   metadataPoolSize: 10,

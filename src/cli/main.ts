@@ -35,6 +35,10 @@ import { registerAudit } from "./commands/admin/audit.js";
 import { registerStorage } from "./commands/admin/storage.js";
 import { registerMove } from "./move.js";
 import { registerKey } from "./commands/key.js";
+import { registerGc } from "./commands/admin/lifecycle/gc.js";
+import { registerRetention } from "./commands/admin/lifecycle/retention.js";
+import { registerQuota } from "./commands/admin/lifecycle/quota.js";
+import { registerDu } from "./commands/admin/lifecycle/du.js";
 import { escapeControl } from "./commands/common/format.js";
 
 const EXIT_USAGE = 2;
@@ -182,6 +186,10 @@ registerAudit(program);
 registerStorage(program);
 registerMove(program);
 registerKey(program);
+registerGc(program);
+registerRetention(program);
+registerQuota(program);
+registerDu(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`wharf: ${escapeControl(err instanceof Error ? err.message : String(err))}\n`);

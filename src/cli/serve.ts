@@ -93,7 +93,8 @@ async function startNode(config: ServerConfig, log: Logger, worker?: number): Pr
   });
   const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
   const index = { namespaces: config.indexNamespaces, delayMs: config.indexDelayMs };
-  const options = { uploadTtlMs: config.uploadTtlMs, kinds, index };
+  const gc = { graceMs: config.gcGraceMs, intervalMs: config.gcIntervalMs, untagged: config.gcUntagged };
+  const options = { uploadTtlMs: config.uploadTtlMs, kinds, index, gc };
   const registry = new Registry(db, store, options, log);
   let services: Services;
   let authEnabled: boolean;

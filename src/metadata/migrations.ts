@@ -392,6 +392,98 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
         await sql`insert into change_counters (name, value) values ('trust', 0)`.execute(db);
       },
     },
+    "0010_lifecycle": {
+      // Garbage collection, retention, pull statistics and quotas (issue 15).
+      // - A blob row is a small state machine: `live` until a sweep claims it (`deleting`, by a
+      //   compare-and-swap on `version`), then gone once its bytes are. `generation` names one incarnation
+      //   (a fresh random value each time the row is created), `touched_at` is when anything last gave it
+      //   (or could give it) a reference. Links (`repository_blobs`) carry their own `touched_at`.
+      // - Manifests count their pulls (flushed in batches).
+      // - `leases` lets one node at a time run a sweep (or any other singleton job); `gc_runs` keeps
+      //   each run's report.
+      // - Retention policies and quotas; `quota_objects` counts, per quota, how many links or manifests in
+      //   its namespace hold each digest, so a digest counts once and usage is exact.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable("blobs")
+          .addColumn("status", varchar(16), (c) => c.notNull().defaultTo("live"))
+          .execute();
+        await db.schema
+          .alterTable("blobs")
+          .addColumn("generation", varchar(64), (c) => c.notNull().defaultTo(""))
+          .execute();
+        await db.schema
+          .alterTable("blobs")
+          .addColumn("version", "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable("blobs").addColumn("touched_at", varchar(32)).execute();
+        await sql`update blobs set touched_at = created_at`.execute(db);
+        await db.schema.createIndex("blobs_sweep").on("blobs").columns(["status", "touched_at"]).execute();
+        await db.schema.alterTable("repository_blobs").addColumn("touched_at", varchar(32)).execute();
+        await sql`update repository_blobs set touched_at = created_at`.execute(db);
+        await db.schema
+          .createIndex("repository_blobs_touched")
+          .on("repository_blobs")
+          .column("touched_at")
+          .execute();
+        // Whether any manifest in any repository references a blob (the sweep's last check).
+        await db.schema
+          .createIndex("manifest_references_any_child")
+          .on("manifest_references")
+          .columns(["child_digest", "kind"])
+          .execute();
+        await db.schema.alterTable("manifests").addColumn("last_pulled_at", varchar(32)).execute();
+        await db.schema
+          .alterTable("manifests")
+          .addColumn("pull_count", "bigint", (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createTable("leases")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("holder", varchar(64), (c) => c.notNull())
+          .addColumn("until", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("gc_runs")
+          .addColumn("id", varchar(64), (c) => c.primaryKey())
+          .addColumn("trigger", varchar(16), (c) => c.notNull())
+          .addColumn("dry_run", "integer", (c) => c.notNull())
+          .addColumn("actor", varchar(80), (c) => c.notNull())
+          .addColumn("status", varchar(16), (c) => c.notNull())
+          .addColumn("started_at", varchar(32), (c) => c.notNull())
+          .addColumn("finished_at", varchar(32))
+          .addColumn("report", "text")
+          .addColumn("error", "text")
+          .execute();
+        await db.schema.createIndex("gc_runs_started").on("gc_runs").column("started_at").execute();
+        await db.schema
+          .createTable("retention_policies")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("repositories", varchar(255), (c) => c.notNull())
+          .addColumn("rules", "text", (c) => c.notNull())
+          .addColumn("created_by", varchar(80), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("quotas")
+          .addColumn("name", varchar(64), (c) => c.primaryKey())
+          .addColumn("repositories", varchar(255), (c) => c.notNull())
+          .addColumn("limit_bytes", "bigint", (c) => c.notNull())
+          .addColumn("used_bytes", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("created_by", varchar(80), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable("quota_objects")
+          .addColumn("quota", varchar(64), (c) => c.notNull())
+          .addColumn("digest", varchar(160), (c) => c.notNull())
+          .addColumn("size", "bigint", (c) => c.notNull())
+          .addColumn("refs", "integer", (c) => c.notNull())
+          .addPrimaryKeyConstraint("quota_objects_pk", ["quota", "digest"])
+          .execute();
+        await sql`insert into change_counters (name, value) values ('lifecycle', 0)`.execute(db);
+      },
+    },
   };
 };
 

@@ -50,6 +50,10 @@ export const MOVED_TABLES: readonly MovedTable[] = [
     key: ["repository", "digest", "layer", "key_name", "fingerprint"],
     batch: MAX_BATCH,
   },
+  { name: "gc_runs", key: ["id"], batch: MAX_BATCH },
+  { name: "retention_policies", key: ["name"], batch: MAX_BATCH },
+  { name: "quotas", key: ["name"], batch: MAX_BATCH },
+  { name: "quota_objects", key: ["quota", "digest"], batch: MAX_BATCH },
 ];
 
 /** Has no primary key: copied per manifest by copySearchTerms, after the tables above. */
@@ -65,6 +69,7 @@ export const NOT_MOVED: readonly string[] = [
   "uploads",
   "login_attempts",
   "change_counters",
+  "leases",
   "kysely_migration",
   "kysely_migration_lock",
 ];

@@ -10,10 +10,20 @@ export interface RepositoriesTable {
   tags_version: ColumnType<number | string | bigint, number | undefined, number>;
 }
 
+/**
+ * A blob the store holds (or is about to: an upload claims its row before committing the bytes).
+ * `status` is `live`, or `deleting` once a sweep has claimed it (compare-and-swap on `version`); the row
+ * goes once the bytes have. `generation` is new each time the row is created; `touched_at` is the last
+ * time anything gave the blob, or could have given it, a reference (see src/registry/gc/).
+ */
 export interface BlobsTable {
   digest: string;
   size: BigIntColumn;
   created_at: string;
+  status: ColumnType<"live" | "deleting", "live" | "deleting" | undefined, "live" | "deleting">;
+  generation: ColumnType<string, string | undefined, string>;
+  version: ColumnType<number | string | bigint, number | undefined, number>;
+  touched_at: ColumnType<string | null, string | undefined, string>;
 }
 
 /** Which repositories may serve a blob (content is stored once, linked per repository). */
@@ -21,6 +31,8 @@ export interface RepositoryBlobsTable {
   repository: string;
   digest: string;
   created_at: string;
+  /** Last time a push, mount or read of the blob in this repository relied on the link. */
+  touched_at: ColumnType<string | null, string | undefined, string>;
 }
 
 export interface ManifestsTable {
@@ -35,6 +47,9 @@ export interface ManifestsTable {
   size: BigIntColumn;
   content: Buffer;
   created_at: string;
+  /** Pull statistics, flushed in batches (see src/registry/pull-stats.ts). */
+  last_pulled_at: ColumnType<string | null, string | undefined, string>;
+  pull_count: ColumnType<number | string | bigint, number | undefined, number>;
 }
 
 /** Blobs and child manifests a manifest points to (for deletes and garbage collection). */
@@ -254,6 +269,55 @@ export interface SignatureKeysTable {
   expires_at: string | null;
 }
 
+/** A job at most one node runs at a time (a sweep): held by `holder` until `until`, renewed while it runs. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  until: string;
+}
+
+/** A garbage collection run (scheduled or asked for) and, once finished, its report (JSON). */
+export interface GcRunsTable {
+  id: string;
+  trigger: "schedule" | "manual";
+  /** 1 for a dry run (nothing removed). */
+  dry_run: number;
+  actor: string;
+  status: "running" | "done" | "failed";
+  started_at: string;
+  finished_at: string | null;
+  report: string | null;
+  error: string | null;
+}
+
+/** Which tags of repositories matching `repositories` (a glob) are kept; `rules` is JSON (see src/registry/retention/). */
+export interface RetentionPoliciesTable {
+  name: string;
+  repositories: string;
+  rules: string;
+  created_by: string;
+  created_at: string;
+}
+
+/** A byte quota on the repositories matching `repositories` (a glob such as `team-a/**`). */
+export interface QuotasTable {
+  name: string;
+  repositories: string;
+  limit_bytes: BigIntColumn;
+  /** Exact: updated in the transaction of every link, unlink, manifest write and delete in the namespace. */
+  used_bytes: ColumnType<number | string | bigint, number | undefined, number>;
+  created_by: string;
+  created_at: string;
+}
+
+/** How many links or manifests in a quota's namespace hold `digest` (counted once while refs > 0). */
+export interface QuotaObjectsTable {
+  quota: string;
+  digest: string;
+  size: BigIntColumn;
+  refs: number;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -278,4 +342,9 @@ export interface Database {
   trust_policies: TrustPoliciesTable;
   signatures: SignaturesTable;
   signature_keys: SignatureKeysTable;
+  leases: LeasesTable;
+  gc_runs: GcRunsTable;
+  retention_policies: RetentionPoliciesTable;
+  quotas: QuotasTable;
+  quota_objects: QuotaObjectsTable;
 }

@@ -16,6 +16,13 @@ import { TagResolver } from "./tag-resolution.js";
 import { TrustState } from "./trust/index.js";
 import { TrustEnforcement } from "./trust/enforcement.js";
 import { SignatureRecorder } from "./trust/signatures.js";
+import { GarbageCollector } from "./gc/collector.js";
+import { blobPhases } from "./gc/blob-sweep.js";
+import { manifestPhase } from "./gc/manifest-sweep.js";
+import { DEFAULT_GC_OPTIONS, type GcOptions } from "./gc/types.js";
+import { RetentionService } from "./retention/service.js";
+import { QuotaService } from "./quotas/service.js";
+import { PullStats } from "./pull-stats.js";
 
 export interface RegistryOptions {
   /** Upload sessions idle this long are removed with their data. */
@@ -29,6 +36,8 @@ export interface RegistryOptions {
    * data directory's lock): state a crashed predecessor held, such as upload leases, is released.
    */
   alone?: boolean;
+  /** Garbage collection (gc.grace, gc.interval, gc.untagged); on demand only by default. */
+  gc?: GcOptions;
 }
 
 /** The registry's domain: everything the HTTP API does, without HTTP. */
@@ -46,6 +55,10 @@ export class Registry {
   readonly trust: TrustState;
   readonly enforcement: TrustEnforcement;
   readonly signatures: SignatureRecorder;
+  readonly gc: GarbageCollector;
+  readonly retention: RetentionService;
+  readonly quotas: QuotaService;
+  readonly pulls: PullStats;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -76,6 +89,11 @@ export class Registry {
     this.indexes = new ManagedIndexes(db, this.manifests, this.uploads, blobs, this.facts, index, log);
     this.manifests.trackIndexes(this.indexes);
     this.verification = new StorageVerification(db, store, blobCommits, log);
+    this.quotas = new QuotaService(db);
+    this.pulls = new PullStats(db);
+    this.retention = new RetentionService(db, log);
+    const gc = options.gc ?? DEFAULT_GC_OPTIONS;
+    this.gc = new GarbageCollector(db, [manifestPhase(db, gc.untagged), ...blobPhases(db, store)], gc, log);
   }
 
   /** Expires stale uploads (with what a crash may have left) now and periodically. */
@@ -90,10 +108,14 @@ export class Registry {
     this.facts.startBackfill();
     this.signatures.start();
     await this.indexes.start();
+    this.pulls.start();
+    this.gc.start();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.gc.stop();
+    await this.pulls.stop();
     this.immutable.stop();
     this.trust.stop();
     await this.indexes.stop();

@@ -10,14 +10,25 @@ import type { Services } from "../server.js";
 import { ImmutableRuleError } from "../../registry/immutable/rules.js";
 import { TrustError } from "../../registry/trust/index.js";
 import { startStorageVerification, storageVerificationStatus } from "./storage.js";
+import { registerGcRoutes } from "./lifecycle/gc.js";
+import { registerRetentionRoutes } from "./lifecycle/retention.js";
+import { registerQuotaRoutes } from "./lifecycle/quotas.js";
 
 const MAX_JSON_BYTES = 64 * 1024;
 const MAX_AUDIT_PAGE = 1000;
 
 /** Returns the JSON object to answer with (setting the status on `reply` if not 200), or the sent reply. */
-type Handler = (call: AdminCall) => Promise<unknown>;
+export type Handler = (call: AdminCall) => Promise<unknown>;
 
-interface AdminCall {
+/** Registers one admin route: `url` is below /api/v1; `adminOnly` routes need an administrator. */
+export type AdminRoute = (
+  method: "GET" | "POST" | "PUT" | "DELETE",
+  url: string,
+  adminOnly: boolean,
+  handler: Handler,
+) => void;
+
+export interface AdminCall {
   request: FastifyRequest;
   reply: FastifyReply;
   caller: Account;
@@ -33,13 +44,8 @@ interface AdminCall {
 export function registerAdminRoutes(app: FastifyInstance, services: Services): void {
   const { accounts, audit } = services;
 
-  const route = (
-    method: "GET" | "POST" | "PUT" | "DELETE",
-    url: string,
-    adminOnly: boolean,
-    handler: Handler,
-  ) =>
-    app.route({
+  const route: AdminRoute = (method, url, adminOnly, handler) =>
+    void app.route({
       method,
       url: `/api/v1${url}`,
       handler: async (request, reply) => {
@@ -280,6 +286,10 @@ export function registerAdminRoutes(app: FastifyInstance, services: Services): v
     });
     return { events };
   });
+
+  registerGcRoutes(route, services);
+  registerRetentionRoutes(route, services);
+  registerQuotaRoutes(route, services);
 }
 
 /** The current password, checked like any login (so it counts towards the lockout). */
@@ -311,7 +321,7 @@ function accountError(err: AccountError | ImmutableRuleError | TrustError): Regi
   return new RegistryError(code, err.message);
 }
 
-async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown>> {
+export async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown>> {
   const text = (await readLimitedBody(request.raw, MAX_JSON_BYTES)).toString("utf8");
   let body: unknown;
   try {
@@ -325,7 +335,7 @@ async function jsonBody(request: FastifyRequest): Promise<Record<string, unknown
   return body as Record<string, unknown>;
 }
 
-function requireString(body: Record<string, unknown>, key: string): string {
+export function requireString(body: Record<string, unknown>, key: string): string {
   const value = body[key];
   if (typeof value !== "string" || value === "") {
     throw new RegistryError("INVALID_REQUEST", `${key} must be a non-empty string`);
@@ -333,7 +343,7 @@ function requireString(body: Record<string, unknown>, key: string): string {
   return value;
 }
 
-function requireStrings(body: Record<string, unknown>, key: string): string[] {
+export function requireStrings(body: Record<string, unknown>, key: string): string[] {
   const value = body[key];
   if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
     throw new RegistryError("INVALID_REQUEST", `${key} must be an array of strings`);

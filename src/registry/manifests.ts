@@ -3,6 +3,7 @@ import { digestOf } from "../oci/digest.js";
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from "../oci/manifest.js";
 import type { Db } from "../metadata/database.js";
 import { linkedBlobSizes } from "../metadata/blobs.js";
+import { touchLinks } from "../metadata/gc-blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
 import { deleteTag, lockTags } from "../metadata/tags.js";
@@ -115,6 +116,9 @@ export class ManifestService {
     await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
       await guard?.(trx);
+      // Again inside the write, touching what it relies on: a concurrent sweep either removed a link
+      // first (refused here) or finds it fresh (see src/registry/gc/blob-states.ts).
+      await requireStillPresent(trx, repository, info.blobs, info.manifests);
       await manifests.insertManifest(trx, {
         repository,
         digest,
@@ -200,6 +204,32 @@ export class ManifestService {
         );
       }
     }
+  }
+}
+
+/** Inside a manifest write: every blob link it relies on is touched, and every child manifest is there. */
+async function requireStillPresent(
+  trx: Db,
+  repository: string,
+  blobs: Descriptor[],
+  children: Descriptor[],
+): Promise<void> {
+  const blobDigests = [...new Set(blobs.map((d) => d.digest))];
+  if (blobDigests.length > 0 && (await touchLinks(trx, repository, blobDigests)) < blobDigests.length) {
+    throw new RegistryError(
+      "MANIFEST_BLOB_UNKNOWN",
+      "a blob the manifest references was garbage-collected while it was pushed; push the blobs again",
+      { repository },
+    );
+  }
+  const childDigests = [...new Set(children.map((d) => d.digest))];
+  if (childDigests.length === 0) return;
+  const found = await manifests.manifestSizes(trx, repository, childDigests);
+  const missing = childDigests.find((d) => !found.has(d));
+  if (missing !== undefined) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest unknown to registry: ${missing}`, {
+      digest: missing,
+    });
   }
 }
 

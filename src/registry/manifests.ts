@@ -216,10 +216,12 @@ async function requireStillPresent(
 ): Promise<void> {
   const blobDigests = [...new Set(blobs.map((d) => d.digest))];
   if (blobDigests.length > 0 && (await touchLinks(trx, repository, blobDigests)) < blobDigests.length) {
+    const linked = await linkedBlobSizes(trx, repository, blobDigests);
+    const missing = blobDigests.find((d) => !linked.has(d)) ?? blobDigests[0];
     throw new RegistryError(
       "MANIFEST_BLOB_UNKNOWN",
-      "a blob the manifest references was garbage-collected while it was pushed; push the blobs again",
-      { repository },
+      `blob unknown to registry: ${missing} (garbage-collected while the manifest was pushed: push it again)`,
+      { digest: missing },
     );
   }
   const childDigests = [...new Set(children.map((d) => d.digest))];

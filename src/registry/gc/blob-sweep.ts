@@ -120,18 +120,21 @@ async function sweepBlobs(
   ctx: SweepContext,
 ): Promise<Result> {
   const cutoff = ctx.cutoff.toISOString();
+  const planning = ctx.dryRun && (ctx.planned.links.size > 0 || ctx.planned.manifests.size > 0);
   const result: Result = { count: 0, bytes: 0, skipped: 0 };
   let after: string | undefined;
   let done = 0;
   for (;;) {
-    // A dry run cannot filter links and references in SQL: some are only planned to go.
-    const page = await sweepCandidates(db, cutoff, after, PAGE, !ctx.dryRun);
+    // A dry run with planned removals cannot filter links and references in SQL: some only plan to go.
+    const page = await sweepCandidates(db, cutoff, after, PAGE, !planning);
     for (const candidate of page) {
       if (ctx.signal.aborted) return result;
       ctx.progress(++done);
-      const outcome = ctx.dryRun
-        ? await wouldSweep(db, candidate, ctx)
-        : await sweepOne(db, store, commits, leaseMs, candidate, cutoff);
+      const outcome = !ctx.dryRun
+        ? await sweepOne(db, store, commits, leaseMs, candidate, cutoff)
+        : planning
+          ? await wouldSweep(db, candidate, ctx)
+          : "removed";
       if (outcome === "kept") continue;
       if (outcome === "skipped") {
         result.skipped++;

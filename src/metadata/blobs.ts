@@ -130,6 +130,7 @@ export async function blobTotals(db: Conn): Promise<{ count: number; bytes: numb
   const row = await db
     .selectFrom("blobs")
     .select((eb) => [eb.fn.countAll().as("count"), eb.fn.sum("size").as("bytes")])
+    .where("status", "=", "live")
     .executeTakeFirst();
   return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
 }

@@ -174,8 +174,11 @@ class Load {
     const res = await fetch(`${this.base}/v2/${repository}/blobs/${blob.digest}`);
     const data = Buffer.from(await res.arrayBuffer());
     this.count("blob get");
-    if (res.status === 200) assert.equal(digest(data), blob.digest, "a blob GET served other bytes");
-    else this.check(res, data.toString(), [404], "blob get");
+    // Not linked there (404) is an answer; other bytes than the digest's never are.
+    if (res.status !== 200) this.check(res, data.toString(), [404], "blob get");
+    else if (digest(data) !== blob.digest) {
+      this.unexpected.push(`GET ${repository}/blobs/${blob.digest} served other bytes (${data.length})`);
+    }
   }
 
   async client(until: number): Promise<void> {
@@ -237,6 +240,7 @@ describe("garbage collection racing 8 clients", { timeout: SECONDS * 1000 + 180_
     const load = new Load(server.url);
     const observer = new Observer(server);
     observer.start();
+    t.after(() => observer.stop());
     const until = Date.now() + SECONDS * 1000;
     await Promise.all(Array.from({ length: CLIENTS }, () => load.client(until)));
 

@@ -303,6 +303,6 @@ describe("garbage collection racing 8 clients", { timeout: SECONDS * 1000 + 180_
     assert.deepEqual(leftOver, [], "blobs nothing references still in the store after the window");
     assert.ok(observer.holders.size > 10, `sweeps ran during the load (${observer.holders.size} seen)`);
     assert.ok(observer.removals > 0, "sweeps removed blobs during the load");
-    assert.ok((load.ops.get("manifest put") ?? 0) > 50, "the load pushed manifests");
+    assert.ok((load.ops.get("manifest put") ?? 0) > 20, "the load pushed manifests");
   });
 });

@@ -93,7 +93,14 @@ export class Registry {
     this.pulls = new PullStats(db);
     this.retention = new RetentionService(db, log);
     const gc = options.gc ?? DEFAULT_GC_OPTIONS;
-    this.gc = new GarbageCollector(db, [manifestPhase(db, gc.untagged), ...blobPhases(db, store)], gc, log);
+    const manifestSweep = manifestPhase({
+      db,
+      manifests: this.manifests,
+      quotas: this.quotas,
+      untagged: gc.untagged,
+      manages: (repository) => this.indexes.manages(repository),
+    });
+    this.gc = new GarbageCollector(db, [manifestSweep, ...blobPhases(db, store)], gc, log, this.retention);
   }
 
   /** Expires stale uploads (with what a crash may have left) now and periodically. */

@@ -68,6 +68,19 @@ export async function finishGcRun(
     .execute();
 }
 
+/**
+ * Marks every run still recorded as running but `current` as failed: called by the lease's holder, so
+ * no other run can be going on (those rows are what a crashed or killed node left).
+ */
+export async function failAbandonedGcRuns(db: Conn, current: string, error: string): Promise<void> {
+  await db
+    .updateTable("gc_runs")
+    .set({ status: "failed", finished_at: new Date().toISOString(), error })
+    .where("status", "=", "running")
+    .where("id", "!=", current)
+    .execute();
+}
+
 /** Keeps the `keep` most recent finished runs (running ones always stay). */
 export async function pruneGcRuns(db: Conn, keep: number): Promise<void> {
   const last = await db

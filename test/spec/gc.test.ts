@@ -159,4 +159,51 @@ describe("garbage collection", () => {
     });
     assert.equal(anonymous.status, 401);
   });
+
+  test("only the last 100 finished runs are kept", async () => {
+    const old = (i: number) => new Date(Date.UTC(2020, 0, 1, 0, 0, i)).toISOString();
+    const rows = Array.from(
+      { length: 105 },
+      (_, i) => `('old-${i}', 'manual', 1, 'admin', 'done', '${old(i)}')`,
+    );
+    await queryMetadata(
+      server.dataDir,
+      `INSERT INTO gc_runs (id, trigger, dry_run, actor, status, started_at) VALUES ${rows.join(", ")}`,
+    );
+    const run = await runGc(server.url, true);
+    const [count] = await queryMetadata<{ n: number | string }>(
+      server.dataDir,
+      "SELECT count(*) AS n FROM gc_runs",
+    );
+    assert.equal(Number(count?.n), 100);
+    const listed = (await (await adminCall(server.url, "GET", "/gc?limit=100")).json()) as { runs: GcRun[] };
+    assert.equal(listed.runs.length, 100);
+    assert.equal(listed.runs[0]?.id, run.id, "the newest run first");
+    assert.ok(!listed.runs.some((r) => r.id === "old-0"), "the oldest went");
+  });
+});
+
+describe("scheduled garbage collection", () => {
+  test("runs every gc.interval as the schedule, recorded and audited", async () => {
+    const scheduled = await startAuthServer({ WHARF_GC_GRACE: "0", WHARF_GC_INTERVAL: "300ms" });
+    try {
+      let runs: GcRun[] = [];
+      for (let i = 0; i < 100 && !runs.some((r) => r.status === "done"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        runs = ((await (await adminCall(scheduled.url, "GET", "/gc")).json()) as { runs: GcRun[] }).runs;
+      }
+      const done = runs.find((r) => r.status === "done");
+      assert.ok(done, JSON.stringify(runs));
+      assert.deepEqual([done.actor, done.dryRun], ["schedule", false]);
+      const audit = (await (await adminCall(scheduled.url, "GET", "/audit?action=gc.run")).json()) as {
+        events: { actor: string; target: string }[];
+      };
+      assert.ok(
+        audit.events.some((e) => e.target === done.id && e.actor === "schedule"),
+        JSON.stringify(audit),
+      );
+    } finally {
+      await scheduled.stop();
+    }
+  });
 });

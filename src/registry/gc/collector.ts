@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Db } from "../../metadata/database.js";
 import { acquireLease, leaseHolder, releaseLease, renewLease } from "../../metadata/leases.js";
 import {
+  failAbandonedGcRuns,
   finishGcRun,
   findGcRun,
   insertGcRun,
@@ -27,6 +28,7 @@ const GC_LEASE = "gc";
 const LEASE_MS = 60_000;
 /** Progress is written to the run's row at most this often (any node's API shows it from there). */
 const PROGRESS_MS = 1000;
+const INTERRUPTED = "interrupted: the node running it stopped";
 /** Finished runs kept in gc_runs. */
 export const KEPT_RUNS = 100;
 
@@ -141,6 +143,7 @@ export class GarbageCollector {
       progress: null,
     };
     try {
+      await failAbandonedGcRuns(this.db, id, INTERRUPTED);
       await insertGcRun(this.db, { ...report, report: JSON.stringify(summary(report)) });
     } catch (err) {
       await releaseLease(this.db, GC_LEASE, id).catch(() => undefined);
@@ -336,7 +339,7 @@ export class GarbageCollector {
         ...report,
         status: "failed",
         progress: null,
-        error: "interrupted: the node running it stopped",
+        error: INTERRUPTED,
       };
     }
     return withItems ? report : { ...report, items: [] };

@@ -28,7 +28,8 @@ export function registerGc(program: Command): void {
         "whose subject is gone, untagged manifests when gc.untagged is on) and report what went",
     )
     .option("--dry-run", "only report what would be removed (nothing is)");
-  withAdminTarget(gc);
+  // A run over a large store takes as long as it takes; each poll has its own read timeout.
+  withAdminTarget(gc, { timeout: "0" });
   examples(gc, [
     "wharf gc --registry registry.example.com            # run now, list what went",
     "wharf gc --dry-run                                  # what a run would remove",

@@ -35,6 +35,14 @@ export interface IndexTracking {
 /** Runs inside a manifest write's transaction; throwing aborts the write (a compare-and-set). */
 export type WriteGuard = (trx: Db) => Promise<void>;
 
+/** Hooks of deleteByDigest, each run inside the delete's transaction. */
+export interface DeleteOptions {
+  /** After the tag lock, before anything is removed: true keeps the manifest (nothing is deleted). */
+  keep?: (trx: Db) => Promise<boolean>;
+  /** After the manifest row is gone (e.g. quota accounting). */
+  removed?: (trx: Db) => Promise<void>;
+}
+
 export interface PutManifestResult {
   digest: string;
   subject: string | null;
@@ -147,8 +155,8 @@ export class ManifestService {
     requireRepositoryName(repository);
     const ref = lookupReference(reference);
     if (!ref) throw manifestUnknown(reference);
-    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     if (ref.kind === "tag") {
+      const namespaces = this.indexes?.namespacesOf(repository) ?? [];
       const untagged = await this.db.transaction().execute(async (trx) => {
         await lockTags(trx, repository);
         await this.immutable.requireTagRemovable(trx, repository, ref.tag);
@@ -161,22 +169,38 @@ export class ManifestService {
       this.indexes?.changed(namespaces);
       return;
     }
-    const digest = ref.digest.digest;
-    const children = await indexChildren(this.db, repository, digest);
+    if (!(await this.deleteByDigest(repository, ref.digest.digest))) throw manifestUnknown(reference);
+  }
+
+  /**
+   * Deletes a manifest and every tag on it, as DELETE by digest does (and garbage collection, through the
+   * same path): in one transaction holding the repository's tag lock, immutable tags refusing, its
+   * signatures dropped, managed indexes marked; facts and index rebuilds follow the commit. `options.keep`
+   * runs first inside that transaction, after the lock: returning true leaves the manifest (a sweep's
+   * re-check, which a racing tag or index PUT, serialised on the same lock, can thus never half-lose).
+   * `options.removed` runs in the transaction once the row is gone. False when nothing was deleted.
+   */
+  async deleteByDigest(repository: string, digest: string, options: DeleteOptions = {}): Promise<boolean> {
+    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     const deleted = await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
+      if (await options.keep?.(trx)) return null;
       await this.immutable.requireManifestRemovable(trx, repository, digest);
       await this.immutable.requireNotPartOfImmutable(trx, repository, digest, "manifest");
+      const children = await indexChildren(trx, repository, digest);
       const found = await manifests.deleteManifest(trx, repository, digest, (tags) =>
         this.immutable.checkRemovedTags(trx, repository, digest, tags),
       );
-      if (found) await deleteSignatures(trx, repository, digest);
-      if (found) await markIndexes(trx, namespaces);
-      return found;
+      if (!found) return null;
+      await deleteSignatures(trx, repository, digest);
+      await markIndexes(trx, namespaces);
+      await options.removed?.(trx);
+      return children;
     });
-    if (!deleted) throw manifestUnknown(reference);
-    await this.facts?.afterDelete(repository, digest, children);
+    if (!deleted) return false;
+    await this.facts?.afterDelete(repository, digest, deleted);
     this.indexes?.changed(namespaces);
+    return true;
   }
 
   private async requirePresent(repository: string, descriptors: Descriptor[], kind: "blob" | "manifest") {

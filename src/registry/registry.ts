@@ -95,13 +95,20 @@ export class Registry {
     this.quotas = new QuotaService(db);
     this.pulls = new PullStats(db);
     this.retention = new RetentionService(db, log);
+    const manifestSweep = manifestPhase({
+      db,
+      manifests: this.manifests,
+      quotas: this.quotas,
+      untagged: gc.untagged,
+      manages: (repository) => this.indexes.manages(repository),
+    });
     const reclaim = blobPhases(db, store, {
       commits: blobCommits,
       immutable: this.immutable,
       expireUploads: () => this.uploads.expire(new Date(Date.now() - options.uploadTtlMs)),
       uploadTtlMs: options.uploadTtlMs,
     });
-    this.gc = new GarbageCollector(db, [manifestPhase(db, gc.untagged), ...reclaim], gc, log);
+    this.gc = new GarbageCollector(db, [manifestSweep, ...reclaim], gc, log, this.retention);
   }
 
   /** Expires stale uploads (with what a crash may have left) now and periodically. */

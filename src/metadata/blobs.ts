@@ -6,8 +6,8 @@ import { batches } from "./batches.js";
 
 type Conn = Kysely<Database>;
 
-/** Records that the store holds `digest` and that `repository` may serve it. */
-export async function linkBlob(db: Conn, repository: string, digest: string, size: number): Promise<void> {
+/** Records that the store holds `digest` and that `repository` may serve it; whether the link is new. */
+export async function linkBlob(db: Conn, repository: string, digest: string, size: number): Promise<boolean> {
   const at = now();
   await ensureRepository(db, repository);
   await db
@@ -15,11 +15,12 @@ export async function linkBlob(db: Conn, repository: string, digest: string, siz
     .values({ digest, size, created_at: at })
     .onConflict((oc) => oc.column("digest").doNothing())
     .execute();
-  await db
+  const linked = await db
     .insertInto("repository_blobs")
     .values({ repository, digest, created_at: at })
     .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
-    .execute();
+    .executeTakeFirst();
+  return Number(linked.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
 /** Size of a blob linked to the repository, or null when the repository may not serve it. */

@@ -5,6 +5,7 @@ import type { Db } from "../metadata/database.js";
 import { linkedBlobSize, unlinkBlob } from "../metadata/blobs.js";
 import { findManifest } from "../metadata/manifests.js";
 import type { ImmutableTags } from "./immutable/service.js";
+import type { QuotaService } from "./quotas/service.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface BlobInfo {
@@ -23,6 +24,8 @@ export class BlobService {
     private readonly store: BlobStore,
     /** A blob an immutable tag's manifest references is not unlinked (the tag would serve a hole). */
     private readonly immutable: ImmutableTags,
+    /** An unlinked blob stops counting towards its namespaces' quotas, in the unlink's transaction. */
+    private readonly quotas: QuotaService,
   ) {}
 
   /** The blob's size if the repository may serve it; manifests count too, as Distribution serves them. */
@@ -67,7 +70,9 @@ export class BlobService {
     const parsed = requireDigest(digest);
     const unlinked = await this.db.transaction().execute(async (trx) => {
       await this.immutable.requireNotPartOfImmutable(trx, repository, parsed.digest, "blob");
-      return unlinkBlob(trx, repository, parsed.digest);
+      const removed = await unlinkBlob(trx, repository, parsed.digest);
+      if (removed) await this.quotas.removed(trx, repository, [parsed.digest]);
+      return removed;
     });
     if (!unlinked) throw blobUnknown(parsed.digest);
   }

@@ -11,6 +11,7 @@ import { deleteTagTerm } from "../metadata/search-terms.js";
 import { markIndexes } from "../metadata/index-marks.js";
 import type { FactsRecorder } from "./facts.js";
 import type { ImmutableTags } from "./immutable/service.js";
+import type { QuotaService } from "./quotas/service.js";
 import type { SignatureOutcome, SignatureRecorder } from "./trust/signatures.js";
 import { deleteSignatures } from "../metadata/signatures.js";
 import {
@@ -49,6 +50,8 @@ export class ManifestService {
     private readonly db: Db,
     /** Every tag set or removed here goes through its checks, inside the write's transaction. */
     private readonly immutable: ImmutableTags,
+    /** A new manifest row counts towards its namespaces' quotas (by its digest and size), in its write. */
+    private readonly quotas: QuotaService,
     /** Extracts each artifact's facts after it is stored (discovery and search). */
     private readonly facts?: FactsRecorder,
   ) {}
@@ -115,7 +118,7 @@ export class ManifestService {
     await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
       await guard?.(trx);
-      await manifests.insertManifest(trx, {
+      const inserted = await manifests.insertManifest(trx, {
         repository,
         digest,
         mediaType: info.mediaType,
@@ -128,6 +131,7 @@ export class ManifestService {
           ...info.manifests.map((d) => ({ digest: d.digest, kind: "manifest" as const })),
         ],
       });
+      if (inserted) await this.quotas.added(trx, repository, [{ digest, size: body.length }]);
       for (const tag of tags) await this.immutable.setTag(trx, repository, tag, digest);
       if (signatures) await this.signatures?.record(trx, repository, digest, signatures);
       await markIndexes(trx, namespaces);
@@ -167,6 +171,7 @@ export class ManifestService {
         this.immutable.checkRemovedTags(trx, repository, digest, tags),
       );
       if (found) await deleteSignatures(trx, repository, digest);
+      if (found) await this.quotas.removed(trx, repository, [digest]);
       if (found) await markIndexes(trx, namespaces);
       return found;
     });

@@ -9,6 +9,7 @@ import type { Db } from "../metadata/database.js";
 import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream, type ByteSink } from "./digesting-stream.js";
+import { QuotaExceededError, type QuotaService } from "./quotas/service.js";
 import { resumableSha256, type ResumableHash } from "./resumable-hash.js";
 import { batches } from "../metadata/batches.js";
 import type { KeyedLock } from "./keyed-lock.js";
@@ -54,6 +55,8 @@ export class UploadService {
     private readonly store: BlobStore,
     /** Held while a blob file is replaced, so a storage verification never quarantines a fresh copy. */
     private readonly commits: KeyedLock,
+    /** Every new link counts towards the quotas of its repository's namespaces, in its transaction. */
+    private readonly quotas: QuotaService,
   ) {}
 
   async start(repository: string): Promise<string> {
@@ -105,7 +108,11 @@ export class UploadService {
     requireRepositoryName(from);
     const size = await linkedBlobSize(this.db, from, parsed.digest);
     if (size !== null && (await this.store.stat(parsed.digest)) !== null) {
-      await this.db.transaction().execute((trx) => linkBlob(trx, repository, parsed.digest, size));
+      await this.db.transaction().execute(async (trx) => {
+        if (await linkBlob(trx, repository, parsed.digest, size)) {
+          await this.quotas.added(trx, repository, [{ digest: parsed.digest, size }]);
+        }
+      });
       return { mounted: true, digest: parsed.digest };
     }
     return { mounted: false, id: await this.start(repository) };
@@ -175,10 +182,20 @@ export class UploadService {
     await this.commits.run(parsed.digest, () =>
       this.store.commitUpload(session.id, progress.storeState, parsed.digest, progress.size),
     );
-    await this.db.transaction().execute(async (trx) => {
-      await linkBlob(trx, repository, parsed.digest, progress.size);
-      await uploads.deleteUpload(trx, session.id);
-    });
+    const blob = { digest: parsed.digest, size: progress.size };
+    await this.db
+      .transaction()
+      .execute(async (trx) => {
+        if (await linkBlob(trx, repository, blob.digest, blob.size)) {
+          await this.quotas.added(trx, repository, [blob]);
+        }
+        await uploads.deleteUpload(trx, session.id);
+      })
+      .catch(async (err: unknown) => {
+        // Refused: the session's data is the (unlinked) blob now, so the session is over too.
+        if (err instanceof QuotaExceededError) await uploads.deleteUpload(this.db, session.id);
+        throw err;
+      });
     return { digest: parsed.digest, size: progress.size };
   }
 

@@ -73,7 +73,10 @@ export async function countQuotas(db: Conn): Promise<number> {
  * Locks the quota's row (a no-op update: a row lock on PostgreSQL, SQLite's writer lock is held
  * already) and returns its usage and limit; undefined when the quota was removed meanwhile.
  */
-export async function lockQuota(db: Conn, name: string): Promise<{ used: number; limit: number } | undefined> {
+export async function lockQuota(
+  db: Conn,
+  name: string,
+): Promise<{ used: number; limit: number } | undefined> {
   const row = await db
     .updateTable("quotas")
     .set({ used_bytes: sql<number>`used_bytes` })
@@ -96,7 +99,9 @@ export async function addQuotaObjects(db: Conn, quota: string, tallies: readonly
       .insertInto("quota_objects")
       .values(batch.map((t) => ({ quota, digest: t.digest, size: t.size, refs: t.count })))
       .onConflict((oc) =>
-        oc.columns(["quota", "digest"]).doUpdateSet({ refs: sql<number>`quota_objects.refs + excluded.refs` }),
+        oc
+          .columns(["quota", "digest"])
+          .doUpdateSet({ refs: sql<number>`quota_objects.refs + excluded.refs` }),
       )
       .returning(["digest", "refs", "size"])
       .execute();

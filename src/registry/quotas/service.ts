@@ -149,7 +149,11 @@ export class QuotaService {
             );
           }
           await setQuotaLimit(trx, name, limit);
-          return { quota: dto({ ...existing, limitBytes: limit }), created: false, previousLimit: existing.limitBytes };
+          return {
+            quota: dto({ ...existing, limitBytes: limit }),
+            created: false,
+            previousLimit: existing.limitBytes,
+          };
         }
         if ((await countQuotas(trx)) >= MAX_QUOTAS) {
           throw new QuotaError("conflict", `there are already ${MAX_QUOTAS} quotas; remove one first`);

@@ -24,7 +24,10 @@ export function registerQuotaRoutes(route: AdminRoute, services: Services): void
       const body = await jsonBody(request);
       const limit = body.limit;
       if (typeof limit !== "number" && typeof limit !== "string") {
-        throw new RegistryError("INVALID_REQUEST", 'limit must be a number of bytes or a size such as "10GiB"');
+        throw new RegistryError(
+          "INVALID_REQUEST",
+          'limit must be a number of bytes or a size such as "10GiB"',
+        );
       }
       const added = await quotas.add(
         { name: requireString(body, "name"), repositories: requireString(body, "repositories"), limit },

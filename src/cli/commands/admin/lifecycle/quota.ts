@@ -87,7 +87,9 @@ export function registerQuota(program: Command): void {
     await runCommand(options, async (ctx) => {
       const limit = parseByteSize(limitText);
       if (limit === undefined) {
-        throw new UsageError(`invalid limit ${limitText}: a number of bytes, or a size such as 10GiB or 500MB`);
+        throw new UsageError(
+          `invalid limit ${limitText}: a number of bytes, or a size such as 10GiB or 500MB`,
+        );
       }
       await quotasFor(ctx, options, async (api) => {
         const added = await api.add({ name, repositories, limit });

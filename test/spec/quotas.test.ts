@@ -87,6 +87,8 @@ async function expectDenied(
 ): Promise<ErrorBody["errors"][0]> {
   const text = await res.text();
   assert.equal(res.status, 403, `expected DENIED, got ${res.status} ${text}`);
+  // For clients that print only the status line (containerd's resolver: helm, nerdctl).
+  assert.match(res.statusText, /^Forbidden: quota /);
   const body = JSON.parse(text) as ErrorBody;
   const [error] = body.errors;
   assert.equal(error?.code, "DENIED");
@@ -272,6 +274,32 @@ describe("quotas", () => {
     await moved.arrayBuffer();
     assert.equal((await adminCall(server.url, "DELETE", "/quotas/tight")).status, 204);
     assert.equal((await putManifest(server.url, `${ns}/a`, "v1", manifest, AUTH)).status, 201);
+  });
+
+  test("quota add over a namespace holding data, while pushes go on, counts it exactly", async () => {
+    const ns = `q${randomHex()}`;
+    const shared = randomBytes(500);
+    let held = shared.length;
+    for (const repo of ["a", "b"]) {
+      const image = await pushBlob(server.url, `${ns}/${repo}`, shared, AUTH);
+      const config = await pushBlob(server.url, `${ns}/${repo}`, Buffer.from(`{"r":"${repo}"}`), AUTH);
+      const manifest = imageManifest(config, image);
+      assert.equal((await putManifest(server.url, `${ns}/${repo}`, "v1", manifest, AUTH)).status, 201);
+      held += config.size + manifest.length;
+    }
+    await pushBlob(server.url, `${ns}x/outside`, randomBytes(900), AUTH); // not in ns/**
+    // Pushes racing the add: each is counted by the add or counts itself, never both, never neither.
+    const racing = Array.from({ length: 8 }, (_, i) =>
+      upload(server.url, `${ns}/r${i % 2}`, randomBytes(300), i % 2 === 0),
+    );
+    const quota = await addQuota(server.url, "existing", `${ns}/**`, "10MB");
+    for (const res of await Promise.all(racing)) {
+      assert.equal(res.status, 201);
+      await res.arrayBuffer();
+    }
+    assert.ok(quota.used >= held, "the data already there is counted");
+    assert.equal(await expectExact(server, "existing", ns), held + 8 * 300);
+    assert.equal((await adminCall(server.url, "DELETE", "/quotas/existing")).status, 204);
   });
 
   test("bad quotas are refused with the reason", async () => {

@@ -467,7 +467,8 @@ describe("wharf quota and wharf du", () => {
     const file = join(work, "big.bin");
     await writeFile(file, randomBytes(8192));
     const push = await admin.run(["push", `${server.server.host}/${ns}/app:big`, file]);
-    assert.notEqual(push.code, 0);
+    assert.equal(push.code, 4, push.stderr);
+    assert.match(push.stderr, /DENIED: quota cli-team exceeded/);
     assert.match(
       push.stderr,
       new RegExp(

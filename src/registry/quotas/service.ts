@@ -101,14 +101,36 @@ export class QuotaService {
 
   /** Call in the transaction that removed these links or manifest rows (only ones that existed). */
   async removed(trx: Db, repository: string, digests: readonly string[]): Promise<void> {
-    if (digests.length === 0) return;
-    // The size is the quota's own record of the digest; only the counts matter here.
-    const tallies = tally(digests.map((digest) => ({ digest, size: 0 })));
-    for (const quota of await this.matching(trx, repository)) {
-      const row = await lockQuota(trx, quota.name);
+    await this.removedHoldings(
+      trx,
+      digests.map((digest) => ({ repository, digest })),
+    );
+  }
+
+  /**
+   * removed() for holdings of several repositories at once (a sweep deleting links or manifests across
+   * repositories in one transaction): every quota involved is locked in name order before any is
+   * changed, where one removed() call per repository could lock two quotas in either order.
+   */
+  async removedHoldings(trx: Db, holdings: readonly { repository: string; digest: string }[]): Promise<void> {
+    if (holdings.length === 0) return;
+    const quotas = await quotaNamespaces(trx);
+    const byQuota = new Map<string, HeldObject[]>();
+    for (const holding of holdings) {
+      for (const quota of quotas) {
+        if (!this.matches(quota.repositories, holding.repository)) continue;
+        // The size is the quota's own record of the digest; only the counts matter here.
+        const objects = byQuota.get(quota.name) ?? [];
+        objects.push({ digest: holding.digest, size: 0 });
+        byQuota.set(quota.name, objects);
+      }
+    }
+    // In name order, as added() locks them: two writes never wait on each other in a cycle.
+    for (const name of [...byQuota.keys()].sort()) {
+      const row = await lockQuota(trx, name);
       if (!row) continue;
-      const freed = await removeQuotaObjects(trx, quota.name, tallies);
-      if (freed > 0) await setQuotaUsed(trx, quota.name, row.used - freed);
+      const freed = await removeQuotaObjects(trx, name, tally(byQuota.get(name) ?? []));
+      if (freed > 0) await setQuotaUsed(trx, name, row.used - freed);
     }
   }
 

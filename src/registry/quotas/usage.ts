@@ -29,6 +29,9 @@ export async function namespaceUsage(
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USAGE_PAGE) {
     throw new QuotaError("invalid", `limit must be an integer from 1 to ${MAX_USAGE_PAGE}`);
   }
+  if (options.after !== undefined && options.after.length > 255) {
+    throw new QuotaError("invalid", "after must be a repository name (from the previous page's next)");
+  }
   const matches = compileGlob(namespace);
   const prefix = globPrefix(namespace);
   const page: string[] = [];

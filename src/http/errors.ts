@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { RegistryError, type ErrorCode } from "../oci/errors.js";
 import { StorageFullError } from "../storage/blob-store.js";
 import { sendJson } from "./json.js";
+import { QuotaExceededError } from "../registry/quotas/service.js";
 import { noteErrorCode, safeUrl } from "./request-log.js";
 
 interface ErrorBody {
@@ -19,6 +20,9 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (error instanceof RegistryError) {
     noteErrorCode(request, error.code);
     if (error.status >= 500) log.error({ err: error, ...where }, "registry error");
+    // Clients on containerd's resolver print only the status line: it carries the quota's message too
+    // (ASCII: quota names and globs are validated).
+    if (error instanceof QuotaExceededError) reply.raw.statusMessage = `Forbidden: ${error.message}`;
     void sendJson(reply.code(error.status), errorBody(error.code, error.message, error.detail));
     return;
   }

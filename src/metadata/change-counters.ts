@@ -51,6 +51,14 @@ export async function trustGeneration(db: Conn): Promise<number> {
   return counterValue(db, TRUST);
 }
 
+/** The counter of changes to retention policies and quotas. */
+const LIFECYCLE = "lifecycle";
+
+/** Bumps the lifecycle counter, first in a policy or quota change's transaction (serialising them on PostgreSQL). */
+export async function bumpLifecycleGeneration(db: Conn): Promise<void> {
+  await bumpCounter(db, LIFECYCLE);
+}
+
 async function bumpCounter(db: Conn, name: string): Promise<void> {
   // An upsert: a database restored without this row must still tell every node about changes.
   await db

@@ -26,10 +26,13 @@ export interface NewManifest {
   references: { digest: string; kind: "blob" | "manifest" }[];
 }
 
-/** Stores a manifest (idempotent: the same digest is the same content) with what it references. */
-export async function insertManifest(db: Conn, manifest: NewManifest): Promise<void> {
+/**
+ * Stores a manifest (idempotent: the same digest is the same content) with what it references; whether
+ * its row is new.
+ */
+export async function insertManifest(db: Conn, manifest: NewManifest): Promise<boolean> {
   await ensureRepository(db, manifest.repository);
-  await db
+  const inserted = await db
     .insertInto("manifests")
     .values({
       repository: manifest.repository,
@@ -43,7 +46,7 @@ export async function insertManifest(db: Conn, manifest: NewManifest): Promise<v
       created_at: now(),
     })
     .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
-    .execute();
+    .executeTakeFirst();
   const unique = new Map(manifest.references.map((r) => [r.digest, r.kind]));
   // In batches: a manifest may reference thousands of blobs, more than one statement may bind.
   for (const batch of batches([...unique])) {
@@ -60,6 +63,7 @@ export async function insertManifest(db: Conn, manifest: NewManifest): Promise<v
       .onConflict((oc) => oc.columns(["repository", "manifest_digest", "child_digest"]).doNothing())
       .execute();
   }
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
 const storedColumns = ["digest", "media_type", "size", "content", "subject_digest"] as const;

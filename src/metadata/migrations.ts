@@ -484,6 +484,13 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
         await sql`insert into change_counters (name, value) values ('lifecycle', 0)`.execute(db);
       },
     },
+    "0011_quotas": {
+      // Usage (`wharf du`): whether any other repository holds a digest as a manifest, without scanning
+      // every manifest (the primary key leads with the repository).
+      async up(db: Kysely<unknown>) {
+        await db.schema.createIndex("manifests_digest").on("manifests").column("digest").execute();
+      },
+    },
   };
 };
 

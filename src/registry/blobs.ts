@@ -6,6 +6,7 @@ import { linkedBlob, unlinkBlob } from "../metadata/blobs.js";
 import { findManifest } from "../metadata/manifests.js";
 import type { ImmutableTags } from "./immutable/service.js";
 import type { BlobStates } from "./gc/blob-states.js";
+import type { QuotaService } from "./quotas/service.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface BlobInfo {
@@ -26,6 +27,8 @@ export class BlobService {
     private readonly immutable: ImmutableTags,
     /** A HEAD or GET lets a client skip an upload: it keeps the blob from looking unused (gc). */
     private readonly states: BlobStates,
+    /** An unlinked blob stops counting towards its namespaces' quotas, in the unlink's transaction. */
+    private readonly quotas: QuotaService,
   ) {}
 
   /** The blob's size if the repository may serve it; manifests count too, as Distribution serves them. */
@@ -73,7 +76,9 @@ export class BlobService {
     const parsed = requireDigest(digest);
     const unlinked = await this.db.transaction().execute(async (trx) => {
       await this.immutable.requireNotPartOfImmutable(trx, repository, parsed.digest, "blob");
-      return unlinkBlob(trx, repository, parsed.digest);
+      const removed = await unlinkBlob(trx, repository, parsed.digest);
+      if (removed) await this.quotas.removed(trx, repository, [parsed.digest]);
+      return removed;
     });
     if (!unlinked) throw blobUnknown(parsed.digest);
   }

@@ -12,6 +12,7 @@ import { deleteTagTerm } from "../metadata/search-terms.js";
 import { markIndexes } from "../metadata/index-marks.js";
 import type { FactsRecorder } from "./facts.js";
 import type { ImmutableTags } from "./immutable/service.js";
+import type { QuotaService } from "./quotas/service.js";
 import type { SignatureOutcome, SignatureRecorder } from "./trust/signatures.js";
 import { deleteSignatures } from "../metadata/signatures.js";
 import {
@@ -39,8 +40,6 @@ export type WriteGuard = (trx: Db) => Promise<void>;
 export interface DeleteOptions {
   /** After the tag lock, before anything is removed: true keeps the manifest (nothing is deleted). */
   keep?: (trx: Db) => Promise<boolean>;
-  /** After the manifest row is gone (e.g. quota accounting). */
-  removed?: (trx: Db) => Promise<void>;
 }
 
 export interface PutManifestResult {
@@ -58,6 +57,8 @@ export class ManifestService {
     private readonly db: Db,
     /** Every tag set or removed here goes through its checks, inside the write's transaction. */
     private readonly immutable: ImmutableTags,
+    /** A new manifest row counts towards its namespaces' quotas (by its digest and size), in its write. */
+    private readonly quotas: QuotaService,
     /** Extracts each artifact's facts after it is stored (discovery and search). */
     private readonly facts?: FactsRecorder,
   ) {}
@@ -127,7 +128,7 @@ export class ManifestService {
       // Again inside the write, touching what it relies on: a concurrent sweep either removed a link
       // first (refused here) or finds it fresh (see src/registry/gc/blob-states.ts).
       await requireStillPresent(trx, repository, info.blobs, info.manifests);
-      await manifests.insertManifest(trx, {
+      const inserted = await manifests.insertManifest(trx, {
         repository,
         digest,
         mediaType: info.mediaType,
@@ -140,6 +141,7 @@ export class ManifestService {
           ...info.manifests.map((d) => ({ digest: d.digest, kind: "manifest" as const })),
         ],
       });
+      if (inserted) await this.quotas.added(trx, repository, [{ digest, size: body.length }]);
       for (const tag of tags) await this.immutable.setTag(trx, repository, tag, digest);
       if (signatures) await this.signatures?.record(trx, repository, digest, signatures);
       await markIndexes(trx, namespaces);
@@ -194,7 +196,8 @@ export class ManifestService {
       if (!found) return null;
       await deleteSignatures(trx, repository, digest);
       await markIndexes(trx, namespaces);
-      await options.removed?.(trx);
+      // Last in the transaction: quota rows are locked after everything else a write locks.
+      await this.quotas.removed(trx, repository, [digest]);
       return children;
     });
     if (!deleted) return false;

@@ -71,16 +71,17 @@ export class Registry {
     // Committing a blob and taking it out of service are serialised per digest (see StorageVerification).
     const blobCommits = new KeyedLock();
     this.immutable = new ImmutableTags(db);
+    this.quotas = new QuotaService(db);
     this.trust = new TrustState(db);
     // The managed indexes are made below; the check runs only on pulls, after construction.
     this.enforcement = new TrustEnforcement(db, this.trust, (repository) => this.indexes.manages(repository));
     const gc = options.gc ?? DEFAULT_GC_OPTIONS;
     const states = new BlobStates(db, gc.graceMs);
-    this.blobs = new BlobService(db, store, this.immutable, states);
-    this.uploads = new UploadService(db, store, blobCommits, states);
+    this.blobs = new BlobService(db, store, this.immutable, states, this.quotas);
+    this.uploads = new UploadService(db, store, blobCommits, states, this.quotas);
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
-    this.manifests = new ManifestService(db, this.immutable, this.facts);
+    this.manifests = new ManifestService(db, this.immutable, this.quotas, this.facts);
     this.signatures = new SignatureRecorder(db, store, this.trust, log);
     this.manifests.trackSignatures(this.signatures);
     this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
@@ -92,19 +93,18 @@ export class Registry {
     this.indexes = new ManagedIndexes(db, this.manifests, this.uploads, blobs, this.facts, index, log);
     this.manifests.trackIndexes(this.indexes);
     this.verification = new StorageVerification(db, store, blobCommits, log);
-    this.quotas = new QuotaService(db);
     this.pulls = new PullStats(db);
     this.retention = new RetentionService(db, log);
     const manifestSweep = manifestPhase({
       db,
       manifests: this.manifests,
-      quotas: this.quotas,
       untagged: gc.untagged,
       manages: (repository) => this.indexes.manages(repository),
     });
     const reclaim = blobPhases(db, store, {
       commits: blobCommits,
       immutable: this.immutable,
+      quotas: this.quotas,
       expireUploads: () => this.uploads.expire(new Date(Date.now() - options.uploadTtlMs)),
       uploadTtlMs: options.uploadTtlMs,
     });

@@ -10,6 +10,7 @@ import { linkedBlob } from "../metadata/blobs.js";
 import { beingCollected, type BlobStates } from "./gc/blob-states.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream, type ByteSink } from "./digesting-stream.js";
+import { QuotaExceededError, type QuotaService } from "./quotas/service.js";
 import { resumableSha256, type ResumableHash } from "./resumable-hash.js";
 import { batches } from "../metadata/batches.js";
 import type { KeyedLock } from "./keyed-lock.js";
@@ -57,6 +58,8 @@ export class UploadService {
     private readonly commits: KeyedLock,
     /** Claims and links blobs against a concurrent garbage collection (see blob-states.ts). */
     private readonly states: BlobStates,
+    /** Every new link counts towards the quotas of its repository's namespaces, in its transaction. */
+    private readonly quotas: QuotaService,
   ) {}
 
   async start(repository: string): Promise<string> {
@@ -111,9 +114,13 @@ export class UploadService {
       // The mount relies on the source's link too: refreshed like a read that skips an upload.
       await this.states.refresh(from, parsed.digest, source);
       // Refused when a sweep claimed the blob meanwhile: then it is an upload like any other.
-      const outcome = await this.db
-        .transaction()
-        .execute((trx) => this.states.link(trx, repository, parsed.digest));
+      const outcome = await this.db.transaction().execute(async (trx) => {
+        const linked = await this.states.link(trx, repository, parsed.digest);
+        if (linked === "created") {
+          await this.quotas.added(trx, repository, [{ digest: parsed.digest, size: source.size }]);
+        }
+        return linked;
+      });
       if (outcome !== "refused") return { mounted: true, digest: parsed.digest };
     }
     return { mounted: false, id: await this.start(repository) };
@@ -185,12 +192,21 @@ export class UploadService {
     await this.commits.run(parsed.digest, () =>
       this.store.commitUpload(session.id, progress.storeState, parsed.digest, progress.size),
     );
-    const outcome = await this.db.transaction().execute(async (trx) => {
-      const linked = await this.states.link(trx, repository, parsed.digest, generation);
-      // The session goes either way: its data has become the blob.
-      await uploads.deleteUpload(trx, session.id);
-      return linked;
-    });
+    const blob = { digest: parsed.digest, size: progress.size };
+    const outcome = await this.db
+      .transaction()
+      .execute(async (trx) => {
+        const linked = await this.states.link(trx, repository, blob.digest, generation);
+        if (linked === "created") await this.quotas.added(trx, repository, [blob]);
+        // The session goes either way: its data has become the blob.
+        await uploads.deleteUpload(trx, session.id);
+        return linked;
+      })
+      .catch(async (err: unknown) => {
+        // Refused: the session's data is the (unlinked) blob now, so the session is over too.
+        if (err instanceof QuotaExceededError) await uploads.deleteUpload(this.db, session.id);
+        throw err;
+      });
     // Collected between the claim and the link (the commit took longer than the grace window): never a 201.
     if (outcome === "refused") throw beingCollected(parsed.digest);
     return { digest: parsed.digest, size: progress.size };

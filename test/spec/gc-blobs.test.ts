@@ -112,6 +112,7 @@ function collect(graceMs: number, dryRun = false): Promise<GcReport> {
   const phases = blobPhases(registry.db, store, {
     commits: new KeyedLock(),
     immutable: registry.immutable,
+    quotas: registry.quotas,
     expireUploads: async () => 0,
     uploadTtlMs: HOUR,
   });

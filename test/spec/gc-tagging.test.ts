@@ -106,7 +106,6 @@ test("a manifest tagged while the sweep collects it is kept whole, or stored who
     const phase = manifestPhase({
       db: registry.db,
       manifests,
-      quotas: registry.quotas,
       untagged: true,
       manages: () => false,
     });

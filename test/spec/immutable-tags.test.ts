@@ -35,6 +35,7 @@ import { openPostgres, openSqlite, type Db } from "../../src/metadata/database.j
 import { findManifest, insertManifest } from "../../src/metadata/manifests.js";
 import { setTag, tagsOf } from "../../src/metadata/tags.js";
 import { ManifestService } from "../../src/registry/manifests.js";
+import { QuotaService } from "../../src/registry/quotas/service.js";
 import { ImmutableTagError, ImmutableTags } from "../../src/registry/immutable/service.js";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { readErrors, uniqueRepo } from "./manifest-support.js";
@@ -572,7 +573,7 @@ describe("deleting a manifest by digest, racing a tag", () => {
           await setTag(trx, repo, "v1.0.0", dig);
         }
       }
-      const manifests = new ManifestService(db, new Racing(db));
+      const manifests = new ManifestService(db, new Racing(db), new QuotaService(db));
       await assert.rejects(manifests.delete(repository, target), (err: unknown) => {
         assert.ok(err instanceof ImmutableTagError, String(err));
         assert.equal(err.code, "DENIED");

@@ -16,6 +16,7 @@ import {
   type SweepCandidate,
 } from "../../metadata/gc-blobs.js";
 import type { KeyedLock } from "../keyed-lock.js";
+import type { QuotaService } from "../quotas/service.js";
 import { ImmutableTagError, type ImmutableTags } from "../immutable/service.js";
 import { DELETE_LEASE_MS } from "./blob-states.js";
 import type { PhaseReport, SweepContext, SweepPhase } from "./types.js";
@@ -30,6 +31,8 @@ export interface BlobPhaseDeps {
   commits: KeyedLock;
   /** Links an immutable tag's manifest relies on are never removed. */
   immutable: ImmutableTags;
+  /** A removed link stops counting towards its namespaces' quotas, in the removal's transaction. */
+  quotas: QuotaService;
   /** Expires stale upload sessions with their data (UploadService.expire at the uploads TTL). */
   expireUploads(): Promise<number>;
   /** The uploads TTL, for counting what a dry run would expire. */
@@ -48,7 +51,7 @@ type Result = Omit<PhaseReport, "phase">;
 export function blobPhases(db: Db, store: BlobStore, deps: BlobPhaseDeps): SweepPhase[] {
   const leaseMs = deps.deleteLeaseMs ?? DELETE_LEASE_MS;
   return [
-    { name: "links", run: (ctx) => sweepLinks(db, deps.immutable, ctx) },
+    { name: "links", run: (ctx) => sweepLinks(db, deps.immutable, deps.quotas, ctx) },
     { name: "blobs", run: (ctx) => sweepBlobs(db, store, deps.commits, leaseMs, ctx) },
     { name: "orphans", run: (ctx) => sweepOrphans(db, store, deps.commits, ctx) },
     {
@@ -66,7 +69,12 @@ export function blobPhases(db: Db, store: BlobStore, deps: BlobPhaseDeps): Sweep
 
 const key = (repository: string, digest: string) => `${repository}@${digest}`;
 
-async function sweepLinks(db: Db, immutable: ImmutableTags, ctx: SweepContext): Promise<Result> {
+async function sweepLinks(
+  db: Db,
+  immutable: ImmutableTags,
+  quotas: QuotaService,
+  ctx: SweepContext,
+): Promise<Result> {
   const cutoff = ctx.cutoff.toISOString();
   // In a dry run the manifest phase only planned its removals: their references still stand in the
   // database, so each candidate's are checked against the plan.
@@ -90,8 +98,11 @@ async function sweepLinks(db: Db, immutable: ImmutableTags, ctx: SweepContext): 
           if (err instanceof ImmutableTagError) return false;
           throw err;
         }
-        // The one place a link is removed by the collector (usage accounting belongs in this transaction).
-        return ctx.dryRun ? true : deleteStaleLink(trx, link, cutoff);
+        if (ctx.dryRun) return true;
+        if (!(await deleteStaleLink(trx, link, cutoff))) return false;
+        // Last in the transaction: quota rows are locked after everything else a write locks.
+        await quotas.removed(trx, link.repository, [link.digest]);
+        return true;
       });
       if (!removed) {
         result.skipped++;

@@ -1,7 +1,6 @@
 import type { Db } from "../../metadata/database.js";
 import { batches } from "../../metadata/batches.js";
 import type { ManifestService } from "../manifests.js";
-import type { QuotaService } from "../quotas/service.js";
 import { ImmutableTagError } from "../immutable/service.js";
 import type { RemovedItem, SweepContext, SweepPhase } from "./types.js";
 
@@ -9,8 +8,6 @@ export interface ManifestSweepOptions {
   db: Db;
   /** Removals go through its delete path (tag lock, immutable checks, signatures, facts, index marks). */
   manifests: ManifestService;
-  /** Told, in each removal's transaction, that the repository no longer holds the manifest. */
-  quotas: QuotaService;
   /** Collect manifests no tag names (gc.untagged). */
   untagged: boolean;
   /** Repositories holding a managed index artifact: the server's own content, never collected here. */
@@ -122,7 +119,6 @@ async function remove(options: ManifestSweepOptions, ctx: SweepContext, row: Row
   try {
     return await options.manifests.deleteByDigest(row.repository, row.digest, {
       keep: async (trx) => !(await stillCollectable(trx, ctx.cutoff.toISOString(), row, options.untagged)),
-      removed: (trx) => options.quotas.removed(trx, row.repository, [row.digest]),
     });
   } catch (err) {
     if (err instanceof ImmutableTagError) return false;

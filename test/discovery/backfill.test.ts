@@ -15,10 +15,12 @@ import {
   type ArtifactDetail,
   type SearchResult,
 } from "./support.js";
+import { undoLifecycleMigrations } from "../helpers/downgrade.js";
 
 /** Puts a data directory back to what the code before facts left: no facts tables, migration not run. */
 async function downgrade(dataDir: string): Promise<void> {
   // Later migrations go too: that code had none of them.
+  await undoLifecycleMigrations(dataDir);
   for (const table of ["artifacts", "search_terms", "index_marks"]) {
     await queryMetadata(dataDir, `DROP TABLE IF EXISTS ${table}`);
   }

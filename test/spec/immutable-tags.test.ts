@@ -39,6 +39,7 @@ import { QuotaService } from "../../src/registry/quotas/service.js";
 import { ImmutableTagError, ImmutableTags } from "../../src/registry/immutable/service.js";
 import { startWharf, type TestServer } from "../helpers/server.js";
 import { readErrors, uniqueRepo } from "./manifest-support.js";
+import { undoLifecycleMigrations } from "../helpers/downgrade.js";
 
 const DEV = { name: "dev", password: "dev-password-1" };
 
@@ -499,6 +500,7 @@ describe("immutable tags across nodes and upgrades", () => {
       );
       await server.stop({ keepData: true });
       // Back to the schema before 0007, repositories in it: as an older Wharf left it (later ones undone first).
+      await undoLifecycleMigrations(server.dataDir);
       for (const table of ["signature_keys", "signatures", "trust_policies", "trust_keys"]) {
         await queryMetadata(server.dataDir, `drop table ${table}`);
       }

@@ -47,9 +47,9 @@ export async function withLocalCollector(
     const runs = new Map<string, Promise<unknown>>();
     await work({
       where: config.metadataDriver === "sqlite" ? config.dataDir : "the configured database",
-      start: async (dryRun) => {
+      start: async (run) => {
         try {
-          const started = await collector.begin({ dryRun, trigger: "manual", actor: "local", client: "cli" });
+          const started = await collector.begin({ ...run, trigger: "manual", actor: "local", client: "cli" });
           runs.set(started.id, started.finished);
           return started.report;
         } catch (err) {

@@ -76,6 +76,54 @@ describe("wharf gc through the admin API", () => {
   });
 });
 
+describe("wharf gc --grace", () => {
+  let server: AuthServer;
+
+  before(async () => {
+    // The registry's own window is an hour: only a run's --grace collects what was just deleted.
+    server = await startAuthServer({ WHARF_GC_GRACE: "1h", WHARF_GC_UNTAGGED: "true" });
+    const login = await home.run(["login", server.server.host, "-u", ADMIN.name, "--password-stdin"], {
+      input: ADMIN.password,
+    });
+    assert.equal(login.code, 0, show(login));
+  });
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  test("a run's own window replaces gc.grace for that run; a bad one is a usage error", async () => {
+    const repo = "gcgrace/app";
+    const untagged = await pushImage(server.url, repo);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const within = await home.run(["gc", "--json", "--registry", server.server.host]);
+    assert.equal(within.code, 0, show(within));
+    const kept = JSON.parse(within.stdout) as GcRun & { graceMs: number };
+    assert.equal(kept.graceMs, 3600_000);
+    assert.ok(!kept.items.some((i) => i.digest === untagged.digest), "younger than gc.grace: kept");
+    assert.equal(await manifestStatus(server.url, repo, untagged.digest), 200);
+
+    const now = await home.run(["gc", "--grace", "0s", "--json", "--registry", server.server.host]);
+    assert.equal(now.code, 0, show(now));
+    const report = JSON.parse(now.stdout) as GcRun & { graceMs: number };
+    assert.equal(report.graceMs, 0);
+    assert.ok(
+      report.items.some((i) => i.kind === "manifest" && i.digest === untagged.digest),
+      now.stdout,
+    );
+    assert.ok(
+      report.items.some((i) => i.kind === "blob" && i.digest === untagged.layer.digest),
+      now.stdout,
+    );
+    assert.equal(await manifestStatus(server.url, repo, untagged.digest), 404);
+
+    const bad = await home.run(["gc", "--grace", "soon", "--registry", server.server.host]);
+    assert.equal(bad.code, 2, show(bad));
+    assert.match(bad.stderr, /--grace must be a duration such as 10m/);
+  });
+});
+
 describe("wharf gc --data-dir beside a quick-start server", () => {
   let server: TestServer;
 

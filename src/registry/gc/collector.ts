@@ -39,6 +39,8 @@ export interface RunRequest {
   actor: string;
   /** Where from, for the audit log (an address, `cli`, `wharf`). */
   client?: string;
+  /** This run's grace window instead of gc.grace (`wharf gc --grace`). */
+  graceMs?: number;
 }
 
 /** Another node (or process) is sweeping now. */
@@ -133,8 +135,8 @@ export class GarbageCollector {
       status: "running",
       startedAt: started.toISOString(),
       finishedAt: null,
-      graceMs: this.options.graceMs,
-      cutoff: new Date(started.getTime() - this.options.graceMs).toISOString(),
+      graceMs: request.graceMs ?? this.options.graceMs,
+      cutoff: new Date(started.getTime() - (request.graceMs ?? this.options.graceMs)).toISOString(),
       phases: [],
       count: 0,
       bytes: 0,

@@ -9,7 +9,7 @@ const DEFAULT_LIST = 20;
 const RUN_ID = /^[0-9a-f-]{36}$/;
 
 /**
- * Garbage collection, for administrators: POST /api/v1/gc `{"dryRun": bool}` starts a run and answers
+ * Garbage collection, for administrators: POST /api/v1/gc `{"dryRun": bool, "graceMs"?: n}` starts a run and answers
  * 202 with it at once (409 CONFLICT naming the run in progress, on this or another node); GET
  * /api/v1/gc lists recent runs; GET /api/v1/gc/:id is one run, its progress while it runs and its
  * report (what was removed) once done. The run is audited as `gc.run` when it ends.
@@ -22,8 +22,18 @@ export function registerGcRoutes(route: AdminRoute, services: Services): void {
     const dryRun = body.dryRun ?? false;
     if (typeof dryRun !== "boolean")
       throw new RegistryError("INVALID_REQUEST", "dryRun must be true or false");
+    const graceMs = body.graceMs;
+    if (graceMs !== undefined && !(Number.isSafeInteger(graceMs) && (graceMs as number) >= 0)) {
+      throw new RegistryError("INVALID_REQUEST", "graceMs must be a whole number of milliseconds, 0 or more");
+    }
     try {
-      const started = await gc.begin({ dryRun, trigger: "manual", actor: caller.name, client: request.ip });
+      const started = await gc.begin({
+        dryRun,
+        trigger: "manual",
+        actor: caller.name,
+        client: request.ip,
+        ...(graceMs === undefined ? {} : { graceMs: graceMs as number }),
+      });
       reply.code(202);
       reply.header("Location", `/api/v1/gc/${started.id}`);
       return started.report;

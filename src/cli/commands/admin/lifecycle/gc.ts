@@ -1,13 +1,19 @@
 import type { Command } from "commander";
 import type { GcProgressDto, GcReportDto } from "../../../../api/gc.js";
-import { WharfError } from "../../../../client/errors.js";
-import { escapeControl, formatBytes, table } from "../../common/format.js";
+import { UsageError, WharfError } from "../../../../client/errors.js";
+import { escapeControl, formatBytes, parseDuration, table } from "../../common/format.js";
 import { examples, runCommand, type Context } from "../../common/context.js";
 import { AdminApi } from "../api.js";
 import { targetsDatabase, withAdminTarget, type AdminTargetOptions } from "../target.js";
 import { withLocalCollector } from "../../../gc-local.js";
 
-type Options = AdminTargetOptions & { dryRun?: boolean };
+type Options = AdminTargetOptions & { dryRun?: boolean; grace?: string };
+
+/** What a run is asked to do: a dry run or not, and its own grace window if given. */
+export interface GcRunOptions {
+  dryRun: boolean;
+  graceMs?: number;
+}
 
 /** How often a running collection is asked how far it got. */
 const POLL_MS = 500;
@@ -16,7 +22,7 @@ const POLL_MS = 500;
 export interface GcTarget {
   /** Where it runs, for messages. */
   where: string;
-  start(dryRun: boolean): Promise<GcReportDto>;
+  start(run: GcRunOptions): Promise<GcReportDto>;
   get(id: string): Promise<GcReportDto>;
 }
 
@@ -27,7 +33,11 @@ export function registerGc(program: Command): void {
       "Reclaim space: remove what nothing references any more (blobs, links, upload leftovers, referrers " +
         "whose subject is gone, untagged manifests when gc.untagged is on) and report what went",
     )
-    .option("--dry-run", "only report what would be removed (nothing is)");
+    .option("--dry-run", "only report what would be removed (nothing is)")
+    .option(
+      "--grace <duration>",
+      "this run's grace window instead of gc.grace (10m, 0s): pushes slower than it must be retried",
+    );
   // A run over a large store takes as long as it takes; each poll has its own read timeout.
   withAdminTarget(gc, { timeout: "0" });
   examples(gc, [
@@ -35,11 +45,20 @@ export function registerGc(program: Command): void {
     "wharf gc --dry-run                                  # what a run would remove",
     "wharf gc --json | jq '.bytes'                       # bytes reclaimed",
     "wharf gc --data-dir /var/lib/wharf                  # a registry without accounts",
+    "wharf gc --grace 10m                                # what nothing touched for 10 minutes",
   ]);
   gc.action(async (options: Options) => {
     await runCommand(options, async (ctx) => {
+      const run: GcRunOptions = { dryRun: options.dryRun === true };
+      if (options.grace !== undefined) {
+        const graceMs = parseDuration(options.grace);
+        if (graceMs === undefined) {
+          throw new UsageError(`--grace must be a duration such as 10m, 1h or 0s, not ${options.grace}`);
+        }
+        run.graceMs = graceMs;
+      }
       const follow = async (target: GcTarget) => {
-        const report = await followRun(ctx, target, options.dryRun === true);
+        const report = await followRun(ctx, target, run);
         if (ctx.json) ctx.printJson(report);
         else printReport(ctx, report);
       };
@@ -47,7 +66,7 @@ export function registerGc(program: Command): void {
       const api = AdminApi.for(ctx, options);
       await follow({
         where: api.host,
-        start: (dryRun) => api.call<GcReportDto>("POST", "/gc", { dryRun }),
+        start: (request) => api.call<GcReportDto>("POST", "/gc", request),
         get: (id) => api.call<GcReportDto>("GET", `/gc/${encodeURIComponent(id)}`),
       });
     });
@@ -55,8 +74,8 @@ export function registerGc(program: Command): void {
 }
 
 /** Starts a run and polls it to its end, with a progress line on a terminal; throws when it failed. */
-async function followRun(ctx: Context, target: GcTarget, dryRun: boolean): Promise<GcReportDto> {
-  let report = await target.start(dryRun);
+async function followRun(ctx: Context, target: GcTarget, run: GcRunOptions): Promise<GcReportDto> {
+  let report = await target.start(run);
   const line = !ctx.json && process.stderr.isTTY ? new ProgressLine(process.stderr) : undefined;
   try {
     while (report.status === "running") {

@@ -90,7 +90,7 @@ export class Registry {
     this.manifests.trackIndexes(this.indexes);
     this.verification = new StorageVerification(db, store, blobCommits, log);
     this.quotas = new QuotaService(db);
-    this.pulls = new PullStats(db);
+    this.pulls = new PullStats(db, log);
     this.retention = new RetentionService(db, log);
     const gc = options.gc ?? DEFAULT_GC_OPTIONS;
     this.gc = new GarbageCollector(db, [manifestPhase(db, gc.untagged), ...blobPhases(db, store)], gc, log);

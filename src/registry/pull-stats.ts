@@ -70,13 +70,19 @@ export class PullStats {
     const batch = this.pending;
     this.pending = new Map();
     if (this.dropped > 0) {
-      this.log?.warn({ dropped: this.dropped }, "pull statistics: too many distinct manifests, some pulls not counted");
+      this.log?.warn(
+        { dropped: this.dropped },
+        "pull statistics: too many distinct manifests, some pulls not counted",
+      );
       this.dropped = 0;
     }
     try {
       await addPulls(this.db, [...batch.values()]);
     } catch (err) {
-      this.log?.warn({ err, manifests: batch.size }, "pull statistics: flush failed; retrying with the next one");
+      this.log?.warn(
+        { err, manifests: batch.size },
+        "pull statistics: flush failed; retrying with the next one",
+      );
       this.restore(batch);
     }
   }

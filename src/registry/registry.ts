@@ -91,7 +91,11 @@ export class Registry {
     this.verification = new StorageVerification(db, store, blobCommits, log);
     this.quotas = new QuotaService(db);
     this.pulls = new PullStats(db, log);
-    this.retention = new RetentionService(db, log);
+    this.retention = new RetentionService(db, log, {
+      immutable: this.immutable,
+      manifests: this.manifests,
+      managesIndex: (repository) => this.indexes.manages(repository),
+    });
     const gc = options.gc ?? DEFAULT_GC_OPTIONS;
     this.gc = new GarbageCollector(db, [manifestPhase(db, gc.untagged), ...blobPhases(db, store)], gc, log);
   }

@@ -24,7 +24,6 @@ import {
   RetentionError,
   validatePolicy,
   type CompiledPolicy,
-  type NewRetentionPolicy,
   type RetentionPolicy,
 } from "./rules.js";
 
@@ -86,8 +85,11 @@ export interface PlannedRemoval {
   digest: string;
 }
 
+/** A policy as a client gives it (checked by validatePolicy). */
+export type PolicyInput = { name: unknown; repositories: unknown; rules: unknown };
+
 /** Which policies to judge by: all stored ones, one by name, or one not stored (a preview's). */
-export type PolicySelection = { name?: string; policy?: NewRetentionPolicy };
+export type PolicySelection = { name?: string; policy?: PolicyInput };
 
 /**
  * Retention policies: stored per repository glob, judged by `evaluate` (pure), applied by removing

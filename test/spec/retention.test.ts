@@ -1,0 +1,438 @@
+/**
+ * Retention policies and pull statistics (issue 15): each keep rule, tags sharing a digest, immutable and
+ * signed artifacts kept, preview equal to the result, a tag moved between preview and apply left alone,
+ * pulls counted in batches and shown in listings, the admin API's errors and `wharf retention` end to end.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { ADMIN, adminCall, basic, startAuthServer, type AuthServer } from "../auth/support.js";
+import { queryMetadata } from "../helpers/backends.js";
+import { generateSigningKey } from "../../src/oci/signatures/index.js";
+import {
+  addTrustKey,
+  call,
+  copyManifest,
+  pushImage,
+  pushLegacySignature,
+  sigTag,
+  useAuthorization,
+} from "./signature-support.js";
+import { uniqueRepo, waitFor } from "./support.js";
+import { cliHome, type CliHome, type CliResult } from "../client/cli.js";
+
+useAuthorization(basic(ADMIN));
+
+interface Decision {
+  tag: string;
+  digest: string;
+  decision: "keep" | "remove";
+  reason: string;
+}
+interface Preview {
+  repositories: { repository: string; policies: string[]; decisions: Decision[] }[];
+  remove: number;
+  keep: number;
+}
+interface Applied {
+  removed: { repository: string; tag: string; digest: string; reason: string }[];
+  left: { repository: string; tag: string; digest: string; why: string }[];
+  removedCount: number;
+}
+
+async function api<T>(url: string, method: string, path: string, body?: unknown, status = 200): Promise<T> {
+  const res = await adminCall(url, method, path, body);
+  const text = await res.text();
+  assert.equal(res.status, status, `${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+function decisionsOf(preview: Preview, repo: string): Map<string, Decision> {
+  const found = preview.repositories.find((r) => r.repository === repo);
+  return new Map((found?.decisions ?? []).map((d) => [d.tag, d]));
+}
+
+async function tagsOf(url: string, repo: string): Promise<string[]> {
+  const res = await call(`${url}/v2/${repo}/tags/list`);
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { tags: string[] | null }).tags?.sort() ?? [];
+}
+
+async function manifestStatus(url: string, repo: string, reference: string): Promise<number> {
+  const res = await call(`${url}/v2/${repo}/manifests/${reference}`, {
+    headers: { Accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Pushes fresh images under `tags`, one after the other (so push times follow the order given). */
+async function pushTags(url: string, repo: string, tags: string[]): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  for (const tag of tags) digests.set(tag, (await pushImage(url, repo, tag)).digest);
+  return digests;
+}
+
+function previewOf(url: string, repositories: string, rules: unknown): Promise<Preview> {
+  return api<Preview>(url, "POST", "/retention/preview", { policy: { repositories, rules } });
+}
+
+function ok(r: CliResult): CliResult {
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r;
+}
+
+describe("retention policies", () => {
+  let server: AuthServer;
+  let url: string;
+
+  before(async () => {
+    server = await startAuthServer();
+    url = server.url;
+    // A fresh registry makes version tags immutable (the default `semver` rule): kept whatever a policy
+    // says. Without it here, so that version order decides.
+    await api(url, "DELETE", "/immutable/semver", undefined, 204);
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  test("keep the N most recent by push time: preview equals what apply removes", async () => {
+    const repo = uniqueRepo("ret-last");
+    const digests = await pushTags(url, repo, ["t1", "t2", "t3", "t4"]);
+    await api(
+      url,
+      "POST",
+      "/retention",
+      { name: "last-two", repositories: repo, rules: { keepLast: { count: 2, by: "pushed" } } },
+      201,
+    );
+    const preview = await api<Preview>(url, "POST", "/retention/preview", { name: "last-two" });
+    const decided = decisionsOf(preview, repo);
+    assert.deepEqual(
+      [...decided.values()]
+        .filter((d) => d.decision === "remove")
+        .map((d) => d.tag)
+        .sort(),
+      ["t1", "t2"],
+    );
+    assert.match(decided.get("t4")!.reason, /among the 2 most recent by push time \(#1\)/);
+    assert.equal(decided.get("t1")!.digest, digests.get("t1"));
+
+    const applied = await api<Applied>(url, "POST", "/retention/apply", { name: "last-two" });
+    assert.deepEqual(
+      applied.removed.map((r) => `${r.tag}@${r.digest}`).sort(),
+      [...decided.values()]
+        .filter((d) => d.decision === "remove")
+        .map((d) => `${d.tag}@${d.digest}`)
+        .sort(),
+    );
+    assert.deepEqual(await tagsOf(url, repo), ["t3", "t4"]);
+    // The untagged manifests stay (garbage collection's to take): by digest they are still served.
+    assert.equal(await manifestStatus(url, repo, digests.get("t1")!), 200);
+    // Applying again removes nothing more.
+    assert.equal((await api<Applied>(url, "POST", "/retention/apply", { name: "last-two" })).removedCount, 0);
+
+    const audit = await api<{
+      events: { action: string; actor: string; detail: { removedCount: number; removed: string[] } }[];
+    }>(url, "GET", "/audit?action=retention.apply");
+    const event = audit.events.find((e) => e.detail.removedCount === 2);
+    assert.ok(event, "retention.apply audited with what it removed");
+    assert.equal(event.actor, ADMIN.name);
+    assert.ok(event.detail.removed.includes(`${repo}:t1@${digests.get("t1")}`));
+    await api(url, "DELETE", "/retention/last-two", undefined, 204);
+  });
+
+  test("keep the N highest versions: version order, not push order; non-versions not counted", async () => {
+    const repo = uniqueRepo("ret-version");
+    await pushTags(url, repo, ["1.10.0", "v1.2.0", "1.9.0", "latest", "2.0.0-rc.1"]);
+    const decided = decisionsOf(await previewOf(url, repo, { keepLast: { count: 2, by: "version" } }), repo);
+    const kept = [...decided.values()]
+      .filter((d) => d.decision === "keep")
+      .map((d) => d.tag)
+      .sort();
+    // 2.0.0-rc.1 > 1.10.0 > 1.9.0 > 1.2.0 (a pre-release of 2.0.0 is above every 1.x).
+    assert.deepEqual(kept, ["1.10.0", "2.0.0-rc.1"]);
+    assert.equal(decided.get("latest")!.decision, "remove");
+    assert.match(decided.get("1.10.0")!.reason, /most recent by version \(#2\)/);
+  });
+
+  test("keep tags matching globs and a regex", async () => {
+    const repo = uniqueRepo("ret-patterns");
+    await pushTags(url, repo, ["release-1", "stable", "dev-1", "nightly-20261201", "nightly-x"]);
+    const decided = decisionsOf(
+      await previewOf(url, repo, { keepTags: ["release-*", "stable"], keepRegex: "nightly-[0-9]{8}" }),
+      repo,
+    );
+    const removed = [...decided.values()]
+      .filter((d) => d.decision === "remove")
+      .map((d) => d.tag)
+      .sort();
+    assert.deepEqual(removed, ["dev-1", "nightly-x"]);
+    assert.match(decided.get("nightly-20261201")!.reason, /keepRegex/);
+    assert.match(decided.get("stable")!.reason, /keepTags/);
+  });
+
+  test("keep anything pushed or pulled within a period; pulls counted and listed", async () => {
+    const repo = uniqueRepo("ret-within");
+    const digests = await pushTags(url, repo, ["old", "old-pulled", "fresh"]);
+    // Pushed two days ago, as far as the database knows.
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    await queryMetadata(server.dataDir, "update tags set updated_at = ? where repository = ? and name <> ?", [
+      twoDaysAgo,
+      repo,
+      "fresh",
+    ]);
+    // Three pulls by tag and two by digest of one manifest; HEADs are not pulls.
+    const pulled = digests.get("old-pulled")!;
+    for (const reference of ["old-pulled", "old-pulled", "old-pulled", pulled, pulled]) {
+      assert.equal(await manifestStatus(url, repo, reference), 200);
+    }
+    for (let i = 0; i < 2; i++) {
+      const head = await call(`${url}/v2/${repo}/manifests/old-pulled`, { method: "HEAD" });
+      assert.equal(head.status, 200);
+    }
+    let listed: { digest: string; pullCount: number; lastPulled: string | null }[] = [];
+    await waitFor(
+      async () => {
+        const res = await call(`${url}/api/v1/repositories/${repo}/artifacts`);
+        listed = ((await res.json()) as { artifacts: typeof listed }).artifacts;
+        return listed.some((a) => a.digest === pulled && a.pullCount > 0);
+      },
+      15_000,
+      "pull statistics flushed",
+    );
+    const entry = listed.find((a) => a.digest === pulled)!;
+    assert.equal(entry.pullCount, 5);
+    assert.ok(entry.lastPulled && Date.parse(entry.lastPulled) > Date.parse(twoDaysAgo));
+    const never = listed.find((a) => a.digest === digests.get("old"))!;
+    assert.equal(never.pullCount, 0);
+    assert.equal(never.lastPulled, null);
+    const detail = (await (await call(`${url}/api/v1/artifacts/${repo}:old-pulled`)).json()) as {
+      pullCount: number;
+    };
+    assert.equal(detail.pullCount, 5);
+
+    const decided = decisionsOf(await previewOf(url, repo, { keepWithin: "1d" }), repo);
+    assert.equal(decided.get("old")!.decision, "remove");
+    assert.match(decided.get("old-pulled")!.reason, /pulled within 1d/);
+    assert.match(decided.get("fresh")!.reason, /pushed within 1d/);
+  });
+
+  test("tags sharing a digest are judged each: the kept tag still serves the manifest", async () => {
+    const repo = uniqueRepo("ret-shared");
+    const image = await pushImage(url, repo, "keep-me");
+    await copyManifest(url, repo, "drop-me", image.body);
+    await pushImage(url, repo, "other");
+    await api(
+      url,
+      "POST",
+      "/retention",
+      { name: "shared", repositories: repo, rules: { keepTags: ["keep-*"] } },
+      201,
+    );
+    const applied = await api<Applied>(url, "POST", "/retention/apply", { name: "shared" });
+    assert.deepEqual(applied.removed.map((r) => r.tag).sort(), ["drop-me", "other"]);
+    assert.deepEqual(await tagsOf(url, repo), ["keep-me"]);
+    assert.equal(await manifestStatus(url, repo, "keep-me"), 200);
+    assert.equal(await manifestStatus(url, repo, image.digest), 200);
+    assert.equal(await manifestStatus(url, repo, "drop-me"), 404);
+    await api(url, "DELETE", "/retention/shared", undefined, 204);
+  });
+
+  test("immutable tags are always kept; signed artifacts unless removeSigned; signature tags never", async () => {
+    const repo = uniqueRepo("ret-protected");
+    const key = generateSigningKey();
+    await addTrustKey(url, `ret-key-${Date.now()}`, key);
+    await api(
+      url,
+      "POST",
+      "/immutable",
+      { name: `ret-imm-${Date.now()}`, repositories: repo, tags: "frozen" },
+      201,
+    );
+    const digests = await pushTags(url, repo, ["frozen", "signed", "plain", "newest"]);
+    await pushLegacySignature(url, repo, digests.get("signed")!, key);
+    const sig = sigTag(digests.get("signed")!);
+
+    const kept = decisionsOf(await previewOf(url, repo, { keepTags: ["newest"] }), repo);
+    assert.equal(kept.get("plain")!.decision, "remove");
+    assert.match(kept.get("frozen")!.reason, /^immutable/);
+    assert.equal(kept.get("signed")!.decision, "keep");
+    assert.match(kept.get("signed")!.reason, /signed/);
+    assert.equal(kept.get(sig)!.decision, "keep");
+
+    const bySigned = decisionsOf(
+      await previewOf(url, repo, { keepTags: ["newest"], removeSigned: true }),
+      repo,
+    );
+    assert.equal(bySigned.get("signed")!.decision, "remove");
+    assert.equal(bySigned.get("frozen")!.decision, "keep");
+    assert.equal(bySigned.get(sig)!.decision, "keep");
+
+    await api(
+      url,
+      "POST",
+      "/retention",
+      { name: "protected", repositories: repo, rules: { keepTags: ["newest"], removeSigned: true } },
+      201,
+    );
+    const applied = await api<Applied>(url, "POST", "/retention/apply", { name: "protected" });
+    assert.deepEqual(applied.removed.map((r) => r.tag).sort(), ["plain", "signed"]);
+    assert.deepEqual(await tagsOf(url, repo), [sig, "frozen", "newest"].sort());
+    await api(url, "DELETE", "/retention/protected", undefined, 204);
+  });
+
+  test("several policies: a tag is kept if any keeps it", async () => {
+    const repo = uniqueRepo("ret-many");
+    await pushTags(url, repo, ["a", "b", "c"]);
+    await api(
+      url,
+      "POST",
+      "/retention",
+      { name: "keep-a", repositories: repo, rules: { keepTags: ["a"] } },
+      201,
+    );
+    await api(
+      url,
+      "POST",
+      "/retention",
+      { name: "keep-b", repositories: `${repo.split("/")[0]}/**`, rules: { keepTags: ["b"] } },
+      201,
+    );
+    const decided = decisionsOf(await api<Preview>(url, "POST", "/retention/preview", {}), repo);
+    assert.match(decided.get("a")!.reason, /policy keep-a/);
+    assert.match(decided.get("b")!.reason, /policy keep-b/);
+    assert.equal(decided.get("c")!.decision, "remove");
+    assert.match(decided.get("c")!.reason, /policy keep-a: .*; policy keep-b: /);
+    await api(url, "DELETE", "/retention/keep-a", undefined, 204);
+    await api(url, "DELETE", "/retention/keep-b", undefined, 204);
+  });
+
+  test("a tag moved after the preview is left alone by applying that preview", async () => {
+    const repo = uniqueRepo("ret-moved");
+    const digests = await pushTags(url, repo, ["keep-1", "moving", "going"]);
+    await api(
+      url,
+      "POST",
+      "/retention",
+      { name: "moved", repositories: repo, rules: { keepTags: ["keep-*"] } },
+      201,
+    );
+    const preview = await api<Preview>(url, "POST", "/retention/preview", { name: "moved" });
+    const plan = [...decisionsOf(preview, repo).values()]
+      .filter((d) => d.decision === "remove")
+      .map((d) => ({ repository: repo, tag: d.tag, digest: d.digest }));
+    assert.deepEqual(plan.map((p) => p.tag).sort(), ["going", "moving"]);
+    // Someone pushes `moving` again, elsewhere, between the preview and the apply.
+    const moved = await pushImage(url, repo, "moving");
+    assert.notEqual(moved.digest, digests.get("moving"));
+    const applied = await api<Applied>(url, "POST", "/retention/apply", { name: "moved", plan });
+    assert.deepEqual(
+      applied.removed.map((r) => r.tag),
+      ["going"],
+    );
+    assert.deepEqual(
+      applied.left.map((l) => `${l.tag}@${l.digest}`),
+      [`moving@${moved.digest}`],
+    );
+    assert.deepEqual(await tagsOf(url, repo), ["keep-1", "moving"]);
+    assert.equal(await manifestStatus(url, repo, "moving"), 200);
+    await api(url, "DELETE", "/retention/moved", undefined, 204);
+  });
+
+  test("bad policies are refused in the OCI error format; a missing policy is 404", async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ name: "x", repositories: "a/**", rules: {} }, /at least one keep rule/],
+      [{ name: "x", repositories: "a/**", rules: { keepWithin: "30x" } }, /invalid period/],
+      [{ name: "x", repositories: "a/**", rules: { keepLast: { count: 0 } } }, /keepLast.count/],
+      [
+        { name: "x", repositories: "a/**", rules: { keepLast: { count: 2, by: "size" } } },
+        /pushed or version/,
+      ],
+      [{ name: "x", repositories: "a/**", rules: { keepRegex: "(a" } }, /keepRegex/],
+      [
+        { name: "x", repositories: "a/**", rules: { keepTags: ["v1"], removeImmutable: true } },
+        /immutable tags are always kept/,
+      ],
+      [{ name: "Bad Name", repositories: "a/**", rules: { keepTags: ["x"] } }, /invalid policy name/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await adminCall(url, "POST", "/retention", body);
+      assert.equal(res.status, 400);
+      const { errors } = (await res.json()) as { errors: { code: string; message: string }[] };
+      assert.equal(errors[0]?.code, "INVALID_REQUEST");
+      assert.match(errors[0]!.message, message);
+    }
+    assert.equal((await adminCall(url, "DELETE", "/retention/nothing-here")).status, 404);
+    assert.equal((await adminCall(url, "POST", "/retention/apply", { name: "nothing-here" })).status, 404);
+    const listed = await api<{ policies: unknown[] }>(url, "GET", "/retention");
+    assert.ok(Array.isArray(listed.policies));
+  });
+});
+
+describe("wharf retention", () => {
+  let server: AuthServer;
+  let home: CliHome;
+
+  before(async () => {
+    server = await startAuthServer();
+    home = await cliHome();
+    ok(
+      await home.run(["login", server.server.host, "-u", ADMIN.name, "--password-stdin"], {
+        input: ADMIN.password,
+      }),
+    );
+  });
+  after(async () => {
+    await home.cleanup();
+    await server.stop();
+  });
+
+  test("add, ls, preview, apply and rm through the admin API; bad flags exit 2", async () => {
+    const url = server.url;
+    const repo = uniqueRepo("ret-cli");
+    await pushTags(url, repo, ["r1", "release-1", "r2", "r3"]);
+    const target = ["--registry", server.server.host];
+    ok(
+      await home.run([
+        "retention",
+        "add",
+        "cli",
+        repo,
+        "--keep-last",
+        "1",
+        "--keep-tags",
+        "release-*",
+        ...target,
+      ]),
+    );
+    const listed = JSON.parse(ok(await home.run(["retention", "ls", "--json", ...target])).stdout) as {
+      name: string;
+      rules: unknown;
+    }[];
+    assert.deepEqual(listed.find((p) => p.name === "cli")?.rules, {
+      keepLast: { count: 1, by: "pushed" },
+      keepTags: ["release-*"],
+    });
+    const preview = ok(await home.run(["retention", "preview", "cli", ...target]));
+    assert.match(preview.stdout, /REPOSITORY\s+TAG\s+DIGEST\s+DECISION\s+REASON/);
+    assert.match(preview.stdout, new RegExp(`${repo}\\s+r1\\s+sha256:[0-9a-f]{12}\\s+remove`));
+    assert.match(preview.stderr, /2 tag\(s\) would be removed, 2 kept/);
+    const applied = JSON.parse(
+      ok(await home.run(["retention", "apply", "cli", "--json", ...target])).stdout,
+    ) as Applied;
+    assert.deepEqual(applied.removed.map((r) => r.tag).sort(), ["r1", "r2"]);
+    assert.deepEqual(await tagsOf(url, repo), ["r3", "release-1"]);
+
+    const bad = await home.run(["retention", "add", "bad", repo, "--keep-within", "30x", ...target]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /invalid period/);
+    const none = await home.run(["retention", "add", "none", repo, ...target]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /at least one keep rule/);
+
+    ok(await home.run(["retention", "rm", "cli", ...target]));
+    const gone = await home.run(["retention", "rm", "cli", ...target]);
+    assert.equal(gone.code, 3, gone.stderr);
+  });
+});

@@ -6,7 +6,18 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ADMIN, adminCall, basic, startAuthServer, type AuthServer } from "../auth/support.js";
-import { queryMetadata } from "../helpers/backends.js";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { pino } from "pino";
+import { createTestDatabase, queryMetadata, testBackend } from "../helpers/backends.js";
+import { openPostgres, openSqlite, type Db } from "../../src/metadata/database.js";
+import { insertManifest } from "../../src/metadata/manifests.js";
+import { lockedTagDigest, setTag } from "../../src/metadata/tags.js";
+import { ManifestService } from "../../src/registry/manifests.js";
+import { ImmutableTags } from "../../src/registry/immutable/service.js";
+import { RetentionService } from "../../src/registry/retention/service.js";
 import { generateSigningKey } from "../../src/oci/signatures/index.js";
 import {
   addTrustKey,
@@ -431,8 +442,99 @@ describe("wharf retention", () => {
     assert.equal(none.code, 2);
     assert.match(none.stderr, /at least one keep rule/);
 
+    // `wharf ls` shows the pulls once the counts are flushed.
+    assert.equal(await manifestStatus(url, repo, "r3"), 200);
+    await waitFor(
+      async () => {
+        const res = await call(`${url}/api/v1/artifacts/${repo}:r3`);
+        return ((await res.json()) as { pullCount: number }).pullCount === 1;
+      },
+      15_000,
+      "pull statistics flushed",
+    );
+    const ls = ok(await home.run(["ls", `${server.server.host}/ret-cli`]));
+    assert.match(ls.stdout, /^KIND\s+REFERENCE\s+TITLE\s+VERSION\s+SIZE\s+PUSHED\s+PULLS$/m);
+    assert.match(ls.stdout, new RegExp(`${repo}:r3\\s.*\\d\\d:\\d\\d\\s+1$`, "m"));
+
     ok(await home.run(["retention", "rm", "cli", ...target]));
     const gone = await home.run(["retention", "rm", "cli", ...target]);
     assert.equal(gone.code, 3, gone.stderr);
+  });
+});
+
+/** A migrated metadata database on this run's backend, as a node opens it. */
+async function openTestDb(): Promise<Db> {
+  if (testBackend() === "embedded") {
+    return openSqlite(join(await mkdtemp(join(tmpdir(), "wharf-ret-db-")), "metadata.db"));
+  }
+  return openPostgres(await createTestDatabase(), 2);
+}
+
+describe("applying retention, racing a tag move", () => {
+  test("a tag moved after it was judged, before its removal, is left where it now points", async () => {
+    const db = await openTestDb();
+    try {
+      const repository = "race/app";
+      const digests: string[] = [];
+      for (const nonce of [1, 2]) {
+        const body = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            nonce,
+          }),
+        );
+        const d = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+        digests.push(d);
+        await insertManifest(db, {
+          repository,
+          digest: d,
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          artifactType: null,
+          subjectDigest: null,
+          annotations: null,
+          content: body,
+          references: [],
+        });
+      }
+      const [first, second] = digests as [string, string];
+      await setTag(db, repository, "keep", first);
+      await setTag(db, repository, "moving", first);
+      let raced = 0;
+      // Judged at `first`; then, inside the removal's transaction before its re-check, `moving` is
+      // pushed elsewhere (another node cannot slip in later: the removal holds the repository's tag
+      // lock on PostgreSQL, and SQLite has one writer), so the move is written through that transaction.
+      class Racing extends ImmutableTags {
+        override async requireTagRemovable(trx: Db, repo: string, tag: string): Promise<void> {
+          await super.requireTagRemovable(trx, repo, tag);
+          raced++;
+          await setTag(trx, repo, tag, second);
+        }
+      }
+      const immutable = new Racing(db);
+      const retention = new RetentionService(db, pino({ level: "silent" }), {
+        immutable,
+        manifests: new ManifestService(db, immutable),
+        managesIndex: () => false,
+      });
+      const result = await retention.preview({
+        policy: { name: "race", repositories: repository, rules: { keepTags: ["keep"] } },
+      });
+      assert.deepEqual(
+        result.repositories[0]?.decisions
+          .filter((d) => d.decision === "remove")
+          .map((d) => `${d.tag}@${d.digest}`),
+        [`moving@${first}`],
+      );
+      await retention.add({ name: "race", repositories: repository, rules: { keepTags: ["keep"] } }, "test");
+      const applied = await retention.apply({ name: "race" });
+      assert.equal(raced, 1, "the race was staged");
+      assert.equal(applied.removedCount, 0);
+      assert.deepEqual(applied.left, [{ repository, tag: "moving", digest: first, why: "moved" }]);
+      assert.equal(await lockedTagDigest(db, repository, "moving"), second);
+      assert.equal(await lockedTagDigest(db, repository, "keep"), first);
+    } finally {
+      await db.destroy();
+    }
   });
 });

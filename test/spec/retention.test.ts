@@ -29,6 +29,8 @@ import {
   useAuthorization,
 } from "./signature-support.js";
 import { uniqueRepo, waitFor } from "./support.js";
+import { backendOf } from "../helpers/backends.js";
+import { startWharf } from "../helpers/server.js";
 import { cliHome, type CliHome, type CliResult } from "../client/cli.js";
 
 useAuthorization(basic(ADMIN));
@@ -459,6 +461,40 @@ describe("wharf retention", () => {
     ok(await home.run(["retention", "rm", "cli", ...target]));
     const gone = await home.run(["retention", "rm", "cli", ...target]);
     assert.equal(gone.code, 3, gone.stderr);
+  });
+});
+
+describe("wharf retention on a registry without accounts", () => {
+  test("--data-dir adds, previews and applies straight in the database; audited as local", async () => {
+    const server = await startWharf();
+    const home = await cliHome();
+    useAuthorization(undefined);
+    try {
+      const repo = uniqueRepo("ret-local");
+      await pushTags(server.url, repo, ["a1", "a2", "a3"]);
+      const local = async (args: string[]) =>
+        ok(await home.run([...args, "--data-dir", server.dataDir], { env: await backendOf(server.dataDir) }));
+      await local(["retention", "add", "local", repo, "--keep-last", "1"]);
+      const preview = JSON.parse(
+        (await local(["retention", "preview", "local", "--json"])).stdout,
+      ) as Preview;
+      assert.equal(preview.remove, 2);
+      const applied = JSON.parse((await local(["retention", "apply", "--json"])).stdout) as Applied;
+      assert.deepEqual(applied.removed.map((r) => r.tag).sort(), ["a1", "a2"]);
+      assert.deepEqual(await tagsOf(server.url, repo), ["a3"]);
+      const events = await queryMetadata<{ actor: string; action: string }>(
+        server.dataDir,
+        "select actor, action from audit_events where action like 'retention.%' order by seq",
+      );
+      assert.deepEqual(
+        events.map((e) => `${e.actor} ${e.action}`),
+        ["local retention.add", "local retention.apply"],
+      );
+    } finally {
+      useAuthorization(basic(ADMIN));
+      await home.cleanup();
+      await server.stop();
+    }
   });
 });
 

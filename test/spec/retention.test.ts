@@ -543,7 +543,7 @@ describe("applying retention, racing a tag move", () => {
       class Racing extends ImmutableTags {
         override async requireTagRemovable(trx: Db, repo: string, tag: string): Promise<void> {
           await super.requireTagRemovable(trx, repo, tag);
-          raced++;
+          if (tag !== "moving" || raced++ > 0) return;
           await setTag(trx, repo, tag, second);
         }
       }
@@ -569,6 +569,23 @@ describe("applying retention, racing a tag move", () => {
       assert.deepEqual(applied.left, [{ repository, tag: "moving", digest: first, why: "moved" }]);
       assert.equal(await lockedTagDigest(db, repository, "moving"), second);
       assert.equal(await lockedTagDigest(db, repository, "keep"), first);
+
+      // The scheduled run (the collector calls applyAll("schedule")): applied and audited as `schedule`.
+      await setTag(db, repository, "stale", first);
+      await retention.applyAll("schedule");
+      assert.equal(await lockedTagDigest(db, repository, "stale"), undefined);
+      const events = await db
+        .selectFrom("audit_events")
+        .select(["actor", "action", "detail"])
+        .where("action", "=", "retention.apply")
+        .execute();
+      assert.equal(events.length, 1);
+      assert.equal(events[0]?.actor, "schedule");
+      // `moving`, judged again where it now points, is not kept by the policy either.
+      assert.deepEqual(
+        (JSON.parse(events[0]?.detail ?? "{}") as { removed: string[] }).removed.sort(),
+        [`${repository}:moving@${second}`, `${repository}:stale@${first}`].sort(),
+      );
     } finally {
       await db.destroy();
     }

@@ -18,10 +18,15 @@ const ROWS_PER_STATEMENT = 250;
 
 /**
  * Adds counted pulls to the manifests' pull_count and moves last_pulled_at forward (never back: two
- * nodes flush in any order). One UPDATE … FROM (VALUES …) per batch; VALUES columns are named column1…
- * in both SQLite and PostgreSQL. A manifest deleted meanwhile simply matches no row.
+ * nodes flush in any order). One UPDATE … FROM (VALUES …) per slice of rows, all in one transaction so
+ * that a failed flush wrote nothing and can be retried whole without counting anything twice. VALUES
+ * columns are named column1… in both SQLite and PostgreSQL. A manifest deleted meanwhile matches no row.
  */
 export async function addPulls(db: Conn, deltas: readonly PullDelta[]): Promise<void> {
+  await db.transaction().execute((trx) => addPullsIn(trx, deltas));
+}
+
+async function addPullsIn(db: Conn, deltas: readonly PullDelta[]): Promise<void> {
   // Same order on every node: two flushes touching the same rows take their locks in one order.
   const sorted = [...deltas].sort((a, b) =>
     a.repository === b.repository ? cmp(a.digest, b.digest) : cmp(a.repository, b.repository),

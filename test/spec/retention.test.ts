@@ -18,6 +18,8 @@ import { lockedTagDigest, setTag } from "../../src/metadata/tags.js";
 import { ManifestService } from "../../src/registry/manifests.js";
 import { ImmutableTags } from "../../src/registry/immutable/service.js";
 import { RetentionService } from "../../src/registry/retention/service.js";
+import { PullStats } from "../../src/registry/pull-stats.js";
+import { sql } from "kysely";
 import { generateSigningKey } from "../../src/oci/signatures/index.js";
 import {
   addTrustKey,
@@ -586,6 +588,43 @@ describe("applying retention, racing a tag move", () => {
         (JSON.parse(events[0]?.detail ?? "{}") as { removed: string[] }).removed.sort(),
         [`${repository}:moving@${second}`, `${repository}:stale@${first}`].sort(),
       );
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe("pull statistics", () => {
+  test("a flush that fails keeps its counts for the next one, counted once", async () => {
+    const db = await openTestDb();
+    try {
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, nonce: "pulls" }));
+      const d = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+      await insertManifest(db, {
+        repository: "pulls/app",
+        digest: d,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        artifactType: null,
+        subjectDigest: null,
+        annotations: null,
+        content: body,
+        references: [],
+      });
+      const pulls = new PullStats(db);
+      for (let i = 0; i < 3; i++) pulls.record("pulls/app", d);
+      // The database refuses the write (here: the table is not there for a moment).
+      await sql`alter table manifests rename to manifests_away`.execute(db);
+      await pulls.flush();
+      await sql`alter table manifests_away rename to manifests`.execute(db);
+      pulls.record("pulls/app", d);
+      await pulls.stop();
+      const row = await db
+        .selectFrom("manifests")
+        .select(["pull_count", "last_pulled_at"])
+        .where("digest", "=", d)
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(row.pull_count), 4);
+      assert.ok(row.last_pulled_at);
     } finally {
       await db.destroy();
     }

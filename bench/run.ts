@@ -17,6 +17,7 @@ import { mixedWorkloads } from "./workloads/mixed.js";
 import { referenceWorkload } from "./workloads/reference.js";
 import { discoveryWorkload } from "./workloads/discovery.js";
 import { resolveWorkload } from "./workloads/resolve.js";
+import { gcWorkload } from "./workloads/gc.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -45,15 +46,16 @@ async function main(): Promise<void> {
     ...mixedWorkloads(options),
     discoveryWorkload(options),
     resolveWorkload(options),
+    gcWorkload(options),
   ];
   const only = args.only ?? [];
   const names = parseTargets(args.targets);
   // The reference workload measures the machine through the static server; discovery starts its own
-  // embedded server over a seeded database.
+  // embedded server over a seeded database, as does garbage collection.
   const needs = (w: Runnable): string[] =>
     w.name === "reference"
       ? ["static"]
-      : w.name.startsWith("discovery")
+      : w.name.startsWith("discovery") || w.name.startsWith("gc ")
         ? ["embedded"]
         : w.name.startsWith("resolve")
           ? ["embedded", "distribution"]

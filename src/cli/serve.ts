@@ -185,6 +185,7 @@ async function buildServices(
   const audit = new AuditLog(db, log);
   registry.indexes.auditWith(audit);
   registry.signatures.auditWith(audit);
+  registry.gc.auditWith(audit);
   const services = {
     registry,
     authenticator,

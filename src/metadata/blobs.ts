@@ -3,23 +3,64 @@ import type { Database } from "./schema.js";
 import { now } from "./time.js";
 import { ensureRepository } from "./repositories.js";
 import { batches } from "./batches.js";
+import { touchLiveBlob } from "./gc-blobs.js";
 
 type Conn = Kysely<Database>;
 
-/** Records that the store holds `digest` and that `repository` may serve it. */
-export async function linkBlob(db: Conn, repository: string, digest: string, size: number): Promise<void> {
+/** What linkBlob did: the blob was not live (being deleted, or gone), or the link is new, or it existed. */
+export type LinkOutcome = "refused" | "created" | "existing";
+
+/**
+ * Links `digest` to `repository` if the blob's row is live (of `generation`, when given: the incarnation
+ * an upload claimed before committing its bytes). The blob's row is written first — it is the row a
+ * concurrent sweep's compare-and-swap meets (see src/registry/gc/blob-states.ts) — then the link, new
+ * or touched. Call in a transaction; "refused" means nothing was linked and the caller must not
+ * acknowledge the blob.
+ */
+export async function linkBlob(
+  db: Conn,
+  repository: string,
+  digest: string,
+  generation?: string,
+): Promise<LinkOutcome> {
+  if ((await touchLiveBlob(db, digest, generation)) === null) return "refused";
   const at = now();
   await ensureRepository(db, repository);
-  await db
-    .insertInto("blobs")
-    .values({ digest, size, created_at: at })
-    .onConflict((oc) => oc.column("digest").doNothing())
-    .execute();
-  await db
+  const inserted = await db
     .insertInto("repository_blobs")
-    .values({ repository, digest, created_at: at })
+    .values({ repository, digest, created_at: at, touched_at: at })
     .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
+    .executeTakeFirst();
+  // The one place a transaction knows the link is new (usage accounting hooks in here, by the caller).
+  if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return "created";
+  await db
+    .updateTable("repository_blobs")
+    .set({ touched_at: at })
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
     .execute();
+  return "existing";
+}
+
+/** A linked, live blob's size and when it and its link were last touched. */
+export interface LinkedBlob {
+  size: number;
+  blobTouchedAt: string | null;
+  linkTouchedAt: string | null;
+}
+
+export async function linkedBlob(db: Conn, repository: string, digest: string): Promise<LinkedBlob | null> {
+  const row = await db
+    .selectFrom("repository_blobs")
+    .innerJoin("blobs", "blobs.digest", "repository_blobs.digest")
+    .select(["blobs.size", "blobs.touched_at as blobTouched", "repository_blobs.touched_at as linkTouched"])
+    .where("repository_blobs.repository", "=", repository)
+    .where("repository_blobs.digest", "=", digest)
+    .where("blobs.status", "=", "live")
+    .executeTakeFirst();
+  return row
+    ? { size: Number(row.size), blobTouchedAt: row.blobTouched, linkTouchedAt: row.linkTouched }
+    : null;
 }
 
 /** Size of a blob linked to the repository, or null when the repository may not serve it. */
@@ -30,6 +71,7 @@ export async function linkedBlobSize(db: Conn, repository: string, digest: strin
     .select("blobs.size")
     .where("repository_blobs.repository", "=", repository)
     .where("repository_blobs.digest", "=", digest)
+    .where("blobs.status", "=", "live")
     .executeTakeFirst();
   return row ? Number(row.size) : null;
 }
@@ -48,6 +90,7 @@ export async function linkedBlobSizes(
       .select(["blobs.digest", "blobs.size"])
       .where("repository_blobs.repository", "=", repository)
       .where("repository_blobs.digest", "in", batch)
+      .where("blobs.status", "=", "live")
       .execute();
     for (const row of rows) sizes.set(row.digest, Number(row.size));
   }
@@ -71,7 +114,13 @@ export interface KnownBlob {
 
 /** Blobs the store should hold, in digest order after `after`, at most `limit` (for paging through all). */
 export async function listBlobs(db: Conn, after: string | undefined, limit: number): Promise<KnownBlob[]> {
-  let query = db.selectFrom("blobs").select(["digest", "size"]).orderBy("digest").limit(limit);
+  // A blob being deleted is the collector's, not one the store should hold.
+  let query = db
+    .selectFrom("blobs")
+    .select(["digest", "size"])
+    .where("status", "=", "live")
+    .orderBy("digest")
+    .limit(limit);
   if (after !== undefined) query = query.where("digest", ">", after);
   return (await query.execute()).map((r) => ({ digest: r.digest, size: Number(r.size) }));
 }
@@ -81,6 +130,7 @@ export async function blobTotals(db: Conn): Promise<{ count: number; bytes: numb
   const row = await db
     .selectFrom("blobs")
     .select((eb) => [eb.fn.countAll().as("count"), eb.fn.sum("size").as("bytes")])
+    .where("status", "=", "live")
     .executeTakeFirst();
   return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
 }

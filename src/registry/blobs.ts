@@ -2,9 +2,10 @@ import type { Readable } from "node:stream";
 import { RegistryError } from "../oci/errors.js";
 import { BlobNotFoundError, type BlobReader, type BlobStore, type ByteRange } from "../storage/blob-store.js";
 import type { Db } from "../metadata/database.js";
-import { linkedBlobSize, unlinkBlob } from "../metadata/blobs.js";
+import { linkedBlob, unlinkBlob } from "../metadata/blobs.js";
 import { findManifest } from "../metadata/manifests.js";
 import type { ImmutableTags } from "./immutable/service.js";
+import type { BlobStates } from "./gc/blob-states.js";
 import { requireDigest, requireRepositoryName } from "./validation.js";
 
 export interface BlobInfo {
@@ -23,16 +24,21 @@ export class BlobService {
     private readonly store: BlobStore,
     /** A blob an immutable tag's manifest references is not unlinked (the tag would serve a hole). */
     private readonly immutable: ImmutableTags,
+    /** A HEAD or GET lets a client skip an upload: it keeps the blob from looking unused (gc). */
+    private readonly states: BlobStates,
   ) {}
 
   /** The blob's size if the repository may serve it; manifests count too, as Distribution serves them. */
   async stat(repository: string, digest: string): Promise<BlobInfo> {
     requireRepositoryName(repository);
     const parsed = requireDigest(digest);
-    const size = await linkedBlobSize(this.db, repository, parsed.digest);
+    // A blob being garbage-collected is not linked as far as reads go: the client pushes it again.
+    const linked = await linkedBlob(this.db, repository, parsed.digest);
     // Linked but lost from storage counts as unknown, so that HEAD agrees with GET and clients push it again.
-    if (size !== null && (await this.store.stat(parsed.digest)) !== null)
-      return { digest: parsed.digest, size };
+    if (linked !== null && (await this.store.stat(parsed.digest)) !== null) {
+      await this.states.refresh(repository, parsed.digest, linked);
+      return { digest: parsed.digest, size: linked.size };
+    }
     const manifest = await findManifest(this.db, repository, parsed.digest);
     if (manifest) {
       return { digest: parsed.digest, size: manifest.size, manifest: manifest };

@@ -3,6 +3,7 @@ import { digestOf } from "../oci/digest.js";
 import { MAX_MANIFEST_BYTES, parseManifest, type Descriptor } from "../oci/manifest.js";
 import type { Db } from "../metadata/database.js";
 import { linkedBlobSizes } from "../metadata/blobs.js";
+import { touchLinks } from "../metadata/gc-blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
 import { deleteTag, lockedTagDigest, lockTags } from "../metadata/tags.js";
@@ -33,6 +34,14 @@ export interface IndexTracking {
 
 /** Runs inside a manifest write's transaction; throwing aborts the write (a compare-and-set). */
 export type WriteGuard = (trx: Db) => Promise<void>;
+
+/** Hooks of deleteByDigest, each run inside the delete's transaction. */
+export interface DeleteOptions {
+  /** After the tag lock, before anything is removed: true keeps the manifest (nothing is deleted). */
+  keep?: (trx: Db) => Promise<boolean>;
+  /** After the manifest row is gone (e.g. quota accounting). */
+  removed?: (trx: Db) => Promise<void>;
+}
 
 export interface PutManifestResult {
   digest: string;
@@ -115,6 +124,9 @@ export class ManifestService {
     await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
       await guard?.(trx);
+      // Again inside the write, touching what it relies on: a concurrent sweep either removed a link
+      // first (refused here) or finds it fresh (see src/registry/gc/blob-states.ts).
+      await requireStillPresent(trx, repository, info.blobs, info.manifests);
       await manifests.insertManifest(trx, {
         repository,
         digest,
@@ -143,27 +155,42 @@ export class ManifestService {
     requireRepositoryName(repository);
     const ref = lookupReference(reference);
     if (!ref) throw manifestUnknown(reference);
-    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     if (ref.kind === "tag") {
       if ((await this.untag(repository, ref.tag)) !== "removed") throw manifestUnknown(reference);
       return;
     }
-    const digest = ref.digest.digest;
-    const children = await indexChildren(this.db, repository, digest);
+    if (!(await this.deleteByDigest(repository, ref.digest.digest))) throw manifestUnknown(reference);
+  }
+
+  /**
+   * Deletes a manifest and every tag on it, as DELETE by digest does (and garbage collection, through the
+   * same path): in one transaction holding the repository's tag lock, immutable tags refusing, its
+   * signatures dropped, managed indexes marked; facts and index rebuilds follow the commit. `options.keep`
+   * runs first inside that transaction, after the lock: returning true leaves the manifest (a sweep's
+   * re-check, which a racing tag or index PUT, serialised on the same lock, can thus never half-lose).
+   * `options.removed` runs in the transaction once the row is gone. False when nothing was deleted.
+   */
+  async deleteByDigest(repository: string, digest: string, options: DeleteOptions = {}): Promise<boolean> {
+    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
     const deleted = await this.db.transaction().execute(async (trx) => {
       await lockTags(trx, repository);
+      if (await options.keep?.(trx)) return null;
       await this.immutable.requireManifestRemovable(trx, repository, digest);
       await this.immutable.requireNotPartOfImmutable(trx, repository, digest, "manifest");
+      const children = await indexChildren(trx, repository, digest);
       const found = await manifests.deleteManifest(trx, repository, digest, (tags) =>
         this.immutable.checkRemovedTags(trx, repository, digest, tags),
       );
-      if (found) await deleteSignatures(trx, repository, digest);
-      if (found) await markIndexes(trx, namespaces);
-      return found;
+      if (!found) return null;
+      await deleteSignatures(trx, repository, digest);
+      await markIndexes(trx, namespaces);
+      await options.removed?.(trx);
+      return children;
     });
-    if (!deleted) throw manifestUnknown(reference);
-    await this.facts?.afterDelete(repository, digest, children);
+    if (!deleted) return false;
+    await this.facts?.afterDelete(repository, digest, deleted);
     this.indexes?.changed(namespaces);
+    return true;
   }
 
   /**
@@ -223,6 +250,34 @@ export class ManifestService {
         );
       }
     }
+  }
+}
+
+/** Inside a manifest write: every blob link it relies on is touched, and every child manifest is there. */
+async function requireStillPresent(
+  trx: Db,
+  repository: string,
+  blobs: Descriptor[],
+  children: Descriptor[],
+): Promise<void> {
+  const blobDigests = [...new Set(blobs.map((d) => d.digest))];
+  if (blobDigests.length > 0 && (await touchLinks(trx, repository, blobDigests)) < blobDigests.length) {
+    const linked = await linkedBlobSizes(trx, repository, blobDigests);
+    const missing = blobDigests.find((d) => !linked.has(d)) ?? blobDigests[0];
+    throw new RegistryError(
+      "MANIFEST_BLOB_UNKNOWN",
+      `blob unknown to registry: ${missing} (garbage-collected while the manifest was pushed: push it again)`,
+      { digest: missing },
+    );
+  }
+  const childDigests = [...new Set(children.map((d) => d.digest))];
+  if (childDigests.length === 0) return;
+  const found = await manifests.manifestSizes(trx, repository, childDigests);
+  const missing = childDigests.find((d) => !found.has(d));
+  if (missing !== undefined) {
+    throw new RegistryError("MANIFEST_BLOB_UNKNOWN", `manifest unknown to registry: ${missing}`, {
+      digest: missing,
+    });
   }
 }
 

@@ -18,6 +18,7 @@ import { TrustEnforcement } from "./trust/enforcement.js";
 import { SignatureRecorder } from "./trust/signatures.js";
 import { GarbageCollector } from "./gc/collector.js";
 import { blobPhases } from "./gc/blob-sweep.js";
+import { BlobStates } from "./gc/blob-states.js";
 import { manifestPhase } from "./gc/manifest-sweep.js";
 import { DEFAULT_GC_OPTIONS, type GcOptions } from "./gc/types.js";
 import { RetentionService } from "./retention/service.js";
@@ -73,8 +74,10 @@ export class Registry {
     this.trust = new TrustState(db);
     // The managed indexes are made below; the check runs only on pulls, after construction.
     this.enforcement = new TrustEnforcement(db, this.trust, (repository) => this.indexes.manages(repository));
-    this.blobs = new BlobService(db, store, this.immutable);
-    this.uploads = new UploadService(db, store, blobCommits);
+    const gc = options.gc ?? DEFAULT_GC_OPTIONS;
+    const states = new BlobStates(db, gc.graceMs);
+    this.blobs = new BlobService(db, store, this.immutable, states);
+    this.uploads = new UploadService(db, store, blobCommits, states);
     const kinds = options.kinds ?? BUILTIN_KINDS;
     this.facts = new FactsRecorder(db, store, kinds, log);
     this.manifests = new ManifestService(db, this.immutable, this.facts);
@@ -96,8 +99,20 @@ export class Registry {
       manifests: this.manifests,
       managesIndex: (repository) => this.indexes.manages(repository),
     });
-    const gc = options.gc ?? DEFAULT_GC_OPTIONS;
-    this.gc = new GarbageCollector(db, [manifestPhase(db, gc.untagged), ...blobPhases(db, store)], gc, log);
+    const manifestSweep = manifestPhase({
+      db,
+      manifests: this.manifests,
+      quotas: this.quotas,
+      untagged: gc.untagged,
+      manages: (repository) => this.indexes.manages(repository),
+    });
+    const reclaim = blobPhases(db, store, {
+      commits: blobCommits,
+      immutable: this.immutable,
+      expireUploads: () => this.uploads.expire(new Date(Date.now() - options.uploadTtlMs)),
+      uploadTtlMs: options.uploadTtlMs,
+    });
+    this.gc = new GarbageCollector(db, [manifestSweep, ...reclaim], gc, log, this.retention);
   }
 
   /** Expires stale uploads (with what a crash may have left) now and periodically. */

@@ -6,7 +6,8 @@ import { createDigester, type DigestAlgorithm, type ParsedDigest } from "../oci/
 import type { AppendResult, BlobStore, UploadState } from "../storage/blob-store.js";
 import { StorageFullError, UploadNotFoundError } from "../storage/blob-store.js";
 import type { Db } from "../metadata/database.js";
-import { linkBlob, linkedBlobSize } from "../metadata/blobs.js";
+import { linkedBlob } from "../metadata/blobs.js";
+import { beingCollected, type BlobStates } from "./gc/blob-states.js";
 import * as uploads from "../metadata/uploads.js";
 import { DigestingStream, type ByteSink } from "./digesting-stream.js";
 import { resumableSha256, type ResumableHash } from "./resumable-hash.js";
@@ -54,6 +55,8 @@ export class UploadService {
     private readonly store: BlobStore,
     /** Held while a blob file is replaced, so a storage verification never quarantines a fresh copy. */
     private readonly commits: KeyedLock,
+    /** Claims and links blobs against a concurrent garbage collection (see blob-states.ts). */
+    private readonly states: BlobStates,
   ) {}
 
   async start(repository: string): Promise<string> {
@@ -103,10 +106,15 @@ export class UploadService {
     requireRepositoryName(repository);
     const parsed = requireDigest(digest);
     requireRepositoryName(from);
-    const size = await linkedBlobSize(this.db, from, parsed.digest);
-    if (size !== null && (await this.store.stat(parsed.digest)) !== null) {
-      await this.db.transaction().execute((trx) => linkBlob(trx, repository, parsed.digest, size));
-      return { mounted: true, digest: parsed.digest };
+    const source = await linkedBlob(this.db, from, parsed.digest);
+    if (source !== null && (await this.store.stat(parsed.digest)) !== null) {
+      // The mount relies on the source's link too: refreshed like a read that skips an upload.
+      await this.states.refresh(from, parsed.digest, source);
+      // Refused when a sweep claimed the blob meanwhile: then it is an upload like any other.
+      const outcome = await this.db
+        .transaction()
+        .execute((trx) => this.states.link(trx, repository, parsed.digest));
+      if (outcome !== "refused") return { mounted: true, digest: parsed.digest };
     }
     return { mounted: false, id: await this.start(repository) };
   }
@@ -170,15 +178,21 @@ export class UploadService {
     ) {
       throw leaseLost();
     }
+    // Claimed before the bytes are committed, so a sweep cannot delete them unseen (blob-states.ts).
+    const generation = await this.states.claim(parsed.digest, progress.size);
     // Always replace the stored copy, even one of the right size: it may have gone bad on disk, and the
     // verified upload repairs it for the cost of a rename (no more than deleting the upload would be).
     await this.commits.run(parsed.digest, () =>
       this.store.commitUpload(session.id, progress.storeState, parsed.digest, progress.size),
     );
-    await this.db.transaction().execute(async (trx) => {
-      await linkBlob(trx, repository, parsed.digest, progress.size);
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const linked = await this.states.link(trx, repository, parsed.digest, generation);
+      // The session goes either way: its data has become the blob.
       await uploads.deleteUpload(trx, session.id);
+      return linked;
     });
+    // Collected between the claim and the link (the commit took longer than the grace window): never a 201.
+    if (outcome === "refused") throw beingCollected(parsed.digest);
     return { digest: parsed.digest, size: progress.size };
   }
 

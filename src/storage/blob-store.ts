@@ -62,10 +62,21 @@ export interface BlobStore {
    */
   listUploads(before: Date): Promise<string[]>;
   /**
+   * Committed blobs in digest order after `after`, at most `limit`, with when each was last written: the
+   * garbage collector pages through them for files the database does not know.
+   */
+  listBlobs(after: string | undefined, limit: number): Promise<StoredBlob[]>;
+  /**
    * A URL the client may GET the blob from directly (a presigned object-store URL), for redirects;
    * stores that cannot hand out URLs leave it out. Range headers sent to the URL are honoured.
    */
   presignedUrl?(digest: string, method: "GET"): Promise<string>;
+}
+
+export interface StoredBlob {
+  digest: string;
+  size: number;
+  modified: Date;
 }
 
 /** What a store needs to continue an upload (JSON-serialisable; null when it needs nothing). */

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, truncate, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, truncate, utimes, type FileHandle } from "node:fs/promises";
 import { join, dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -12,6 +12,7 @@ import {
   type BlobReader,
   type BlobStore,
   type ByteRange,
+  type StoredBlob,
   type UploadState,
 } from "./blob-store.js";
 
@@ -20,6 +21,7 @@ const STREAM_BUFFER = 1024 * 1024;
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 const UPLOAD_ID = /^[A-Za-z0-9-]+$/;
+const BLOB_HEX = /^[a-f0-9]{32,128}$/;
 
 /**
  * Blobs on a local filesystem: `blobs/<alg>/<first two hex>/<hex>`, uploads under `uploads/<id>`, and
@@ -176,6 +178,9 @@ export class FsBlobStore implements BlobStore {
         await handle.close();
       }
       await mkdir(dirname(target), { recursive: true, mode: DIR_MODE });
+      // A fresh modification time: the garbage collector takes an old file nobody knows for an orphan.
+      const at = new Date();
+      await utimes(source, at, at);
       // Same digest means same bytes: replacing an existing blob is harmless, and rename is atomic.
       await rename(source, target);
       await fsyncDir(dirname(target));
@@ -189,6 +194,30 @@ export class FsBlobStore implements BlobStore {
     await rm(this.uploadPath(id), { force: true });
   }
 
+  async listBlobs(after: string | undefined, limit: number): Promise<StoredBlob[]> {
+    // Directory order is `<alg>/<first two hex>/<hex>`, which sorts as the digests do.
+    const found: StoredBlob[] = [];
+    const [afterAlg = "", afterHex = ""] = after?.split(":") ?? [];
+    for (const algorithm of await sortedDirs(this.blobsDir)) {
+      if (after !== undefined && algorithm < afterAlg) continue;
+      const sameAlg = after !== undefined && algorithm === afterAlg;
+      for (const prefix of await sortedDirs(join(this.blobsDir, algorithm))) {
+        if (sameAlg && prefix < afterHex.slice(0, 2)) continue;
+        const dir = join(this.blobsDir, algorithm, prefix);
+        const names = (await readdir(dir).catch(() => [] as string[])).sort();
+        for (const hex of names) {
+          if (sameAlg && hex <= afterHex) continue;
+          if (!hex.startsWith(prefix) || !BLOB_HEX.test(hex)) continue;
+          const info = await stat(join(dir, hex)).catch(() => null);
+          if (!info?.isFile()) continue;
+          found.push({ digest: `${algorithm}:${hex}`, size: info.size, modified: info.mtime });
+          if (found.length >= limit) return found;
+        }
+      }
+    }
+    return found;
+  }
+
   async listUploads(before: Date): Promise<string[]> {
     // Only files named like an upload: anything else in the directory (lost+found, a stray copy) is not ours.
     const entries = await readdir(this.uploadsDir, { withFileTypes: true });
@@ -200,6 +229,18 @@ export class FsBlobStore implements BlobStore {
     }
     return old;
   }
+}
+
+/** Subdirectories, sorted; none when `dir` is missing. */
+async function sortedDirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
+    if (isNotFound(err)) return [];
+    throw err;
+  });
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 async function fsyncDir(path: string): Promise<void> {

@@ -25,6 +25,7 @@ import {
   type AppendResult,
   type BlobStore,
   type ByteRange,
+  type StoredBlob,
   type UploadState,
 } from "./blob-store.js";
 import { decodeState, encodeState, uploadedSize, type S3Upload } from "./s3-upload-state.js";
@@ -318,6 +319,37 @@ export class S3BlobStore implements BlobStore {
         (key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
       );
     }
+  }
+
+  async listBlobs(after: string | undefined, limit: number): Promise<StoredBlob[]> {
+    // Keys are `blobs/<alg>/<first two hex>/<hex>`, which sort as the digests do.
+    const root = `${this.prefix}blobs/`;
+    const found: StoredBlob[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: root,
+          MaxKeys: Math.min(1000, limit - found.length),
+          ...(token ? { ContinuationToken: token } : after ? { StartAfter: this.blobKey(after) } : {}),
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        const [algorithm = "", prefix = "", hex = "", ...rest] = (object.Key ?? "")
+          .slice(root.length)
+          .split("/");
+        if (rest.length > 0 || !/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]{32,128}$/.test(hex)) continue;
+        if (!hex.startsWith(prefix)) continue;
+        found.push({
+          digest: `${algorithm}:${hex}`,
+          size: object.Size ?? 0,
+          modified: object.LastModified ?? new Date(),
+        });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token && found.length < limit);
+    return found;
   }
 
   async listUploads(before: Date): Promise<string[]> {

@@ -1,21 +1,236 @@
 import type { Db } from "../../metadata/database.js";
 import type { BlobStore } from "../../storage/blob-store.js";
-import type { SweepContext, SweepPhase } from "./types.js";
+import {
+  claimForDelete,
+  claimOrphan,
+  countStaleUploads,
+  deleteDeletingRow,
+  deleteStaleLink,
+  knownBlobs,
+  linkingRepositories,
+  referencingManifests,
+  reviveDeleting,
+  staleLinks,
+  sweepCandidates,
+  type LinkCandidate,
+  type SweepCandidate,
+} from "../../metadata/gc-blobs.js";
+import type { KeyedLock } from "../keyed-lock.js";
+import { ImmutableTagError, type ImmutableTags } from "../immutable/service.js";
+import { DELETE_LEASE_MS } from "./blob-states.js";
+import type { PhaseReport, SweepContext, SweepPhase } from "./types.js";
+
+/** Rows or files looked at per query: every scan is paged (keyset), memory stays flat at any size. */
+const PAGE = 500;
+/** A dry run checks at most this many links or references of a candidate against planned removals. */
+const CHECK_LIMIT = 1000;
+
+export interface BlobPhaseDeps {
+  /** Held while a blob file is replaced or deleted (see StorageVerification). */
+  commits: KeyedLock;
+  /** Links an immutable tag's manifest relies on are never removed. */
+  immutable: ImmutableTags;
+  /** Expires stale upload sessions with their data (UploadService.expire at the uploads TTL). */
+  expireUploads(): Promise<number>;
+  /** The uploads TTL, for counting what a dry run would expire. */
+  uploadTtlMs: number;
+  /** How long a sweep may take to delete a claimed blob's bytes before giving up (tests shorten it). */
+  deleteLeaseMs?: number;
+}
+
+type Result = Omit<PhaseReport, "phase">;
 
 /**
- * SKELETON on main (the GC-core engineer fills it in): the phases that reclaim bytes — links no manifest
- * in their repository references, blobs nothing links or references, files the database does not know,
- * and expired upload sessions — each removal a compare-and-swap on the blob's state (see blob-states).
+ * The phases that reclaim bytes, in order: links no manifest in their repository references, blobs
+ * nothing links or references, files the database does not know, and expired upload sessions — each
+ * removal a compare-and-swap on the database (see blob-states.ts for why no interleaving loses a blob).
  */
-export function blobPhases(db: Db, store: BlobStore): SweepPhase[] {
-  void db;
-  void store;
-  const empty = (name: string): SweepPhase => ({
-    name,
-    run: async (ctx: SweepContext) => {
-      void ctx;
-      return { count: 0, bytes: 0, skipped: 0 };
+export function blobPhases(db: Db, store: BlobStore, deps: BlobPhaseDeps): SweepPhase[] {
+  const leaseMs = deps.deleteLeaseMs ?? DELETE_LEASE_MS;
+  return [
+    { name: "links", run: (ctx) => sweepLinks(db, deps.immutable, ctx) },
+    { name: "blobs", run: (ctx) => sweepBlobs(db, store, deps.commits, leaseMs, ctx) },
+    { name: "orphans", run: (ctx) => sweepOrphans(db, store, deps.commits, ctx) },
+    {
+      name: "uploads",
+      run: async (ctx) => {
+        const count = ctx.dryRun
+          ? await countStaleUploads(db, new Date(Date.now() - deps.uploadTtlMs).toISOString())
+          : await deps.expireUploads();
+        ctx.progress(count, count);
+        return { count, bytes: 0, skipped: 0 };
+      },
     },
-  });
-  return [empty("links"), empty("blobs"), empty("orphans"), empty("uploads")];
+  ];
+}
+
+const key = (repository: string, digest: string) => `${repository}@${digest}`;
+
+async function sweepLinks(db: Db, immutable: ImmutableTags, ctx: SweepContext): Promise<Result> {
+  const cutoff = ctx.cutoff.toISOString();
+  // In a dry run the manifest phase only planned its removals: their references still stand in the
+  // database, so each candidate's are checked against the plan.
+  const planning = ctx.dryRun && ctx.planned.manifests.size > 0;
+  const result: Result = { count: 0, bytes: 0, skipped: 0 };
+  let after: LinkCandidate | undefined;
+  let done = 0;
+  for (;;) {
+    const page = await staleLinks(db, cutoff, after, PAGE, !planning);
+    for (const link of page) {
+      if (ctx.signal.aborted) return result;
+      ctx.progress(++done);
+      if (planning) {
+        const refs = await referencingManifests(db, link.digest, CHECK_LIMIT, link.repository);
+        if (refs.length >= CHECK_LIMIT || refs.some((r) => !ctx.planned.manifests.has(r))) continue;
+      }
+      const removed = await db.transaction().execute(async (trx) => {
+        try {
+          await immutable.requireNotPartOfImmutable(trx, link.repository, link.digest, "blob");
+        } catch (err) {
+          if (err instanceof ImmutableTagError) return false;
+          throw err;
+        }
+        // The one place a link is removed by the collector (usage accounting belongs in this transaction).
+        return ctx.dryRun ? true : deleteStaleLink(trx, link, cutoff);
+      });
+      if (!removed) {
+        result.skipped++;
+        continue;
+      }
+      ctx.planned.links.add(key(link.repository, link.digest));
+      result.count++;
+      ctx.removed({
+        kind: "link",
+        repository: link.repository,
+        digest: link.digest,
+        bytes: 0,
+        reason: "unreferenced",
+      });
+    }
+    if (page.length < PAGE) return result;
+    after = page.at(-1);
+  }
+}
+
+async function sweepBlobs(
+  db: Db,
+  store: BlobStore,
+  commits: KeyedLock,
+  leaseMs: number,
+  ctx: SweepContext,
+): Promise<Result> {
+  const cutoff = ctx.cutoff.toISOString();
+  const planning = ctx.dryRun && (ctx.planned.links.size > 0 || ctx.planned.manifests.size > 0);
+  const result: Result = { count: 0, bytes: 0, skipped: 0 };
+  let after: string | undefined;
+  let done = 0;
+  for (;;) {
+    // A dry run with planned removals cannot filter links and references in SQL: some only plan to go.
+    const page = await sweepCandidates(db, cutoff, after, PAGE, !planning);
+    for (const candidate of page) {
+      if (ctx.signal.aborted) return result;
+      ctx.progress(++done);
+      const outcome = !ctx.dryRun
+        ? await sweepOne(db, store, commits, leaseMs, candidate, cutoff)
+        : planning
+          ? await wouldSweep(db, candidate, ctx)
+          : "removed";
+      if (outcome === "kept") continue;
+      if (outcome === "skipped") {
+        result.skipped++;
+        continue;
+      }
+      result.count++;
+      result.bytes += candidate.size;
+      ctx.removed({ kind: "blob", digest: candidate.digest, bytes: candidate.size, reason: "unreferenced" });
+    }
+    if (page.length < PAGE) return result;
+    after = page.at(-1)?.digest;
+  }
+}
+
+/** A dry run's verdict: nothing links it but planned links, nothing references it but planned manifests. */
+async function wouldSweep(db: Db, candidate: SweepCandidate, ctx: SweepContext): Promise<"removed" | "kept"> {
+  const links = await linkingRepositories(db, candidate.digest, CHECK_LIMIT);
+  if (links.length >= CHECK_LIMIT || links.some((r) => !ctx.planned.links.has(key(r, candidate.digest)))) {
+    return "kept";
+  }
+  const refs = await referencingManifests(db, candidate.digest, CHECK_LIMIT);
+  if (refs.length >= CHECK_LIMIT || refs.some((r) => !ctx.planned.manifests.has(r))) return "kept";
+  return "removed";
+}
+
+/** The three steps of blob-states.ts: claim (CAS), delete the bytes within the lease, drop the row. */
+async function sweepOne(
+  db: Db,
+  store: BlobStore,
+  commits: KeyedLock,
+  leaseMs: number,
+  candidate: SweepCandidate,
+  cutoff: string,
+): Promise<"removed" | "skipped"> {
+  if (!(await claimForDelete(db, candidate, cutoff))) return "skipped";
+  const claimed = Date.now();
+  try {
+    await commits.run(candidate.digest, async () => {
+      // Past half the lease an upload may take the row over soon: deleting now could hit its bytes.
+      if (Date.now() - claimed >= leaseMs / 2) throw new LeaseExpired();
+      await store.delete(candidate.digest);
+    });
+  } catch (err) {
+    // The bytes are still there: the blob goes back in service (an upload waiting on it proceeds).
+    await reviveDeleting(db, candidate.digest, candidate.generation);
+    if (err instanceof LeaseExpired) return "skipped";
+    throw err;
+  }
+  await deleteDeletingRow(db, candidate.digest, candidate.generation);
+  return "removed";
+}
+
+class LeaseExpired extends Error {}
+
+async function sweepOrphans(
+  db: Db,
+  store: BlobStore,
+  commits: KeyedLock,
+  ctx: SweepContext,
+): Promise<Result> {
+  const result: Result = { count: 0, bytes: 0, skipped: 0 };
+  let after: string | undefined;
+  let done = 0;
+  for (;;) {
+    const page = await store.listBlobs(after, PAGE);
+    const known = await knownBlobs(
+      db,
+      page.map((b) => b.digest),
+    );
+    for (const file of page) {
+      if (ctx.signal.aborted) return result;
+      ctx.progress(++done);
+      if (known.has(file.digest) || file.modified >= ctx.cutoff) continue;
+      if (!ctx.dryRun) {
+        // Claimed first: an upload of this digest meanwhile waits for the row to go, then commits afresh.
+        const generation = await claimOrphan(db, file.digest, file.size);
+        if (generation === null) {
+          result.skipped++;
+          continue;
+        }
+        try {
+          await commits.run(file.digest, () => store.delete(file.digest));
+        } finally {
+          await deleteDeletingRow(db, file.digest, generation);
+        }
+      }
+      result.count++;
+      result.bytes += file.size;
+      ctx.removed({
+        kind: "orphan",
+        digest: file.digest,
+        bytes: file.size,
+        reason: "unknown to the database",
+      });
+    }
+    if (page.length < PAGE) return result;
+    after = page.at(-1)?.digest;
+  }
 }

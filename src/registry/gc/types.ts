@@ -83,4 +83,16 @@ export interface GcReport {
   /** More was removed than `items` lists. */
   truncated: boolean;
   error?: string;
+  /** While running: the current phase and how far it got (null once finished). */
+  progress?: GcProgress | null;
+}
+
+export interface GcProgress {
+  phase: string;
+  /** Items the phase looked at so far, out of `total` when it knows it. */
+  done: number;
+  total: number | null;
+  /** Removed (or, in a dry run, planned) so far in this phase. */
+  count: number;
+  bytes: number;
 }

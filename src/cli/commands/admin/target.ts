@@ -12,12 +12,15 @@ export interface AdminTargetOptions extends CommonOptions, RegistryOption {
   serverConfig?: string;
 }
 
-export function withAdminTarget(command: Command): Command {
+export function withAdminTarget(
+  command: Command,
+  common: Parameters<typeof withCommonOptions>[1] = {},
+): Command {
   command
     .option("--registry <host>", "the registry to manage (default WHARF_REGISTRY)")
     .option("--data-dir <dir>", "work on this data directory's database instead of a running registry")
     .option("--server-config <file>", "work on the database this server configuration names");
-  withCommonOptions(command);
+  withCommonOptions(command, common);
   return command;
 }
 

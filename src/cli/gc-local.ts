@@ -1,0 +1,74 @@
+import { pino } from "pino";
+import { UsageError } from "../client/errors.js";
+import { BUILTIN_KINDS, mergeKinds } from "../oci/kinds/index.js";
+import { AuditLog } from "../registry/audit.js";
+import { Registry } from "../registry/registry.js";
+import { GcBusyError } from "../registry/gc/collector.js";
+import { S3BlobStore } from "../storage/s3-blob-store.js";
+import { openBlobStore, openMetadata } from "./backends.js";
+import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
+import { preparePrivateDataDir } from "./data-dir.js";
+import type { GcTarget } from "./commands/admin/lifecycle/gc.js";
+
+/**
+ * `wharf gc --data-dir DIR` (or --server-config): the server's own collector, run in this process on
+ * the registry's database and blob store, for registries without accounts (whose admin API is off).
+ * The `gc` lease in the database keeps it from overlapping a running server's sweep (it answers that
+ * one is running instead); the run is recorded and audited as the `local` actor, like any other.
+ */
+export async function withLocalCollector(
+  options: { dataDir?: string; serverConfig?: string },
+  work: (target: GcTarget) => Promise<void>,
+): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = await loadServerConfig({
+      file: options.serverConfig,
+      env: process.env,
+      flags: options.dataDir !== undefined ? { dataDir: options.dataDir } : {},
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
+  const db = await openMetadata(config, { migrate: true });
+  const log = pino({ level: "silent" });
+  let registry: Registry | undefined;
+  try {
+    const store = await openBlobStore(config);
+    const gc = { graceMs: config.gcGraceMs, intervalMs: 0, untagged: config.gcUntagged };
+    const index = { namespaces: config.indexNamespaces, delayMs: config.indexDelayMs };
+    const kinds = mergeKinds(BUILTIN_KINDS, config.kinds);
+    // Not started: no schedules, no background work; only the collector's run.
+    registry = new Registry(db, store, { uploadTtlMs: config.uploadTtlMs, kinds, index, gc }, log);
+    registry.gc.auditWith(new AuditLog(db, log));
+    const collector = registry.gc;
+    const runs = new Map<string, Promise<unknown>>();
+    await work({
+      where: config.metadataDriver === "sqlite" ? config.dataDir : "the configured database",
+      start: async (dryRun) => {
+        try {
+          const started = await collector.begin({ dryRun, trigger: "manual", actor: "local", client: "cli" });
+          runs.set(started.id, started.finished);
+          return started.report;
+        } catch (err) {
+          if (err instanceof GcBusyError) throw new UsageError(err.message);
+          throw err;
+        }
+      },
+      get: async (id) => {
+        const run = await collector.get(id);
+        if (!run) throw new Error(`the run ${id} is not recorded`);
+        return run;
+      },
+    });
+    // Whatever happened to the caller, the run ends (and is recorded) before the database closes.
+    await Promise.allSettled(runs.values());
+    // An S3 store holds sockets open; the filesystem one holds nothing.
+    if (store instanceof S3BlobStore) store.close();
+  } finally {
+    await registry?.gc.stop();
+    await db.destroy();
+  }
+}

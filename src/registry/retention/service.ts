@@ -158,6 +158,8 @@ export class RetentionService {
       for (const d of judged.decisions) preview[d.decision]++;
       const room = Math.max(0, MAX_REPORTED_DECISIONS - reported);
       if (judged.decisions.length > room) preview.truncated = true;
+      // Past the bound only the counts grow: no entry for every further repository either.
+      if (room === 0) return;
       const decisions = judged.decisions.slice(0, room);
       reported += decisions.length;
       preview.repositories.push({ ...judged, decisions });

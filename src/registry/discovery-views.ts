@@ -61,6 +61,9 @@ export interface ArtifactSummary extends SignedView {
   description: string | null;
   size: number;
   pushedAt: string;
+  /** Last GET of the manifest (pull statistics, written every few seconds), or null if never pulled. */
+  lastPulled: string | null;
+  pullCount: number;
   platforms: string[];
   accessories: AccessorySummary;
 }
@@ -84,6 +87,8 @@ export interface ArtifactDetail extends SignedView {
   kind: { id: string; title: string; icon: string; iconUrl: string; description: string };
   facts: ArtifactFacts;
   pushedAt: string;
+  lastPulled: string | null;
+  pullCount: number;
   annotations: Record<string, string>;
   subject: string | null;
   config: { mediaType: string | null; digest: string | null; size: number } | null;

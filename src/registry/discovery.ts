@@ -8,6 +8,7 @@ import type { ArtifactRow } from "../metadata/artifacts.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
 import { repositoriesMatching, searchArtifacts } from "../metadata/search-terms.js";
 import { signaturesOver, type ArtifactSignature } from "../metadata/signatures.js";
+import { pullCountsOf, type PullCounts } from "../metadata/pull-stats.js";
 import type { TrustState } from "./trust/state.js";
 import type { ManifestService } from "./manifests.js";
 import type { FactsRecorder } from "./facts.js";
@@ -156,14 +157,16 @@ export class DiscoveryService {
       undefined,
     );
     const digests = rows.items.map((r) => r.digest);
-    const [tags, accessories, signed] = await Promise.all([
+    const [tags, accessories, signed, pulls] = await Promise.all([
       artifacts.tagsOfMany(this.db, repository, digests, MAX_TAGS_SHOWN),
       artifacts.accessoriesOf(this.db, repository, digests, MAX_ACCESSORIES * 10),
       this.signaturesOver(repository, digests),
+      pullCountsOf(this.db, repository, digests),
     ]);
     return {
       items: rows.items.map((row) => ({
         ...this.summaryOf(row),
+        ...pullView(pulls.get(row.digest)),
         tags: tags.get(row.digest) ?? [],
         accessories: summarizeAccessories(accessories.filter((a) => a.refers_to === row.digest)),
         ...signedView(signed.get(row.digest)),
@@ -186,9 +189,10 @@ export class DiscoveryService {
     const facts = JSON.parse(row.facts) as ArtifactFacts;
     const view = viewManifest(JSON.parse(manifest.content.toString("utf8")));
     const byTag = !reference.includes(":");
-    const [tags, accessoryRows] = await Promise.all([
+    const [tags, accessoryRows, pulls] = await Promise.all([
       artifacts.tagsOf(this.db, repository, manifest.digest, MAX_TAGS_SHOWN),
       artifacts.accessoriesOf(this.db, repository, [manifest.digest], MAX_ACCESSORIES),
+      pullCountsOf(this.db, repository, [manifest.digest]),
     ]);
     const accessoryDigests = accessoryRows.map((a) => a.digest);
     const [accessoryTags, signed] = await Promise.all([
@@ -234,6 +238,7 @@ export class DiscoveryService {
       },
       facts,
       pushedAt: row.pushed_at,
+      ...pullView(pulls.get(manifest.digest)),
       annotations: view.annotations,
       subject: view.subject,
       config: view.config
@@ -325,7 +330,9 @@ export class DiscoveryService {
     return { items, next: hits.next };
   }
 
-  private summaryOf(row: ArtifactRow): Omit<ArtifactSummary, "tags" | "accessories" | keyof SignedView> {
+  private summaryOf(
+    row: ArtifactRow,
+  ): Omit<ArtifactSummary, "tags" | "accessories" | "lastPulled" | "pullCount" | keyof SignedView> {
     return {
       digest: row.digest,
       kind: row.kind,
@@ -365,4 +372,8 @@ function summarizeAccessories(rows: readonly ArtifactRow[]): AccessorySummary {
   const kinds: Record<string, number> = {};
   for (const row of rows) kinds[row.kind] = (kinds[row.kind] ?? 0) + 1;
   return { count: rows.length, kinds };
+}
+
+function pullView(counts: PullCounts | undefined): PullCounts {
+  return { lastPulled: counts?.lastPulled ?? null, pullCount: counts?.pullCount ?? 0 };
 }

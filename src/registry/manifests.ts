@@ -6,7 +6,7 @@ import { linkedBlobSizes } from "../metadata/blobs.js";
 import { touchLinks } from "../metadata/gc-blobs.js";
 import * as manifests from "../metadata/manifests.js";
 import { repositoryExists } from "../metadata/repositories.js";
-import { deleteTag, lockTags } from "../metadata/tags.js";
+import { deleteTag, lockedTagDigest, lockTags } from "../metadata/tags.js";
 import { indexChildren } from "../metadata/artifacts.js";
 import { deleteTagTerm } from "../metadata/search-terms.js";
 import { markIndexes } from "../metadata/index-marks.js";
@@ -158,17 +158,7 @@ export class ManifestService {
     const ref = lookupReference(reference);
     if (!ref) throw manifestUnknown(reference);
     if (ref.kind === "tag") {
-      const namespaces = this.indexes?.namespacesOf(repository) ?? [];
-      const untagged = await this.db.transaction().execute(async (trx) => {
-        await lockTags(trx, repository);
-        await this.immutable.requireTagRemovable(trx, repository, ref.tag);
-        const found = await deleteTag(trx, repository, ref.tag);
-        if (found) await deleteTagTerm(trx, repository, ref.tag);
-        if (found) await markIndexes(trx, namespaces);
-        return found;
-      });
-      if (!untagged) throw manifestUnknown(reference);
-      this.indexes?.changed(namespaces);
+      if ((await this.untag(repository, ref.tag)) !== "removed") throw manifestUnknown(reference);
       return;
     }
     if (!(await this.deleteByDigest(repository, ref.digest.digest))) throw manifestUnknown(reference);
@@ -204,6 +194,38 @@ export class ManifestService {
     await this.facts?.afterDelete(repository, digest, deleted);
     this.indexes?.changed(namespaces);
     return true;
+  }
+
+  /**
+   * Removes a tag only while it still points at `digest` (retention judged it there: a tag moved since
+   * is left alone). The manifest stays, whatever else tags it. Immutable tags are refused as on DELETE.
+   */
+  async untagIf(repository: string, tag: string, digest: string): Promise<"removed" | "moved" | "gone"> {
+    return this.untag(repository, tag, digest);
+  }
+
+  /** The tag delete path: checks and removal in one transaction, the repository's tag writers locked first. */
+  private async untag(
+    repository: string,
+    tag: string,
+    expected?: string,
+  ): Promise<"removed" | "moved" | "gone"> {
+    const namespaces = this.indexes?.namespacesOf(repository) ?? [];
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      await lockTags(trx, repository);
+      await this.immutable.requireTagRemovable(trx, repository, tag);
+      if (expected !== undefined) {
+        const current = await lockedTagDigest(trx, repository, tag);
+        if (current === undefined) return "gone";
+        if (current !== expected) return "moved";
+      }
+      if (!(await deleteTag(trx, repository, tag))) return "gone";
+      await deleteTagTerm(trx, repository, tag);
+      await markIndexes(trx, namespaces);
+      return "removed";
+    });
+    if (outcome === "removed") this.indexes?.changed(namespaces);
+    return outcome;
   }
 
   private async requirePresent(repository: string, descriptors: Descriptor[], kind: "blob" | "manifest") {

@@ -93,8 +93,12 @@ export class Registry {
     this.indexes = new ManagedIndexes(db, this.manifests, this.uploads, blobs, this.facts, index, log);
     this.manifests.trackIndexes(this.indexes);
     this.verification = new StorageVerification(db, store, blobCommits, log);
-    this.pulls = new PullStats(db);
-    this.retention = new RetentionService(db, log);
+    this.pulls = new PullStats(db, log);
+    this.retention = new RetentionService(db, log, {
+      immutable: this.immutable,
+      manifests: this.manifests,
+      managesIndex: (repository) => this.indexes.manages(repository),
+    });
     const manifestSweep = manifestPhase({
       db,
       manifests: this.manifests,

@@ -46,6 +46,9 @@ export interface ApiArtifact extends ApiSigned {
   description: string | null;
   size: number | null;
   pushedAt: string | null;
+  /** Pull statistics (Wharf 0.x with issue 15 on); null from a registry that does not count. */
+  pullCount: number | null;
+  lastPulled: string | null;
   platforms: string[];
   accessories: ApiAccessorySummary | null;
 }
@@ -116,6 +119,8 @@ export function readArtifact(value: unknown, repository?: string): ApiArtifact |
     description: asString(a.description),
     size: count(a.size),
     pushedAt: asString(a.pushedAt),
+    pullCount: count(a.pullCount),
+    lastPulled: asString(a.lastPulled),
     platforms: strings(a.platforms),
     accessories: readAccessorySummary(a.accessories),
     ...readSigned(a),

@@ -21,6 +21,9 @@ export interface ListedArtifact extends DiscoveredArtifact {
   signed: boolean | null;
   /** The trusted keys' signatures, when the registry lists them. */
   signatures: ApiSignature[];
+  /** Pulls of the manifest and the last one's time, when the registry counts them (Wharf's API). */
+  pullCount?: number | null;
+  lastPulled?: string | null;
 }
 
 export interface Listing extends Omit<DiscoveryResult, "artifacts"> {
@@ -228,6 +231,8 @@ function fromApi(a: ApiArtifact): ListedArtifact {
     accessories: a.accessories?.kinds ?? {},
     signed: a.signed,
     signatures: a.signatures,
+    pullCount: a.pullCount,
+    lastPulled: a.lastPulled,
   };
 }
 

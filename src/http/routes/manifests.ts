@@ -17,6 +17,8 @@ async function getManifest(ctx: RouteContext, withBody: boolean): Promise<unknow
       ctx,
       await registry.enforcement.manifest(name, manifest.digest, manifest.content, manifest.mediaType, tag),
     );
+    // A pull served (counted in memory, written in batches): a tag counts the manifest it names.
+    registry.pulls.record(name, manifest.digest);
   }
   const etag = `"${manifest.digest}"`;
   reply

@@ -6,7 +6,7 @@ import { escapeControl, formatBytes, table } from "./format.js";
 
 /**
  * Prints a listing (of `wharf ls --kind` or `wharf search`): JSON with --json, else a table of kind,
- * reference, title, version, size and push time, with each artifact's accessories on a line under it.
+ * reference, title, version, size, push time (and pulls, when counted), with each artifact's accessories on a line under it.
  * Notes (which source answered, a listing cut short) go to stderr.
  */
 export function printListing(ctx: Context, listing: Listing): void {
@@ -25,8 +25,20 @@ export function printListing(ctx: Context, listing: Listing): void {
   // Only a registry that verifies signatures (Wharf's API) says, and the column shows once something
   // listed is signed: a registry where nobody signs gets no column of "no".
   const signedKnown = listing.artifacts.some((a) => a.signed === true);
+  // Pull counts (only Wharf's API gives them), once something listed was pulled: as for SIGNED, a
+  // registry nobody pulled from yet gets no column of zeros.
+  const pullsKnown = listing.artifacts.some((a) => (a.pullCount ?? 0) > 0);
   const rows: string[][] = [
-    ["KIND", "REFERENCE", "TITLE", "VERSION", "SIZE", "PUSHED", ...(signedKnown ? ["SIGNED"] : [])],
+    [
+      "KIND",
+      "REFERENCE",
+      "TITLE",
+      "VERSION",
+      "SIZE",
+      "PUSHED",
+      ...(pullsKnown ? ["PULLS"] : []),
+      ...(signedKnown ? ["SIGNED"] : []),
+    ],
   ];
   // Lines under each artifact (its other tags, its accessories), kept out of the column widths.
   const under: string[][] = [[]];
@@ -38,6 +50,7 @@ export function printListing(ctx: Context, listing: Listing): void {
       a.version ?? "-",
       a.size === null ? "-" : formatBytes(a.size),
       pushedAt(a.updated),
+      ...(pullsKnown ? [String(a.pullCount ?? "-")] : []),
       ...(signedKnown ? [signedCell(a)] : []),
     ]);
     const lines: string[] = [];

@@ -1,3 +1,4 @@
+import { QuotaService } from "../registry/quotas/service.js";
 import { pino } from "pino";
 import { ImmutableTags } from "../registry/immutable/service.js";
 import { ManifestService } from "../registry/manifests.js";
@@ -22,7 +23,7 @@ export async function withLocalRetention(
       const immutable = new ImmutableTags(db);
       const direct = new RetentionService(db, pino({ level: "silent" }), {
         immutable,
-        manifests: new ManifestService(db, immutable),
+        manifests: new ManifestService(db, immutable, new QuotaService(db)),
         // Without the server's configuration: every index repository's tag counts as the managed one.
         managesIndex: (repository) => repository.split("/").at(-1) === INDEX_REPOSITORY_NAME,
       });

@@ -3,6 +3,7 @@
  * signed artifacts kept, preview equal to the result, a tag moved between preview and apply left alone,
  * pulls counted in batches and shown in listings, the admin API's errors and `wharf retention` end to end.
  */
+import { QuotaService } from "../../src/registry/quotas/service.js";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ADMIN, adminCall, basic, startAuthServer, type AuthServer } from "../auth/support.js";
@@ -552,7 +553,7 @@ describe("applying retention, racing a tag move", () => {
       const immutable = new Racing(db);
       const retention = new RetentionService(db, pino({ level: "silent" }), {
         immutable,
-        manifests: new ManifestService(db, immutable),
+        manifests: new ManifestService(db, immutable, new QuotaService(db)),
         managesIndex: () => false,
       });
       const result = await retention.preview({

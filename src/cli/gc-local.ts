@@ -1,5 +1,7 @@
 import { pino } from "pino";
-import { UsageError } from "../client/errors.js";
+import { UsageError, WharfError } from "../client/errors.js";
+import { RegistryError } from "../oci/errors.js";
+import { SchemaPendingError, SchemaTooNewError } from "../metadata/migrations.js";
 import { BUILTIN_KINDS, mergeKinds } from "../oci/kinds/index.js";
 import { AuditLog } from "../registry/audit.js";
 import { Registry } from "../registry/registry.js";
@@ -15,6 +17,7 @@ import type { GcTarget } from "./commands/admin/lifecycle/gc.js";
  * the registry's database and blob store, for registries without accounts (whose admin API is off).
  * The `gc` lease in the database keeps it from overlapping a running server's sweep (it answers that
  * one is running instead); the run is recorded and audited as the `local` actor, like any other.
+ * The database is never migrated from here: a server of the older version may be running on it.
  */
 export async function withLocalCollector(
   options: { dataDir?: string; serverConfig?: string },
@@ -32,7 +35,7 @@ export async function withLocalCollector(
     throw err;
   }
   if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
-  const db = await openMetadata(config, { migrate: true });
+  const db = await openSchemaAsIs(config);
   const log = pino({ level: "silent" });
   let registry: Registry | undefined;
   try {
@@ -54,6 +57,9 @@ export async function withLocalCollector(
           return started.report;
         } catch (err) {
           if (err instanceof GcBusyError) throw new UsageError(err.message);
+          // The request itself was refused (a grace window out of bounds): bad input, as through the API.
+          if (err instanceof RegistryError && err.code === "INVALID_REQUEST")
+            throw new UsageError(err.message);
           throw err;
         }
       },
@@ -70,5 +76,26 @@ export async function withLocalCollector(
   } finally {
     await registry?.gc.stop();
     await db.destroy();
+  }
+}
+
+/**
+ * The registry's database as it is: a pending migration means this wharf is newer than the server that
+ * runs on it, which must be upgraded first (migrating under it would change its schema while it serves).
+ */
+async function openSchemaAsIs(config: ServerConfig): ReturnType<typeof openMetadata> {
+  try {
+    return await openMetadata(config, { migrate: false });
+  } catch (err) {
+    if (err instanceof SchemaTooNewError) throw new WharfError(err.message);
+    if (err instanceof SchemaPendingError) {
+      throw new WharfError(
+        err.empty
+          ? "the registry's database is not set up yet: start the server on it once, then run wharf gc"
+          : `${err.message}: this wharf is newer than the registry's server. Upgrade the server first ` +
+              "(it migrates the database when it starts), then run wharf gc again",
+      );
+    }
+    throw err;
   }
 }

@@ -25,6 +25,16 @@ export async function linkBlob(
 ): Promise<LinkOutcome> {
   if ((await touchLiveBlob(db, digest, generation)) === null) return "refused";
   const at = now();
+  // Touch first: the UPDATE row-locks an existing link, so a racing link sweep (or unlinkBlob) either
+  // committed before it (0 rows: the link is inserted afresh) or waits and re-checks the fresh touched_at.
+  // Inserting first, then touching, let a DELETE commit between the two: "existing", with no link.
+  const touched = await db
+    .updateTable("repository_blobs")
+    .set({ touched_at: at })
+    .where("repository", "=", repository)
+    .where("digest", "=", digest)
+    .executeTakeFirst();
+  if (touched.numUpdatedRows > 0n) return "existing";
   await ensureRepository(db, repository);
   const inserted = await db
     .insertInto("repository_blobs")
@@ -32,14 +42,8 @@ export async function linkBlob(
     .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
     .executeTakeFirst();
   // The one place a transaction knows the link is new (usage accounting hooks in here, by the caller).
-  if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return "created";
-  await db
-    .updateTable("repository_blobs")
-    .set({ touched_at: at })
-    .where("repository", "=", repository)
-    .where("digest", "=", digest)
-    .execute();
-  return "existing";
+  // A conflict is a concurrent insert that committed meanwhile: a link just made, fresh.
+  return (inserted.numInsertedOrUpdatedRows ?? 0n) > 0n ? "created" : "existing";
 }
 
 /** A linked, live blob's size and when it and its link were last touched. */

@@ -28,7 +28,12 @@ export async function openSqlite(path: string, options: OpenOptions = {}): Promi
   const db = new Kysely<Database>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
   });
-  await prepareSchema(db, "sqlite", options);
+  try {
+    await prepareSchema(db, "sqlite", options);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   return db;
 }
 

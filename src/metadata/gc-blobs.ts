@@ -91,6 +91,59 @@ export async function takeOverDeleting(
   return result.numUpdatedRows > 0n ? fresh : null;
 }
 
+/** A `deleting` row whose sweep stopped before finishing (older than the delete lease). */
+export interface StaleDeleting {
+  digest: string;
+  size: number;
+  generation: string;
+}
+
+/** `deleting` rows untouched since `staleBefore`, in digest order after `after` (a crashed sweep's). */
+export async function staleDeletingRows(
+  db: Conn,
+  staleBefore: string,
+  after: string | undefined,
+  limit: number,
+): Promise<StaleDeleting[]> {
+  let query = db
+    .selectFrom("blobs")
+    .select(["digest", "size", "generation"])
+    .where("status", "=", "deleting")
+    .where("touched_at", "<", staleBefore)
+    .orderBy("digest")
+    .limit(limit);
+  if (after !== undefined) query = query.where("digest", ">", after);
+  return (await query.execute()).map((r) => ({
+    digest: r.digest,
+    size: Number(r.size),
+    generation: r.generation,
+  }));
+}
+
+/**
+ * A sweep takes over a crashed sweep's `deleting` row to finish its work: a fresh generation (so the
+ * stalled sweep's last step is a no-op) and a fresh touched_at (the start of this sweep's own delete
+ * lease), by compare-and-swap on the old generation — the same row an upload's take-over writes, so
+ * exactly one of them wins. Null when the row changed meanwhile.
+ */
+export async function takeOverForDelete(
+  db: Conn,
+  digest: string,
+  generation: string,
+  staleBefore: string,
+): Promise<string | null> {
+  const fresh = freshGeneration();
+  const result = await db
+    .updateTable("blobs")
+    .set({ generation: fresh, version: sql<number>`version + 1`, touched_at: now() })
+    .where("digest", "=", digest)
+    .where("status", "=", "deleting")
+    .where("generation", "=", generation)
+    .where("touched_at", "<", staleBefore)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n ? fresh : null;
+}
+
 /** A candidate of the blob sweep, as read (the compare-and-swap needs the version it saw). */
 export interface SweepCandidate {
   digest: string;
@@ -238,7 +291,12 @@ export async function linkingRepositories(db: Conn, digest: string, limit: numbe
   return rows.map((r) => r.repository);
 }
 
-/** Manifests referencing the digest, as `${repository}@${manifest}`, up to `limit`. */
+/**
+ * Manifests referencing the digest, as `${repository}@${manifest}`, up to `limit` — what a dry run
+ * checks against planned removals, counted as the real statements count: for a blob (no repository:
+ * sweepCandidates, claimForDelete) only `blob` references; for a link in `repository` (staleLinks,
+ * deleteStaleLink) a reference of any kind.
+ */
 export async function referencingManifests(
   db: Conn,
   digest: string,
@@ -249,9 +307,9 @@ export async function referencingManifests(
     .selectFrom("manifest_references")
     .select(["repository", "manifest_digest"])
     .where("child_digest", "=", digest)
-    .where("kind", "=", "blob")
     .limit(limit);
-  if (repository !== undefined) query = query.where("repository", "=", repository);
+  query =
+    repository === undefined ? query.where("kind", "=", "blob") : query.where("repository", "=", repository);
   return (await query.execute()).map((r) => `${r.repository}@${r.manifest_digest}`);
 }
 

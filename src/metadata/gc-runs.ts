@@ -139,3 +139,15 @@ export async function recentGcRuns(db: Conn, limit: number): Promise<GcRunRow[]>
     .execute();
   return rows.map(toRow);
 }
+
+/** When the newest run that was not a dry run started (any node, any trigger, any status), or null. */
+export async function newestRealRunStart(db: Conn): Promise<string | null> {
+  const row = await db
+    .selectFrom("gc_runs")
+    .select("started_at")
+    .where("dry_run", "=", 0)
+    .orderBy("started_at", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row?.started_at ?? null;
+}

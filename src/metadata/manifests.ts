@@ -47,6 +47,18 @@ export async function insertManifest(db: Conn, manifest: NewManifest): Promise<b
     })
     .onConflict((oc) => oc.columns(["repository", "digest"]).doNothing())
     .executeTakeFirst();
+  const created = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+  // Stored already (a re-push by digest): refreshed, so the manifest sweep, which judges the latest of
+  // created_at, touched_at and last_pulled_at, keeps what was just acknowledged. The PUT holds the tag
+  // lock the sweep's delete takes too, so the row cannot go between the two statements.
+  if (!created) {
+    await db
+      .updateTable("manifests")
+      .set({ touched_at: now() })
+      .where("repository", "=", manifest.repository)
+      .where("digest", "=", manifest.digest)
+      .execute();
+  }
   const unique = new Map(manifest.references.map((r) => [r.digest, r.kind]));
   // In batches: a manifest may reference thousands of blobs, more than one statement may bind.
   for (const batch of batches([...unique])) {
@@ -63,7 +75,7 @@ export async function insertManifest(db: Conn, manifest: NewManifest): Promise<b
       .onConflict((oc) => oc.columns(["repository", "manifest_digest", "child_digest"]).doNothing())
       .execute();
   }
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return created;
 }
 
 const storedColumns = ["digest", "media_type", "size", "content", "subject_digest"] as const;

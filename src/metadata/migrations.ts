@@ -491,11 +491,29 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
         await db.schema.createIndex("manifests_digest").on("manifests").column("digest").execute();
       },
     },
+    "0012_manifest_touch": {
+      // A manifest PUT again (by digest, content already stored) refreshes it, so the manifest sweep does
+      // not remove one that just got a 201. Null for older rows: created_at stands for it.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable("manifests").addColumn("touched_at", varchar(32)).execute();
+      },
+    },
   };
 };
 
 /** The database was migrated by a newer Wharf: this binary must not touch it. */
 export class SchemaTooNewError extends Error {}
+
+/** Migrations this wharf knows are not applied (and `apply` was false: nothing was changed). */
+export class SchemaPendingError extends Error {
+  constructor(
+    readonly pending: string[],
+    /** Not one applied: a database no server set up yet. */
+    readonly empty: boolean,
+  ) {
+    super(`the database schema is not up to date (pending: ${pending.join(", ")})`);
+  }
+}
 
 export interface MigrateOptions {
   /** Apply pending migrations; when false only check that none is pending and none is unknown. */
@@ -523,9 +541,7 @@ export async function migrateToLatest(
   }
   if (!options.apply) {
     const pending = Object.keys(known).filter((name) => !applied.includes(name));
-    if (pending.length > 0) {
-      throw new Error(`the database schema is not up to date (pending: ${pending.join(", ")})`);
-    }
+    if (pending.length > 0) throw new SchemaPendingError(pending, applied.length === 0);
     return;
   }
   const provider: MigrationProvider = { getMigrations: async () => known };

@@ -50,6 +50,8 @@ export interface ManifestsTable {
   /** Pull statistics, flushed in batches (see src/registry/pull-stats.ts). */
   last_pulled_at: ColumnType<string | null, string | undefined, string>;
   pull_count: ColumnType<number | string | bigint, number | undefined, number>;
+  /** Last PUT of this content again (null: never re-pushed, created_at stands for it). */
+  touched_at: ColumnType<string | null, string | undefined, string>;
 }
 
 /** Blobs and child manifests a manifest points to (for deletes and garbage collection). */

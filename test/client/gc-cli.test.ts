@@ -104,10 +104,31 @@ describe("wharf gc --grace", () => {
     assert.ok(!kept.items.some((i) => i.digest === untagged.digest), "younger than gc.grace: kept");
     assert.equal(await manifestStatus(server.url, repo, untagged.digest), 200);
 
-    const now = await home.run(["gc", "--grace", "0s", "--json", "--registry", server.server.host]);
+    // Shorter than min(gc.grace, 1m): refused, saying why (a push in progress needs its blobs that long).
+    const short = await home.run(["gc", "--grace", "0s", "--registry", server.server.host]);
+    assert.equal(short.code, 2, show(short));
+    assert.match(short.stderr, /at least 60s .*a push in progress needs the blobs/);
+    assert.equal(await manifestStatus(server.url, repo, untagged.digest), 200);
+
+    // Two minutes on (backdated: nothing pulled or touched it since), a one-minute window collects it.
+    const old = new Date(Date.now() - 120_000).toISOString();
+    await queryMetadata(server.dataDir, "UPDATE manifests SET created_at = ? WHERE repository = ?", [
+      old,
+      repo,
+    ]);
+    await queryMetadata(server.dataDir, "UPDATE repository_blobs SET touched_at = ? WHERE repository = ?", [
+      old,
+      repo,
+    ]);
+    await queryMetadata(server.dataDir, "UPDATE blobs SET touched_at = ? WHERE digest IN (?, ?)", [
+      old,
+      untagged.layer.digest,
+      untagged.config.digest,
+    ]);
+    const now = await home.run(["gc", "--grace", "1m", "--json", "--registry", server.server.host]);
     assert.equal(now.code, 0, show(now));
     const report = JSON.parse(now.stdout) as GcRun & { graceMs: number };
-    assert.equal(report.graceMs, 0);
+    assert.equal(report.graceMs, 60_000);
     assert.ok(
       report.items.some((i) => i.kind === "manifest" && i.digest === untagged.digest),
       now.stdout,
@@ -120,7 +141,7 @@ describe("wharf gc --grace", () => {
 
     const bad = await home.run(["gc", "--grace", "soon", "--registry", server.server.host]);
     assert.equal(bad.code, 2, show(bad));
-    assert.match(bad.stderr, /--grace must be a duration such as 10m/);
+    assert.match(bad.stderr, /--grace must be a duration such as 1m/);
   });
 });
 
@@ -164,6 +185,37 @@ describe("wharf gc --data-dir beside a quick-start server", () => {
       assert.match(busy.stderr, /garbage collection is running already/);
     } finally {
       await queryMetadata(server.dataDir, "DELETE FROM leases WHERE name = 'gc'");
+    }
+  });
+
+  test("refuses a database with a migration pending (an older server runs on it), migrating nothing", async () => {
+    const env = { ...(await backendOf(server.dataDir)), ...GC_ENV };
+    const applied = async () =>
+      (
+        await queryMetadata<{ name: string }>(
+          server.dataDir,
+          "SELECT name FROM kysely_migration WHERE name = ?",
+          ["0012_manifest_touch"],
+        )
+      ).length;
+    // The schema an older server left: without 0012_manifest_touch.
+    await queryMetadata(server.dataDir, "ALTER TABLE manifests DROP COLUMN touched_at");
+    await queryMetadata(server.dataDir, "DELETE FROM kysely_migration WHERE name = ?", [
+      "0012_manifest_touch",
+    ]);
+    try {
+      const run = await home.run(["gc", "--data-dir", server.dataDir], { env });
+      assert.notEqual(run.code, 0, show(run));
+      assert.match(run.stderr, /pending: 0012_manifest_touch.*Upgrade the server first/s);
+      assert.equal(await applied(), 0, "wharf gc migrated the database under the server");
+    } finally {
+      if ((await applied()) === 0) {
+        await queryMetadata(server.dataDir, "ALTER TABLE manifests ADD COLUMN touched_at varchar(32)");
+        await queryMetadata(server.dataDir, "INSERT INTO kysely_migration (name, timestamp) VALUES (?, ?)", [
+          "0012_manifest_touch",
+          new Date().toISOString(),
+        ]);
+      }
     }
   });
 });

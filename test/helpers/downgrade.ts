@@ -1,7 +1,7 @@
 /** Undoing later migrations in a stopped registry's database, for tests of upgrades from older versions. */
 import { queryMetadata } from "./backends.js";
 
-/** Back to the schema before 0010_lifecycle (and 0011_quotas): what every older Wharf left. */
+/** Back to the schema before 0010_lifecycle (and 0011_quotas, 0012_manifest_touch): what every older Wharf left. */
 export async function undoLifecycleMigrations(dataDir: string): Promise<void> {
   const run = (text: string, values: unknown[] = []) => queryMetadata(dataDir, text, values);
   await run("DROP INDEX IF EXISTS manifests_digest");
@@ -15,7 +15,7 @@ export async function undoLifecycleMigrations(dataDir: string): Promise<void> {
     await run(`ALTER TABLE blobs DROP COLUMN ${column}`);
   }
   await run("ALTER TABLE repository_blobs DROP COLUMN touched_at");
-  for (const column of ["last_pulled_at", "pull_count"])
+  for (const column of ["last_pulled_at", "pull_count", "touched_at"])
     await run(`ALTER TABLE manifests DROP COLUMN ${column}`);
   await run("DELETE FROM change_counters WHERE name = ?", ["lifecycle"]);
   await run("DELETE FROM kysely_migration WHERE name >= ?", ["0010_lifecycle"]);

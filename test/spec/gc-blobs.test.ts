@@ -21,7 +21,10 @@ import type { GcReport } from "../../src/registry/gc/types.js";
 import type { SignatureRecorder } from "../../src/registry/trust/signatures.js";
 import { RegistryError } from "../../src/oci/errors.js";
 import type { BlobStore } from "../../src/storage/blob-store.js";
-import { deleteDeletingRow } from "../../src/metadata/gc-blobs.js";
+import { deleteDeletingRow, deleteStaleLink } from "../../src/metadata/gc-blobs.js";
+import { linkBlob } from "../../src/metadata/blobs.js";
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs } from "kysely";
+import type { SweepPhase } from "../../src/registry/gc/types.js";
 import { backendOf } from "../helpers/backends.js";
 import { digest, randomBlob, sleep } from "./support.js";
 
@@ -108,13 +111,18 @@ after(async () => {
 });
 
 /** One collection of the byte-reclaiming phases with its own grace window. */
-function collect(graceMs: number, dryRun = false): Promise<GcReport> {
+function collect(
+  graceMs: number,
+  dryRun = false,
+  deps: { commits?: KeyedLock; deleteLeaseMs?: number } = {},
+): Promise<GcReport> {
   const phases = blobPhases(registry.db, store, {
-    commits: new KeyedLock(),
+    commits: deps.commits ?? new KeyedLock(),
     immutable: registry.immutable,
     quotas: registry.quotas,
     expireUploads: async () => 0,
     uploadTtlMs: HOUR,
+    ...(deps.deleteLeaseMs === undefined ? {} : { deleteLeaseMs: deps.deleteLeaseMs }),
   });
   const collector = new GarbageCollector(
     registry.db,
@@ -133,9 +141,9 @@ async function push(repository: string, data: Buffer): Promise<string> {
   return d;
 }
 
-/** As if nothing had touched the blob and its links for an hour. */
-async function backdate(d: string): Promise<void> {
-  const old = new Date(Date.now() - HOUR).toISOString();
+/** As if nothing had touched the blob and its links for an hour (or `ageMs`). */
+async function backdate(d: string, ageMs = HOUR): Promise<void> {
+  const old = new Date(Date.now() - ageMs).toISOString();
   await registry.db.updateTable("blobs").set({ touched_at: old }).where("digest", "=", d).execute();
   await registry.db
     .updateTable("repository_blobs")
@@ -313,6 +321,181 @@ describe("the blob state machine under garbage collection", { timeout: 120_000 }
     assert.equal(await readBack("gc/crashed-b", d), d);
     assert.equal(await deleteDeletingRow(registry.db, d, "crashed"), false);
     assert.equal(await readBack("gc/crashed-b", d), d);
+  });
+
+  test("a blob HEADed just before a run with a short window survives it (reads refresh within 15 s)", async () => {
+    const headed = await push("gc/head-short", randomBlob(3100));
+    // Two minutes untouched: far younger than gc.grace/4 (15 minutes), older than the run's minute.
+    await backdate(headed, 120_000);
+    await registry.blobs.stat("gc/head-short", headed);
+    const report = await collect(60_000);
+    assert.ok(!report.items.some((i) => i.digest === headed), JSON.stringify(report.items));
+    assert.equal(await readBack("gc/head-short", headed), headed);
+  });
+
+  test(
+    "a link re-linked while a link sweep deletes it stays (the touch comes before the insert)",
+    { skip: !process.env.WHARF_TEST_BACKEND?.startsWith("postgres") && "SQLite serialises writers" },
+    async () => {
+      const repo = "gc/relink";
+      const d = await push(repo, randomBlob(3200));
+      await backdate(d);
+      const cutoff = new Date(Date.now() - 10 * 60_000).toISOString();
+      // Right after linkBlob's first statement on the link, a link sweep's DELETE runs on another
+      // connection: it commits at once unless that statement holds the link's row (it then waits).
+      let sweep: Promise<boolean> | undefined;
+      const ids = new Set<unknown>();
+      const plugin: KyselyPlugin = {
+        transformQuery(args: PluginTransformQueryArgs) {
+          if (!sweep && JSON.stringify(args.node).includes('"repository_blobs"')) ids.add(args.queryId);
+          return args.node;
+        },
+        async transformResult(args: PluginTransformResultArgs) {
+          if (ids.has(args.queryId) && !sweep) {
+            sweep = deleteStaleLink(registry.db, { repository: repo, digest: d }, cutoff);
+            await Promise.race([sweep, sleep(500)]);
+          }
+          return args.result;
+        },
+      };
+      const outcome = await registry.db
+        .withPlugin(plugin)
+        .transaction()
+        .execute((trx) => linkBlob(trx, repo, d));
+      const deleted = await sweep;
+      assert.equal(outcome, "existing");
+      assert.equal(deleted, false, "the sweep deleted a link just touched");
+      assert.equal(await readBack(repo, d), d);
+    },
+  );
+
+  test("an orphan whose deletion stalls past half the delete lease is left for a later run", async () => {
+    const data = randomBlob(7100);
+    const d = digest(data);
+    const id = "0b7e0c55-orphan-stall";
+    const state = await store.createUpload(id);
+    const appended = await store.appendUpload(id, state, 0, Readable.from([data]));
+    await store.commitUpload(id, appended.state, d, data.length);
+    await sleep(2100);
+    // The blob's commit lock is held (as a replacement would) until the claim is older than half the lease.
+    const commits = new KeyedLock();
+    let held!: () => void;
+    const holding = commits.run(d, () => new Promise<void>((resolve) => (held = resolve)));
+    const run = collect(1000, false, { commits, deleteLeaseMs: 400 });
+    for (let i = 0; i < 200; i++) {
+      const row = await registry.db.selectFrom("blobs").select("status").where("digest", "=", d).execute();
+      if (row[0]?.status === "deleting") break;
+      await sleep(20);
+    }
+    await sleep(300);
+    held();
+    await holding;
+    const report = await run;
+    assert.equal(phase(report, "orphans")?.count, 0, JSON.stringify(report.items));
+    assert.equal(phase(report, "orphans")?.skipped, 1);
+    assert.notEqual(await store.stat(d), null, "a stalled sweep deleted the orphan's bytes");
+    const rows = await registry.db.selectFrom("blobs").select("digest").where("digest", "=", d).execute();
+    assert.equal(rows.length, 0, "the claim was not released");
+    // A later run removes it.
+    const later = await collect(1000);
+    assert.equal(phase(later, "orphans")?.count, 1);
+    assert.equal(await store.stat(d), null);
+  });
+
+  test("a deleting row a crashed sweep left is finished by the next run: bytes and row go", async () => {
+    const data = randomBlob(8100);
+    const d = await push("gc/interrupted", data);
+    await registry.blobs.delete("gc/interrupted", d);
+    const stale = new Date(Date.now() - 10 * 60_000).toISOString();
+    await registry.db
+      .updateTable("blobs")
+      .set({ status: "deleting", generation: "crashed-sweep", touched_at: stale })
+      .where("digest", "=", d)
+      .execute();
+    const dry = await collect(HOUR, true);
+    const report = await collect(HOUR);
+    const item = report.items.find((i) => i.digest === d);
+    assert.deepEqual(item, { kind: "blob", digest: d, bytes: 8100, reason: "interrupted deletion" });
+    assert.deepEqual(
+      dry.items.find((i) => i.digest === d),
+      item,
+      "the dry run listed it too",
+    );
+    assert.equal(await store.stat(d), null, "the bytes are still stored");
+    const rows = await registry.db.selectFrom("blobs").select("digest").where("digest", "=", d).execute();
+    assert.equal(rows.length, 0, "the deleting row is still there");
+  });
+
+  test("a scheduled run is skipped when any node's run started within half the interval", async () => {
+    const collector = new GarbageCollector(
+      registry.db,
+      [],
+      { graceMs: HOUR, intervalMs: HOUR, untagged: false },
+      log,
+    );
+    // The earlier tests' runs forgotten: the first scheduled run below is due.
+    await registry.db.deleteFrom("gc_runs").execute();
+    const dry = await collector.run({ dryRun: true, trigger: "manual", actor: "test" });
+    // A dry run does not count: the schedule still runs after one.
+    const first = await collector.run({ dryRun: false, trigger: "schedule", actor: "schedule" });
+    assert.notEqual(first.id, dry.id);
+    await assert.rejects(
+      collector.run({ dryRun: false, trigger: "schedule", actor: "schedule" }),
+      /skipped: a run started/,
+    );
+    const runs = await registry.db
+      .selectFrom("gc_runs")
+      .select("id")
+      .where("trigger", "=", "schedule")
+      .where("started_at", ">=", first.startedAt)
+      .execute();
+    assert.equal(runs.length, 1, "a second scheduled run was made");
+    // A manual run is never skipped.
+    assert.equal((await collector.run({ dryRun: false, trigger: "manual", actor: "test" })).status, "done");
+  });
+
+  test("a run whose lease renewals keep failing stops (it never outlives its lease)", async () => {
+    let failing = false;
+    const leasesDown: KyselyPlugin = {
+      transformQuery(args: PluginTransformQueryArgs) {
+        if (failing && JSON.stringify(args.node).includes('"leases"')) throw new Error("leases unreachable");
+        return args.node;
+      },
+      async transformResult(args: PluginTransformResultArgs) {
+        return args.result;
+      },
+    };
+    // A phase that works until told to stop (bounded: 50 rounds of 100 ms).
+    let rounds = 0;
+    const busy: SweepPhase = {
+      name: "busy",
+      run: async (ctx) => {
+        failing = true;
+        while (!ctx.signal.aborted && rounds < 50) {
+          rounds++;
+          await sleep(100);
+        }
+        failing = false;
+        return { count: 0, bytes: 0, skipped: 0 };
+      },
+    };
+    const collector = new GarbageCollector(
+      registry.db.withPlugin(leasesDown),
+      [busy],
+      { graceMs: HOUR, intervalMs: 0, untagged: false },
+      log,
+      undefined,
+      400,
+    );
+    try {
+      await assert.rejects(
+        collector.run({ dryRun: false, trigger: "manual", actor: "test" }),
+        /lease could not be renewed/,
+      );
+    } finally {
+      failing = false;
+    }
+    assert.ok(rounds < 50, `the run went on for ${rounds} rounds`);
   });
 
   test("a dry run reports exactly what the real run then removes, and removes nothing", async () => {

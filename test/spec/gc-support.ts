@@ -114,9 +114,9 @@ export async function manifestStatus(url: string, repo: string, digest: string):
   return res.status;
 }
 
-/** Starts a collection through the admin API and polls it to its end (bounded). */
-export async function runGc(url: string, dryRun: boolean): Promise<GcRun> {
-  const res = await adminCall(url, "POST", "/gc", { dryRun });
+/** Starts a collection through the admin API (its own grace window if given) and polls it to its end (bounded). */
+export async function runGc(url: string, dryRun: boolean, graceMs?: number): Promise<GcRun> {
+  const res = await adminCall(url, "POST", "/gc", { dryRun, ...(graceMs === undefined ? {} : { graceMs }) });
   const text = await res.text();
   assert.equal(res.status, 202, text);
   let run = JSON.parse(text) as GcRun;

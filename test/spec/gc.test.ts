@@ -14,6 +14,7 @@ import {
   pushBlob,
   pushImage,
   pushIndex,
+  putManifest,
   runGc,
   storeBytes,
   type GcRun,
@@ -29,6 +30,17 @@ before(async () => {
 after(async () => {
   await server?.stop();
 });
+
+async function manifestText(url: string, repo: string, digest: string): Promise<string> {
+  const res = await fetch(`${url}/v2/${repo}/manifests/${digest}`, {
+    headers: {
+      Authorization: `Basic ${Buffer.from("admin:admin-password-1").toString("base64")}`,
+      Accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+    },
+  });
+  assert.equal(res.status, 200);
+  return res.text();
+}
 
 const manifestKeys = (run: GcRun) =>
   run.items
@@ -114,6 +126,65 @@ describe("garbage collection", () => {
       runs.runs.slice(0, 3).map((r) => r.id),
       [again.id, real.id, dry.id],
     );
+  });
+
+  test("a dry run counts a link's references of any kind, as the real run does", async () => {
+    const repo = "gc/kinds";
+    const url = server.url;
+    // The image's manifest bytes are also linked as a blob; a tagged index references that digest as a
+    // manifest: the link is referenced in its repository (of kind manifest) and stays.
+    const image = await pushImage(url, repo);
+    await pushBlob(url, repo, Buffer.from(await manifestText(url, repo, image.digest)));
+    await pushIndex(url, repo, [image], "kept");
+    // Something the manifest phase plans to remove: the dry run then checks links against its plan.
+    await pushImage(url, repo);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const dry = await runGc(url, true);
+    assert.ok(
+      !dry.items.some((i) => i.kind !== "manifest" && i.digest === image.digest),
+      `a dry run would remove the index's child's link: ${JSON.stringify(dry.items)}`,
+    );
+    const real = await runGc(url, false);
+    assert.deepEqual(itemKeys(real), itemKeys(dry), "the dry run listed what the real run removed");
+  });
+
+  test("a manifest PUT again (by digest, content already stored) is kept by the next run", async () => {
+    const repo = "gc/repush";
+    const url = server.url;
+    const image = await pushImage(url, repo);
+    // As if pushed two minutes ago, with its blobs: older than the run's one-minute window.
+    const old = new Date(Date.now() - 120_000).toISOString();
+    await queryMetadata(server.dataDir, "UPDATE manifests SET created_at = ? WHERE repository = ?", [
+      old,
+      repo,
+    ]);
+    await queryMetadata(server.dataDir, "UPDATE repository_blobs SET touched_at = ? WHERE repository = ?", [
+      old,
+      repo,
+    ]);
+    // Re-pushed by digest (as buildx re-PUTs an index's untagged children): a 201 for stored content.
+    // The same document pushImage PUT (rebuilt, not fetched: a GET would count as a pull and keep it).
+    const doc = { schemaVersion: 2, mediaType: image.mediaType, config: image.config, layers: [image.layer] };
+    const again = await putManifest(url, repo, doc, image.digest);
+    assert.equal(again.digest, image.digest);
+    const run = await runGc(url, false, 60_000);
+    assert.ok(
+      !run.items.some((i) => i.kind === "manifest" && i.digest === image.digest),
+      `the manifest just re-pushed was collected: ${JSON.stringify(run.items)}`,
+    );
+    assert.equal(await manifestStatus(url, repo, image.digest), 200);
+  });
+
+  test("a run's grace window out of bounds is refused before the lease is taken", async () => {
+    for (const graceMs of [1e15, Number.MAX_SAFE_INTEGER]) {
+      const res = await adminCall(server.url, "POST", "/gc", { dryRun: true, graceMs });
+      const body = (await res.json()) as { errors: { code: string; message: string }[] };
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(body.errors[0]?.code, "INVALID_REQUEST");
+      assert.match(body.errors[0]?.message ?? "", /at most 10 years/);
+    }
+    // Nothing was left holding the lease: a run starts at once.
+    assert.equal((await runGc(server.url, true)).status, "done");
   });
 
   test("a run while another holds the lease is refused with 409 CONFLICT naming it", async () => {

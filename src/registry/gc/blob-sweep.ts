@@ -11,7 +11,9 @@ import {
   referencingManifests,
   reviveDeleting,
   staleLinks,
+  staleDeletingRows,
   sweepCandidates,
+  takeOverForDelete,
   type LinkCandidate,
   type SweepCandidate,
 } from "../../metadata/gc-blobs.js";
@@ -53,7 +55,7 @@ export function blobPhases(db: Db, store: BlobStore, deps: BlobPhaseDeps): Sweep
   return [
     { name: "links", run: (ctx) => sweepLinks(db, deps.immutable, deps.quotas, ctx) },
     { name: "blobs", run: (ctx) => sweepBlobs(db, store, deps.commits, leaseMs, ctx) },
-    { name: "orphans", run: (ctx) => sweepOrphans(db, store, deps.commits, ctx) },
+    { name: "orphans", run: (ctx) => sweepOrphans(db, store, deps.commits, leaseMs, ctx) },
     {
       name: "uploads",
       run: async (ctx) => {
@@ -155,7 +157,58 @@ async function sweepBlobs(
       result.bytes += candidate.size;
       ctx.removed({ kind: "blob", digest: candidate.digest, bytes: candidate.size, reason: "unreferenced" });
     }
-    if (page.length < PAGE) return result;
+    if (page.length < PAGE) break;
+    after = page.at(-1)?.digest;
+  }
+  await finishInterrupted(db, store, commits, leaseMs, ctx, result);
+  return result;
+}
+
+/**
+ * `deleting` rows a crashed sweep left (older than the delete lease): nothing links or references them
+ * (they were claimed so, and nothing links a row that is not live), so this sweep takes each over by
+ * compare-and-swap on the old generation and finishes the job: the bytes (if still there), then the row.
+ */
+async function finishInterrupted(
+  db: Db,
+  store: BlobStore,
+  commits: KeyedLock,
+  leaseMs: number,
+  ctx: SweepContext,
+  result: Result,
+): Promise<void> {
+  const staleBefore = new Date(Date.now() - leaseMs).toISOString();
+  let after: string | undefined;
+  for (;;) {
+    const page = await staleDeletingRows(db, staleBefore, after, PAGE);
+    for (const row of page) {
+      if (ctx.signal.aborted) return;
+      // What the store gives back: the crashed sweep may have deleted the bytes already.
+      const bytes = (await store.stat(row.digest))?.size ?? 0;
+      if (!ctx.dryRun) {
+        const generation = await takeOverForDelete(db, row.digest, row.generation, staleBefore);
+        if (generation === null) {
+          result.skipped++;
+          continue;
+        }
+        const claimed = Date.now();
+        const deleted = await commits.run(row.digest, async () => {
+          if (Date.now() - claimed >= leaseMs / 2) return false;
+          await store.delete(row.digest);
+          return true;
+        });
+        // Given up (or failed, thrown): the row stays `deleting`; a later run takes it over again.
+        if (!deleted) {
+          result.skipped++;
+          continue;
+        }
+        await deleteDeletingRow(db, row.digest, generation);
+      }
+      result.count++;
+      result.bytes += bytes;
+      ctx.removed({ kind: "blob", digest: row.digest, bytes, reason: "interrupted deletion" });
+    }
+    if (page.length < PAGE) return;
     after = page.at(-1)?.digest;
   }
 }
@@ -204,6 +257,7 @@ async function sweepOrphans(
   db: Db,
   store: BlobStore,
   commits: KeyedLock,
+  leaseMs: number,
   ctx: SweepContext,
 ): Promise<Result> {
   const result: Result = { count: 0, bytes: 0, skipped: 0 };
@@ -226,10 +280,22 @@ async function sweepOrphans(
           result.skipped++;
           continue;
         }
+        const claimed = Date.now();
+        let deleted = false;
         try {
-          await commits.run(file.digest, () => store.delete(file.digest));
+          deleted = await commits.run(file.digest, async () => {
+            // As sweepOne: past half the lease an upload may take the row over and commit these bytes.
+            if (Date.now() - claimed >= leaseMs / 2) return false;
+            await store.delete(file.digest);
+            return true;
+          });
         } finally {
+          // Released either way: deleted, or still an orphan (unknown again) for a later run.
           await deleteDeletingRow(db, file.digest, generation);
+        }
+        if (!deleted) {
+          result.skipped++;
+          continue;
         }
       }
       result.count++;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { RegistryError } from "../../oci/errors.js";
 import type { Db } from "../../metadata/database.js";
 import { acquireLease, leaseHolder, releaseLease, renewLease } from "../../metadata/leases.js";
 import {
@@ -7,6 +8,7 @@ import {
   finishGcRun,
   findGcRun,
   insertGcRun,
+  newestRealRunStart,
   pruneGcRuns,
   recentGcRuns,
   updateGcRunProgress,
@@ -26,6 +28,14 @@ import {
 /** The lease that keeps sweeps to one node at a time. */
 const GC_LEASE = "gc";
 const LEASE_MS = 60_000;
+/** Renewals that may fail in a row before the run stops (the next would come after the lease ran out). */
+const RENEWAL_FAILURES = 2;
+/**
+ * A run's own grace window is at least min(gc.grace, MIN_RUN_GRACE_MS): a push in progress needs the
+ * blobs it uploaded for that long before its manifest references them. And at most MAX_RUN_GRACE_MS.
+ */
+export const MIN_RUN_GRACE_MS = 60_000;
+export const MAX_RUN_GRACE_MS = 3650 * 24 * 3600_000;
 /** Progress is written to the run's row at most this often (any node's API shows it from there). */
 const PROGRESS_MS = 1000;
 const INTERRUPTED = "interrupted: the node running it stopped";
@@ -53,6 +63,9 @@ export class GcBusyError extends Error {
     super(message);
   }
 }
+
+/** A scheduled run not made: another run (on any node) started less than gc.interval/2 ago. */
+export class ScheduleSkipped extends Error {}
 
 /** The retention pass a scheduled run makes first (see RetentionService). */
 export interface ScheduledRetention {
@@ -85,6 +98,8 @@ export class GarbageCollector {
     readonly options: GcOptions,
     private readonly log: Logger,
     private readonly retention?: ScheduledRetention,
+    /** How long the `gc` lease is taken for (renewed every quarter of it); tests shorten it. */
+    private readonly leaseMs = LEASE_MS,
   ) {}
 
   auditWith(audit: AuditLog): void {
@@ -97,7 +112,8 @@ export class GarbageCollector {
       if (this.scheduled) return;
       this.scheduled = this.run({ dryRun: false, trigger: "schedule", actor: "schedule", client: "wharf" })
         .catch((err: unknown) => {
-          if (!(err instanceof GcBusyError)) this.log.error({ err }, "garbage collection failed");
+          if (err instanceof ScheduleSkipped) this.log.debug(err.message);
+          else if (!(err instanceof GcBusyError)) this.log.error({ err }, "garbage collection failed");
         })
         .finally(() => (this.scheduled = undefined));
     }, this.options.intervalMs);
@@ -118,25 +134,25 @@ export class GarbageCollector {
 
   /**
    * Takes the lease and records the run, then runs it in the background: the caller gets its id at once.
-   * GcBusyError (naming the run in progress) when another run holds the lease.
+   * GcBusyError (naming the run in progress) when another run holds the lease; RegistryError
+   * INVALID_REQUEST for a grace window out of bounds; ScheduleSkipped for a scheduled run another run
+   * (on any node) made unnecessary.
    */
   async begin(request: RunRequest): Promise<StartedRun> {
     this.stopping.signal.throwIfAborted();
-    const id = randomUUID();
-    if (!(await acquireLease(this.db, GC_LEASE, id, new Date(Date.now() + LEASE_MS)))) {
-      throw await this.busy();
-    }
+    // Everything that can throw on the request's account is computed before the lease is taken.
+    const graceMs = this.runGrace(request.graceMs);
     const started = new Date();
     const report: GcReport = {
-      id,
+      id: randomUUID(),
       trigger: request.trigger,
       dryRun: request.dryRun,
       actor: request.actor,
       status: "running",
       startedAt: started.toISOString(),
       finishedAt: null,
-      graceMs: request.graceMs ?? this.options.graceMs,
-      cutoff: new Date(started.getTime() - (request.graceMs ?? this.options.graceMs)).toISOString(),
+      graceMs,
+      cutoff: new Date(started.getTime() - graceMs).toISOString(),
       phases: [],
       count: 0,
       bytes: 0,
@@ -144,14 +160,21 @@ export class GarbageCollector {
       truncated: false,
       progress: null,
     };
+    const { id } = report;
+    if (!(await acquireLease(this.db, GC_LEASE, id, new Date(Date.now() + this.leaseMs)))) {
+      throw await this.busy();
+    }
+    let finished: Promise<GcReport>;
     try {
+      // Under the lease, so nodes whose schedules fire together decide one after the other.
+      if (request.trigger === "schedule") await this.requireScheduleDue(started);
       await failAbandonedGcRuns(this.db, id, INTERRUPTED);
       await insertGcRun(this.db, { ...report, report: JSON.stringify(summary(report)) });
+      finished = this.execute(request, report);
     } catch (err) {
       await releaseLease(this.db, GC_LEASE, id).catch(() => undefined);
       throw err;
     }
-    const finished = this.execute(request, report);
     this.runs.add(finished);
     void finished.then(
       () => this.runs.delete(finished),
@@ -160,6 +183,40 @@ export class GarbageCollector {
     // The caller may not wait (the API answers 202): its failure is in the run's record and the log.
     finished.catch(() => undefined);
     return { id, report, finished };
+  }
+
+  /** The run's grace window: gc.grace, or the request's own within its bounds (see MIN_RUN_GRACE_MS). */
+  private runGrace(requested: number | undefined): number {
+    if (requested === undefined) return this.options.graceMs;
+    const least = Math.min(this.options.graceMs, MIN_RUN_GRACE_MS);
+    if (!Number.isSafeInteger(requested) || requested < least) {
+      throw new RegistryError(
+        "INVALID_REQUEST",
+        `a run's grace window must be at least ${least / 1000}s (the shorter of gc.grace and ` +
+          `${MIN_RUN_GRACE_MS / 1000}s): a push in progress needs the blobs it uploaded for that long`,
+        { graceMs: requested, minimum: least },
+      );
+    }
+    if (requested > MAX_RUN_GRACE_MS) {
+      throw new RegistryError("INVALID_REQUEST", "a run's grace window must be at most 10 years", {
+        graceMs: requested,
+        maximum: MAX_RUN_GRACE_MS,
+      });
+    }
+    return requested;
+  }
+
+  /**
+   * Every node runs the schedule: a scheduled run is made only when no run (on any node, scheduled or
+   * manual, but not a dry run) started in the last half interval, so N nodes sweep about once per
+   * gc.interval, not N times.
+   */
+  private async requireScheduleDue(now: Date): Promise<void> {
+    const newest = await newestRealRunStart(this.db);
+    const since = newest === null ? Infinity : now.getTime() - Date.parse(newest);
+    if (since < this.options.intervalMs / 2) {
+      throw new ScheduleSkipped(`scheduled garbage collection skipped: a run started ${newest} already`);
+    }
   }
 
   /** The run with this id (its progress while it runs), or null. */
@@ -179,12 +236,22 @@ export class GarbageCollector {
     const abort = new AbortController();
     const onStop = () => abort.abort(this.stopping.signal.reason);
     this.stopping.signal.addEventListener("abort", onStop, { once: true });
+    let failures = 0;
     const renewal = setInterval(() => {
-      renewLease(this.db, GC_LEASE, id, new Date(Date.now() + LEASE_MS)).then(
-        (held) => (held ? undefined : abort.abort(new Error("the garbage collection lease was lost"))),
-        () => undefined,
+      renewLease(this.db, GC_LEASE, id, new Date(Date.now() + this.leaseMs)).then(
+        (held) => {
+          failures = 0;
+          if (!held) abort.abort(new Error("the garbage collection lease was lost"));
+        },
+        (err: unknown) => {
+          // A run must never outlive its lease: after a few failed renewals another node may take it.
+          this.log.warn({ err, run: id }, "renewing the garbage collection lease failed");
+          if (++failures >= RENEWAL_FAILURES) {
+            abort.abort(new Error(`the garbage collection lease could not be renewed: ${String(err)}`));
+          }
+        },
       );
-    }, LEASE_MS / 4);
+    }, this.leaseMs / 4);
     renewal.unref();
     let lastWrite = 0;
     const writeProgress = (force: boolean) => {

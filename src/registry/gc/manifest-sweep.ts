@@ -32,7 +32,7 @@ const keyOf = (repository: string, digest: string) => `${repository}@${digest}`;
 
 /**
  * Untagged manifests (when gc.untagged is on) and referrers whose subject is gone, once both their push
- * and their last pull are older than the cutoff. Never a manifest a tag names, an index in its
+ * (first or again: touched_at) and their last pull are older than the cutoff. Never a manifest a tag names, an index in its
  * repository lists, a referrer whose subject is stored, or a managed index's repository. The first round
  * pages through every old manifest; later rounds look only at what a removal may have orphaned (the
  * children of a removed index, the referrers of a removed subject), so a dry run, which treats what it
@@ -159,11 +159,12 @@ async function collectable(
 async function stillCollectable(trx: Db, cutoff: string, row: Row, untagged: boolean): Promise<boolean> {
   const current = await trx
     .selectFrom("manifests")
-    .select(["subject_digest", "created_at", "last_pulled_at"])
+    .select(["subject_digest", "created_at", "touched_at", "last_pulled_at"])
     .where("repository", "=", row.repository)
     .where("digest", "=", row.digest)
     .executeTakeFirst();
   if (!current || current.created_at >= cutoff) return false;
+  if (current.touched_at !== null && current.touched_at >= cutoff) return false;
   if (current.last_pulled_at !== null && current.last_pulled_at >= cutoff) return false;
   if ((await taggedAmong(trx, row.repository, [row.digest])).size > 0) return false;
   if ((await parentsOf(trx, row.repository, [row.digest])).size > 0) return false;
@@ -183,11 +184,12 @@ function groupByRepository(rows: readonly Row[]): Map<string, Row[]> {
   return groups;
 }
 
-/** Old enough: pushed and last pulled before the cutoff. */
+/** Old enough: pushed, pushed again (touched_at; null when never) and last pulled before the cutoff. */
 function oldManifests(db: Db, cutoff: string) {
   return db
     .selectFrom("manifests")
     .where("created_at", "<", cutoff)
+    .where((eb) => eb.or([eb("touched_at", "is", null), eb("touched_at", "<", cutoff)]))
     .where((eb) => eb.or([eb("last_pulled_at", "is", null), eb("last_pulled_at", "<", cutoff)]));
 }
 

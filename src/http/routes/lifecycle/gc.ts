@@ -12,7 +12,8 @@ const RUN_ID = /^[0-9a-f-]{36}$/;
  * Garbage collection, for administrators: POST /api/v1/gc `{"dryRun": bool, "graceMs"?: n}` starts a run and answers
  * 202 with it at once (409 CONFLICT naming the run in progress, on this or another node); GET
  * /api/v1/gc lists recent runs; GET /api/v1/gc/:id is one run, its progress while it runs and its
- * report (what was removed) once done. The run is audited as `gc.run` when it ends.
+ * report (what was removed) once done. The run is audited as `gc.run` when it ends. A graceMs below
+ * min(gc.grace, 60 s) or above 10 years is refused by the collector with 400 INVALID_REQUEST.
  */
 export function registerGcRoutes(route: AdminRoute, services: Services): void {
   const { gc } = services.registry;

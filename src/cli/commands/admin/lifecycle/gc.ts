@@ -36,7 +36,8 @@ export function registerGc(program: Command): void {
     .option("--dry-run", "only report what would be removed (nothing is)")
     .option(
       "--grace <duration>",
-      "this run's grace window instead of gc.grace (10m, 0s): pushes slower than it must be retried",
+      "this run's grace window instead of gc.grace (1m, 10m): at least the shorter of gc.grace and 1m, " +
+        "since a push in progress needs its blobs for that long",
     );
   // A run over a large store takes as long as it takes; each poll has its own read timeout.
   withAdminTarget(gc, { timeout: "0" });
@@ -46,6 +47,7 @@ export function registerGc(program: Command): void {
     "wharf gc --json | jq '.bytes'                       # bytes reclaimed",
     "wharf gc --data-dir /var/lib/wharf                  # a registry without accounts",
     "wharf gc --grace 10m                                # what nothing touched for 10 minutes",
+    "wharf gc --data-dir /var/lib/wharf --grace 1m       # a quick start's deletions, a minute on",
   ]);
   gc.action(async (options: Options) => {
     await runCommand(options, async (ctx) => {
@@ -53,7 +55,7 @@ export function registerGc(program: Command): void {
       if (options.grace !== undefined) {
         const graceMs = parseDuration(options.grace);
         if (graceMs === undefined) {
-          throw new UsageError(`--grace must be a duration such as 10m, 1h or 0s, not ${options.grace}`);
+          throw new UsageError(`--grace must be a duration such as 1m, 10m or 1h, not ${options.grace}`);
         }
         run.graceMs = graceMs;
       }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { RepositoryUsageDto } from "../../../../api/quotas.js";
-import { humanBytes } from "../../../../registry/quotas/bytes.js";
+import { humanBytes } from "../../../../api/byte-sizes.js";
 import { examples, runCommand } from "../../common/context.js";
 import { table } from "../../common/format.js";
 import { withAdminTarget, type AdminTargetOptions } from "../target.js";

@@ -4,7 +4,8 @@ import { ImmutableTags } from "../registry/immutable/service.js";
 import { ManifestService } from "../registry/manifests.js";
 import { RetentionError } from "../registry/retention/rules.js";
 import { auditDetail, RetentionService } from "../registry/retention/service.js";
-import { INDEX_REPOSITORY_NAME } from "../oci/index-artifact/format.js";
+import { IndexScope } from "../registry/managed-indexes.js";
+import { loadServerConfig } from "./config.js";
 import type { RetentionAdmin } from "./commands/admin/lifecycle/retention.js";
 import { withLocalAdmin } from "./local-admin.js";
 
@@ -21,11 +22,15 @@ export async function withLocalRetention(
     (err): err is RetentionError => err instanceof RetentionError,
     async ({ db, record, checked }) => {
       const immutable = new ImmutableTags(db);
+      const manifests = new ManifestService(db, immutable, new QuotaService(db));
+      // The server's managed indexes, from its configuration: a removal marks them in the database, and
+      // the running server rebuilds what is marked.
+      const scope = new IndexScope((await loadServerConfig(configSources(options))).indexNamespaces);
+      manifests.trackIndexes({ namespacesOf: (r) => scope.namespacesOf(r), changed: () => undefined });
       const direct = new RetentionService(db, pino({ level: "silent" }), {
         immutable,
-        manifests: new ManifestService(db, immutable, new QuotaService(db)),
-        // Without the server's configuration: every index repository's tag counts as the managed one.
-        managesIndex: (repository) => repository.split("/").at(-1) === INDEX_REPOSITORY_NAME,
+        manifests,
+        managesIndex: (repository) => scope.manages(repository),
       });
       await work({
         list: () => direct.list(),
@@ -50,4 +55,12 @@ export async function withLocalRetention(
       });
     },
   );
+}
+
+function configSources(options: { dataDir?: string; serverConfig?: string }) {
+  return {
+    file: options.serverConfig,
+    env: process.env,
+    flags: options.dataDir !== undefined ? { dataDir: options.dataDir } : {},
+  };
 }

@@ -176,11 +176,12 @@ export async function deleteQuota(db: Conn, name: string): Promise<QuotaRow | un
 /**
  * PostgreSQL: keeps links and manifest rows from changing until the transaction ends (SHARE conflicts
  * with the ROW EXCLUSIVE every insert and delete takes), waiting for writes in flight to commit. Taken in
- * the order a manifest write takes them (manifests, then links). SQLite's writer lock does this already.
+ * the order a manifest write takes them (it touches the links it relies on, then inserts its row): links,
+ * then manifests, so the two never wait on each other in a cycle. SQLite's writer lock does this already.
  */
 export async function lockHoldings(db: Conn): Promise<void> {
   if (dialectOf(db) !== "postgres") return;
-  await sql`lock table manifests, repository_blobs in share mode`.execute(db);
+  await sql`lock table repository_blobs, manifests in share mode`.execute(db);
 }
 
 /** Repository names after `after` (in name order) starting with `prefix`, at most `limit`. */

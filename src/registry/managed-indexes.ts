@@ -44,6 +44,28 @@ interface Pending {
 }
 
 /**
+ * Which repositories hold a managed index and which managed namespaces a change to a repository puts out
+ * of date: all a process that writes tags without rebuilding indexes (the CLI's --data-dir) needs.
+ */
+export class IndexScope {
+  readonly repositories: ReadonlySet<string>;
+
+  constructor(private readonly namespaces: readonly string[]) {
+    this.repositories = new Set(namespaces.map(indexRepository));
+  }
+
+  manages(repository: string): boolean {
+    return this.repositories.has(repository);
+  }
+
+  /** None for an index's own repository. */
+  namespacesOf(repository: string): string[] {
+    if (this.repositories.has(repository)) return [];
+    return this.namespaces.filter((ns) => isBelow(repository, ns));
+  }
+}
+
+/**
  * Keeps the managed index artifacts current. A change below a managed namespace marks it in the
  * database, in the change's own transaction (so a push only pays for one upsert, and a mark survives
  * a crash or is seen by another node); this schedules a rebuild after a short quiet period, so a burst
@@ -54,7 +76,7 @@ interface Pending {
  */
 export class ManagedIndexes implements IndexTracking {
   readonly namespaces: readonly string[];
-  private readonly repositories: ReadonlySet<string>;
+  private readonly scope: IndexScope;
   private readonly pending = new Map<string, Pending>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
@@ -72,7 +94,7 @@ export class ManagedIndexes implements IndexTracking {
     private readonly log: Logger,
   ) {
     this.namespaces = [...new Set(options.namespaces)];
-    this.repositories = new Set(this.namespaces.map(indexRepository));
+    this.scope = new IndexScope(this.namespaces);
   }
 
   /** Index writes are recorded in the audit log as the system actor. */
@@ -82,12 +104,11 @@ export class ManagedIndexes implements IndexTracking {
 
   /** Whether `repository` holds one of the managed index artifacts. */
   manages(repository: string): boolean {
-    return this.repositories.has(repository);
+    return this.scope.manages(repository);
   }
 
   namespacesOf(repository: string): string[] {
-    if (this.repositories.has(repository)) return [];
-    return this.namespaces.filter((ns) => isBelow(repository, ns));
+    return this.scope.namespacesOf(repository);
   }
 
   changed(namespaces: readonly string[]): void {
@@ -194,7 +215,7 @@ export class ManagedIndexes implements IndexTracking {
 
   /** The artifact, bounded: past the format's byte cap, entries are left out until it fits. */
   private async build(namespace: string): Promise<BuiltIndex & { entries: number }> {
-    const { doc, omitted } = await buildDocument(this.db, this.facts, namespace, this.repositories);
+    const { doc, omitted } = await buildDocument(this.db, this.facts, namespace, this.scope.repositories);
     let kept: IndexDocument = doc;
     let built = buildIndexArtifact(kept);
     while (built.layer.size > MAX_INDEX_BYTES) {

@@ -501,6 +501,46 @@ describe("wharf retention on a registry without accounts", () => {
   });
 });
 
+describe("retention --data-dir beside a server keeping a managed index", () => {
+  test("tags removed straight in the database mark the managed index out of date", async () => {
+    const env = { WHARF_INDEX_NAMESPACES: "retidx", WHARF_INDEX_DELAY: "100ms" };
+    const server = await startWharf({ env });
+    const home = await cliHome();
+    useAuthorization(undefined);
+    try {
+      const repo = "retidx/app";
+      await pushTags(server.url, repo, ["a1", "a2", "a3"]);
+      const indexText = async () => {
+        const res = await fetch(`${server.url}/v2/retidx/index/manifests/latest`, {
+          headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+        });
+        if (res.status !== 200) return "";
+        const manifest = (await res.json()) as { layers: { digest: string }[] };
+        const layer = manifest.layers[0]?.digest ?? "";
+        return (await fetch(`${server.url}/v2/retidx/index/blobs/${layer}`)).text();
+      };
+      await waitFor(async () => (await indexText()).includes('"a1"'), 20_000, "the index listing a1");
+      const cliEnv = { ...(await backendOf(server.dataDir)), ...env };
+      const local = async (args: string[]) =>
+        ok(await home.run([...args, "--data-dir", server.dataDir], { env: cliEnv }));
+      await local(["retention", "add", "idx", repo, "--keep-last", "1"]);
+      await local(["retention", "apply"]);
+      assert.deepEqual(await tagsOf(server.url, repo), ["a3"]);
+      // Marked in the removal's transaction; the server rebuilds marked indexes on its next sweep (30 s).
+      const marks = await queryMetadata<{ namespace: string }>(
+        server.dataDir,
+        "select namespace from index_marks where namespace = ?",
+        ["retidx"],
+      );
+      assert.equal(marks.length, 1, "the managed index is marked out of date");
+    } finally {
+      useAuthorization(basic(ADMIN));
+      await home.cleanup();
+      await server.stop();
+    }
+  });
+});
+
 /** A migrated metadata database on this run's backend, as a node opens it. */
 async function openTestDb(): Promise<Db> {
   if (testBackend() === "embedded") {

@@ -24,7 +24,7 @@ import { now } from "../../metadata/time.js";
 import { RegistryError } from "../../oci/errors.js";
 import type { QuotaDto } from "../../api/quotas.js";
 import { quote, repositoryGlobProblem, ruleNameProblem } from "../rule-patterns.js";
-import { humanBytes, parseByteSize } from "./bytes.js";
+import { humanBytes, parseByteSize } from "../../api/byte-sizes.js";
 import { globPrefix } from "./prefix.js";
 
 /** A digest newly held in a repository (a link, or a manifest row), with its size. */

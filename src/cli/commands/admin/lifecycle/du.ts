@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { RepositoryUsageDto } from "../../../../api/quotas.js";
-import { humanBytes } from "../../../../registry/quotas/bytes.js";
+import { humanBytes } from "../../../../api/byte-sizes.js";
 import { examples, runCommand } from "../../common/context.js";
 import { table } from "../../common/format.js";
 import { withAdminTarget, type AdminTargetOptions } from "../target.js";
@@ -11,14 +11,15 @@ export function registerDu(program: Command): void {
   const du = program
     .command("du")
     .description("Show storage used per repository: its bytes, those only it holds, those it shares")
-    .argument("[namespace]", "repository glob, e.g. 'team-a/**' (default: every repository)", "**");
+    .argument("[namespace]", "repository glob, e.g. 'team-a/**' (default: every repository)");
   withAdminTarget(du);
   examples(du, [
     "wharf du --registry registry.example.com",
     "wharf du 'team-a/**' --json",
     "wharf du --data-dir /var/lib/wharf        # a registry without accounts",
   ]);
-  du.action(async (namespace: string, options: AdminTargetOptions) => {
+  du.action(async (given: string | undefined, options: AdminTargetOptions) => {
+    const namespace = given ?? "**";
     await runCommand(options, async (ctx) => {
       await quotasFor(ctx, options, async (api) => {
         // Page by page: a namespace of thousands of repositories is never held whole but to print it.

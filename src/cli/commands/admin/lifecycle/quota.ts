@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { QuotaDto, UsageDto } from "../../../../api/quotas.js";
-import { humanBytes, parseByteSize } from "../../../../registry/quotas/bytes.js";
+import { humanBytes, parseByteSize } from "../../../../api/byte-sizes.js";
 import { UsageError } from "../../../../client/errors.js";
 import { withLocalQuotas } from "../../../quota-local.js";
 import { examples, runCommand, type Context } from "../../common/context.js";

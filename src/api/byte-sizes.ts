@@ -1,4 +1,4 @@
-/** Byte counts as quotas take and show them: "10GiB", "500MB", "1048576"; 1288490188 → "1.2 GiB". */
+/** Byte counts as quotas take and show them (the admin API and the CLI): "10GiB", "500MB", "1048576"; 1288490188 → "1.2 GiB". */
 
 const UNITS: Record<string, number> = {
   b: 1,

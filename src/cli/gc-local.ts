@@ -8,7 +8,8 @@ import { Registry } from "../registry/registry.js";
 import { GcBusyError } from "../registry/gc/collector.js";
 import { S3BlobStore } from "../storage/s3-blob-store.js";
 import { openBlobStore, openMetadata } from "./backends.js";
-import { ConfigError, loadServerConfig, type ServerConfig } from "./config.js";
+import type { ServerConfig } from "./config.js";
+import { loadTargetConfig } from "./commands/admin/user.js";
 import { preparePrivateDataDir } from "./data-dir.js";
 import type { GcTarget } from "./commands/admin/lifecycle/gc.js";
 
@@ -23,17 +24,7 @@ export async function withLocalCollector(
   options: { dataDir?: string; serverConfig?: string },
   work: (target: GcTarget) => Promise<void>,
 ): Promise<void> {
-  let config: ServerConfig;
-  try {
-    config = await loadServerConfig({
-      file: options.serverConfig,
-      env: process.env,
-      flags: options.dataDir !== undefined ? { dataDir: options.dataDir } : {},
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
+  const config = await loadTargetConfig(options);
   if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
   const db = await openSchemaAsIs(config);
   const log = pino({ level: "silent" });

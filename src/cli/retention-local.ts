@@ -5,7 +5,7 @@ import { ManifestService } from "../registry/manifests.js";
 import { RetentionError } from "../registry/retention/rules.js";
 import { auditDetail, RetentionService } from "../registry/retention/service.js";
 import { IndexScope } from "../registry/managed-indexes.js";
-import { loadServerConfig } from "./config.js";
+import { loadTargetConfig } from "./commands/admin/user.js";
 import type { RetentionAdmin } from "./commands/admin/lifecycle/retention.js";
 import { withLocalAdmin } from "./local-admin.js";
 
@@ -25,7 +25,7 @@ export async function withLocalRetention(
       const manifests = new ManifestService(db, immutable, new QuotaService(db));
       // The server's managed indexes, from its configuration: a removal marks them in the database, and
       // the running server rebuilds what is marked.
-      const scope = new IndexScope((await loadServerConfig(configSources(options))).indexNamespaces);
+      const scope = new IndexScope((await loadTargetConfig(options)).indexNamespaces);
       manifests.trackIndexes({ namespacesOf: (r) => scope.namespacesOf(r), changed: () => undefined });
       const direct = new RetentionService(db, pino({ level: "silent" }), {
         immutable,
@@ -55,12 +55,4 @@ export async function withLocalRetention(
       });
     },
   );
-}
-
-function configSources(options: { dataDir?: string; serverConfig?: string }) {
-  return {
-    file: options.serverConfig,
-    env: process.env,
-    flags: options.dataDir !== undefined ? { dataDir: options.dataDir } : {},
-  };
 }

@@ -63,23 +63,25 @@ export async function insertLiveBlob(db: Conn, digest: string, size: number): Pr
 }
 
 /**
- * Takes over a `deleting` row whose sweep stopped (it is older than the delete lease): the row becomes a
- * new live incarnation, so the stalled sweep's last step (delete where generation = its own) is a no-op.
+ * Takes over a `deleting` row whose sweep stopped (it is older than the delete lease), by compare-and-swap
+ * on its generation: a fresh one makes the stalled sweep's last step (delete where generation = its own) a
+ * no-op. An upload makes the row a new live incarnation of `size` bytes; a later sweep keeps it
+ * `deleting` to finish the work, its fresh touched_at the start of its own delete lease. Both write the
+ * same row, so exactly one of them wins. Null when the row changed meanwhile.
  */
-export async function takeOverDeleting(
+async function takeOver(
   db: Conn,
   digest: string,
   generation: string,
-  size: number,
   staleBefore: string,
+  revive: { size: number } | undefined,
 ): Promise<string | null> {
   const fresh = freshGeneration();
   const result = await db
     .updateTable("blobs")
     .set({
-      status: "live",
+      ...(revive ? { status: "live" as const, size: revive.size } : {}),
       generation: fresh,
-      size,
       version: sql<number>`version + 1`,
       touched_at: now(),
     })
@@ -89,6 +91,17 @@ export async function takeOverDeleting(
     .where("touched_at", "<", staleBefore)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n ? fresh : null;
+}
+
+/** An upload's take-over: the row becomes live again (see takeOver). */
+export function takeOverDeleting(
+  db: Conn,
+  digest: string,
+  generation: string,
+  size: number,
+  staleBefore: string,
+): Promise<string | null> {
+  return takeOver(db, digest, generation, staleBefore, { size });
 }
 
 /** A `deleting` row whose sweep stopped before finishing (older than the delete lease). */
@@ -120,28 +133,14 @@ export async function staleDeletingRows(
   }));
 }
 
-/**
- * A sweep takes over a crashed sweep's `deleting` row to finish its work: a fresh generation (so the
- * stalled sweep's last step is a no-op) and a fresh touched_at (the start of this sweep's own delete
- * lease), by compare-and-swap on the old generation — the same row an upload's take-over writes, so
- * exactly one of them wins. Null when the row changed meanwhile.
- */
-export async function takeOverForDelete(
+/** A sweep's take-over of a crashed sweep's row, to finish deleting it (see takeOver). */
+export function takeOverForDelete(
   db: Conn,
   digest: string,
   generation: string,
   staleBefore: string,
 ): Promise<string | null> {
-  const fresh = freshGeneration();
-  const result = await db
-    .updateTable("blobs")
-    .set({ generation: fresh, version: sql<number>`version + 1`, touched_at: now() })
-    .where("digest", "=", digest)
-    .where("status", "=", "deleting")
-    .where("generation", "=", generation)
-    .where("touched_at", "<", staleBefore)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n ? fresh : null;
+  return takeOver(db, digest, generation, staleBefore, undefined);
 }
 
 /** A candidate of the blob sweep, as read (the compare-and-swap needs the version it saw). */

@@ -178,9 +178,21 @@ async function currentAndNewPassword(fromStdin: boolean): Promise<{ current: str
 export async function openBootstrapDatabase(
   options: Pick<UserOptions, "dataDir" | "serverConfig">,
 ): Promise<Db> {
-  let config: ServerConfig;
+  const config = await loadTargetConfig(options);
+  if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
+  return openMetadata(config, { migrate: true });
+}
+
+/**
+ * The configuration `wharf serve` would run with for --data-dir or --server-config (and the environment):
+ * what every command working on a registry's database directly starts from. A bad one is a usage error.
+ */
+export async function loadTargetConfig(options: {
+  dataDir?: string;
+  serverConfig?: string;
+}): Promise<ServerConfig> {
   try {
-    config = await loadServerConfig({
+    return await loadServerConfig({
       file: options.serverConfig,
       env: process.env,
       flags: options.dataDir !== undefined ? { dataDir: options.dataDir } : {},
@@ -189,8 +201,6 @@ export async function openBootstrapDatabase(
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
   }
-  if (config.metadataDriver === "sqlite") await preparePrivateDataDir(config.dataDir);
-  return openMetadata(config, { migrate: true });
 }
 
 /** The bootstrap path: straight into the database, so the first admin needs no running server. */

@@ -152,24 +152,37 @@ export interface SweepCandidate {
 }
 
 /**
- * Live blobs untouched since `cutoff`, in digest order after `after`. With `unlinkedOnly`, only those
- * no repository links and no manifest references (a dry run that must see planned removals asks for all).
+ * One page of every blob's digest in digest order after `after`. A sweep walks the table by its primary
+ * key and filters each page: filtering first (status, touched_at) and then ordering by digest would sort
+ * every stale row again for each page.
+ */
+export async function blobDigestsAfter(
+  db: Conn,
+  after: string | undefined,
+  limit: number,
+): Promise<string[]> {
+  let query = db.selectFrom("blobs").select("digest").orderBy("digest").limit(limit);
+  if (after !== undefined) query = query.where("digest", ">", after);
+  return (await query.execute()).map((r) => r.digest);
+}
+
+/**
+ * Which of `digests` (one page of blobDigestsAfter) are live and untouched since `cutoff`, in digest
+ * order. With `unlinkedOnly`, only those no repository links and no manifest references (a dry run that
+ * must see planned removals asks for all).
  */
 export async function sweepCandidates(
   db: Conn,
+  digests: readonly string[],
   cutoff: string,
-  after: string | undefined,
-  limit: number,
   unlinkedOnly: boolean,
 ): Promise<SweepCandidate[]> {
+  if (digests.length === 0) return [];
   let query = db
     .selectFrom("blobs as b")
-    .select(["b.digest", "b.size", "b.version", "b.generation"])
-    .where("b.status", "=", "live")
-    .where("b.touched_at", "<", cutoff)
-    .orderBy("b.digest")
-    .limit(limit);
-  if (after !== undefined) query = query.where("b.digest", ">", after);
+    .select(["b.digest", "b.size", "b.version", "b.generation", "b.status", "b.touched_at"])
+    .where("b.digest", "in", [...digests])
+    .orderBy("b.digest");
   if (unlinkedOnly) {
     query = query
       .where(({ not, exists, selectFrom }) =>
@@ -190,7 +203,12 @@ export async function sweepCandidates(
         ),
       );
   }
-  return (await query.execute()).map((r) => ({
+  // Status and age are filtered here: in SQL, SQLite's planner would rather walk the (status, touched_at)
+  // index over every stale row than look up the page's digests by primary key.
+  const rows = (await query.execute()).filter(
+    (r) => r.status === "live" && r.touched_at !== null && r.touched_at < cutoff,
+  );
+  return rows.map((r) => ({
     digest: r.digest,
     size: Number(r.size),
     version: Number(r.version),
@@ -336,11 +354,9 @@ export async function staleLinks(
     .orderBy("l.digest")
     .limit(limit);
   if (after) {
+    // A row comparison seeks the primary key on both backends, where the equivalent OR scans from the start.
     query = query.where((eb) =>
-      eb.or([
-        eb("l.repository", ">", after.repository),
-        eb.and([eb("l.repository", "=", after.repository), eb("l.digest", ">", after.digest)]),
-      ]),
+      eb(eb.refTuple("l.repository", "l.digest"), ">", eb.tuple(after.repository, after.digest)),
     );
   }
   if (unreferencedOnly)

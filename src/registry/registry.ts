@@ -107,7 +107,6 @@ export class Registry {
     });
     const reclaim = blobPhases(db, store, {
       commits: blobCommits,
-      immutable: this.immutable,
       quotas: this.quotas,
       expireUploads: () => this.uploads.expire(new Date(Date.now() - options.uploadTtlMs)),
       uploadTtlMs: options.uploadTtlMs,

@@ -118,7 +118,6 @@ function collect(
 ): Promise<GcReport> {
   const phases = blobPhases(registry.db, store, {
     commits: deps.commits ?? new KeyedLock(),
-    immutable: registry.immutable,
     quotas: registry.quotas,
     expireUploads: async () => 0,
     uploadTtlMs: HOUR,

@@ -1,6 +1,8 @@
+import { batches } from "../../metadata/batches.js";
 import type { Db } from "../../metadata/database.js";
 import type { BlobStore } from "../../storage/blob-store.js";
 import {
+  blobDigestsAfter,
   claimForDelete,
   claimOrphan,
   countStaleUploads,
@@ -19,20 +21,21 @@ import {
 } from "../../metadata/gc-blobs.js";
 import type { KeyedLock } from "../keyed-lock.js";
 import type { QuotaService } from "../quotas/service.js";
-import { ImmutableTagError, type ImmutableTags } from "../immutable/service.js";
 import { DELETE_LEASE_MS } from "./blob-states.js";
 import type { PhaseReport, SweepContext, SweepPhase } from "./types.js";
 
 /** Rows or files looked at per query: every scan is paged (keyset), memory stays flat at any size. */
 const PAGE = 500;
+/** Removals committed per transaction: each is its own compare-and-swap, the commit is shared. */
+const BATCH = 100;
+/** Blob files deleted at once (an object store answers each delete in a round trip). */
+const DELETE_CONCURRENCY = 8;
 /** A dry run checks at most this many links or references of a candidate against planned removals. */
 const CHECK_LIMIT = 1000;
 
 export interface BlobPhaseDeps {
   /** Held while a blob file is replaced or deleted (see StorageVerification). */
   commits: KeyedLock;
-  /** Links an immutable tag's manifest relies on are never removed. */
-  immutable: ImmutableTags;
   /** A removed link stops counting towards its namespaces' quotas, in the removal's transaction. */
   quotas: QuotaService;
   /** Expires stale upload sessions with their data (UploadService.expire at the uploads TTL). */
@@ -53,7 +56,7 @@ type Result = Omit<PhaseReport, "phase">;
 export function blobPhases(db: Db, store: BlobStore, deps: BlobPhaseDeps): SweepPhase[] {
   const leaseMs = deps.deleteLeaseMs ?? DELETE_LEASE_MS;
   return [
-    { name: "links", run: (ctx) => sweepLinks(db, deps.immutable, deps.quotas, ctx) },
+    { name: "links", run: (ctx) => sweepLinks(db, deps.quotas, ctx) },
     { name: "blobs", run: (ctx) => sweepBlobs(db, store, deps.commits, leaseMs, ctx) },
     { name: "orphans", run: (ctx) => sweepOrphans(db, store, deps.commits, leaseMs, ctx) },
     {
@@ -71,12 +74,7 @@ export function blobPhases(db: Db, store: BlobStore, deps: BlobPhaseDeps): Sweep
 
 const key = (repository: string, digest: string) => `${repository}@${digest}`;
 
-async function sweepLinks(
-  db: Db,
-  immutable: ImmutableTags,
-  quotas: QuotaService,
-  ctx: SweepContext,
-): Promise<Result> {
+async function sweepLinks(db: Db, quotas: QuotaService, ctx: SweepContext): Promise<Result> {
   const cutoff = ctx.cutoff.toISOString();
   // In a dry run the manifest phase only planned its removals: their references still stand in the
   // database, so each candidate's are checked against the plan.
@@ -86,43 +84,58 @@ async function sweepLinks(
   let done = 0;
   for (;;) {
     const page = await staleLinks(db, cutoff, after, PAGE, !planning);
-    for (const link of page) {
+    for (const chunk of batches(page, BATCH)) {
       if (ctx.signal.aborted) return result;
-      ctx.progress(++done);
-      if (planning) {
-        const refs = await referencingManifests(db, link.digest, CHECK_LIMIT, link.repository);
-        if (refs.length >= CHECK_LIMIT || refs.some((r) => !ctx.planned.manifests.has(r))) continue;
-      }
-      const removed = await db.transaction().execute(async (trx) => {
-        try {
-          await immutable.requireNotPartOfImmutable(trx, link.repository, link.digest, "blob");
-        } catch (err) {
-          if (err instanceof ImmutableTagError) return false;
-          throw err;
+      const candidates: LinkCandidate[] = [];
+      for (const link of chunk) {
+        if (planning) {
+          const refs = await referencingManifests(db, link.digest, CHECK_LIMIT, link.repository);
+          if (refs.length >= CHECK_LIMIT || refs.some((r) => !ctx.planned.manifests.has(r))) continue;
         }
-        if (ctx.dryRun) return true;
-        if (!(await deleteStaleLink(trx, link, cutoff))) return false;
-        // Last in the transaction: quota rows are locked after everything else a write locks.
-        await quotas.removed(trx, link.repository, [link.digest]);
-        return true;
-      });
-      if (!removed) {
-        result.skipped++;
-        continue;
+        candidates.push(link);
       }
-      ctx.planned.links.add(key(link.repository, link.digest));
-      result.count++;
-      ctx.removed({
-        kind: "link",
-        repository: link.repository,
-        digest: link.digest,
-        bytes: 0,
-        reason: "unreferenced",
-      });
+      const removed = ctx.dryRun ? candidates : await removeLinks(db, quotas, candidates, cutoff);
+      done += chunk.length;
+      ctx.progress(done);
+      result.skipped += candidates.length - removed.length;
+      for (const link of removed) {
+        ctx.planned.links.add(key(link.repository, link.digest));
+        result.count++;
+        ctx.removed({
+          kind: "link",
+          repository: link.repository,
+          digest: link.digest,
+          bytes: 0,
+          reason: "unreferenced",
+        });
+      }
     }
     if (page.length < PAGE) return result;
     after = page.at(-1);
   }
+}
+
+/**
+ * Removes a batch of links in one transaction, each by its own compare-and-swap (deleteStaleLink re-checks
+ * it in the statement), so a batch is as safe as one link per transaction and far cheaper to commit.
+ * No immutable tag can rely on a removed link: the statement removes only links no manifest of their
+ * repository references, and a tag's manifest references (directly or through an index) every blob it
+ * relies on in its own repository.
+ */
+async function removeLinks(
+  db: Db,
+  quotas: QuotaService,
+  links: LinkCandidate[],
+  cutoff: string,
+): Promise<LinkCandidate[]> {
+  if (links.length === 0) return [];
+  return db.transaction().execute(async (trx) => {
+    const removed: LinkCandidate[] = [];
+    for (const link of links) if (await deleteStaleLink(trx, link, cutoff)) removed.push(link);
+    // Last in the transaction: quota rows are locked after everything else a write locks.
+    await quotas.removedHoldings(trx, removed);
+    return removed;
+  });
 }
 
 async function sweepBlobs(
@@ -139,26 +152,36 @@ async function sweepBlobs(
   let done = 0;
   for (;;) {
     // A dry run with planned removals cannot filter links and references in SQL: some only plan to go.
-    const page = await sweepCandidates(db, cutoff, after, PAGE, !planning);
-    for (const candidate of page) {
+    const digests = await blobDigestsAfter(db, after, PAGE);
+    const page = await sweepCandidates(db, digests, cutoff, !planning);
+    for (const chunk of batches(page, BATCH)) {
       if (ctx.signal.aborted) return result;
-      ctx.progress(++done);
-      const outcome = !ctx.dryRun
-        ? await sweepOne(db, store, commits, leaseMs, candidate, cutoff)
-        : planning
-          ? await wouldSweep(db, candidate, ctx)
-          : "removed";
-      if (outcome === "kept") continue;
-      if (outcome === "skipped") {
-        result.skipped++;
-        continue;
+      let removed: SweepCandidate[];
+      if (!ctx.dryRun) {
+        const outcome = await sweepBatch(db, store, commits, leaseMs, chunk, cutoff);
+        removed = outcome.removed;
+        result.skipped += outcome.skipped;
+      } else if (planning) {
+        removed = [];
+        for (const candidate of chunk) if (await wouldSweep(db, candidate, ctx)) removed.push(candidate);
+      } else {
+        removed = chunk;
       }
-      result.count++;
-      result.bytes += candidate.size;
-      ctx.removed({ kind: "blob", digest: candidate.digest, bytes: candidate.size, reason: "unreferenced" });
+      for (const candidate of removed) {
+        result.count++;
+        result.bytes += candidate.size;
+        ctx.removed({
+          kind: "blob",
+          digest: candidate.digest,
+          bytes: candidate.size,
+          reason: "unreferenced",
+        });
+      }
     }
-    if (page.length < PAGE) break;
-    after = page.at(-1)?.digest;
+    done += digests.length;
+    ctx.progress(done);
+    if (digests.length < PAGE) break;
+    after = digests.at(-1);
   }
   await finishInterrupted(db, store, commits, leaseMs, ctx, result);
   return result;
@@ -214,41 +237,62 @@ async function finishInterrupted(
 }
 
 /** A dry run's verdict: nothing links it but planned links, nothing references it but planned manifests. */
-async function wouldSweep(db: Db, candidate: SweepCandidate, ctx: SweepContext): Promise<"removed" | "kept"> {
+async function wouldSweep(db: Db, candidate: SweepCandidate, ctx: SweepContext): Promise<boolean> {
   const links = await linkingRepositories(db, candidate.digest, CHECK_LIMIT);
   if (links.length >= CHECK_LIMIT || links.some((r) => !ctx.planned.links.has(key(r, candidate.digest)))) {
-    return "kept";
+    return false;
   }
   const refs = await referencingManifests(db, candidate.digest, CHECK_LIMIT);
-  if (refs.length >= CHECK_LIMIT || refs.some((r) => !ctx.planned.manifests.has(r))) return "kept";
-  return "removed";
+  return refs.length < CHECK_LIMIT && refs.every((r) => ctx.planned.manifests.has(r));
 }
 
-/** The three steps of blob-states.ts: claim (CAS), delete the bytes within the lease, drop the row. */
-async function sweepOne(
+/**
+ * The three steps of blob-states.ts for a batch: claim each candidate by its own compare-and-swap (one
+ * transaction for the batch), delete the claimed bytes within the lease, then drop their rows (one
+ * transaction). A row whose bytes could not go is put back in service.
+ */
+async function sweepBatch(
   db: Db,
   store: BlobStore,
   commits: KeyedLock,
   leaseMs: number,
-  candidate: SweepCandidate,
+  candidates: SweepCandidate[],
   cutoff: string,
-): Promise<"removed" | "skipped"> {
-  if (!(await claimForDelete(db, candidate, cutoff))) return "skipped";
-  const claimed = Date.now();
-  try {
-    await commits.run(candidate.digest, async () => {
-      // Past half the lease an upload may take the row over soon: deleting now could hit its bytes.
-      if (Date.now() - claimed >= leaseMs / 2) throw new LeaseExpired();
-      await store.delete(candidate.digest);
-    });
-  } catch (err) {
-    // The bytes are still there: the blob goes back in service (an upload waiting on it proceeds).
-    await reviveDeleting(db, candidate.digest, candidate.generation);
-    if (err instanceof LeaseExpired) return "skipped";
-    throw err;
+): Promise<{ removed: SweepCandidate[]; skipped: number }> {
+  const claimed = await db.transaction().execute(async (trx) => {
+    const won: SweepCandidate[] = [];
+    for (const candidate of candidates) if (await claimForDelete(trx, candidate, cutoff)) won.push(candidate);
+    return won;
+  });
+  const claimedAt = Date.now();
+  const removed: SweepCandidate[] = [];
+  let failure: unknown;
+  // A few deletes at a time: an object store answers each in a round trip.
+  for (const group of batches(claimed, DELETE_CONCURRENCY)) {
+    await Promise.all(
+      group.map(async (candidate) => {
+        try {
+          await commits.run(candidate.digest, async () => {
+            // Past half the lease an upload may take the row over soon: deleting now could hit its bytes.
+            if (Date.now() - claimedAt >= leaseMs / 2) throw new LeaseExpired();
+            await store.delete(candidate.digest);
+          });
+          removed.push(candidate);
+        } catch (err) {
+          // The bytes are still there: the blob goes back in service (an upload waiting on it proceeds).
+          await reviveDeleting(db, candidate.digest, candidate.generation);
+          if (!(err instanceof LeaseExpired)) failure ??= err;
+        }
+      }),
+    );
   }
-  await deleteDeletingRow(db, candidate.digest, candidate.generation);
-  return "removed";
+  if (removed.length > 0) {
+    await db.transaction().execute(async (trx) => {
+      for (const candidate of removed) await deleteDeletingRow(trx, candidate.digest, candidate.generation);
+    });
+  }
+  if (failure !== undefined) throw failure;
+  return { removed, skipped: candidates.length - removed.length };
 }
 
 class LeaseExpired extends Error {}

@@ -4,7 +4,7 @@
 # named as arguments (npm run bench adds wrk). Idempotent: does nothing when all are installed.
 set -euo pipefail
 
-packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io strace postgresql nginx-light "$@")
+packages=(skopeo podman buildah runc umoci busybox-static docker-registry docker.io strace postgresql nginx-light chromium "$@")
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -41,6 +41,7 @@ export interface ServerConfig {
   gcIntervalMs: number;
   /** Collect manifests no tag names (after the grace window; never an index's child or a live referrer). */
   gcUntagged: boolean;
+  uiEnabled: boolean;
   /** Where metadata lives: the embedded SQLite file in the data directory, or a PostgreSQL database. */
   metadataDriver: "sqlite" | "postgres";
   /** postgres://user:password@host:port/database (driver postgres only). */
@@ -244,6 +245,12 @@ const settings: { [K in keyof ServerConfig]: Setting<K> } = {
     help: "also collect manifests no tag names (never an index's child nor a referrer of a stored subject)",
     parse: parseBoolean,
   },
+  uiEnabled: {
+    key: "ui.enabled",
+    env: "WHARF_UI_ENABLED",
+    help: "serve the web UI at / (the registry API stays at /v2/ and /api/v1/ either way)",
+    parse: parseBoolean,
+  },
   metadataDriver: {
     key: "metadata.driver",
     env: "WHARF_METADATA_DRIVER",
@@ -347,6 +354,7 @@ const defaults = (): ServerConfig => ({
   gcGraceMs: 3600_000,
   gcIntervalMs: 6 * 3600_000,
   gcUntagged: false,
+  uiEnabled: true,
   metadataDriver: "sqlite",
   metadataUrl: undefined,
   metadataPoolSize: 10,

@@ -110,6 +110,7 @@ async function startNode(config: ServerConfig, log: Logger, worker?: number): Pr
     idleTimeoutMs: config.idleTimeoutMs,
     bodyTimeoutMs: config.bodyTimeoutMs,
     trustedProxies: config.trustedProxies,
+    ui: config.uiEnabled,
   });
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   try {

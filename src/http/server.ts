@@ -22,6 +22,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import { closeIfBodyUnread } from "./connections.js";
 import { setBodyDeadline } from "./request-body.js";
 import { logAccess, noteErrorCode, requestId, safeUrl } from "./request-log.js";
+import { isUiPath, loadUi } from "./routes/ui.js";
 
 /** Everything the HTTP layer serves, built by the caller. */
 export interface Services {
@@ -43,6 +44,8 @@ export interface HttpOptions {
    * client address (lockouts, audit, logs) is the one it forwarded. Nobody is trusted by default.
    */
   trustedProxies: string[];
+  /** Serve the web UI (dist/ui) at `/`. */
+  ui: boolean;
 }
 
 /** Order matters: upload paths must be tried before the blob path they would also match. */
@@ -86,7 +89,9 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
   app.addHook("onResponse", async (request, reply) => logAccess(log, request, reply));
 
   app.setErrorHandler((error, request, reply) => handleError(error, request, reply, log));
+  const ui = options.ui ? loadUi() : undefined;
   app.setNotFoundHandler((request, reply) => {
+    if (ui && isUiPath(request)) return ui.send(request, reply);
     noteErrorCode(request, "NAME_UNKNOWN");
     void sendJson(reply.code(404), errorBody("NAME_UNKNOWN", `no route for ${safeUrl(request.url)}`));
   });

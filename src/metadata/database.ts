@@ -1,5 +1,13 @@
 import { closeSync, openSync } from "node:fs";
-import { CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, type Driver } from "kysely";
+import {
+  CompiledQuery,
+  Kysely,
+  PostgresAdapter,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Driver,
+} from "kysely";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import type { Database } from "./schema.js";
@@ -34,7 +42,28 @@ export async function openSqlite(path: string, options: OpenOptions = {}): Promi
     await db.destroy();
     throw err;
   }
+  // Planner statistics: without them SQLite prefers a covering index on one column over the index that
+  // matches the query (seen: 0.3 ms instead of 20 µs per reference lookup at 100,000 blobs).
+  optimizeSqlite(sqlite, "optimize=0x10002");
   return db;
+}
+
+function optimizeSqlite(sqlite: SqliteDatabase.Database, pragma: string): void {
+  try {
+    sqlite.pragma(pragma);
+  } catch (err) {
+    // Statistics only steer plans: a busy or read-only database works without fresh ones.
+    if (!String((err as { code?: unknown }).code ?? "").startsWith("SQLITE_")) throw err;
+  }
+}
+
+/**
+ * Refreshes the query planner's statistics where the database does not itself (SQLite's `PRAGMA
+ * optimize`, cheap when little changed; PostgreSQL's autovacuum analyzes on its own). Long jobs over
+ * tables that grew since the process started call it first.
+ */
+export async function refreshPlannerStatistics(db: Db): Promise<void> {
+  if (dialectOf(db) === "sqlite") await sql`pragma optimize`.execute(db);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { RegistryError } from "../../oci/errors.js";
-import type { Db } from "../../metadata/database.js";
+import { refreshPlannerStatistics, type Db } from "../../metadata/database.js";
 import { acquireLease, leaseHolder, releaseLease, renewLease } from "../../metadata/leases.js";
 import {
   failAbandonedGcRuns,
@@ -266,6 +266,10 @@ export class GarbageCollector {
       // Let the caller (the API's 202) go first: the run is recorded, the work starts next tick.
       await new Promise((resolve) => setImmediate(resolve));
       if (request.trigger === "schedule" && this.retention) await this.applyRetention();
+      // The sweeps' lookups need plans fit for the tables' current sizes.
+      await refreshPlannerStatistics(this.db).catch((err: unknown) =>
+        this.log.debug({ err }, "refreshing the planner's statistics failed"),
+      );
       for (const phase of this.phases) {
         abort.signal.throwIfAborted();
         const current = { phase: phase.name, done: 0, total: null as number | null, count: 0, bytes: 0 };

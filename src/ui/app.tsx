@@ -1,0 +1,141 @@
+import { useEffect, useState } from "preact/hooks";
+import logo from "./favicon.svg";
+import { Link, navigate, routeOf, useLocation, type Route } from "./router";
+import { signOut, useSession } from "./session";
+import { OverviewPage } from "./pages/overview";
+import { RepositoryPage } from "./pages/repository";
+import { ArtifactPage } from "./pages/artifact/index";
+import { SearchPage } from "./pages/search";
+import { SignInPage } from "./pages/sign-in";
+import { AdminPage } from "./pages/admin/index";
+import { NotFoundPage } from "./pages/not-found";
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case "overview":
+      return <OverviewPage />;
+    case "repository":
+      return <RepositoryPage repository={route.repository} />;
+    case "artifact":
+      return <ArtifactPage repository={route.repository} reference={route.reference} />;
+    case "search":
+      return <SearchPage />;
+    case "sign-in":
+      return <SignInPage />;
+    case "admin":
+      return <AdminPage section={route.section} />;
+    case "not-found":
+      return <NotFoundPage />;
+  }
+}
+
+/** The header's search box: typing goes to the search page, which searches as you type. */
+function SearchBox() {
+  const { path, query } = useLocation();
+  const [text, setText] = useState(path === "/search" ? (query.get("q") ?? "") : "");
+  useEffect(() => {
+    if (path === "/search") setText(query.get("q") ?? "");
+  }, [path]);
+  useEffect(() => {
+    // "/" focuses the search box, as on most code hosts (not while typing elsewhere).
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      if (event.key !== "/" || target?.closest("input, textarea, select, [contenteditable]")) return;
+      event.preventDefault();
+      document.getElementById("search")?.focus();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, []);
+  return (
+    <form
+      role="search"
+      class="search-box"
+      onSubmit={(event) => {
+        event.preventDefault();
+        navigate(`/search?q=${encodeURIComponent(text)}`);
+      }}
+    >
+      <label for="search" class="visually-hidden">
+        Search artifacts
+      </label>
+      <input
+        id="search"
+        type="search"
+        placeholder="Search artifacts  ( / )"
+        autocomplete="off"
+        value={text}
+        onInput={(event) => {
+          const value = event.currentTarget.value;
+          setText(value);
+          navigate(`/search?q=${encodeURIComponent(value)}`, { replace: path === "/search" });
+        }}
+      />
+    </form>
+  );
+}
+
+function Account() {
+  const session = useSession();
+  if (session.loading || !session.authEnabled) return null;
+  if (!session.user) {
+    return (
+      <Link class="button" href="/sign-in">
+        Sign in
+      </Link>
+    );
+  }
+  return (
+    <div class="account">
+      <span class="account-name" title="Signed in">
+        {session.user.name}
+      </span>
+      <button
+        type="button"
+        onClick={async () => {
+          await signOut();
+          navigate("/");
+        }}
+      >
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+export function App() {
+  const { path } = useLocation();
+  const session = useSession();
+  const route = routeOf(path);
+  useEffect(() => {
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }, [path]);
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <Link href="/" class="brand" aria-label="Wharf: all repositories">
+          <img src={logo} alt="" width={24} height={24} />
+          <span>Wharf</span>
+        </Link>
+        <SearchBox />
+        <nav class="top-nav" aria-label="Main">
+          <Link href="/" aria-current={route.page === "overview" ? "page" : undefined}>
+            Repositories
+          </Link>
+          {session.user?.admin && (
+            <Link href="/admin" aria-current={route.page === "admin" ? "page" : undefined}>
+              Admin
+            </Link>
+          )}
+        </nav>
+        <Account />
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page route={route} />
+      </main>
+    </>
+  );
+}

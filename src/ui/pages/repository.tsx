@@ -1,0 +1,7 @@
+export function RepositoryPage({ repository }: { repository: string }) {
+  return (
+    <section>
+      <h1>{repository}</h1>
+    </section>
+  );
+}

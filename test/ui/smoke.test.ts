@@ -1,0 +1,56 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import type { Browser } from "playwright-core";
+import { startWharf, type TestServer } from "../helpers/server.js";
+import { launchBrowser, openPage } from "../helpers/browser.js";
+
+let server: TestServer;
+let browser: Browser;
+
+before(async () => {
+  server = await startWharf({ backend: {} });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test("GET / serves the UI with a strict Content-Security-Policy, and its assets cached for good", async () => {
+  const res = await fetch(`${server.url}/`, { headers: { "Accept-Encoding": "br" } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+  assert.match(res.headers.get("content-security-policy") ?? "", /default-src 'self'/);
+  assert.equal(res.headers.get("cache-control"), "no-cache");
+  const html = await res.text();
+  const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+  assert.ok(script, html);
+  const asset = await fetch(`${server.url}${script}`, { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(asset.status, 200);
+  assert.equal(asset.headers.get("content-encoding"), "gzip");
+  assert.match(asset.headers.get("cache-control") ?? "", /immutable/);
+  // A client-side route answers the page; the registry's API paths keep their OCI errors.
+  assert.equal((await fetch(`${server.url}/r/some/repo`)).status, 200);
+  const api = await fetch(`${server.url}/api/v1/nothing-here`);
+  assert.equal(api.status, 404);
+  assert.match(await api.text(), /"errors"/);
+  assert.equal((await fetch(`${server.url}/assets/missing-0000.js`)).status, 404);
+});
+
+test("the page renders in a browser: header, repositories, a not-found page", async () => {
+  const { page, context } = await openPage(browser, `${server.url}/`);
+  try {
+    await page.getByRole("link", { name: /Wharf/ }).first().waitFor();
+    await page.getByRole("heading", { name: "Repositories" }).waitFor();
+    await page.goto(`${server.url}/no/such/page`);
+    await page.getByRole("heading", { name: "Not found" }).waitFor();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${server.url}/`);
+    await page.getByRole("heading", { name: "Repositories" }).waitFor();
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

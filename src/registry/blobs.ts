@@ -62,6 +62,25 @@ export class BlobService {
   }
 
   /**
+   * A stream of a blob the repository links (a byte range of it), for reading its content on the server
+   * (the discovery API's file views); manifests are not blobs here. Throws BLOB_UNKNOWN when not linked.
+   */
+  async open(
+    repository: string,
+    digest: string,
+    range?: ByteRange,
+  ): Promise<{ size: number; stream: Readable }> {
+    const info = await this.stat(repository, digest);
+    if (info.manifest) throw blobUnknown(info.digest);
+    try {
+      return { size: info.size, stream: await this.store.read(info.digest, range) };
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) throw blobUnknown(info.digest);
+      throw err;
+    }
+  }
+
+  /**
    * A URL the client may fetch the blob from itself (a presigned object-store URL), when the store hands
    * those out; undefined means serve it. Call only after stat(), which checked the repository has it.
    */

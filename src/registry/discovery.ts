@@ -409,7 +409,8 @@ export class DiscoveryService {
       this.db,
       missing.map((d) => ({ repository, digest: d })),
     );
-    return [...referring, ...more.filter((a) => a.accessory === 1 && a.digest !== digest)];
+    // Stored by digest, a `.sig` is not recorded as an accessory (no tag names its subject) but is one here.
+    return [...referring, ...more.filter((a) => SIGNATURE_KINDS.has(a.kind) && a.digest !== digest)];
   }
 
   private summaryOf(

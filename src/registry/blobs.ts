@@ -62,20 +62,24 @@ export class BlobService {
   }
 
   /**
-   * A stream of a blob the repository links (a byte range of it), for reading its content on the server
-   * (the discovery API's file views); manifests are not blobs here. Throws BLOB_UNKNOWN when not linked.
+   * A stream of a blob the repository links (its first `limit` bytes, if given), for reading its content on the server
+   * (the discovery API's file views). Not a client's GET: it neither counts as a use of the blob (gc) nor
+   * serves manifests. Throws BLOB_UNKNOWN when the repository does not link it.
    */
   async open(
     repository: string,
     digest: string,
-    range?: ByteRange,
+    limit?: number,
   ): Promise<{ size: number; stream: Readable }> {
-    const info = await this.stat(repository, digest);
-    if (info.manifest) throw blobUnknown(info.digest);
+    requireRepositoryName(repository);
+    const parsed = requireDigest(digest);
+    const linked = await linkedBlob(this.db, repository, parsed.digest);
+    if (linked === null) throw blobUnknown(parsed.digest);
     try {
-      return { size: info.size, stream: await this.store.read(info.digest, range) };
+      const range = limit !== undefined && linked.size > limit ? { start: 0, end: limit - 1 } : undefined;
+      return { size: linked.size, stream: await this.store.read(parsed.digest, range) };
     } catch (err) {
-      if (err instanceof BlobNotFoundError) throw blobUnknown(info.digest);
+      if (err instanceof BlobNotFoundError) throw blobUnknown(parsed.digest);
       throw err;
     }
   }

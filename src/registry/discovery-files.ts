@@ -9,7 +9,6 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { RegistryError } from "../oci/errors.js";
-import type { ByteRange } from "../storage/blob-store.js";
 import type { DescriptorView, ManifestView } from "../oci/kinds/view.js";
 
 /** File content returned as text, at most (UTF-8 bytes). */
@@ -62,8 +61,8 @@ export interface FileContent {
   truncated: boolean;
 }
 
-/** A stream of one of the repository's blobs (or a range of it), with its size. */
-export type OpenBlob = (digest: string, range?: ByteRange) => Promise<{ size: number; stream: Readable }>;
+/** A stream of one of the repository's blobs (its first `limit` bytes, if given), with its size. */
+export type OpenBlob = (digest: string, limit?: number) => Promise<{ size: number; stream: Readable }>;
 
 /** What one request may still read from archives (shared by all its archive layers). */
 interface Budget {
@@ -76,7 +75,6 @@ interface FoundFile {
   size: number;
   chunks: Buffer[];
   length: number;
-  ended: boolean;
 }
 
 type Source =
@@ -113,17 +111,21 @@ export async function listFiles(view: ManifestView, open: OpenBlob): Promise<Fil
       files.push({ path: source.path, size: layer.size, layer: layer.digest, mediaType: layer.mediaType });
       continue;
     }
+    if (exhausted(budget)) {
+      truncated = true;
+      continue;
+    }
     const { stream } = await open(layer.digest);
     const complete = await walkArchive(stream, budget, (entry, path, stop) => {
       entry.resume();
       if (path === null) return;
+      // One more than fits: the listing is cut (stopping at the last one that fits could not tell).
+      if (files.length >= MAX_FILES) return stop();
       files.push({ path, size: entry.size, layer: layer.digest, mediaType: layer.mediaType });
-      if (files.length >= MAX_FILES) stop();
     });
     if (!complete) truncated = true;
-    if (budget.bytes >= MAX_ARCHIVE_BYTES || budget.entries >= MAX_ARCHIVE_ENTRIES) break;
   }
-  return { files, truncated: truncated || files.length >= MAX_FILES };
+  return { files, truncated };
 }
 
 /** One file's content (the first MAX_FILE_TEXT bytes as text, or flagged binary); NOT_FOUND if none. */
@@ -138,11 +140,13 @@ export async function readFile(view: ManifestView, open: OpenBlob, requested: st
     const { layer } = source;
     if (source.type === "file") {
       if (source.path !== path) continue;
-      if (layer.size === 0) return contentOf(path, 0, Buffer.alloc(0), true);
-      const end = Math.min(layer.size, MAX_FILE_TEXT) - 1;
-      const { size, stream } = await open(layer.digest, { start: 0, end });
+      const { size, stream } = await open(layer.digest, MAX_FILE_TEXT);
       const bytes = await collect(stream, MAX_FILE_TEXT);
-      return contentOf(path, size, bytes, size <= MAX_FILE_TEXT && bytes.length === size);
+      return contentOf(path, size, bytes, bytes.length === size);
+    }
+    if (exhausted(budget)) {
+      searchTruncated = true;
+      continue;
     }
     const { stream } = await open(layer.digest);
     const search: { found?: FoundFile } = {};
@@ -151,7 +155,7 @@ export async function readFile(view: ManifestView, open: OpenBlob, requested: st
         entry.resume();
         return;
       }
-      const file: FoundFile = { size: entry.size, chunks: [], length: 0, ended: false };
+      const file: FoundFile = { size: entry.size, chunks: [], length: 0 };
       search.found = file;
       entry.on("data", (chunk: Buffer) => {
         const room = MAX_FILE_TEXT - file.length;
@@ -161,24 +165,25 @@ export async function readFile(view: ManifestView, open: OpenBlob, requested: st
         file.length += kept.length;
         if (file.length >= MAX_FILE_TEXT) stop();
       });
-      entry.on("end", () => {
-        file.ended = true;
-        stop();
-      });
+      entry.on("end", stop);
     });
     const found = search.found;
     if (found) {
       const bytes = Buffer.concat(found.chunks);
-      const whole = (found.ended || complete) && bytes.length === found.size;
+      // Whole when every byte the entry declares was read (the archive may end or be cut before).
+      const whole = bytes.length === found.size;
       return contentOf(path, found.size, bytes, whole);
     }
     if (!complete) searchTruncated = true;
-    if (budget.bytes >= MAX_ARCHIVE_BYTES || budget.entries >= MAX_ARCHIVE_ENTRIES) break;
   }
   throw new RegistryError("NOT_FOUND", "no such file in this artifact", {
     path,
     ...(searchTruncated ? { truncated: true } : {}),
   });
+}
+
+function exhausted(budget: Budget): boolean {
+  return budget.bytes >= MAX_ARCHIVE_BYTES || budget.entries >= MAX_ARCHIVE_ENTRIES;
 }
 
 /**

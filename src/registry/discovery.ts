@@ -302,7 +302,7 @@ export class DiscoveryService {
     const manifest = await this.manifest(repository, reference, visible);
     const view = viewManifest(JSON.parse(manifest.content.toString("utf8")));
     // Through the blob service: only blobs the repository links, from whichever store holds them.
-    const open: OpenBlob = (digest, range) => this.blobs.open(repository, digest, range);
+    const open: OpenBlob = (digest, limit) => this.blobs.open(repository, digest, limit);
     return { view, open };
   }
 

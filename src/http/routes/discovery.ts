@@ -126,8 +126,10 @@ export function registerDiscoveryRoutes(app: FastifyInstance, services: Services
     }
     if (view === "manifest") {
       const manifest = await discovery.manifest(name, reference, visible);
+      // Bytes as stored, beside the UI on this origin: never sniffed into anything but their own type.
       return reply
         .type(manifest.mediaType)
+        .header("X-Content-Type-Options", "nosniff")
         .header("Docker-Content-Digest", manifest.digest)
         .header("Content-Length", manifest.content.length)
         .send(manifest.content);

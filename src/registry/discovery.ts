@@ -221,7 +221,11 @@ export class DiscoveryService {
       this.trust ? this.trust.hasKeys() : Promise.resolve(true),
     ]);
     const recordsOf = new Map<string, SignatureRecord[]>();
-    for (const r of records) recordsOf.set(r.digest, [...(recordsOf.get(r.digest) ?? []), r]);
+    for (const r of records) {
+      const list = recordsOf.get(r.digest);
+      if (list) list.push(r);
+      else recordsOf.set(r.digest, [r]);
+    }
     const at = new Date().toISOString();
     const accessories: Record<string, AccessoryView[]> = {};
     for (const a of accessoryRows) {

@@ -126,6 +126,7 @@ describe("the artifact page", { timeout: 180_000 }, () => {
         await facts.getByText(text, { exact: true }).waitFor();
       }
       await page.getByText(bundleDigest, { exact: true }).waitFor();
+      await screenshot(page, "artifact");
       assert.equal(
         await page.getByRole("link", { name: "1.0", exact: true }).getAttribute("href"),
         "/a/bundles/app:1.0",
@@ -159,8 +160,6 @@ describe("the artifact page", { timeout: 180_000 }, () => {
         .locator("li.accessory")
         .filter({ has: page.getByText("unverified", { exact: true }) });
       assert.doesNotMatch(await untrusted.innerText(), /key\s+ci\b/);
-
-      await screenshot(page, "artifact");
 
       const sbom = tree.getByRole("link", { name: new RegExp(sbomDigest.slice(0, 19)) });
       await sbom.click();

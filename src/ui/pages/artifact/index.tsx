@@ -26,8 +26,10 @@ export function ArtifactPage({ repository, reference }: { repository: string; re
   const a = detail.data;
   return (
     <article class="artifact">
-      <Header artifact={a} reference={reference} />
-      <FactList facts={a.facts} />
+      <div class="artifact-overview">
+        <Header artifact={a} reference={reference} />
+        <FactList facts={a.facts} />
+      </div>
       {a.actions && a.actions.length > 0 && (
         <section aria-labelledby="actions">
           <h2 id="actions">Use it</h2>
@@ -41,8 +43,8 @@ export function ArtifactPage({ repository, reference }: { repository: string; re
           </ul>
         </section>
       )}
-      <Contents artifact={a} />
       <AccessoryTree artifact={a} />
+      <Contents artifact={a} />
       {(a.layers?.length ?? 0) > 0 && <FilesSection artifact={a} />}
       <ManifestSection artifact={a} />
     </article>

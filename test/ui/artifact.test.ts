@@ -36,8 +36,12 @@ describe("the artifact page", { timeout: 180_000 }, () => {
   }
 
   /** The page of `ref` (`NAME:TAG` or `NAME@DIGEST`), loaded: its heading shown. */
-  async function open(ref: string, width = 1280): Promise<{ page: Page; close(): Promise<void> }> {
-    const { page, context } = await openPage(browser, `${server.url}/a/${ref}`, { width });
+  async function open(
+    ref: string,
+    width = 1280,
+    colorScheme: "light" | "dark" = "light",
+  ): Promise<{ page: Page; close(): Promise<void> }> {
+    const { page, context } = await openPage(browser, `${server.url}/a/${ref}`, { width, colorScheme });
     await page.locator("article.artifact h1").waitFor();
     return { page, close: () => context.close() };
   }
@@ -65,6 +69,8 @@ describe("the artifact page", { timeout: 180_000 }, () => {
         ],
       }).then((index) => (indexDigest = index.digest)),
       writeFile(join(dir, "NOTES.txt"), NOTES),
+      writeFile(join(dir, "blob.bin"), Buffer.from([0, 1, 2, 0, 255, 0])),
+      writeFile(join(dir, "big.log"), "a log line of forty bytes, repeated....\n".repeat(8000)),
       writeFile(join(dir, "sbom.spdx.json"), SBOM),
     ]);
     server = started;
@@ -76,6 +82,8 @@ describe("the artifact page", { timeout: 180_000 }, () => {
       "push",
       `${host}/bundles/app:1.0`,
       join(dir, "NOTES.txt"),
+      join(dir, "blob.bin"),
+      join(dir, "big.log"),
       "-a",
       "org.opencontainers.image.title=App bundle",
       "-a",
@@ -131,15 +139,25 @@ describe("the artifact page", { timeout: 180_000 }, () => {
         await page.getByRole("link", { name: "1.0", exact: true }).getAttribute("href"),
         "/a/bundles/app:1.0",
       );
-      await page.locator(".artifact-kind .badge", { hasText: "Signed" }).waitFor();
+      await page.locator(".artifact-kind .badge", { hasText: "Signed by ci" }).waitFor();
 
+      await page.getByRole("heading", { name: "Layers (3)" }).waitFor();
       const layer = page.getByRole("row").filter({ hasText: "NOTES.txt" });
       assert.equal(await layer.count(), 1);
       assert.match(await layer.innerText(), new RegExp(`${Buffer.byteLength(NOTES)} B`));
 
-      const detail = (await (
-        await fetch(`${server.url}/api/v1/artifacts/bundles/app:1.0`)
-      ).json()) as { actions: { command: string }[] };
+      // Files are read when opened: a text file shows its text, a binary one says so.
+      await page.getByText("List the files").click();
+      await page.getByRole("button", { name: "Open NOTES.txt" }).click();
+      await page.getByLabel("NOTES.txt").getByText(NOTES.trim()).waitFor();
+      await page.getByRole("button", { name: "Open blob.bin" }).click();
+      await page.getByText("Binary file: not shown.").waitFor();
+      await page.getByRole("button", { name: "Open big.log" }).click();
+      await page.getByText("Truncated at 256 KiB.").waitFor();
+
+      const detail = (await (await fetch(`${server.url}/api/v1/artifacts/bundles/app:1.0`)).json()) as {
+        actions: { command: string }[];
+      };
       const first = detail.actions[0];
       assert.ok(first, "the bundle's kind has actions");
       const actions = page.locator("ul.actions");
@@ -241,12 +259,17 @@ describe("the artifact page", { timeout: 180_000 }, () => {
   });
 
   test("at 375 px nothing scrolls sideways (bundle, index); an unknown artifact says so", async () => {
-    for (const ref of ["bundles/app:1.0", "images/multi:1.0"]) {
-      const { page, close } = await open(ref, 375);
+    for (const [ref, scheme] of [
+      ["bundles/app:1.0", "light"],
+      ["images/multi:1.0", "dark"],
+    ] as const) {
+      const { page, close } = await open(ref, 375, scheme);
       try {
-        await page.locator("ul.tree, section").first().waitFor();
+        await page.getByRole("heading", { name: "Signatures, SBOMs and attestations" }).waitFor();
         const width = await page.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(width <= 375, `${ref}: the page is ${width} px wide`);
+        const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        assert.equal(background, scheme === "dark" ? "rgb(13, 17, 23)" : "rgb(255, 255, 255)");
       } finally {
         await close();
       }

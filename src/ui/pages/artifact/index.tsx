@@ -57,7 +57,7 @@ function Header({ artifact: a, reference }: { artifact: ArtifactDetail; referenc
       <p class="artifact-kind">
         <KindIcon url={a.kind.iconUrl} size={32} />
         <span>{a.kind.title}</span>
-        {a.signed ? <span class="badge ok">Signed</span> : <span class="badge">Not signed</span>}
+        {a.signed ? <span class="badge ok">{signedBy(a)}</span> : <span class="badge">Not signed</span>}
       </p>
       <h1>
         <Link href={paths.repository(a.repository)}>{a.repository}</Link>
@@ -107,6 +107,12 @@ function Header({ artifact: a, reference }: { artifact: ArtifactDetail; referenc
       </dl>
     </header>
   );
+}
+
+/** "Signed by ci, release": the trusted keys whose signatures verified (the API lists a few). */
+function signedBy(a: ArtifactDetail): string {
+  const keys = [...new Set((a.signatures ?? []).map((s) => s.key))];
+  return keys.length > 0 ? `Signed by ${keys.join(", ")}` : "Signed";
 }
 
 const FACTS: [keyof Facts, string][] = [

@@ -77,7 +77,12 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     ((await res.json()) as { errors: { code: string; message: string }[] }).errors[0];
 
   before(async () => {
-    server = await startAuthServer({ WHARF_MAX_FAILED_LOGINS: "3", WHARF_LOG_LEVEL: "debug" });
+    server = await startAuthServer({
+      WHARF_MAX_FAILED_LOGINS: "3",
+      WHARF_LOG_LEVEL: "debug",
+      // As behind a TLS-terminating load balancer (for the Secure attribute).
+      WHARF_TRUSTED_PROXIES: "127.0.0.1",
+    });
     url = server.url;
     await createUser(url, alice.name, alice.password);
     await addRule(url, "user:alice", "team-a/**", ["pull"]);
@@ -107,6 +112,13 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     assert.ok(expires > Date.now() + 11 * HOUR && expires <= Date.now() + 12 * HOUR, body.expiresAt);
     const cookie = /^wharf_session=([^;]*)/.exec(setCookie)?.[1] ?? "";
     secrets.push(cookie, body.csrf);
+
+    // Over TLS (here: through a trusted proxy that terminated it) the cookie is Secure too.
+    const tls = await signInResponse(alice.name, alice.password, { "X-Forwarded-Proto": "https" });
+    assert.equal(tls.status, 201);
+    assert.ok((tls.headers.get("set-cookie") ?? "").split("; ").includes("Secure"));
+    const tlsCookie = /^wharf_session=([^;]*)/.exec(tls.headers.get("set-cookie") ?? "")?.[1] ?? "";
+    secrets.push(tlsCookie, ((await tls.json()) as { csrf: string }).csrf);
 
     // The database keeps the cookie's hash, never the cookie.
     const rows = await queryMetadata<{ id_hash: string; subject: string; csrf: string }>(

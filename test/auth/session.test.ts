@@ -116,7 +116,7 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     // Over TLS (here: through a trusted proxy that terminated it) the cookie is Secure too.
     const tls = await signInResponse(alice.name, alice.password, { "X-Forwarded-Proto": "https" });
     assert.equal(tls.status, 201);
-    assert.ok((tls.headers.get("set-cookie") ?? "").split("; ").includes("Secure"));
+    assert.ok((tls.headers.get("set-cookie") ?? "").split("; ").includes("Secure"), "Secure over TLS");
     const tlsCookie = /^wharf_session=([^;]*)/.exec(tls.headers.get("set-cookie") ?? "")?.[1] ?? "";
     secrets.push(tlsCookie, ((await tls.json()) as { csrf: string }).csrf);
 
@@ -127,8 +127,14 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
       ["alice"],
     );
     const hash = createHash("sha256").update(cookie).digest("hex");
-    assert.ok(rows.some((r) => r.id_hash === hash && r.csrf === body.csrf));
-    assert.ok(rows.every((r) => r.id_hash !== cookie));
+    assert.ok(
+      rows.some((r) => r.id_hash === hash && r.csrf === body.csrf),
+      "a row keyed by the hash",
+    );
+    assert.ok(
+      rows.every((r) => r.id_hash !== cookie),
+      "no row keyed by the cookie itself",
+    );
   });
 
   test("GET /api/v1/session: the user with the cookie, nobody without; an unknown cookie is cleared", async () => {
@@ -180,7 +186,7 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
         )
       )[0];
     const first = await row();
-    assert.ok(first);
+    assert.ok(first, "the session's row");
     // Seen just now: a use within the minute writes nothing.
     assert.equal((await getSession(session.header)).status, 200);
     assert.deepEqual(await row(), first);
@@ -200,7 +206,7 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     );
     assert.equal((await getSession(session.header)).status, 200);
     const slid = await row();
-    assert.ok(slid);
+    assert.ok(slid, "the session's row");
     assert.equal(slid.expires_at, new Date(createdAt + 7 * 24 * HOUR).toISOString());
     assert.ok(Date.parse(slid.last_seen_at) > Date.now() - 60_000, slid.last_seen_at);
   });
@@ -344,7 +350,7 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     // Locked out (WHARF_MAX_FAILED_LOGINS=3), the right password included; the token service agrees.
     const res = await signInResponse(locked.name, locked.password);
     assert.equal(res.status, 429);
-    assert.ok(Number(res.headers.get("retry-after")) > 0);
+    assert.ok(Number(res.headers.get("retry-after")) > 0, "Retry-After");
     assert.equal(res.headers.get("set-cookie"), null);
     assert.equal((await requestToken(url, [], locked)).status, 429);
 
@@ -420,7 +426,8 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
   );
 
   test("no session cookie or CSRF value reaches the server's log", async () => {
-    assert.ok(secrets.length > 10);
+    // (A message on every assert.ok: without one, node:assert parses the transpiled one-line source.)
+    assert.ok(secrets.length > 10, `sessions were made: ${secrets.length / 2}`);
     const log = server.server.output();
     assert.match(log, /"url":"\/api\/v1\/session"/, "the debug log has the session requests");
     const leaked = secrets.filter((s) => log.includes(s));

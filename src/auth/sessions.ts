@@ -6,6 +6,7 @@ import {
   findUiSession,
   insertUiSession,
   touchUiSession,
+  trimUserSessions,
   type UiSessionRow,
 } from "../metadata/ui-sessions.js";
 import type { Authenticator } from "./authenticator.js";
@@ -40,6 +41,8 @@ export const SESSION_LIMITS: SessionLimits = { idleMs: 12 * 3600_000, absoluteMs
 const TOUCH_EVERY_MS = 60_000;
 /** Expired rows deleted per sign-in: each sign-in adds one row and removes up to this many dead ones. */
 const SWEEP_LIMIT = 100;
+/** A user's live sessions (browsers, devices); a sign-in beyond it ends the oldest. */
+const MAX_SESSIONS_PER_USER = 20;
 /** 32 random bytes, base64url: anything else is not one of ours and costs no database read. */
 const COOKIE_VALUE = /^[A-Za-z0-9_-]{43}$/;
 
@@ -72,6 +75,7 @@ export class SessionService {
       expires_at: expiresAt,
       last_seen_at: createdAt,
     });
+    await trimUserSessions(this.db, identity.name, MAX_SESSIONS_PER_USER);
     return {
       identity,
       csrf,

@@ -11,6 +11,7 @@ import type { SessionService } from "../auth/sessions.js";
 import { recordRefusal, refuseLogin } from "./refusals.js";
 import { noteIdentity } from "./request-log.js";
 import { sessionCookie } from "./session-cookie.js";
+import { crossSiteProblem } from "./cross-site.js";
 
 /** What a route needs: any valid credentials (`/v2/`), the catalog, or an action on its repository. */
 export type Requirement = "login" | "catalog" | RepositoryAction;
@@ -104,7 +105,10 @@ export class AccessGuard {
   async reader(request: FastifyRequest, reply: FastifyReply): Promise<RequestAccess> {
     if (!(await this.authenticator.isEnabled())) return OPEN_ACCESS(request.ip);
     if (request.headers.authorization) return this.check(request, reply, "login", "");
-    const session = await this.sessions?.resolve(sessionCookie(request));
+    // The cookie counts only on the UI's own requests: a sibling subdomain's page gets it sent too
+    // (SameSite), and could probe private names by load and error events.
+    const cookie = crossSiteProblem(request, this.realm(request)) ? undefined : sessionCookie(request);
+    const session = await this.sessions?.resolve(cookie);
     const identity: Identity = session?.identity ?? ANONYMOUS;
     if (session) noteIdentity(request, identity);
     const policy = await this.authenticator.policy();

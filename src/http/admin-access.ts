@@ -6,6 +6,7 @@ import { ADMIN_SCOPE, tokenGrantsAdmin } from "../auth/scopes.js";
 import { InvalidTokenError } from "../auth/tokens.js";
 import { csrfMatches } from "../auth/sessions.js";
 import { presentedCredentials } from "./access.js";
+import { crossSiteProblem } from "./cross-site.js";
 import { recordRefusal, refuseLogin } from "./refusals.js";
 import { hasBody } from "./request-body.js";
 import type { Services } from "./server.js";
@@ -134,21 +135,11 @@ function denied(
  * neither. Only the server's own origin (its Host, or the configured realm's) passes.
  */
 export function rejectCrossSite(request: FastifyRequest, realm: string): void {
-  const site = request.headers["sec-fetch-site"];
-  if (site === "cross-site" || site === "same-site") {
+  const problem = crossSiteProblem(request, realm);
+  if (problem === "cross-site requests are refused") {
     throw new RegistryError("DENIED", "cross-site requests to the admin API are refused");
   }
-  const origin = request.headers.origin;
-  if (origin === undefined) return;
-  let host: string | undefined;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    host = undefined;
-  }
-  if (!host || (host !== request.headers.host && host !== new URL(realm).host)) {
-    throw new RegistryError("DENIED", `requests from the origin ${origin.slice(0, 200)} are refused`);
-  }
+  if (problem) throw new RegistryError("DENIED", problem);
 }
 
 /** Only JSON bodies: a form or `text/plain` body is what a cross-site form can send without CORS. */

@@ -54,3 +54,20 @@ export async function deleteExpiredUiSessions(db: Conn, at: string, limit: numbe
     )
     .execute();
 }
+
+/** Keeps a user's `keep` newest sessions, ending the older ones (sign-ins in a loop grow nothing). */
+export async function trimUserSessions(db: Conn, subject: string, keep: number): Promise<void> {
+  await db
+    .deleteFrom("ui_sessions")
+    .where("subject", "=", subject)
+    .where("id_hash", "not in", (eb) =>
+      eb
+        .selectFrom("ui_sessions")
+        .select("id_hash")
+        .where("subject", "=", subject)
+        .orderBy("created_at", "desc")
+        .orderBy("id_hash")
+        .limit(keep),
+    )
+    .execute();
+}

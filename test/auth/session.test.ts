@@ -113,11 +113,13 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     const cookie = /^wharf_session=([^;]*)/.exec(setCookie)?.[1] ?? "";
     secrets.push(cookie, body.csrf);
 
-    // Over TLS (here: through a trusted proxy that terminated it) the cookie is Secure too.
+    // Over TLS (here: through a trusted proxy that terminated it) the cookie is Secure and __Host-: no
+    // sibling subdomain or plain-HTTP page can set a cookie of that name.
     const tls = await signInResponse(alice.name, alice.password, { "X-Forwarded-Proto": "https" });
     assert.equal(tls.status, 201);
     assert.ok((tls.headers.get("set-cookie") ?? "").split("; ").includes("Secure"), "Secure over TLS");
-    const tlsCookie = /^wharf_session=([^;]*)/.exec(tls.headers.get("set-cookie") ?? "")?.[1] ?? "";
+    const tlsCookie = /^__Host-wharf_session=([^;]*)/.exec(tls.headers.get("set-cookie") ?? "")?.[1] ?? "";
+    assert.ok(tlsCookie.length === 43, `a __Host- cookie over TLS: ${tls.headers.get("set-cookie")}`);
     secrets.push(tlsCookie, ((await tls.json()) as { csrf: string }).csrf);
 
     // The database keeps the cookie's hash, never the cookie.
@@ -151,6 +153,10 @@ describe("web UI sessions", { timeout: 300_000 }, () => {
     const anonymous = await getSession();
     assert.deepEqual(await anonymous.json(), { authEnabled: true, user: null, csrf: null });
     assert.equal(anonymous.headers.get("set-cookie"), null);
+
+    // A second cookie of the name (planted with another path) makes neither count.
+    const tossed = await getSession(`${session.header}; wharf_session=${"B".repeat(43)}`);
+    assert.deepEqual(await tossed.json(), { authEnabled: true, user: null, csrf: null });
 
     const unknown = await getSession(`other=1; wharf_session=${"A".repeat(43)}`);
     assert.deepEqual(await unknown.json(), { authEnabled: true, user: null, csrf: null });

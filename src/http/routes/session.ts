@@ -64,6 +64,8 @@ export function registerSessionRoutes(app: FastifyInstance, services: Services):
       throw new RegistryError("DENIED", "robots use tokens, not the web UI");
     }
     await audit.recordLogin(identity.name, client, "ok", { via: "web-ui" });
+    // A new sign-in replaces the session this browser had (never left alive behind the new cookie).
+    await sessions.end(sessionCookie(request));
     const session = await sessions.create(identity);
     setSessionCookie(request, reply, session.cookie, session.maxAgeSeconds);
     reply.header("Cache-Control", "no-store");

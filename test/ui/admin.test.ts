@@ -97,7 +97,7 @@ test("a robot token made in the UI: its secret shown once, it pushes, it is gone
   assert.equal(login.code, 0, login.stderr);
   const file = join(cli.dir, "app.txt");
   await writeFile(file, "hello from the robot\n");
-  const push = await cli.run(["push", `${host}/team/app:v1`, file]);
+  const push = await cli.run(["push", `${host}/team/app:build-1`, file]);
   assert.equal(push.code, 0, push.stderr);
   assert.equal(await tagsStatus(robot), 200);
 
@@ -210,6 +210,43 @@ test("the audit log filtered to the robot's creation", async () => {
   await page.context().close();
 });
 
+test("retention: a policy added, its preview says what would go and why, applying removes just that", async () => {
+  // A second tag, pushed after the robot's by the administrator with the CLI.
+  const login = await cli.run(["login", host, "-u", ADMIN.name, "--password-stdin"], {
+    input: ADMIN.password,
+  });
+  assert.equal(login.code, 0, login.stderr);
+  const push = await cli.run(["push", `${host}/team/app:build-2`, join(cli.dir, "app.txt")]);
+  assert.equal(push.code, 0, push.stderr);
+
+  const page = await signedIn(ADMIN, "/admin/retention");
+  await page.getByText(/No retention policies/).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("keep-one");
+  await page.getByLabel("Repositories", { exact: true }).fill("team/**");
+  await page.getByLabel("Keep the last", { exact: true }).fill("1");
+  await confirm(
+    page,
+    "Add policy",
+    /Add retention policy keep-one on team\/\*\*: keep the last 1 by pushed.*Nothing is removed now/,
+  );
+  await page.getByRole("cell", { name: "keep-one", exact: true }).waitFor();
+
+  await page.getByRole("button", { name: "Preview every policy" }).click();
+  await page.getByText("Under every policy: 1 tag(s) would be removed, 1 kept.").waitFor();
+  const decisions = page.getByRole("table", { name: "What would go, and why" });
+  const removed = decisions.locator("tbody tr", { hasText: "build-1" });
+  assert.match(await removed.innerText(), /remove/);
+  assert.match(await decisions.locator("tbody tr", { hasText: "build-2" }).innerText(), /keep/);
+
+  await confirm(page, "Apply now", /Remove 1 tag\(s\) in 1 repository under every policy, keeping 1\./);
+  await page.getByText(/Removed 1 tag\(s\), kept 1/).waitFor();
+  const res = await fetch(`${server.url}/v2/team/app/tags/list`, {
+    headers: { Authorization: basic(ADMIN) },
+  });
+  assert.deepEqual(((await res.json()) as { tags: string[] }).tags, ["build-2"]);
+  await page.context().close();
+});
+
 test("a user who is not an administrator sees no Admin link, and /admin says it needs an administrator", async () => {
   const page = await signedIn(BOB, "/");
   await page.getByRole("heading", { name: "Repositories" }).waitFor();
@@ -222,6 +259,8 @@ test("a user who is not an administrator sees no Admin link, and /admin says it 
 
 test("at 375 px (in dark mode) every administration section fits the width", async () => {
   const page = await signedIn(ADMIN, "/admin", { width: 375, colorScheme: "dark" });
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
   for (const section of [
     "users",
     "tokens",
@@ -235,11 +274,14 @@ test("at 375 px (in dark mode) every administration section fits the width", asy
   ]) {
     await page.goto(`${server.url}/admin/${section}`);
     await page.locator(".admin-body h1").waitFor();
-    await page.waitForLoadState("networkidle");
-    await page.locator(".admin-body .spinner").waitFor({ state: "detached" });
+    // The section renders its spinners with its heading; once they are gone its listings are in.
+    await page.waitForFunction(() => document.querySelector(".admin-body .spinner") === null);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 375, `/admin/${section} is ${width} px wide`);
+    // Each section's listings loaded: no error box (a wrong path or field would show one).
+    assert.equal(await page.getByRole("alert").count(), 0, `/admin/${section} shows an error`);
   }
+  assert.deepEqual(errors, []);
   // The users listing shows both accounts.
   await page.goto(`${server.url}/admin/users`);
   await page.locator("tbody tr", { hasText: "bob" }).waitFor();

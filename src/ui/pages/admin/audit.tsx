@@ -52,13 +52,13 @@ export function AuditSection() {
         repository: settled.repository.trim(),
         since: sinceParam(settled.since),
         before: cursor,
-        limit: size,
+        // One more than shown: whether there is a next page (the API gives no count and no Link).
+        limit: size + 1,
       }),
     );
-    const items = events ?? [];
-    // A full page may have more after it; the API has no count, so the next page may be empty.
+    const items = (events ?? []).slice(0, size);
     const last = items.at(-1);
-    return { items, next: items.length === size && last ? String(last.seq) : undefined };
+    return { items, next: (events?.length ?? 0) > size && last ? String(last.seq) : undefined };
   };
   return (
     <>
@@ -95,7 +95,7 @@ export function AuditSection() {
           { header: "When", cell: (e) => <When iso={e.at} /> },
           { header: "Actor", cell: (e) => e.actor },
           { header: "From", cell: (e) => e.client },
-          { header: "Action", cell: (e) => <code>{e.action}</code> },
+          { header: "Action", cell: (e) => <code class="nowrap">{e.action}</code> },
           { header: "Target", cell: (e) => [e.repository, e.target].filter(Boolean).join(" ") || "—" },
           {
             header: "Outcome",

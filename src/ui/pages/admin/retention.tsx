@@ -171,11 +171,15 @@ export function RetentionSection() {
   const [keepLast, setKeepLast] = useState("");
   const [by, setBy] = useState<"pushed" | "version">("pushed");
   const [keepTags, setKeepTags] = useState("");
+  const [keepRegex, setKeepRegex] = useState("");
   const [keepWithin, setKeepWithin] = useState("");
+  /** The stored policy to preview; "" for every policy. */
+  const [previewOf, setPreviewOf] = useState("");
   const [removeSigned, setRemoveSigned] = useState(false);
   const rules: Rules = {
     ...(keepLast.trim() ? { keepLast: { count: Number(keepLast), by } } : {}),
     ...(words(keepTags).length ? { keepTags: words(keepTags) } : {}),
+    ...(keepRegex.trim() ? { keepRegex: keepRegex.trim() } : {}),
     ...(keepWithin.trim() ? { keepWithin: keepWithin.trim() } : {}),
     ...(removeSigned ? { removeSigned: true } : {}),
   };
@@ -220,7 +224,20 @@ export function RetentionSection() {
         }
       </Loaded>
       <h2>Preview and apply</h2>
-      <PreviewPanel name={undefined} onApplied={list.reload} />
+      {(list.data?.length ?? 0) > 0 && (
+        <label class="inline-select">
+          <span>Preview</span>
+          <select value={previewOf} onChange={(e) => setPreviewOf(e.currentTarget.value)}>
+            <option value="">every policy</option>
+            {list.data?.map((p) => (
+              <option key={p.name} value={p.name}>
+                policy {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <PreviewPanel key={previewOf} name={previewOf || undefined} onApplied={list.reload} />
       <AddForm title="Add a policy">
         <Field label="Name" autocomplete="off" value={name} onValue={setName} />
         <Field
@@ -249,6 +266,12 @@ export function RetentionSection() {
           value={keepTags}
           onValue={setKeepTags}
           hint="Tag globs always kept, separated by spaces or commas: release-* latest"
+        />
+        <Field
+          label="Keep matching"
+          value={keepRegex}
+          onValue={setKeepRegex}
+          hint="A regular expression (RE2) the whole tag must match to be kept: v[0-9]+"
         />
         <Field
           label="Keep within"

@@ -187,7 +187,9 @@ test("a garbage collection dry run started from the UI finishes with its report"
   assert.equal(await report.locator("table").first().locator("tbody tr").count(), phases.length);
   for (const phase of phases) await report.getByRole("cell", { name: phase, exact: true }).first().waitFor();
   // The runs list shows it too.
-  await page.getByRole("table", { name: "Recent runs" }).getByText("yes", { exact: true }).waitFor();
+  const listed = page.getByRole("table", { name: "Recent runs" });
+  await listed.getByText("yes", { exact: true }).waitFor();
+  await listed.getByText("done", { exact: true }).waitFor();
   await page.context().close();
 });
 
@@ -244,6 +246,34 @@ test("retention: a policy added, its preview says what would go and why, applyin
     headers: { Authorization: basic(ADMIN) },
   });
   assert.deepEqual(((await res.json()) as { tags: string[] }).tags, ["build-2"]);
+  await page.context().close();
+});
+
+test("users: one added, its password reset, then removed, each stated first and each taking effect", async () => {
+  const carol = { name: "carol", password: "carol-password-1" };
+  const whoami = async (creds: Credentials) => {
+    const res = await fetch(`${server.url}/api/v1/whoami`, { headers: { Authorization: basic(creds) } });
+    await res.body?.cancel();
+    return res.status;
+  };
+  const page = await signedIn(ADMIN, "/admin/users");
+  await page.getByRole("cell", { name: "bob", exact: true }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill(carol.name);
+  await page.getByLabel("Password", { exact: true }).fill(carol.password);
+  await confirm(page, "Add user", /Add user carol: they can sign in with this password at once/);
+  await page.getByRole("cell", { name: "carol", exact: true }).waitFor();
+  assert.equal(await whoami(carol), 200);
+
+  const row = page.locator("tbody tr", { hasText: "carol" });
+  await row.getByRole("button", { name: "Reset password" }).click();
+  await page.getByLabel("New password for carol", { exact: true }).fill("carol-password-2");
+  await confirm(page, "Set password", /Set a new password for carol: the old one is refused from now on/);
+  assert.equal(await whoami(carol), 401);
+  assert.equal(await whoami({ name: "carol", password: "carol-password-2" }), 200);
+
+  await confirm(page, "Remove carol", /Remove user carol: they can no longer sign in/);
+  await page.getByRole("cell", { name: "carol", exact: true }).waitFor({ state: "detached" });
+  assert.equal(await whoami({ name: "carol", password: "carol-password-2" }), 401);
   await page.context().close();
 });
 

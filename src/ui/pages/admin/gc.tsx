@@ -38,11 +38,13 @@ function RunReport({ id, onFinished }: { id: string; onFinished(): void }) {
   const [tick, setTick] = useState(0);
   const run = useAsync(() => api.get<Run>(`/api/v1/gc/${encodeURIComponent(id)}`), [id, tick]);
   const running = run.data?.status === "running";
+  // The next look a second after each answer (never two in flight), while the run runs.
   useEffect(() => {
     if (!running) return;
     const timer = setTimeout(() => setTick((t) => t + 1), 1000);
     return () => clearTimeout(timer);
-  }, [running, tick]);
+  }, [run.data]);
+  // Over (perhaps already at the first look): the runs list gets the final status and counts.
   useEffect(() => {
     if (run.data && !running) onFinished();
   }, [run.data?.status]);

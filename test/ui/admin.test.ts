@@ -279,16 +279,25 @@ test("users: one added, its password reset, then removed, each stated first and 
 
 test("a user who is not an administrator sees no Admin link, and /admin says it needs an administrator", async () => {
   const page = await signedIn(BOB, "/");
+  const scripts: string[] = [];
+  page.on("request", (req) => void (req.resourceType() === "script" && scripts.push(req.url())));
   await page.getByRole("heading", { name: "Repositories" }).waitFor();
   assert.equal(await page.getByRole("link", { name: "Admin", exact: true }).count(), 0);
   await page.goto(`${server.url}/admin/users`);
   await page.getByText("This needs an administrator.").waitFor();
   assert.equal(await page.getByRole("table").count(), 0);
+  // The sections' code is a chunk of its own, fetched for administrators only.
+  assert.ok(scripts.length > 0);
+  assert.deepEqual(
+    scripts.filter((url) => /\/assets\/sections-/.test(url)),
+    [],
+  );
   await page.context().close();
 });
 
 test("at 375 px (in dark mode) every administration section fits the width", async () => {
   const page = await signedIn(ADMIN, "/admin", { width: 375, colorScheme: "dark" });
+  const chunk = page.waitForRequest(/\/assets\/sections-[^/]+\.js$/);
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));
   for (const section of [
@@ -312,6 +321,7 @@ test("at 375 px (in dark mode) every administration section fits the width", asy
     assert.equal(await page.getByRole("alert").count(), 0, `/admin/${section} shows an error`);
   }
   assert.deepEqual(errors, []);
+  await chunk;
   // The users listing shows both accounts.
   await page.goto(`${server.url}/admin/users`);
   await page.locator("tbody tr", { hasText: "bob" }).waitFor();

@@ -3,78 +3,11 @@ import { useAsync } from "../../hooks";
 import { Link } from "../../router";
 import { useSession } from "../../session";
 import { ErrorBox, Spinner } from "../../components/status";
-import { UsersSection } from "./users";
-import { TokensSection } from "./tokens";
-import { AccessSection } from "./access";
-import { ImmutableSection } from "./immutable";
-import { TrustSection } from "./trust";
-import { RetentionSection } from "./retention";
-import { QuotasSection } from "./quotas";
-import { GcSection } from "./gc";
-import { AuditSection } from "./audit";
-import "./admin.css";
+import { ADMIN_SECTIONS } from "./sections-list";
 
-/** The administration sections, each a page of its own under /admin/SECTION. */
-export const ADMIN_SECTIONS: { id: string; title: string; intro: string }[] = [
-  { id: "users", title: "Users", intro: "People who sign in, and who of them administers." },
-  { id: "tokens", title: "Robot tokens", intro: "Scoped, expiring credentials for CI and automation." },
-  {
-    id: "access",
-    title: "Access rules",
-    intro: "Who may pull, push, delete or administer which repositories.",
-  },
-  {
-    id: "immutable",
-    title: "Immutable tags",
-    intro: "Tags that, once pushed, never move and are never deleted.",
-  },
-  {
-    id: "trust",
-    title: "Trust",
-    intro: "Keys signatures are verified with, and where signatures are required.",
-  },
-  { id: "retention", title: "Retention", intro: "Which tags policies keep, and removing the others." },
-  {
-    id: "quotas",
-    title: "Quotas",
-    intro: "How many bytes a namespace may hold, and what each repository holds.",
-  },
-  { id: "gc", title: "Garbage collection", intro: "Removing what no tag or manifest needs any more." },
-  { id: "audit", title: "Audit log", intro: "Who did what, when, from where." },
-];
-
-function Section({ id }: { id: string }) {
-  switch (id) {
-    case "users":
-      return <UsersSection />;
-    case "tokens":
-      return <TokensSection />;
-    case "access":
-      return <AccessSection />;
-    case "immutable":
-      return <ImmutableSection />;
-    case "trust":
-      return <TrustSection />;
-    case "retention":
-      return <RetentionSection />;
-    case "quotas":
-      return <QuotasSection />;
-    case "gc":
-      return <GcSection />;
-    case "audit":
-      return <AuditSection />;
-    default:
-      return (
-        <ul class="admin-index">
-          {ADMIN_SECTIONS.map((s) => (
-            <li key={s.id}>
-              <Link href={`/admin/${s.id}`}>{s.title}</Link>: {s.intro}
-            </li>
-          ))}
-        </ul>
-      );
-  }
-}
+/** The sections, loaded once (the chunk is cached by the browser and by this promise). */
+let sections: Promise<typeof import("./sections")> | undefined;
+const loadSections = () => (sections ??= import("./sections"));
 
 /**
  * Whether the caller administers, asked of the admin API itself (GET /api/v1/whoami) when the session
@@ -116,6 +49,7 @@ export function AdminPage({ section }: { section: string }) {
     );
   }
   const current = ADMIN_SECTIONS.find((s) => s.id === section);
+  const code = useAsync(loadSections, []);
   return (
     <div class="admin">
       <nav class="admin-nav" aria-label="Administration">
@@ -128,7 +62,13 @@ export function AdminPage({ section }: { section: string }) {
       <section class="admin-body">
         <h1>{current?.title ?? "Administration"}</h1>
         {current && <p class="muted">{current.intro}</p>}
-        <Section id={current?.id ?? ""} />
+        {code.error ? (
+          <ErrorBox error={code.error} />
+        ) : code.data ? (
+          <code.data.Section id={current?.id ?? ""} />
+        ) : (
+          <Spinner />
+        )}
       </section>
     </div>
   );

@@ -35,22 +35,13 @@ after(async () => {
   await server?.stop();
 });
 
-/**
- * A page signed in as `creds`: through the sign-in page and its session when the server has the
- * session API; until then (a stop-gap) with Basic credentials on every request, which the admin API
- * accepts.
- */
+/** A fresh page signed in as `creds` through the sign-in page (a session cookie), then at `path`. */
 async function signedIn(creds: Credentials, path: string, options: PageOptions = {}): Promise<Page> {
   const { page } = await openPage(browser, `${server.url}/sign-in`, options);
-  const session = await fetch(`${server.url}/api/v1/session`);
-  if (session.status === 404) {
-    await page.setExtraHTTPHeaders({ Authorization: basic(creds) });
-  } else {
-    await page.getByLabel("User name", { exact: true }).fill(creds.name);
-    await page.getByLabel("Password", { exact: true }).fill(creds.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("button", { name: "Sign out" }).waitFor();
-  }
+  await page.getByLabel("User name", { exact: true }).fill(creds.name);
+  await page.getByLabel("Password", { exact: true }).fill(creds.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
   await page.goto(`${server.url}${path}`);
   return page;
 }
@@ -76,6 +67,11 @@ async function tagsStatus(creds: Credentials): Promise<number> {
 test("a robot token made in the UI: its secret shown once, it pushes, it is gone after leaving, revoked it is refused", async () => {
   const page = await signedIn(ADMIN, "/admin/tokens");
   await page.getByRole("heading", { name: "Robot tokens" }).waitFor();
+  // An administrator's header links here (a user's does not: see below).
+  await page
+    .getByRole("navigation", { name: "Main" })
+    .getByRole("link", { name: "Admin", exact: true })
+    .waitFor();
   await page.getByText("No robot tokens.").waitFor();
   await page.getByLabel("Name", { exact: true }).fill("ci-pusher");
   await page.getByLabel("Repositories", { exact: true }).fill("team/**");

@@ -35,7 +35,8 @@ function ResetPassword({ user, onDone }: { user: string; onDone(): void }) {
         }}
       >
         <p>
-          Set a new password for <strong>{user}</strong>: the old one is refused from now on, on every node.
+          Set a new password for <strong>{user}</strong>: the old one is refused from now on and their web UI
+          sessions end, on every node.
         </p>
       </Confirm>
     </div>

@@ -1,42 +1,52 @@
+import { useAsync } from "../../hooks";
 import { Link } from "../../router";
 import { useSession } from "../../session";
+import { ErrorBox, Spinner } from "../../components/status";
+import { ADMIN_SECTIONS } from "./sections-list";
 
-/** The administration sections, each a page of its own under /admin/SECTION. */
-export const ADMIN_SECTIONS: { id: string; title: string }[] = [
-  { id: "users", title: "Users" },
-  { id: "tokens", title: "Robot tokens" },
-  { id: "access", title: "Access rules" },
-  { id: "immutable", title: "Immutable tags" },
-  { id: "trust", title: "Trust" },
-  { id: "retention", title: "Retention" },
-  { id: "quotas", title: "Quotas" },
-  { id: "gc", title: "Garbage collection" },
-  { id: "audit", title: "Audit log" },
-];
+/** The sections, loaded once (the chunk is cached by the browser and by this promise). */
+let sections: Promise<typeof import("./sections")> | undefined;
+const loadSections = () => (sections ??= import("./sections"));
 
+/** Administrators only (the admin API refuses everyone else anyway: this spares them the errors). */
 export function AdminPage({ section }: { section: string }) {
   const session = useSession();
-  if (!session.loading && !session.user?.admin) {
+  if (session.loading) return <Spinner />;
+  if (!session.user?.admin) {
     return (
       <section>
         <h1>Administration</h1>
         <p>
-          This needs an administrator. <Link href="/sign-in">Sign in</Link>
+          This needs an administrator. <Link href="/sign-in">Sign in</Link> with an administrator's account.
         </p>
       </section>
     );
   }
+  return <Administration section={section} />;
+}
+
+function Administration({ section }: { section: string }) {
+  const current = ADMIN_SECTIONS.find((s) => s.id === section);
+  const code = useAsync(loadSections, []);
   return (
     <div class="admin">
       <nav class="admin-nav" aria-label="Administration">
         {ADMIN_SECTIONS.map((s) => (
-          <Link href={`/admin/${s.id}`} aria-current={s.id === section ? "page" : undefined}>
+          <Link key={s.id} href={`/admin/${s.id}`} aria-current={s.id === section ? "page" : undefined}>
             {s.title}
           </Link>
         ))}
       </nav>
       <section class="admin-body">
-        <h1>{ADMIN_SECTIONS.find((s) => s.id === section)?.title ?? "Administration"}</h1>
+        <h1>{current?.title ?? "Administration"}</h1>
+        {current && <p class="muted">{current.intro}</p>}
+        {code.error ? (
+          <ErrorBox error={code.error} />
+        ) : code.data ? (
+          <code.data.Section id={current?.id ?? ""} />
+        ) : (
+          <Spinner />
+        )}
       </section>
     </div>
   );

@@ -259,37 +259,47 @@ async function sweepBatch(
   candidates: SweepCandidate[],
   cutoff: string,
 ): Promise<{ removed: SweepCandidate[]; skipped: number }> {
+  // Read before the claims: no claimed row's touched_at is older, so the lease is never overrun.
+  const claimedAt = Date.now();
   const claimed = await db.transaction().execute(async (trx) => {
     const won: SweepCandidate[] = [];
     for (const candidate of candidates) if (await claimForDelete(trx, candidate, cutoff)) won.push(candidate);
     return won;
   });
-  const claimedAt = Date.now();
   const removed: SweepCandidate[] = [];
   let failure: unknown;
-  // A few deletes at a time: an object store answers each in a round trip.
+  // A few deletes at a time (an object store answers each in a round trip); each group's rows are dropped
+  // as soon as its bytes are gone, so an upload of one of them waits for one group, not the batch.
   for (const group of batches(claimed, DELETE_CONCURRENCY)) {
-    await Promise.all(
-      group.map(async (candidate) => {
-        try {
-          await commits.run(candidate.digest, async () => {
-            // Past half the lease an upload may take the row over soon: deleting now could hit its bytes.
-            if (Date.now() - claimedAt >= leaseMs / 2) throw new LeaseExpired();
-            await store.delete(candidate.digest);
-          });
-          removed.push(candidate);
-        } catch (err) {
-          // The bytes are still there: the blob goes back in service (an upload waiting on it proceeds).
-          await reviveDeleting(db, candidate.digest, candidate.generation);
-          if (!(err instanceof LeaseExpired)) failure ??= err;
-        }
-      }),
+    const outcomes = await Promise.allSettled(
+      group.map((candidate) =>
+        commits.run(candidate.digest, async () => {
+          // Past half the lease an upload may take the row over soon: deleting now could hit its bytes.
+          if (Date.now() - claimedAt >= leaseMs / 2) throw new LeaseExpired();
+          await store.delete(candidate.digest);
+        }),
+      ),
     );
-  }
-  if (removed.length > 0) {
-    await db.transaction().execute(async (trx) => {
-      for (const candidate of removed) await deleteDeletingRow(trx, candidate.digest, candidate.generation);
-    });
+    const deleted: SweepCandidate[] = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      const candidate = group[i]!;
+      if (outcome.status === "fulfilled") {
+        deleted.push(candidate);
+        continue;
+      }
+      if (!(outcome.reason instanceof LeaseExpired)) failure ??= outcome.reason;
+      // The bytes are still there: the blob goes back in service (an upload waiting on it proceeds).
+      // Should that fail too, the row stays `deleting` and a later run finishes it (finishInterrupted).
+      await reviveDeleting(db, candidate.digest, candidate.generation).catch((err: unknown) => {
+        failure ??= err;
+      });
+    }
+    if (deleted.length > 0) {
+      await db.transaction().execute(async (trx) => {
+        for (const candidate of deleted) await deleteDeletingRow(trx, candidate.digest, candidate.generation);
+      });
+      removed.push(...deleted);
+    }
   }
   if (failure !== undefined) throw failure;
   return { removed, skipped: candidates.length - removed.length };

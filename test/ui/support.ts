@@ -208,7 +208,7 @@ export async function pushManyRepositories(
     });
     assert.equal(put.status, 201, `${name} manifest: ${await put.text()}`);
   };
-  for (let i = 0; i < names.length; i += 8) await Promise.all(names.slice(i, i + 8).map(pushOne));
+  for (let i = 0; i < names.length; i += 16) await Promise.all(names.slice(i, i + 16).map(pushOne));
   return names;
 }
 

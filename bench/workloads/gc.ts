@@ -250,6 +250,8 @@ export function gcWorkload({ quick, scratch }: Options): Runnable {
       });
       const result: WorkloadResult = { name, metrics, samples: { embedded: {} }, raw: { embedded: [] } };
       try {
+        // Warm-up first (the first pushes after start pay for cold caches and the seed's WAL checkpoint).
+        await pushRate(target, new Promise((resolve) => setTimeout(resolve, BASELINE_MS)));
         const idle = await pushRate(target, new Promise((resolve) => setTimeout(resolve, BASELINE_MS)));
         // The first run is timed; pushes/s are counted while runs follow back to back for at least the
         // baseline's length (later real runs find nothing more to remove, but sweep everything again).

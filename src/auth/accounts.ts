@@ -20,6 +20,7 @@ import {
   listAccessRules,
 } from "../metadata/access-rules.js";
 import { inAuthChange } from "../metadata/change-counters.js";
+import { deleteUiSessionsOf } from "../metadata/ui-sessions.js";
 import { now } from "../metadata/time.js";
 import { AccountError } from "./errors.js";
 import { compileGlob, GlobSyntaxError } from "./glob.js";
@@ -151,7 +152,10 @@ export class Accounts {
   async removeUser(name: string): Promise<void> {
     const result = await inAuthChange(this.db, async (trx) => {
       const deleted = await deleteUserKeepingAnAdmin(trx, name);
-      if (deleted === "deleted") await deleteRulesForSubject(trx, `user:${name}`);
+      if (deleted === "deleted") {
+        await deleteRulesForSubject(trx, `user:${name}`);
+        await deleteUiSessionsOf(trx, name);
+      }
       return deleted;
     });
     if (result === "not_found") throw new AccountError("not_found", `no user named ${name}`);
@@ -164,7 +168,13 @@ export class Accounts {
   async setPassword(name: string, password: string): Promise<void> {
     requirePassword(password);
     const hash = await hashSecret(password);
-    if (!(await inAuthChange(this.db, (trx) => updatePassword(trx, name, hash)))) {
+    // The old password's web UI sessions end with it, on every node.
+    const changed = await inAuthChange(this.db, async (trx) => {
+      const updated = await updatePassword(trx, name, hash);
+      if (updated) await deleteUiSessionsOf(trx, name);
+      return updated;
+    });
+    if (!changed) {
       throw new AccountError("not_found", `no user named ${name}`);
     }
     this.changed();

@@ -9,6 +9,7 @@ import { buildHttpServer } from "../http/server.js";
 import { ConfigError, isLoopback, workerCount, type ServerConfig } from "./config.js";
 import type { Db } from "../metadata/database.js";
 import type { Logger } from "pino";
+import { SessionService } from "../auth/sessions.js";
 import { Authenticator } from "../auth/authenticator.js";
 import { Accounts } from "../auth/accounts.js";
 import { loadOrCreateSigningKey } from "../auth/keys.js";
@@ -187,14 +188,17 @@ async function buildServices(
   registry.indexes.auditWith(audit);
   registry.signatures.auditWith(audit);
   registry.gc.auditWith(audit);
+  const sessions = new SessionService(db, authenticator);
   const services = {
     registry,
     authenticator,
+    sessions,
     guard: new AccessGuard(
       authenticator,
       issuer,
       { realm: config.authRealm, service: config.authService },
       audit,
+      sessions,
     ),
     tokens: new TokenService(authenticator, issuer),
     audit,

@@ -7,8 +7,10 @@ import type { RepositoryAction } from "../auth/scopes.js";
 import { actionsCover, formatScope, type AccessEntry } from "../auth/scopes.js";
 import { InvalidTokenError, type TokenIssuer } from "../auth/tokens.js";
 import type { AuditLog } from "../registry/audit.js";
+import type { SessionService } from "../auth/sessions.js";
 import { recordRefusal, refuseLogin } from "./refusals.js";
 import { noteIdentity } from "./request-log.js";
+import { sessionCookie } from "./session-cookie.js";
 
 /** What a route needs: any valid credentials (`/v2/`), the catalog, or an action on its repository. */
 export type Requirement = "login" | "catalog" | RepositoryAction;
@@ -76,6 +78,8 @@ export class AccessGuard {
     private readonly settings: AuthSettings,
     /** Where refusals and failed logins are recorded (bounded there). */
     private readonly audit?: Pick<AuditLog, "recordDenied" | "recordLogin">,
+    /** Web UI sessions: honoured by `reader` only (the registry API takes no ambient credentials). */
+    private readonly sessions?: Pick<SessionService, "resolve">,
   ) {}
 
   /**
@@ -93,20 +97,24 @@ export class AccessGuard {
 
   /**
    * The caller of a read-only listing (the discovery API): no credentials mean the anonymous identity
-   * (what `anonymous` rules grant) rather than a challenge; credentials are checked as for `/v2/`. What
-   * the caller may see is then decided per repository by `mayPull`, as for a pull.
+   * (what `anonymous` rules grant) rather than a challenge; credentials are checked as for `/v2/`, and
+   * a web UI session's cookie (without an Authorization header) is its user's. What the caller may see
+   * is then decided per repository by `mayPull`, as for a pull. An ended session reads as anonymous.
    */
   async reader(request: FastifyRequest, reply: FastifyReply): Promise<RequestAccess> {
     if (!(await this.authenticator.isEnabled())) return OPEN_ACCESS(request.ip);
     if (request.headers.authorization) return this.check(request, reply, "login", "");
+    const session = await this.sessions?.resolve(sessionCookie(request));
+    const identity: Identity = session?.identity ?? ANONYMOUS;
+    if (session) noteIdentity(request, identity);
     const policy = await this.authenticator.policy();
     return {
-      identity: ANONYMOUS,
-      actor: "anonymous",
+      identity,
+      actor: actorName(identity),
       client: request.ip,
-      restricted: true,
-      mayPull: async (repository) => policy.can(ANONYMOUS, repository, "pull"),
-      mayList: (repository) => policy.can(ANONYMOUS, repository, "pull"),
+      restricted: !(identity.kind === "user" && identity.admin),
+      mayPull: async (repository) => policy.can(identity, repository, "pull"),
+      mayList: (repository) => policy.can(identity, repository, "pull"),
     };
   }
 

@@ -4,11 +4,13 @@ import { LoginError } from "../auth/errors.js";
 import { actorName, type Identity } from "../auth/identity.js";
 import { ADMIN_SCOPE, tokenGrantsAdmin } from "../auth/scopes.js";
 import { InvalidTokenError } from "../auth/tokens.js";
+import { csrfMatches } from "../auth/sessions.js";
 import { presentedCredentials } from "./access.js";
 import { recordRefusal, refuseLogin } from "./refusals.js";
 import { hasBody } from "./request-body.js";
 import type { Services } from "./server.js";
 import { noteIdentity } from "./request-log.js";
+import { CSRF_HEADER, sessionCookie } from "./session-cookie.js";
 
 export type Account = Exclude<Identity, { kind: "anonymous" }>;
 
@@ -19,13 +21,14 @@ export interface CallerOptions {
 
 /**
  * Who calls the admin API. It accepts only credentials meant for it: Basic credentials of a user
- * (what `wharf login` saved), or an access token granted the `registry:admin:*` scope (which the
- * token service gives administrators only). A repository token never reaches it, robots never do,
- * and browsers are kept out: no cross-site requests, no bodies a form could send, and no `Basic`
- * challenge that would make a browser prompt for and cache credentials.
+ * (what `wharf login` saved), an access token granted the `registry:admin:*` scope (which the
+ * token service gives administrators only), or a web UI session together with its CSRF header. A
+ * repository token never reaches it, robots never do, and other sites are kept out: no cross-site
+ * requests, no bodies a form could send, no `Basic` challenge that would make a browser prompt for
+ * and cache credentials, and no session cookie alone (the browser sends that by itself).
  */
 export async function adminCaller(
-  services: Pick<Services, "authenticator" | "guard" | "audit">,
+  services: Pick<Services, "authenticator" | "guard" | "audit" | "sessions">,
   request: FastifyRequest,
   reply: FastifyReply,
   options: CallerOptions,
@@ -42,6 +45,17 @@ export async function adminCaller(
   }
   const unauthorized = (message: string, error?: "invalid_token") =>
     guard.challenge(request, reply, ADMIN_SCOPE, error, message);
+  const cookie = request.headers.authorization ? undefined : sessionCookie(request);
+  if (cookie !== undefined) {
+    const session = await services.sessions.resolve(cookie);
+    if (!session) throw unauthorized("the session has ended or expired: sign in again");
+    noteIdentity(request, session.identity);
+    if (!csrfMatches(session, request.headers[CSRF_HEADER])) {
+      await denied(services, request, session.identity, "session without its CSRF header");
+      throw new RegistryError("DENIED", "missing or wrong X-Wharf-CSRF header");
+    }
+    return session.identity;
+  }
   let presented: ReturnType<typeof presentedCredentials>;
   try {
     presented = presentedCredentials(request.headers.authorization);
@@ -119,7 +133,7 @@ function denied(
  * credentials. Browsers say where a request comes from (`Origin`, `Sec-Fetch-Site`); the CLI sends
  * neither. Only the server's own origin (its Host, or the configured realm's) passes.
  */
-function rejectCrossSite(request: FastifyRequest, realm: string): void {
+export function rejectCrossSite(request: FastifyRequest, realm: string): void {
   const site = request.headers["sec-fetch-site"];
   if (site === "cross-site" || site === "same-site") {
     throw new RegistryError("DENIED", "cross-site requests to the admin API are refused");
@@ -138,7 +152,7 @@ function rejectCrossSite(request: FastifyRequest, realm: string): void {
 }
 
 /** Only JSON bodies: a form or `text/plain` body is what a cross-site form can send without CORS. */
-function requireJsonBody(request: FastifyRequest): void {
+export function requireJsonBody(request: FastifyRequest): void {
   const carriesBody = ["POST", "PUT", "PATCH"].includes(request.method) || hasBody(request.raw);
   if (!carriesBody) return;
   const type = (request.headers["content-type"] ?? "").split(";", 1)[0]?.trim().toLowerCase();

@@ -13,12 +13,14 @@ import { catalogRoute, pingRoute, referrersRoute, tagsRoute } from "./routes/lis
 import { registerTokenRoutes } from "./routes/token.js";
 import { registerAdminRoutes } from "./routes/admin.js";
 import { registerDiscoveryRoutes } from "./routes/discovery.js";
+import { registerSessionRoutes } from "./routes/session.js";
 import type { AccessGuard, RequestAccess, Requirement } from "./access.js";
 import type { AuditLog } from "../registry/audit.js";
 import { recordRefusal } from "./refusals.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { Accounts } from "../auth/accounts.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { SessionService } from "../auth/sessions.js";
 import { closeIfBodyUnread } from "./connections.js";
 import { setBodyDeadline } from "./request-body.js";
 import { logAccess, noteErrorCode, requestId, safeUrl } from "./request-log.js";
@@ -32,6 +34,8 @@ export interface Services {
   audit: AuditLog;
   accounts: Accounts;
   authenticator: Authenticator;
+  /** Web UI sign-ins (a cookie): honoured by the discovery and admin APIs only, never by /v2/. */
+  sessions: SessionService;
 }
 
 export interface HttpOptions {
@@ -107,6 +111,7 @@ export function buildHttpServer(services: Services, log: Logger, options: HttpOp
     handler: (request, reply) => dispatch(services, log, request, reply),
   });
   registerTokenRoutes(app, services.tokens, services.audit);
+  registerSessionRoutes(app, services);
   registerAdminRoutes(app, services);
   registerDiscoveryRoutes(app, services);
   return app;

@@ -498,6 +498,25 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => {
         await db.schema.alterTable("manifests").addColumn("touched_at", varchar(32)).execute();
       },
     },
+    "0013_ui_sessions": {
+      // Web UI sign-ins, in the database so every node knows them (and a sign-out or password change
+      // ends them on every node). Keyed by the SHA-256 of the cookie's value, never the value itself.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("ui_sessions")
+          .addColumn("id_hash", varchar(64), (c) => c.primaryKey())
+          .addColumn("subject", varchar(80), (c) => c.notNull())
+          .addColumn("account_created_at", varchar(32), (c) => c.notNull())
+          .addColumn("account_version", "bigint", (c) => c.notNull())
+          .addColumn("csrf", varchar(64), (c) => c.notNull())
+          .addColumn("created_at", varchar(32), (c) => c.notNull())
+          .addColumn("expires_at", varchar(32), (c) => c.notNull())
+          .addColumn("last_seen_at", varchar(32), (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex("ui_sessions_subject").on("ui_sessions").column("subject").execute();
+        await db.schema.createIndex("ui_sessions_expires").on("ui_sessions").column("expires_at").execute();
+      },
+    },
   };
 };
 

@@ -62,12 +62,14 @@ export const SEARCH_TERMS = "search_terms";
 /**
  * Tables deliberately left behind: upload sessions are in-flight state (their data is scratch in the
  * old store, and clients restart an upload they cannot continue); login attempts are short-lived
- * lockout counts; change counters only tell running nodes to drop caches (the target starts its own);
- * the migrator's own tables are written by the target's migrations.
+ * lockout counts; web UI sessions are short-lived too (users sign in again); change counters only tell
+ * running nodes to drop caches (the target starts its own); the migrator's own tables are written by
+ * the target's migrations.
  */
 export const NOT_MOVED: readonly string[] = [
   "uploads",
   "login_attempts",
+  "ui_sessions",
   "change_counters",
   "leases",
   "kysely_migration",

@@ -320,6 +320,23 @@ export interface QuotaObjectsTable {
   refs: number;
 }
 
+/**
+ * A web UI sign-in: the cookie's value is known only to the browser; `id_hash` is its SHA-256 (hex).
+ * The account it was for (name, creation time, password version) must still match at every use.
+ */
+export interface UiSessionsTable {
+  id_hash: string;
+  subject: string;
+  account_created_at: string;
+  account_version: BigIntColumn;
+  /** Sent back in `X-Wharf-CSRF` with every admin API call the session makes. */
+  csrf: string;
+  created_at: string;
+  /** Sliding: last_seen_at plus the idle limit, never past created_at plus the absolute limit. */
+  expires_at: string;
+  last_seen_at: string;
+}
+
 export interface Database {
   repositories: RepositoriesTable;
   blobs: BlobsTable;
@@ -349,4 +366,5 @@ export interface Database {
   retention_policies: RetentionPoliciesTable;
   quotas: QuotasTable;
   quota_objects: QuotaObjectsTable;
+  ui_sessions: UiSessionsTable;
 }

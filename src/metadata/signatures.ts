@@ -381,3 +381,94 @@ export async function registeredKeys(db: Conn): Promise<RegisteredKey[]> {
     certificate: r.certificate,
   }));
 }
+
+/** One recorded signature of a signature manifest, with one verification of it (or none). */
+export interface SignatureRecord {
+  /** The signature manifest. */
+  digest: string;
+  layer: number;
+  /** The digest its payload signs. */
+  subject: string;
+  format: string;
+  /** A key that verified it, when one did; `trusted` when that key is registered now with the fingerprint. */
+  keyName: string | null;
+  fingerprint: string | null;
+  trusted: boolean;
+  expiresAt: string | null;
+}
+
+/**
+ * What is recorded of the signature manifests `digests` in the repository: each signature (layer) with
+ * each key that verified it. At most `limit` rows (a signature manifest holds a few signatures).
+ */
+export async function signatureRecordsOf(
+  db: Conn,
+  repository: string,
+  digests: readonly string[],
+  limit: number,
+): Promise<SignatureRecord[]> {
+  const records: SignatureRecord[] = [];
+  for (const batch of batches([...new Set(digests)])) {
+    if (records.length >= limit) break;
+    const rows = await db
+      .selectFrom("signatures as s")
+      .leftJoin("signature_keys as k", (join) =>
+        join
+          .onRef("k.repository", "=", "s.repository")
+          .onRef("k.digest", "=", "s.digest")
+          .onRef("k.layer", "=", "s.layer"),
+      )
+      .leftJoin("trust_keys as t", (join) =>
+        join.onRef("t.name", "=", "k.key_name").onRef("t.fingerprint", "=", "k.fingerprint"),
+      )
+      .select([
+        "s.digest",
+        "s.layer",
+        "s.subject_digest",
+        "s.format",
+        "k.key_name",
+        "k.fingerprint",
+        "k.expires_at",
+        "t.name as trusted_name",
+      ])
+      .where("s.repository", "=", repository)
+      .where("s.digest", "in", batch)
+      .orderBy("s.digest")
+      .orderBy("s.layer")
+      .orderBy("k.key_name")
+      .limit(limit - records.length)
+      .execute();
+    for (const r of rows) {
+      records.push({
+        digest: r.digest,
+        layer: r.layer,
+        subject: r.subject_digest,
+        format: r.format,
+        keyName: r.key_name ?? null,
+        fingerprint: r.fingerprint ?? null,
+        trusted: r.trusted_name !== null && r.trusted_name !== undefined,
+        expiresAt: r.expires_at ?? null,
+      });
+    }
+  }
+  return records;
+}
+
+/** Signature manifests in the repository whose recorded payloads sign `subject` (at most `limit`). */
+export async function signatureManifestsOver(
+  db: Conn,
+  repository: string,
+  subject: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await db
+    .selectFrom("signatures")
+    .select("digest")
+    .distinct()
+    .where("repository", "=", repository)
+    .where("subject_digest", "=", subject)
+    .orderBy("digest")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.digest);
+}

@@ -62,6 +62,29 @@ export class BlobService {
   }
 
   /**
+   * A stream of a blob the repository links (its first `limit` bytes, if given), for reading its content on the server
+   * (the discovery API's file views). Not a client's GET: it neither counts as a use of the blob (gc) nor
+   * serves manifests. Throws BLOB_UNKNOWN when the repository does not link it.
+   */
+  async open(
+    repository: string,
+    digest: string,
+    limit?: number,
+  ): Promise<{ size: number; stream: Readable }> {
+    requireRepositoryName(repository);
+    const parsed = requireDigest(digest);
+    const linked = await linkedBlob(this.db, repository, parsed.digest);
+    if (linked === null) throw blobUnknown(parsed.digest);
+    try {
+      const range = limit !== undefined && linked.size > limit ? { start: 0, end: limit - 1 } : undefined;
+      return { size: linked.size, stream: await this.store.read(parsed.digest, range) };
+    } catch (err) {
+      if (err instanceof BlobNotFoundError) throw blobUnknown(parsed.digest);
+      throw err;
+    }
+  }
+
+  /**
    * A URL the client may fetch the blob from itself (a presigned object-store URL), when the store hands
    * those out; undefined means serve it. Call only after stat(), which checked the repository has it.
    */

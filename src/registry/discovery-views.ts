@@ -66,6 +66,17 @@ export interface ArtifactSummary extends SignedView {
   pullCount: number;
   platforms: string[];
   accessories: AccessorySummary;
+  /** The kind's actions for this artifact (by its first tag, else by digest), for the caller's host. */
+  actions: RenderedAction[];
+}
+
+/** What the trust module recorded of a signature accessory (see discovery-trust.ts). */
+export interface VerificationView {
+  status: "verified" | "unverified" | "failed";
+  /** The trusted key that verified it (or whose verification expired). */
+  key: string | null;
+  fingerprint: string | null;
+  reason: string | null;
 }
 
 export interface AccessoryView extends SignedView {
@@ -77,6 +88,8 @@ export interface AccessoryView extends SignedView {
   title: string | null;
   pushedAt: string;
   facts: ArtifactFacts;
+  /** For signatures (cosign, Sigstore bundle, Notation): whether a trusted key verified it; else null. */
+  verification: VerificationView | null;
 }
 
 export interface ArtifactDetail extends SignedView {
@@ -115,6 +128,7 @@ export interface SearchResult extends SignedView {
   version: string | null;
   description: string | null;
   score: number;
+  actions: RenderedAction[];
 }
 
 export interface SearchRequest {

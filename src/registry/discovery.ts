@@ -7,10 +7,19 @@ import * as artifacts from "../metadata/artifacts.js";
 import type { ArtifactRow } from "../metadata/artifacts.js";
 import { listRepositories, repositoryExists } from "../metadata/repositories.js";
 import { repositoriesMatching, searchArtifacts } from "../metadata/search-terms.js";
-import { signaturesOver, type ArtifactSignature } from "../metadata/signatures.js";
+import {
+  signatureManifestsOver,
+  signatureRecordsOf,
+  signaturesOver,
+  type ArtifactSignature,
+  type SignatureRecord,
+} from "../metadata/signatures.js";
 import { pullCountsOf, type PullCounts } from "../metadata/pull-stats.js";
 import type { TrustState } from "./trust/state.js";
-import type { ManifestService } from "./manifests.js";
+import type { ManifestService, StoredManifest } from "./manifests.js";
+import type { BlobService } from "./blobs.js";
+import { listFiles, readFile, type FileContent, type FileList, type OpenBlob } from "./discovery-files.js";
+import { SIGNATURE_KINDS, verificationOf } from "./discovery-trust.js";
 import type { FactsRecorder } from "./facts.js";
 import { filteredPage, type Page, type PageRequest } from "./pagination.js";
 import {
@@ -44,6 +53,8 @@ const MAX_ACCESSORIES = 200;
 const MAX_LAYERS_SHOWN = 1000;
 /** Signatures listed per artifact (`signed` is true whenever there is at least one). */
 const MAX_SIGNATURES_SHOWN = 16;
+/** Signature records read for an artifact's accessories' verification status. */
+const MAX_SIGNATURE_RECORDS = 4000;
 
 /**
  * The discovery API's domain: kinds, repositories and artifacts with their facts, and search. Every list
@@ -58,6 +69,7 @@ export class DiscoveryService {
     private readonly db: Db,
     private readonly manifests: ManifestService,
     private readonly facts: FactsRecorder,
+    private readonly blobs: BlobService,
     readonly kinds: readonly Kind[],
   ) {
     this.byId = new Map(kinds.map((k) => [k.id, k]));
@@ -139,10 +151,12 @@ export class DiscoveryService {
     };
   }
 
+  /** A repository's artifacts; their actions use `registryHost`. */
   async artifacts(
     repository: string,
     kindFilter: string | undefined,
     page: PageRequest,
+    registryHost: string,
     visible: Visibility,
   ): Promise<Page<ArtifactSummary>> {
     await this.requireVisibleRepository(repository, visible);
@@ -170,6 +184,7 @@ export class DiscoveryService {
         tags: tags.get(row.digest) ?? [],
         accessories: summarizeAccessories(accessories.filter((a) => a.refers_to === row.digest)),
         ...signedView(signed.get(row.digest)),
+        actions: this.actionsOf(row, registryHost, repository, tags.get(row.digest)?.[0] ?? null),
       })),
       next: rows.next,
     };
@@ -191,15 +206,27 @@ export class DiscoveryService {
     const byTag = !reference.includes(":");
     const [tags, accessoryRows, pulls] = await Promise.all([
       artifacts.tagsOf(this.db, repository, manifest.digest, MAX_TAGS_SHOWN),
-      artifacts.accessoriesOf(this.db, repository, [manifest.digest], MAX_ACCESSORIES),
+      this.accessoriesOf(repository, manifest.digest),
       pullCountsOf(this.db, repository, [manifest.digest]),
     ]);
     const accessoryDigests = accessoryRows.map((a) => a.digest);
-    const [accessoryTags, signed] = await Promise.all([
+    const signatureDigests = accessoryRows.filter((a) => SIGNATURE_KINDS.has(a.kind)).map((a) => a.digest);
+    const [accessoryTags, signed, records, hasKeys] = await Promise.all([
       artifacts.tagsOfMany(this.db, repository, accessoryDigests, MAX_TAGS_SHOWN),
       // The artifact's and its accessories' (a signed SBOM) in one query.
       this.signaturesOver(repository, [manifest.digest, ...accessoryDigests]),
+      signatureDigests.length === 0
+        ? Promise.resolve([])
+        : signatureRecordsOf(this.db, repository, signatureDigests, MAX_SIGNATURE_RECORDS),
+      this.trust ? this.trust.hasKeys() : Promise.resolve(true),
     ]);
+    const recordsOf = new Map<string, SignatureRecord[]>();
+    for (const r of records) {
+      const list = recordsOf.get(r.digest);
+      if (list) list.push(r);
+      else recordsOf.set(r.digest, [r]);
+    }
+    const at = new Date().toISOString();
     const accessories: Record<string, AccessoryView[]> = {};
     for (const a of accessoryRows) {
       (accessories[a.kind] ??= []).push({
@@ -212,18 +239,13 @@ export class DiscoveryService {
         pushedAt: a.pushed_at,
         facts: JSON.parse(a.facts) as ArtifactFacts,
         ...signedView(signed.get(a.digest)),
+        verification: SIGNATURE_KINDS.has(a.kind)
+          ? verificationOf(recordsOf.get(a.digest) ?? [], manifest.digest, hasKeys, at)
+          : null,
       });
     }
     const kind = this.byId.get(row.kind) ?? this.byId.get("artifact");
-    const actions = kind
-      ? renderActions(kind, {
-          registry: registryHost,
-          repository,
-          tag: byTag ? reference : null,
-          digest: manifest.digest,
-          subject: row.refers_to,
-        })
-      : [];
+    const actions = this.actionsOf(row, registryHost, repository, byTag ? reference : null);
     return {
       repository,
       digest: manifest.digest,
@@ -262,7 +284,38 @@ export class DiscoveryService {
     };
   }
 
-  async search(request: SearchRequest, page: PageRequest, visible: Visibility): Promise<Page<SearchResult>> {
+  /** The manifest's bytes as stored, with its media type and digest. */
+  async manifest(repository: string, reference: string, visible: Visibility): Promise<StoredManifest> {
+    await this.requireVisibleRepository(repository, visible);
+    return this.manifests.get(repository, reference);
+  }
+
+  /** The files the artifact carries (see discovery-files.ts), as far as the limits allow. */
+  async files(repository: string, reference: string, visible: Visibility): Promise<FileList> {
+    const { view, open } = await this.fileSource(repository, reference, visible);
+    return listFiles(view, open);
+  }
+
+  /** One of the artifact's files: its start as text, or flagged binary. */
+  async file(repository: string, reference: string, path: string, visible: Visibility): Promise<FileContent> {
+    const { view, open } = await this.fileSource(repository, reference, visible);
+    return readFile(view, open, path);
+  }
+
+  private async fileSource(repository: string, reference: string, visible: Visibility) {
+    const manifest = await this.manifest(repository, reference, visible);
+    const view = viewManifest(JSON.parse(manifest.content.toString("utf8")));
+    // Through the blob service: only blobs the repository links, from whichever store holds them.
+    const open: OpenBlob = (digest, limit) => this.blobs.open(repository, digest, limit);
+    return { view, open };
+  }
+
+  async search(
+    request: SearchRequest,
+    page: PageRequest,
+    registryHost: string,
+    visible: Visibility,
+  ): Promise<Page<SearchResult>> {
     const kind = requireKind(this.byId, request.kind);
     const prefix = request.q === undefined || request.q.trim() === "" ? null : requireQuery(request.q);
     if (request.annotations.length > MAX_ANNOTATION_FILTERS) {
@@ -325,14 +378,51 @@ export class DiscoveryService {
         description: summary.description,
         score: hit.score,
         ...signedView(signedByKey.get(`${hit.repository}@${hit.digest}`)),
+        actions: this.actionsOf(row, registryHost, hit.repository, tags[0] ?? null),
       });
     }
     return { items, next: hits.next };
   }
 
+  /** The kind's actions for an artifact, by `tag` when given, else by digest. */
+  private actionsOf(row: ArtifactRow, registryHost: string, repository: string, tag: string | null) {
+    const kind = this.byId.get(row.kind) ?? this.byId.get("artifact");
+    if (!kind) return [];
+    return renderActions(kind, {
+      registry: registryHost,
+      repository,
+      tag,
+      digest: row.digest,
+      subject: row.refers_to,
+    });
+  }
+
+  /**
+   * The artifact's accessories: those recorded as referring to it, and signature manifests whose payloads
+   * the trust module recorded as signing it (a cosign `.sig` stored by digest has no tag naming it).
+   */
+  private async accessoriesOf(repository: string, digest: string): Promise<ArtifactRow[]> {
+    const [referring, signing] = await Promise.all([
+      artifacts.accessoriesOf(this.db, repository, [digest], MAX_ACCESSORIES),
+      signatureManifestsOver(this.db, repository, digest, MAX_ACCESSORIES),
+    ]);
+    const known = new Set(referring.map((a) => a.digest));
+    const missing = signing.filter((d) => !known.has(d)).slice(0, MAX_ACCESSORIES - referring.length);
+    if (missing.length === 0) return referring;
+    const more = await artifacts.findArtifacts(
+      this.db,
+      missing.map((d) => ({ repository, digest: d })),
+    );
+    // Stored by digest, a `.sig` is not recorded as an accessory (no tag names its subject) but is one here.
+    return [...referring, ...more.filter((a) => SIGNATURE_KINDS.has(a.kind) && a.digest !== digest)];
+  }
+
   private summaryOf(
     row: ArtifactRow,
-  ): Omit<ArtifactSummary, "tags" | "accessories" | "lastPulled" | "pullCount" | keyof SignedView> {
+  ): Omit<
+    ArtifactSummary,
+    "tags" | "accessories" | "lastPulled" | "pullCount" | "actions" | keyof SignedView
+  > {
     return {
       digest: row.digest,
       kind: row.kind,

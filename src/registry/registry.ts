@@ -84,7 +84,7 @@ export class Registry {
     this.manifests = new ManifestService(db, this.immutable, this.quotas, this.facts);
     this.signatures = new SignatureRecorder(db, store, this.trust, log);
     this.manifests.trackSignatures(this.signatures);
-    this.discovery = new DiscoveryService(db, this.manifests, this.facts, kinds);
+    this.discovery = new DiscoveryService(db, this.manifests, this.facts, this.blobs, kinds);
     this.discovery.trackTrust(this.trust);
     this.listings = new ListingService(db);
     this.tagResolver = new TagResolver(db);

@@ -1,9 +1,10 @@
 /** Undoing later migrations in a stopped registry's database, for tests of upgrades from older versions. */
 import { queryMetadata } from "./backends.js";
 
-/** Back to the schema before 0010_lifecycle (and 0011_quotas, 0012_manifest_touch): what every older Wharf left. */
+/** Back to the schema before 0010_lifecycle (and 0011_quotas, 0012_manifest_touch, 0013_ui_sessions): what every older Wharf left. */
 export async function undoLifecycleMigrations(dataDir: string): Promise<void> {
   const run = (text: string, values: unknown[] = []) => queryMetadata(dataDir, text, values);
+  await run("DROP TABLE IF EXISTS ui_sessions");
   await run("DROP INDEX IF EXISTS manifests_digest");
   for (const table of ["quota_objects", "quotas", "retention_policies", "gc_runs", "leases"]) {
     await run(`DROP TABLE IF EXISTS ${table}`);

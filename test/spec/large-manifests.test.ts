@@ -20,6 +20,12 @@ import {
 } from "./manifest-support.js";
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/**
+ * 8,199 reference rows bind 32,796 values: past SQLite's 32,766. PostgreSQL's bound (65,535) is not what
+ * this reaches, and 8,199 uploads through the S3 test server take minutes; there the same batched code is
+ * exercised with fewer layers.
+ */
+const WIDE_LAYERS = (process.env.WHARF_TEST_BACKEND ?? "embedded") === "embedded" ? 8199 : 1500;
 const LAYER = "application/vnd.oci.image.layer.v1.tar";
 const SHORT_TYPE = "a/b";
 
@@ -62,7 +68,7 @@ function absentDescriptors(count: number, mediaType: string): Descriptor[] {
 }
 
 describe("manifests with thousands of descriptors", () => {
-  test("an image manifest with 8,199 distinct present layers is stored, served and deleted", async () => {
+  test(`an image manifest with ${WIDE_LAYERS} distinct present layers (past every statement batch) is stored, served and deleted`, async () => {
     const repo = uniqueRepo("wide");
     const config = await pushBlob(
       url,
@@ -70,7 +76,7 @@ describe("manifests with thousands of descriptors", () => {
       JSON.stringify({ os: "linux", architecture: "amd64" }),
       OCI_CONFIG,
     );
-    const layers = await pushDistinctBlobs(repo, 8199);
+    const layers = await pushDistinctBlobs(repo, WIDE_LAYERS);
     const doc = { schemaVersion: 2, mediaType: OCI_MANIFEST, config, layers };
     const put = await putManifest(url, repo, "wide", doc);
     assert.equal(put.status, 201, JSON.stringify(put.errors));

@@ -107,6 +107,7 @@ export function registerDiscoveryRoutes(app: FastifyInstance, services: Services
       name,
       queryValue(query, "kind"),
       pageRequest(queryValue(query, "n"), queryValue(query, "last"), PAGE_BOUNDS),
+      hostOf(request),
       visible,
     );
     await sendPage(reply, `/api/v1/repositories/${name}/artifacts`, "artifacts", page, query, {
@@ -114,12 +115,27 @@ export function registerDiscoveryRoutes(app: FastifyInstance, services: Services
     });
   });
 
+  // Actions name the registry as the caller reached it: auth.realm's host, or the validated Host.
+  const hostOf = (request: FastifyRequest) => new URL(guard.realm(request)).host;
+
   get("/artifacts/*", async (request, reply, visible) => {
     const rest = (request.params as { "*": string })["*"];
-    const { name, reference } = splitReference(rest);
-    // Actions name the registry as the caller reached it: auth.realm's host, or the validated Host.
-    const host = new URL(guard.realm(request)).host;
-    return sendJson(reply, await discovery.artifact(name, reference, host, visible));
+    const { name, reference, view } = splitReference(rest);
+    if (view === undefined) {
+      return sendJson(reply, await discovery.artifact(name, reference, hostOf(request), visible));
+    }
+    if (view === "manifest") {
+      const manifest = await discovery.manifest(name, reference, visible);
+      // Bytes as stored, beside the UI on this origin: never sniffed into anything but their own type.
+      return reply
+        .type(manifest.mediaType)
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Docker-Content-Digest", manifest.digest)
+        .header("Content-Length", manifest.content.length)
+        .send(manifest.content);
+    }
+    if (view === "files") return sendJson(reply, await discovery.files(name, reference, visible));
+    return sendJson(reply, await discovery.file(name, reference, view.file, visible));
   });
 
   get("/search", async (request, reply, visible) => {
@@ -131,26 +147,37 @@ export function registerDiscoveryRoutes(app: FastifyInstance, services: Services
         annotations: queryValues(query, "annotation"),
       },
       pageRequest(queryValue(query, "n"), queryValue(query, "last"), PAGE_BOUNDS),
+      hostOf(request),
       visible,
     );
     return sendPage(reply, "/api/v1/search", "results", page, query);
   });
 }
 
-/** `NAME:TAG` or `NAME@DIGEST` (a repository name holds neither `:` nor `@`). */
-function splitReference(text: string): { name: string; reference: string } {
-  const at = text.indexOf("@");
-  if (at > 0) return { name: text.slice(0, at), reference: text.slice(at + 1) };
-  const colon = text.lastIndexOf(":");
-  if (colon > text.lastIndexOf("/") && colon > 0) {
-    return { name: text.slice(0, colon), reference: text.slice(colon + 1) };
+/** What of an artifact a path asks for: its details (undefined), manifest, file list or one file. */
+type ArtifactView = undefined | "manifest" | "files" | { file: string };
+
+/**
+ * `NAME:TAG` or `NAME@DIGEST` (a repository name holds neither `:` nor `@`, a tag or digest no `/`),
+ * then nothing, `/manifest`, `/files` or `/files/PATH`.
+ */
+function splitReference(text: string): { name: string; reference: string; view: ArtifactView } {
+  const match = /^([^@:]+)(?:@([^/]+)|:([^/]+))(\/.*)?$/.exec(text);
+  const name = match?.[1];
+  const reference = match?.[2] ?? match?.[3];
+  const rest = match?.[4];
+  if (name && reference) {
+    if (rest === undefined) return { name, reference, view: undefined };
+    if (rest === "/manifest" || rest === "/files")
+      return { name, reference, view: rest.slice(1) as "manifest" };
+    if (rest.startsWith("/files/") && rest.length > "/files/".length) {
+      return { name, reference, view: { file: rest.slice("/files/".length) } };
+    }
   }
   throw new RegistryError(
     "INVALID_REQUEST",
-    "expected /api/v1/artifacts/NAME:TAG or /api/v1/artifacts/NAME@DIGEST",
-    {
-      reference: text.slice(0, 300),
-    },
+    "expected /api/v1/artifacts/NAME:TAG or /api/v1/artifacts/NAME@DIGEST, then nothing, /manifest, /files or /files/PATH",
+    { reference: text.slice(0, 300) },
   );
 }
 

@@ -71,7 +71,7 @@ export function OverviewPage() {
   const kinds = useKinds();
   const kind = query.get("kind") ?? "";
   return (
-    <section>
+    <section class="browse">
       <h1>Repositories</h1>
       <KindChips kinds={kinds} selected={kind} base="/" />
       {session.authEnabled && !session.user && (

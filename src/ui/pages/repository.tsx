@@ -104,7 +104,7 @@ function columnsOf(repository: string): Column<ArtifactRow>[] {
 /** The seed's registry listing for one repository: a row per artifact, paged. */
 export function RepositoryPage({ repository }: { repository: string }) {
   return (
-    <section>
+    <section class="browse">
       <h1 class="break">{repository}</h1>
       <PagedTable
         columns={columnsOf(repository)}

@@ -72,7 +72,7 @@ export function SearchPage() {
   // The API searches by a text or by annotations; a kind only narrows one of them.
   const anything = settled.trim() !== "" || annotations.length > 0;
   return (
-    <section>
+    <section class="browse">
       <h1>Search</h1>
       <div class="filters">
         <div class="field">

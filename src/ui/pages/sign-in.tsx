@@ -28,7 +28,7 @@ export function SignInPage() {
   if (session.loading) return <Spinner />;
   if (!session.authEnabled) {
     return (
-      <section class="narrow">
+      <section class="browse narrow">
         <h1>Sign in</h1>
         <p>This registry has no accounts: everyone may see everything, nobody needs to sign in.</p>
         <Link href={next}>Continue</Link>
@@ -37,7 +37,7 @@ export function SignInPage() {
   }
   if (session.user) {
     return (
-      <section class="narrow">
+      <section class="browse narrow">
         <h1>Sign in</h1>
         <p>
           Signed in as <strong>{session.user.name}</strong>. <Link href={next}>Continue</Link>
@@ -46,7 +46,7 @@ export function SignInPage() {
     );
   }
   return (
-    <section class="narrow">
+    <section class="browse narrow">
       <h1>Sign in</h1>
       <form
         class="form"

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import logo from "./favicon.svg";
 import { Link, navigate, routeOf, useLocation, type Route } from "./router";
 import { signOut, useSession } from "./session";
+import { signInHref } from "./components/read-error";
 import { OverviewPage } from "./pages/overview";
 import { RepositoryPage } from "./pages/repository";
 import { ArtifactPage } from "./pages/artifact/index";
@@ -34,7 +35,9 @@ function SearchBox() {
   const { path, query } = useLocation();
   const [text, setText] = useState(path === "/search" ? (query.get("q") ?? "") : "");
   useEffect(() => {
-    if (path === "/search") setText(query.get("q") ?? "");
+    // The live URL, not this render's: keys typed since the render already moved it on (a stale
+    // `q` here would drop them).
+    if (path === "/search") setText(new URLSearchParams(location.search).get("q") ?? "");
   }, [path]);
   useEffect(() => {
     // "/" focuses the search box, as on most code hosts (not while typing elsewhere).
@@ -77,10 +80,11 @@ function SearchBox() {
 
 function Account() {
   const session = useSession();
+  const { path } = useLocation();
   if (session.loading || !session.authEnabled) return null;
   if (!session.user) {
     return (
-      <Link class="button" href="/sign-in">
+      <Link class="button" href={signInHref(path, location.search)}>
         Sign in
       </Link>
     );
@@ -108,6 +112,9 @@ export function App() {
   const session = useSession();
   const route = routeOf(path);
   useEffect(() => {
+    // A new page takes the focus (screen readers start at its content), unless the user is typing
+    // (the header's search box goes to the search page at the first key).
+    if (document.activeElement?.matches("input, textarea, select")) return;
     document.getElementById("main")?.focus({ preventScroll: true });
   }, [path]);
   return (
@@ -134,7 +141,8 @@ export function App() {
         <Account />
       </header>
       <main id="main" tabIndex={-1}>
-        <Page route={route} />
+        {/* Signing in or out remounts the page: every listing is asked again as the new user. */}
+        <Page key={session.user?.name ?? ""} route={route} />
       </main>
     </>
   );

@@ -59,18 +59,20 @@ interface PagedTableProps<T> extends Omit<TableProps<T>, "rows"> {
   deps: readonly unknown[];
   pageSize?: number;
   empty: ComponentChildren;
+  /** How a failed load shows (a 404 as "not found", say); the server's message by default. */
+  failed?(error: Error): ComponentChildren;
 }
 
 /**
  * A table over a cursor-paged API listing: only one page is ever in the page (10,000 rows stay as
  * light as 50), Previous goes back through the cursors seen.
  */
-export function PagedTable<T>({ load, deps, pageSize = 50, empty, ...table }: PagedTableProps<T>) {
+export function PagedTable<T>({ load, deps, pageSize = 50, empty, failed, ...table }: PagedTableProps<T>) {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   useEffect(() => setCursors([undefined]), deps);
   const cursor = cursors.at(-1);
   const page = useAsync(() => load(cursor, pageSize), [...deps, cursor, pageSize]);
-  if (page.error) return <ErrorBox error={page.error} />;
+  if (page.error) return failed ? <>{failed(page.error)}</> : <ErrorBox error={page.error} />;
   if (!page.data) return <Spinner />;
   const { items, next } = page.data;
   if (items.length === 0 && cursors.length === 1) return <Empty>{empty}</Empty>;

@@ -3,6 +3,7 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { now } from "./time.js";
 import { batches } from "./batches.js";
+import { dialectOf } from "./database.js";
 
 type Conn = Kysely<Database>;
 
@@ -405,7 +406,21 @@ export async function deleteStaleLink(db: Conn, link: LinkCandidate, cutoff: str
 export async function touchLinks(db: Conn, repository: string, digests: string[]): Promise<number> {
   let touched = 0;
   const at = now();
-  for (const batch of batches(digests)) {
+  // Rows locked in digest order, the order a link sweep's batch deletes them in: two transactions that
+  // lock some of the same links never wait on each other in a cycle (PostgreSQL; SQLite has one writer).
+  const sorted = [...new Set(digests)].sort();
+  const postgres = dialectOf(db) === "postgres";
+  for (const batch of batches(sorted)) {
+    if (postgres) {
+      await db
+        .selectFrom("repository_blobs")
+        .select("digest")
+        .where("repository", "=", repository)
+        .where("digest", "in", batch)
+        .orderBy("digest")
+        .forUpdate()
+        .execute();
+    }
     const result = await db
       .updateTable("repository_blobs")
       .set({ touched_at: at })

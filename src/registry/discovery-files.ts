@@ -2,7 +2,7 @@
  * The files an artifact carries, for the discovery API's file views: the entries of its archive layers
  * (a Helm chart's .tgz, a Flux or policy bundle) and its titled layers (ORAS-style files). Everything is
  * streamed from the blob store and bounded: an archive is read through gunzip and a tar parser, never
- * buffered, and reading stops at MAX_ARCHIVE_BYTES decompressed or MAX_ARCHIVE_ENTRIES entries.
+ * buffered, and reading stops at MAX_ARCHIVE_BYTES read or decompressed, or MAX_ARCHIVE_ENTRIES entries.
  */
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -66,7 +66,10 @@ export type OpenBlob = (digest: string, limit?: number) => Promise<{ size: numbe
 
 /** What one request may still read from archives (shared by all its archive layers). */
 interface Budget {
+  /** Decompressed bytes. */
   bytes: number;
+  /** Stored (compressed) bytes read from the layers. */
+  read: number;
   entries: number;
 }
 
@@ -102,7 +105,7 @@ function sourcesOf(view: ManifestView): Source[] {
 /** The artifact's files, as far as the limits allow. */
 export async function listFiles(view: ManifestView, open: OpenBlob): Promise<FileList> {
   const files: FileEntry[] = [];
-  const budget: Budget = { bytes: 0, entries: 0 };
+  const budget: Budget = { bytes: 0, read: 0, entries: 0 };
   let truncated = false;
   for (const source of sourcesOf(view)) {
     if (files.length >= MAX_FILES) return { files, truncated: true };
@@ -115,7 +118,7 @@ export async function listFiles(view: ManifestView, open: OpenBlob): Promise<Fil
       truncated = true;
       continue;
     }
-    const { stream } = await open(layer.digest);
+    const { stream } = await open(layer.digest, MAX_ARCHIVE_BYTES - budget.read);
     const complete = await walkArchive(stream, budget, (entry, path, stop) => {
       entry.resume();
       if (path === null) return;
@@ -134,7 +137,7 @@ export async function readFile(view: ManifestView, open: OpenBlob, requested: st
   if (path === null) {
     throw new RegistryError("INVALID_REQUEST", "invalid file path", { path: requested.slice(0, 300) });
   }
-  const budget: Budget = { bytes: 0, entries: 0 };
+  const budget: Budget = { bytes: 0, read: 0, entries: 0 };
   let searchTruncated = false;
   for (const source of sourcesOf(view)) {
     const { layer } = source;
@@ -148,7 +151,7 @@ export async function readFile(view: ManifestView, open: OpenBlob, requested: st
       searchTruncated = true;
       continue;
     }
-    const { stream } = await open(layer.digest);
+    const { stream } = await open(layer.digest, MAX_ARCHIVE_BYTES - budget.read);
     const search: { found?: FoundFile } = {};
     const complete = await walkArchive(stream, budget, (entry, entryPath, stop) => {
       if (search.found || entryPath !== path) {
@@ -183,7 +186,11 @@ export async function readFile(view: ManifestView, open: OpenBlob, requested: st
 }
 
 function exhausted(budget: Budget): boolean {
-  return budget.bytes >= MAX_ARCHIVE_BYTES || budget.entries >= MAX_ARCHIVE_ENTRIES;
+  return (
+    budget.bytes >= MAX_ARCHIVE_BYTES ||
+    budget.read >= MAX_ARCHIVE_BYTES ||
+    budget.entries >= MAX_ARCHIVE_ENTRIES
+  );
 }
 
 /**
@@ -221,6 +228,8 @@ async function walkArchive(
     if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT") complete = false;
   });
   parser.on("error", () => (complete = false));
+  // Compressed bytes count too: empty deflate blocks inflate to nothing, however many are read.
+  blob.on("data", (chunk: Buffer) => (budget.read += chunk.length));
   const gunzip = createGunzip();
   const piped = pipeline(blob, gunzip).catch(() => undefined);
   try {

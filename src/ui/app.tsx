@@ -97,8 +97,13 @@ function Account() {
       <button
         type="button"
         onClick={async () => {
-          await signOut();
-          navigate("/");
+          try {
+            await signOut();
+            navigate("/");
+          } catch (err) {
+            // Still signed in on the server: say so rather than pretend (a shared machine).
+            window.alert(`Signing out failed, you are still signed in: ${(err as Error).message}`);
+          }
         }}
       >
         Sign out

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, setCsrfToken } from "./api";
+import { api, ApiError, setCsrfToken } from "./api";
 
 /**
  * Who is signed in. The server keeps the session (an HttpOnly cookie no script can read); the page
@@ -38,10 +38,19 @@ function apply(answer: SessionAnswer): void {
 
 /** Asks the server who this browser is (on load, and after a refusal that may mean the session ended). */
 export async function refreshSession(): Promise<void> {
-  try {
-    apply(await api.get<SessionAnswer>("/api/v1/session"));
-  } catch {
-    apply({ authEnabled: false, user: null, csrf: null });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      apply(await api.get<SessionAnswer>("/api/v1/session"));
+      return;
+    } catch (err) {
+      // A server without the session API (404) has no web sign-in: show what anyone may see. A failure
+      // (5xx, network) is not "no authentication": try again before giving up on the sign-in link.
+      if ((err instanceof ApiError && err.status === 404) || attempt >= 4) {
+        apply({ authEnabled: err instanceof ApiError && err.status !== 404, user: null, csrf: null });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+    }
   }
 }
 
@@ -53,12 +62,18 @@ export async function signIn(username: string, password: string): Promise<void> 
   apply({ authEnabled: true, user: answer.user, csrf: answer.csrf });
 }
 
+/** Signs out; throws (still signed in, as the server says) when the server did not end the session. */
 export async function signOut(): Promise<void> {
   try {
     await api.del("/api/v1/session");
-  } finally {
-    apply({ authEnabled: state.authEnabled, user: null, csrf: null });
+  } catch (err) {
+    // 401: the session had ended already. Anything else: the cookie may still be good, so say so.
+    if (!(err instanceof ApiError && err.status === 401)) {
+      await refreshSession();
+      throw err;
+    }
   }
+  apply({ authEnabled: state.authEnabled, user: null, csrf: null });
 }
 
 /** The session, re-rendering the caller when it changes. */

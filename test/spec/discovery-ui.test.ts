@@ -386,6 +386,16 @@ describe("the discovery API for the web UI", { timeout: 300_000 }, () => {
       code: "NOT_FOUND",
     });
 
+    // Empty gzip members inflate to nothing: the stored bytes read count against the limit too.
+    const empty = gzipSync(Buffer.alloc(0));
+    const members = Buffer.alloc(Math.ceil((64 * 1024 * 1024 + 1) / empty.length) * empty.length, empty);
+    const late = tgz([{ name: "bundle/late.yaml", data: Buffer.from("late: true\n") }]);
+    const hollow = await pushBlob(url, repo, Buffer.concat([members, late]), FLUX_CONTENT);
+    await putArtifact(url, repo, "hollow", fluxConfig, [hollow]);
+    const hollowFiles = await getJson<Files>(url, `/api/v1/artifacts/${repo}:hollow/files`);
+    assert.equal(hollowFiles.truncated, true);
+    assert.deepEqual(hollowFiles.files, []);
+
     const many = Array.from({ length: 2001 }, (_, i) => ({
       name: `bundle/f${i}.yaml`,
       data: Buffer.from(`n: ${i}\n`),

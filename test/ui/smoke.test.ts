@@ -54,3 +54,30 @@ test("the page renders in a browser: header, repositories, a not-found page", as
     await context.close();
   }
 });
+
+test("the first page load stays small: its own files under 60 KB as sent (brotli)", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    const sizes: { url: string; bytes: number }[] = [];
+    page.on("requestfinished", (request) => {
+      const url = new URL(request.url());
+      if (url.pathname !== "/" && !url.pathname.startsWith("/assets/")) return;
+      void request.sizes().then((s) => sizes.push({ url: url.pathname, bytes: s.responseBodySize }));
+    });
+    await page.goto(`${server.url}/`);
+    await page.getByRole("heading", { name: "Repositories" }).waitFor();
+    await page.waitForLoadState("networkidle");
+    const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
+    assert.ok(
+      sizes.some((s) => s.url.endsWith(".js")),
+      JSON.stringify(sizes),
+    );
+    // The administration code is a chunk of its own, loaded only on /admin.
+    assert.ok(!sizes.some((s) => s.url.includes("sections")), JSON.stringify(sizes));
+    assert.ok(total > 0 && total < 60_000, `first load ${total} bytes: ${JSON.stringify(sizes)}`);
+    console.log(`first page load: ${total} bytes in ${sizes.length} files`);
+  } finally {
+    await context.close();
+  }
+});

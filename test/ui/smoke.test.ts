@@ -81,3 +81,15 @@ test("the first page load stays small: its own files under 60 KB as sent (brotli
     await context.close();
   }
 });
+
+test("ui.enabled false: no UI at /, the registry API unchanged", async () => {
+  const headless = await startWharf({ env: { WHARF_UI_ENABLED: "false" } });
+  try {
+    const res = await fetch(`${headless.url}/`);
+    assert.equal(res.status, 404);
+    assert.match(await res.text(), /"errors"/);
+    assert.equal((await fetch(`${headless.url}/v2/`)).status, 200);
+  } finally {
+    await headless.stop();
+  }
+});

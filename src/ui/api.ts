@@ -16,6 +16,15 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
+let onSessionDoubt: (() => void) | undefined;
+
+/**
+ * Called when an answer says the session may have ended (401, or a refused CSRF value: signed in again
+ * in another tab); the session store checks with the server.
+ */
+export function onSessionRefused(handler: () => void): void {
+  onSessionDoubt = handler;
+}
 
 /** Set by the session store: sent as X-Wharf-CSRF, which the admin API asks of cookie sessions. */
 export function setCsrfToken(token: string | null): void {
@@ -43,7 +52,12 @@ async function call(method: string, path: string, body?: unknown): Promise<Respo
   } catch (err) {
     throw new ApiError(0, "NETWORK", `the registry could not be reached (${(err as Error).message})`);
   }
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) {
+    const error = await errorOf(res);
+    const csrfRefused = res.status === 403 && /X-Wharf-CSRF/i.test(error.message);
+    if (path !== "/api/v1/session" && (res.status === 401 || csrfRefused)) onSessionDoubt?.();
+    throw error;
+  }
   return res;
 }
 

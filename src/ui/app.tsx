@@ -147,7 +147,8 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1}>
         {/* Signing in or out remounts the page: every listing is asked again as the new user. */}
-        <Page key={session.user?.name ?? ""} route={route} />
+        {/* Keyed by user and path: another artifact or repository is a fresh page, never the last one's data. */}
+        <Page key={`${session.user?.name ?? ""}|${path}`} route={route} />
       </main>
     </>
   );

@@ -11,6 +11,11 @@ export type Route =
   | { page: "admin"; section: string }
   | { page: "not-found" };
 
+/** The distribution spec's repository name, tag and digest grammars. */
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG_REF = /^:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const DIGEST_REF = /^@[a-z0-9]+(?:[+._-][a-z0-9]+)*:[A-Za-z0-9=_-]+$/;
+
 export function routeOf(path: string): Route {
   const decoded = safeDecode(path);
   if (decoded === "/" || decoded === "") return { page: "overview" };
@@ -20,15 +25,18 @@ export function routeOf(path: string): Route {
   let m = /^\/admin\/([a-z-]+)\/?$/.exec(decoded);
   if (m) return { page: "admin", section: m[1]! };
   m = /^\/r\/(.+?)\/?$/.exec(decoded);
-  if (m) return { page: "repository", repository: m[1]! };
+  if (m) return NAME.test(m[1]!) ? { page: "repository", repository: m[1]! } : { page: "not-found" };
   m = /^\/a\/(.+)$/.exec(decoded);
   if (m) {
     const text = m[1]!;
     const at = text.indexOf("@");
-    if (at > 0) return { page: "artifact", repository: text.slice(0, at), reference: text.slice(at) };
     const colon = text.lastIndexOf(":");
-    if (colon > text.lastIndexOf("/") && colon > 0) {
-      return { page: "artifact", repository: text.slice(0, colon), reference: text.slice(colon) };
+    const split = at > 0 ? at : colon > text.lastIndexOf("/") && colon > 0 ? colon : -1;
+    const repository = text.slice(0, split);
+    const reference = text.slice(split);
+    // Only what OCI names allow: a crafted link cannot steer the page's API calls elsewhere.
+    if (split > 0 && NAME.test(repository) && (DIGEST_REF.test(reference) || TAG_REF.test(reference))) {
+      return { page: "artifact", repository, reference };
     }
   }
   return { page: "not-found" };

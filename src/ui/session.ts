@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError, setCsrfToken } from "./api";
+import { api, ApiError, onSessionRefused, setCsrfToken } from "./api";
 
 /**
  * Who is signed in. The server keeps the session (an HttpOnly cookie no script can read); the page
@@ -86,5 +86,13 @@ export function useSession(): SessionState {
   }, []);
   return current;
 }
+
+// A refusal that may mean the session ended: ask the server (at most once every few seconds).
+let lastDoubt = 0;
+onSessionRefused(() => {
+  if (!state.user || Date.now() - lastDoubt < 5000) return;
+  lastDoubt = Date.now();
+  void refreshSession();
+});
 
 void refreshSession();

@@ -186,6 +186,10 @@ describe("the artifact page", { timeout: 180_000 }, () => {
       assert.equal(new URL(page.url()).pathname, `/a/bundles/app@${sbomDigest}`);
       // Its subject links back; its layer is the SBOM file.
       await page.getByRole("row").filter({ hasText: "sbom.spdx.json" }).waitFor();
+      // A fresh page: the files listed are the SBOM's, never the bundle's it came from.
+      await page.getByText("List the files").click();
+      await page.getByRole("button", { name: "Open sbom.spdx.json" }).waitFor();
+      assert.equal(await page.getByRole("button", { name: "Open NOTES.txt" }).count(), 0);
     } finally {
       await close();
     }

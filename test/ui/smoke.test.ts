@@ -59,15 +59,16 @@ test("the first page load stays small: its own files under 60 KB as sent (brotli
   const context = await browser.newContext();
   const page = await context.newPage();
   try {
-    const sizes: { url: string; bytes: number }[] = [];
+    const measured: Promise<{ url: string; bytes: number }>[] = [];
     page.on("requestfinished", (request) => {
       const url = new URL(request.url());
       if (url.pathname !== "/" && !url.pathname.startsWith("/assets/")) return;
-      void request.sizes().then((s) => sizes.push({ url: url.pathname, bytes: s.responseBodySize }));
+      measured.push(request.sizes().then((s) => ({ url: url.pathname, bytes: s.responseBodySize })));
     });
     await page.goto(`${server.url}/`);
     await page.getByRole("heading", { name: "Repositories" }).waitFor();
     await page.waitForLoadState("networkidle");
+    const sizes = await Promise.all(measured);
     const total = sizes.reduce((sum, s) => sum + s.bytes, 0);
     assert.ok(
       sizes.some((s) => s.url.endsWith(".js")),

@@ -18,7 +18,16 @@ export async function copyText(text: string): Promise<void> {
 }
 
 /** A command or reference with a button that copies it; says "Copied" for a moment. */
-export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
+/** `sensitive`: a secret, never put in the button's accessible name (a screen reader would speak it). */
+export function CopyButton({
+  text,
+  label = "Copy",
+  sensitive = false,
+}: {
+  text: string;
+  label?: string;
+  sensitive?: boolean;
+}) {
   const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
   const onClick = async () => {
     try {
@@ -30,7 +39,7 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
     setTimeout(() => setState("idle"), 1500);
   };
   return (
-    <button type="button" class="copy" onClick={onClick} aria-label={`${label}: ${text}`} data-copy={text}>
+    <button type="button" class="copy" onClick={onClick} aria-label={sensitive ? label : `${label}: ${text}`}>
       <span aria-live="polite">
         {state === "copied" ? "Copied" : state === "failed" ? "Copy failed" : label}
       </span>

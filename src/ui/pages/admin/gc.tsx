@@ -33,16 +33,32 @@ function Status({ run }: { run: Run }) {
   return <span class={`badge ${tone}`}>{run.status}</span>;
 }
 
-/** One run: polled every second while it runs, then its report. */
+/** Looks at a running run before the page stops polling it (about an hour at 10 s). */
+const POLL_LIMIT = 400;
+
+/** One run: polled while it runs, then its report. */
 function RunReport({ id, onFinished }: { id: string; onFinished(): void }) {
   const [tick, setTick] = useState(0);
   const run = useAsync(() => api.get<Run>(`/api/v1/gc/${encodeURIComponent(id)}`), [id, tick]);
   const running = run.data?.status === "running";
   // The next look a second after each answer (never two in flight), while the run runs.
+  // Slower as the run goes on (1 s, then up to 10 s), not while the tab is hidden, and at most an hour:
+  // a run a dead node left "running" is not polled for ever.
   useEffect(() => {
-    if (!running) return;
-    const timer = setTimeout(() => setTick((t) => t + 1), 1000);
-    return () => clearTimeout(timer);
+    if (!running || tick > POLL_LIMIT) return;
+    const delay = Math.min(1000 * 1.2 ** tick, 10_000);
+    const timer = setTimeout(function look() {
+      if (document.hidden) {
+        timer2 = setTimeout(look, 2000);
+        return;
+      }
+      setTick((t) => t + 1);
+    }, delay);
+    let timer2: ReturnType<typeof setTimeout> | undefined;
+    return () => {
+      clearTimeout(timer);
+      if (timer2) clearTimeout(timer2);
+    };
   }, [run.data]);
   // Over (perhaps already at the first look): the runs list gets the final status and counts.
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../../api";
 import { Confirm } from "../../components/confirm";
 import { CopyButton } from "../../components/copy-button";
@@ -31,15 +31,30 @@ function state(robot: Robot): { text: string; tone: string } {
  * unmounts it and the secret is gone from the page (the server keeps only its hash).
  */
 function Secret({ name, secret, onDismiss }: { name: string; secret: string; onDismiss(): void }) {
+  const box = useRef<HTMLDivElement>(null);
+  // Shown above a list that may be long: brought into view and focused, so nobody misses it.
+  // After the confirmation dialog has closed and handed focus back to its button.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      box.current?.scrollIntoView({ block: "center" });
+      box.current?.focus();
+    }, 50);
+    return () => clearTimeout(timer);
+  }, [secret]);
+  // Not brought back by the back/forward cache after the admin left the site.
+  useEffect(() => {
+    window.addEventListener("pagehide", onDismiss);
+    return () => window.removeEventListener("pagehide", onDismiss);
+  }, [onDismiss]);
   return (
-    <div class="secret-box" role="region" aria-label={`Secret of ${name}`}>
+    <div class="secret-box" role="region" aria-label={`Secret of ${name}`} ref={box} tabIndex={-1}>
       <p>
         <strong>Copy the secret of {name} now: it will not be shown again.</strong> Log in with the name{" "}
         <code>{name}</code> and this secret as the password (docker login, wharf login, helm registry login).
       </p>
       <div class="command">
         <code class="secret">{secret}</code>
-        <CopyButton text={secret} label="Copy secret" />
+        <CopyButton text={secret} label={`Copy secret of ${name}`} sensitive />
       </div>
       <button type="button" onClick={onDismiss}>
         I have copied it

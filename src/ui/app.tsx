@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import logo from "./favicon.svg";
 import { Link, navigate, routeOf, useLocation, type Route } from "./router";
 import { signOut, useSession } from "./session";
@@ -116,9 +116,13 @@ export function App() {
   const { path } = useLocation();
   const session = useSession();
   const route = routeOf(path);
+  const firstPath = useRef(path);
   useEffect(() => {
-    // A new page takes the focus (screen readers start at its content), unless the user is typing
-    // (the header's search box goes to the search page at the first key).
+    // A page navigated to takes the focus (screen readers start at its content), unless the user is
+    // typing (the header's search box goes to the search page at the first key). The page loaded first
+    // leaves it where the browser puts it, so Tab starts at the skip link.
+    if (path === firstPath.current) return;
+    firstPath.current = "";
     if (document.activeElement?.matches("input, textarea, select")) return;
     document.getElementById("main")?.focus({ preventScroll: true });
   }, [path]);

@@ -94,3 +94,21 @@ test("ui.enabled false: no UI at /, the registry API unchanged", async () => {
     await headless.stop();
   }
 });
+
+test("keyboard: the skip link comes first and leads to the content; / focuses the search box", async () => {
+  const { page, context } = await openPage(browser, `${server.url}/`);
+  try {
+    await page.getByRole("heading", { name: "Repositories" }).waitFor();
+    await page.keyboard.press("Tab");
+    const first = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    assert.equal(first, "Skip to content");
+    await page.keyboard.press("Enter");
+    assert.equal(await page.evaluate(() => location.hash), "#main");
+    await page.keyboard.press("/");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "search");
+    await page.keyboard.type("nothing-like-this");
+    await page.waitForURL(/\/search\?q=nothing-like-this$/);
+  } finally {
+    await context.close();
+  }
+});

@@ -58,12 +58,22 @@ describe("routing", () => {
     }
   });
 
-  test("a path outside /v2 is 404 with an OCI error body", async () => {
+  test("a path outside /v2 is 404 with an OCI error body, but for the web UI's GETs", async () => {
+    // GET and HEAD outside the registry's APIs are the web UI's (test/ui); anything else is no route.
     for (const path of ["/", "/v1/", "/health-nope"]) {
+      const res = await fetch(`${url}${path}`, { method: "POST" });
+      assert.equal(res.status, 404, path);
+      await readErrors(res);
+    }
+    for (const path of ["/api/v1/nope", "/auth/nope"]) {
       const res = await fetch(`${url}${path}`);
       assert.equal(res.status, 404, path);
       await readErrors(res);
     }
+    const page = await fetch(`${url}/health-nope`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    await page.arrayBuffer();
   });
 
   test("a wrong method is 405 UNSUPPORTED with an Allow header listing the right ones", async () => {

@@ -131,7 +131,8 @@ describe("exact Content-Type headers", () => {
       { path: `/v2/${repo}/tags/list?n=-1`, status: 400, type: "application/json" },
       { path: `/v2/${repo}/blobs/uploads/no-such-session`, status: 404, type: "application/json" },
       { method: "PATCH", path: `/v2/${repo}/tags/list`, status: 405, type: "application/json" },
-      { path: "/not-the-api", status: 404, type: "application/json" },
+      { method: "POST", path: "/not-the-api", status: 404, type: "application/json" },
+      { path: "/api/v1/not-the-api", status: 404, type: "application/json" },
       {
         method: "PUT",
         path: `/v2/${repo}/manifests/bad`,

@@ -30,6 +30,13 @@ test("GET / serves the UI with a strict Content-Security-Policy, and its assets 
   assert.equal(asset.status, 200);
   assert.equal(asset.headers.get("content-encoding"), "gzip");
   assert.match(asset.headers.get("cache-control") ?? "", /immutable/);
+  const etag = asset.headers.get("etag") ?? "";
+  assert.match(etag, /-gzip"$/, "each encoding has its own validator");
+  await asset.arrayBuffer();
+  const again = await fetch(`${server.url}${script}`, {
+    headers: { "Accept-Encoding": "gzip", "If-None-Match": `W/"other", W/${etag}` },
+  });
+  assert.equal(again.status, 304);
   // A client-side route answers the page; the registry's API paths keep their OCI errors.
   assert.equal((await fetch(`${server.url}/r/some/repo`)).status, 200);
   const api = await fetch(`${server.url}/api/v1/nothing-here`);

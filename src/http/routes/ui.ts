@@ -63,7 +63,8 @@ export function loadUi(dir = DEFAULT_DIR): UiFiles {
   try {
     for (const file of walk(dir)) {
       const size = statSync(file).size;
-      if (size > MAX_FILE_BYTES) continue;
+      // Missing silently it would be a 404 in the page: refuse the build instead.
+      if (size > MAX_FILE_BYTES) throw new Error(`${file}: ${size} bytes, larger than a UI file may be`);
       const name = `/${relative(dir, file).split(sep).join("/")}`;
       const ext = extname(file).toLowerCase();
       const body = readFileSync(file);
@@ -105,31 +106,47 @@ export function loadUi(dir = DEFAULT_DIR): UiFiles {
 }
 
 function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
+  const accepted = String(request.headers["accept-encoding"] ?? "");
+  const encoding =
+    asset.br && accepts(accepted, "br") ? "br" : asset.gzip && accepts(accepted, "gzip") ? "gzip" : undefined;
+  const body = encoding === "br" ? asset.br! : encoding === "gzip" ? asset.gzip! : asset.body;
+  // Each encoding is its own representation: its own strong validator.
+  const etag = encoding ? `${asset.etag.slice(0, -1)}-${encoding}"` : asset.etag;
   reply
     .header("Content-Type", asset.type)
-    .header("ETag", asset.etag)
+    .header("ETag", etag)
     .header("Vary", "Accept-Encoding")
     .header("Cache-Control", asset.immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  if (request.headers["if-none-match"] === asset.etag) return reply.code(304).send();
-  const accepted = String(request.headers["accept-encoding"] ?? "");
-  let body = asset.body;
-  if (asset.br && /\bbr\b/.test(accepted)) {
-    body = asset.br;
-    reply.header("Content-Encoding", "br");
-  } else if (asset.gzip && /\bgzip\b/.test(accepted)) {
-    body = asset.gzip;
-    reply.header("Content-Encoding", "gzip");
-  }
+  if (matchesEtag(request.headers["if-none-match"], etag)) return reply.code(304).send();
+  if (encoding) reply.header("Content-Encoding", encoding);
   reply.header("Content-Length", body.length);
   return reply.code(200).send(request.method === "HEAD" ? undefined : body);
 }
 
-function* walk(dir: string, depth = 0): Generator<string> {
-  let count = 0;
+/** Whether an Accept-Encoding list takes `coding` (named without `q=0`). */
+function accepts(header: string, coding: string): boolean {
+  return header.split(",").some((part) => {
+    const [name, ...params] = part.trim().split(";");
+    if (name?.trim().toLowerCase() !== coding) return false;
+    return !params.some((p) => /^\s*q\s*=\s*0(\.0*)?\s*$/i.test(p));
+  });
+}
+
+/** If-None-Match: a list of validators, weak ones (W/) compared by their value, or `*`. */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const value = tag.trim().replace(/^W\//, "");
+    return value === "*" || value === etag;
+  });
+}
+
+/** Files under `dir` (three levels deep), at most MAX_FILES in all: a UI build holds a few dozen. */
+function* walk(dir: string, depth = 0, seen = { count: 0 }): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (++count > MAX_FILES) return;
+    if (++seen.count > MAX_FILES) throw new Error(`${dir}: more than ${MAX_FILES} files, not a UI build`);
     const path = join(dir, entry.name);
-    if (entry.isDirectory() && depth < 3) yield* walk(path, depth + 1);
+    if (entry.isDirectory() && depth < 3) yield* walk(path, depth + 1, seen);
     else if (entry.isFile()) yield path;
   }
 }

@@ -229,6 +229,9 @@ describe("the artifact page", { timeout: 180_000 }, () => {
       page.on("request", (r) => {
         if (new URL(r.url()).pathname.includes("/files")) files.push(new URL(r.url()).pathname);
       });
+      // Loaded again with the listener in place: a fetch on mount would be seen.
+      await page.reload();
+      await page.getByText("Wharf interop chart", { exact: true }).waitFor();
       const row = page
         .getByRole("row")
         .filter({ hasText: "application/vnd.cncf.helm.chart.content.v1.tar+gzip" });
